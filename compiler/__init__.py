@@ -1,0 +1,1 @@
+"""nitro-build: compile a Nitro-style project into deployable bundles, one preset at a time."""

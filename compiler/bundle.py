@@ -1,0 +1,86 @@
+"""Find esbuild and bundle a generated entry with it (https://esbuild.github.io/api/)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BundleError
+from .render import RUNTIME_DIR
+
+INSTALL_HINT = (
+    "esbuild was not found. Install it in the project with `npm install --save-dev esbuild`, "
+    "or point NITRO_ESBUILD at an esbuild binary"
+)
+
+
+def find_esbuild(root: Path) -> str:
+    """NITRO_ESBUILD, then node_modules/.bin of the project or a parent folder, then PATH."""
+    env = os.environ.get("NITRO_ESBUILD")
+    if env:
+        if not Path(env).is_file():
+            raise BundleError(f"NITRO_ESBUILD={env} does not exist. {INSTALL_HINT}")
+        return env
+    for folder in (root, *root.parents):
+        candidate = folder / "node_modules" / ".bin" / "esbuild"
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which("esbuild")
+    if not found:
+        raise BundleError(INSTALL_HINT)
+    return found
+
+
+@dataclass(frozen=True)
+class BundleOptions:
+    """What a preset chooses about bundling; the rest is common to every preset."""
+
+    platform: str = "node"  # esbuild --platform
+    target: str = "node20"
+    conditions: tuple[str, ...] = ()
+    banner: str = ""
+    entry_name: str = "index"
+    out_extension: str = ".mjs"
+    external: tuple[str, ...] = field(default=())
+
+
+def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions) -> None:
+    """Bundle `entry` into `outdir` (lazy task modules become chunks), or raise BundleError."""
+    args = [
+        find_esbuild(root),
+        str(entry),
+        "--bundle",
+        "--format=esm",
+        "--splitting",
+        f"--platform={opts.platform}",
+        f"--target={opts.target}",
+        f"--outdir={outdir}",
+        f"--entry-names={opts.entry_name}",
+        "--chunk-names=chunks/[name]-[hash]",
+        f"--out-extension:.js={opts.out_extension}",
+        f"--alias:#nitro-runtime={RUNTIME_DIR}",
+        f"--alias:nitro/task={RUNTIME_DIR / 'task.mjs'}",
+        f"--alias:nitro={RUNTIME_DIR / 'nitro.mjs'}",
+        f"--inject:{RUNTIME_DIR / 'globals.mjs'}",
+        "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
+        "--log-level=error",
+        "--charset=utf8",
+        "--legal-comments=none",
+    ]
+    args += [f"--conditions={c}" for c in opts.conditions]
+    args += [f"--external:{e}" for e in opts.external]
+    if opts.banner:
+        args.append(f"--banner:js={opts.banner}")
+    _run(args, root)
+
+
+def _run(args: list[str], root: Path) -> None:
+    try:
+        proc = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise BundleError(f"could not run esbuild ({args[0]}): {exc}. {INSTALL_HINT}") from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise BundleError(f"esbuild failed to bundle the project:\n{detail}")

@@ -1,0 +1,209 @@
+"""Load `nitro.config.toml` or `nitro.config.json` and validate it with strict pydantic models.
+
+Keys are Nitro's own camelCase names (https://nitro.build/config). Every error names the file
+and the key path, and a misspelt key gets a did-you-mean.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+CONFIG_NAMES = ("nitro.config.toml", "nitro.config.json")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Experimental(_Strict):
+    tasks: bool = False
+
+
+class TaskConfig(_Strict):
+    handler: str | None = None
+    description: str | None = None
+    overlap: Literal["skip", "allow"] = "skip"
+
+
+class OutputConfig(_Strict):
+    dir: str | None = None
+
+
+class CloudflareConfig(_Strict):
+    wrangler: dict[str, Any] = Field(default_factory=dict)
+    pages_cron_worker: bool = Field(False, alias="pagesCronWorker")
+
+
+class VercelConfig(_Strict):
+    cron_handler_route: str = Field("/_vercel/cron", alias="cronHandlerRoute")
+    allow_unauthenticated_cron: bool = Field(False, alias="allowUnauthenticatedCron")
+
+
+class LockConfig(_Strict):
+    driver: Literal["redis"]
+    url: str | None = None
+    prefix: str = "nitro"
+    on_lock_error: Literal["skip", "run"] = Field("skip", alias="onLockError")
+
+
+class SchedulerConfig(_Strict):
+    lock: LockConfig | None = None
+
+
+class NitroConfig(_Strict):
+    preset: str | None = None
+    experimental: Experimental = Field(default_factory=Experimental)
+    tasks: dict[str, TaskConfig] = Field(default_factory=dict)
+    scheduled_tasks: dict[str, Union[str, list[str]]] = Field(
+        default_factory=dict, alias="scheduledTasks"
+    )
+    server_dir: str = Field(".", alias="serverDir")
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    cloudflare: CloudflareConfig = Field(default_factory=CloudflareConfig)
+    vercel: VercelConfig = Field(default_factory=VercelConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+
+
+def find_config(root: Path) -> Path | None:
+    """The project's config file, or None; both formats present is an error."""
+    found = [root / name for name in CONFIG_NAMES if (root / name).is_file()]
+    if len(found) > 1:
+        raise ConfigError(
+            f"{found[0].name} and {found[1].name} are both present in {root}: "
+            "keep one of them and delete the other"
+        )
+    return found[0] if found else None
+
+
+def load_config(root: Path) -> tuple[NitroConfig, Path | None]:
+    """Read and validate the project's config (an absent file means all defaults)."""
+    path = find_config(root)
+    if path is None:
+        return NitroConfig(), None
+    raw = _read_raw(path)
+    try:
+        return NitroConfig.model_validate(raw), path
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(path.name, exc, raw)) from None
+
+
+def _read_raw(path: Path) -> dict[str, Any]:
+    """Parse the file as TOML or JSON, turning syntax errors into located messages."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: the top level must be an object of settings")
+    return data
+
+
+def key_path(parts: tuple[Any, ...] | list[Any]) -> str:
+    """Render a location as a dotted key path, quoting keys that are not plain identifiers."""
+    out = []
+    for part in parts:
+        text = str(part)
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+            continue
+        plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", text)
+        out.append(("." if out else "") + (text if plain else json.dumps(text)))
+    return "".join(out)
+
+
+def _format_validation(filename: str, exc: ValidationError, raw: dict[str, Any]) -> str:
+    """One line per pydantic error: file, key path, what is wrong and what to do."""
+    errors = exc.errors()
+    unions = [e for e in errors if _is_union_branch(e)]
+    lines = [_format_one(filename, err, raw) for err in errors if err not in unions]
+    for err in unions:
+        loc = key_path(_clean_loc(err["loc"]))
+        lines.append(
+            f"{filename}: {loc}: must be a task name or an array of task names "
+            f"(got {_describe(err.get('input'))})"
+        )
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _is_union_branch(err: Any) -> bool:
+    """True for the per-branch errors of the `str | list[str]` schedule value union."""
+    return err["loc"][0] == "scheduledTasks" and len(err["loc"]) >= 3 and err["loc"][2] in (
+        "str",
+        "list[str]",
+    )
+
+
+def _format_one(filename: str, err: Any, raw: dict[str, Any]) -> str:
+    loc = _clean_loc(err["loc"])
+    where = f"{filename}: {key_path(loc)}"
+    if err["type"] == "extra_forbidden":
+        return where + ": unknown key" + _did_you_mean(loc, raw)
+    if err["type"] == "missing":
+        return where + ": required key is missing"
+    if err["type"] == "literal_error":
+        return f"{where}: {err['msg'].lower()}, got {json.dumps(err.get('input'))}"
+    return f"{where}: {err['msg'].lower()} (got {_describe(err.get('input'))})"
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union branch labels (`str`, `list[str]`) from a location."""
+    return tuple(p for p in loc if p not in ("str", "list[str]", "LockConfig"))
+
+
+def _did_you_mean(loc: tuple[Any, ...], raw: dict[str, Any]) -> str:
+    """Suggest the closest known key for a misspelt one."""
+    model: Any = NitroConfig
+    annotation: Any = None
+    for part in loc[:-1]:
+        if annotation is not None and getattr(annotation, "__origin__", None) is dict:
+            annotation = annotation.__args__[1]  # a free-form key such as a task name
+            model = _model_of(annotation)
+            continue
+        field = _field_by_alias(model, part)
+        if field is None:
+            return ""
+        annotation = field.annotation
+        model = _model_of(annotation)
+        if model is None:
+            return ""
+    names = [f.alias or n for n, f in model.model_fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return hint + f" Known keys here: {', '.join(sorted(names))}"
+
+
+def _field_by_alias(model: Any, key: Any) -> Any:
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias):
+            return field
+    return None
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation like `X`, `X | None` or `dict[str, X]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return type(value).__name__.replace("dict", "a table").replace("list", "an array")
+    return json.dumps(value) if not isinstance(value, str) else repr(value)

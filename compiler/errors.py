@@ -1,0 +1,43 @@
+"""One error base class and the warning collector every build step reports through."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class CompilerError(Exception):
+    """A user-facing build error: the message names the file, the key and what to do."""
+
+
+class ConfigError(CompilerError):
+    """The nitro config (or a platform config the user owns) is invalid."""
+
+
+class ScanError(CompilerError):
+    """The project's files cannot be turned into tasks or routes."""
+
+
+class CronError(CompilerError):
+    """A cron expression is invalid, never fires, or a preset cannot express it."""
+
+
+class PresetError(CompilerError):
+    """A preset cannot do what the project asks of it."""
+
+
+class BundleError(CompilerError):
+    """esbuild is missing or failed."""
+
+
+@dataclass
+class Warnings:
+    """Collects warnings so they print together; `strict` turns the first one into an error."""
+
+    strict: bool = False
+    items: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Record a warning, or raise it as an error in strict mode."""
+        if self.strict:
+            raise CompilerError(f"{message} (--strict turns warnings into errors)")
+        if message not in self.items:
+            self.items.append(message)

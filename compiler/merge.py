@@ -1,0 +1,102 @@
+"""Merge the validated config with the scanned files into the neutral, sorted `Project` model."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .config import NitroConfig
+from .cron import parse_cron
+from .errors import ConfigError, CronError, Warnings
+from .model import Project, Route, Schedule, Task
+from .scan import ScannedTask, scan_routes, scan_tasks
+
+
+def build_project(
+    root: Path, config: NitroConfig, config_file: Path | None, warnings: Warnings
+) -> Project:
+    """Load everything the presets need from the project at `root`."""
+    cfg_name = config_file.name if config_file else "nitro config"
+    server_dir = (root / config.server_dir).resolve()
+    if not server_dir.is_dir():
+        raise ConfigError(
+            f"{cfg_name}: serverDir: folder {config.server_dir!r} does not exist under {root}"
+        )
+    scanned = scan_tasks(server_dir, root)
+    enabled = config.experimental.tasks
+    tasks: tuple[Task, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    if enabled:
+        tasks = merge_tasks(root, cfg_name, config, scanned)
+        schedules = compile_schedules(cfg_name, config, {t.name for t in tasks}, warnings)
+    elif scanned or config.scheduled_tasks or config.tasks:
+        warnings.warn(
+            f"{cfg_name}: tasks are defined but experimental.tasks is not true, so they are "
+            "not compiled; set `experimental.tasks = true` to enable them"
+        )
+    out_dir = (root / config.output.dir).resolve() if config.output.dir else None
+    return Project(
+        root=root,
+        config_file=config_file,
+        server_dir=server_dir,
+        output_dir=out_dir,
+        tasks_enabled=enabled,
+        tasks=tasks,
+        schedules=schedules,
+        routes=tuple(
+            Route(r.route, r.method, r.file, r.segments) for r in scan_routes(server_dir, root)
+        ),
+        preset_options={
+            "cloudflare": config.cloudflare.model_dump(by_alias=True),
+            "vercel": config.vercel.model_dump(by_alias=True),
+            "scheduler": config.scheduler.model_dump(by_alias=True),
+        },
+    )
+
+
+def merge_tasks(
+    root: Path, cfg_name: str, config: NitroConfig, scanned: list[ScannedTask]
+) -> tuple[Task, ...]:
+    """Config tasks keep their description and their handler wins; scanned files fill the rest."""
+    by_name = {t.name: Task(t.name, t.file, t.description, "scan") for t in scanned}
+    for name, tc in config.tasks.items():
+        found = by_name.get(name)
+        handler = _config_handler(root, cfg_name, name, tc.handler) if tc.handler else None
+        by_name[name] = Task(
+            name=name,
+            handler=handler or (found.handler if found else None),
+            description=tc.description or (found.description if found else None),
+            source="config" if handler or not found else "scan",
+            overlap=tc.overlap,
+        )
+    return tuple(by_name[n] for n in sorted(by_name))
+
+
+def _config_handler(root: Path, cfg_name: str, name: str, handler: str) -> Path:
+    path = (root / handler).resolve()
+    if not path.is_file():
+        key = f"tasks.{json.dumps(name)}.handler"
+        raise ConfigError(
+            f"{cfg_name}: {key}: handler file {handler!r} for task {name!r} does not exist "
+            f"(looked for {path}); fix the path or remove the key to use tasks/{name.replace(':', '/')}.ts"
+        )
+    return path
+
+
+def compile_schedules(
+    cfg_name: str, config: NitroConfig, known: set[str], warnings: Warnings
+) -> tuple[Schedule, ...]:
+    """Validate every cron and drop (with a warning) names of tasks that do not exist."""
+    schedules = []
+    for cron, value in config.scheduled_tasks.items():
+        where = f"{cfg_name}: scheduledTasks.{json.dumps(cron)}"
+        try:
+            spec = parse_cron(cron).compiled()
+        except CronError as exc:
+            raise CronError(f"{where}: {exc}") from None
+        names = [value] if isinstance(value, str) else list(value)
+        for missing in [n for n in names if n not in known]:
+            warnings.warn(f"{where}: unknown task {missing!r} is not scheduled (no such task)")
+        names = list(dict.fromkeys(n for n in names if n in known))
+        if names:
+            schedules.append(Schedule(cron, tuple(names), spec))
+    return tuple(sorted(schedules, key=lambda s: s.cron))

@@ -1,0 +1,140 @@
+"""Scan `tasks/`, `api/` and `routes/` under the server dir into task and route entries.
+
+Naming follows Nitro's file conventions (https://nitro.build/guide/tasks,
+https://nitro.build/guide/routing): `tasks/db/migrate.ts` is `db:migrate`, `tasks/db/index.ts`
+is `db`; `api/users/[id].get.ts` answers GET /api/users/:id.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ScanError
+
+EXTENSIONS = (".ts", ".mts", ".cts", ".js", ".mjs", ".cjs")
+METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "connect", "trace")
+
+# `meta: { ..., description: "..." }` in a task module: read statically so that listing tasks
+# never has to load (and run the top level of) every task module.
+_META_DESCRIPTION = re.compile(
+    r"""meta\s*:\s*\{[^{}]*?description\s*:\s*(?P<q>["'`])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)""",
+    re.S,
+)
+
+
+@dataclass(frozen=True)
+class ScannedTask:
+    name: str
+    file: Path
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ScannedRoute:
+    route: str
+    method: str | None
+    file: Path
+    segments: tuple[dict[str, str], ...]
+
+
+def _module_files(folder: Path) -> list[Path]:
+    """Every task/route module below `folder`, sorted; type declarations are skipped."""
+    if not folder.is_dir():
+        return []
+    found = (
+        p
+        for p in folder.rglob("*")
+        if p.suffix in EXTENSIONS and p.is_file() and not p.name.endswith((".d.ts", ".d.mts"))
+    )
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _strip_ext(rel: Path) -> list[str]:
+    parts = list(rel.parts)
+    parts[-1] = rel.name[: -len(rel.suffix)]
+    return parts
+
+
+def task_name(rel: Path) -> str:
+    """`db/migrate.ts` -> `db:migrate`; `db/index.ts` -> `db`."""
+    parts = _strip_ext(rel)
+    if len(parts) > 1 and parts[-1] == "index":
+        parts.pop()
+    return ":".join(parts)
+
+
+def scan_tasks(server_dir: Path, root: Path) -> list[ScannedTask]:
+    """The task modules under `<serverDir>/tasks`, one per name (two files, one name: error)."""
+    folder = server_dir / "tasks"
+    by_name: dict[str, Path] = {}
+    for file in _module_files(folder):
+        name = task_name(file.relative_to(folder))
+        if name in by_name:
+            first, second = (_rel(p, root) for p in (by_name[name], file))
+            raise ScanError(
+                f"{first} and {second} both define the task {name!r}: rename or remove one of them"
+            )
+        by_name[name] = file
+    return [ScannedTask(n, f, read_description(f)) for n, f in sorted(by_name.items())]
+
+
+def read_description(file: Path) -> str | None:
+    """The literal `meta.description` of a task module, when it is a plain string."""
+    match = _META_DESCRIPTION.search(file.read_text(encoding="utf-8", errors="replace"))
+    if not match:
+        return None
+    return re.sub(r"\\(.)", r"\1", match.group("text"))
+
+
+def _segment(part: str) -> dict[str, str]:
+    if m := re.fullmatch(r"\[\.\.\.(\w+)\]", part):
+        return {"catchall": m.group(1)}
+    if m := re.fullmatch(r"\[(\w+)\]", part):
+        return {"param": m.group(1)}
+    return {"static": part}
+
+
+def _route_of(rel: Path, prefix: str) -> tuple[str, str | None, tuple[dict[str, str], ...]]:
+    parts = _strip_ext(rel)
+    method = None
+    stem, _, suffix = parts[-1].rpartition(".")
+    if stem and suffix in METHODS:
+        parts[-1], method = stem, suffix
+    if parts[-1] == "index":
+        parts.pop()
+    segments = [p for p in prefix.strip("/").split("/") if p] + parts
+    route = "/" + "/".join(segments)
+    return route, method, tuple(_segment(s) for s in segments)
+
+
+def scan_routes(server_dir: Path, root: Path) -> list[ScannedRoute]:
+    """Handlers from `api/` (mounted at /api) and `routes/` (mounted at /)."""
+    seen: dict[tuple[str, str | None], Path] = {}
+    routes = []
+    for folder, prefix in ((server_dir / "api", "/api"), (server_dir / "routes", "/")):
+        for file in _module_files(folder):
+            route, method, segments = _route_of(file.relative_to(folder), prefix)
+            if (route, method) in seen:
+                first, second = (_rel(p, root) for p in (seen[(route, method)], file))
+                raise ScanError(
+                    f"{first} and {second} both handle {(method or 'any method').upper()} "
+                    f"{route}: rename or remove one of them"
+                )
+            seen[(route, method)] = file
+            routes.append(ScannedRoute(route, method, file, segments))
+    return sorted(routes, key=route_sort_key)
+
+
+def route_sort_key(r: ScannedRoute) -> tuple:
+    """Static segments before params before catch-alls; a method-specific route first."""
+    rank = {"static": 0, "param": 1, "catchall": 2}
+    shape = tuple((rank[next(iter(s))], next(iter(s.values()))) for s in r.segments)
+    return (shape, r.method is None, r.method or "")
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

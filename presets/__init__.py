@@ -1,0 +1,38 @@
+"""One module per deployment preset; `get_preset` finds one by name."""
+from __future__ import annotations
+
+import importlib
+
+from compiler.errors import PresetError
+
+from .base import Preset
+
+PRESETS = (
+    "node_server",
+    "node_cluster",
+    "node_middleware",
+    "bun",
+    "deno_server",
+    "cloudflare_module",
+    "cloudflare_pages",
+    "vercel",
+    "dev",
+)
+ALIASES = {"node": "node_server", "deno": "deno_server"}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called `name` (Nitro's kebab-case spellings are accepted too)."""
+    key = ALIASES.get(name, name.replace("-", "_"))
+    if key not in PRESETS:
+        raise PresetError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    try:
+        module = importlib.import_module(f"presets.{key}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"presets.{key}":
+            raise
+        raise PresetError(f"preset {key!r} is not available in this version yet") from None
+    return module.preset
+
+
+__all__ = ["PRESETS", "Preset", "get_preset"]

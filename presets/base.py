@@ -1,0 +1,100 @@
+"""The base every preset extends: registry + entry rendered from templates, bundled by esbuild.
+
+A preset subclass changes only what differs on its platform (entry template, esbuild options,
+output folder, platform artifacts), in the spirit of Nitro's `extends`
+(https://github.com/nitrojs/nitro/tree/main/src/presets).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from compiler.bundle import BundleOptions
+from compiler.emit import Emitter, import_path
+from compiler.model import Project
+
+VERSION = "0.1.0"
+
+
+class Preset:
+    """A Node server build; other presets override the class attributes and hooks below."""
+
+    name: ClassVar[str] = "node_server"
+    output_root: ClassVar[str] = ".output"  # replaced by the config's `output.dir`
+    entry_template: ClassVar[str] = "entries/node_server.mjs.jinja"
+    bundle_options: ClassVar[BundleOptions] = BundleOptions(
+        platform="node",
+        target="node20",
+        # Bundled CommonJS dependencies may call require() on Node built-ins inside ESM output.
+        banner="import { createRequire as __nitroRequire } from 'node:module'; "
+        "const require = __nitroRequire(import.meta.url);",
+    )
+    dev: ClassVar[bool] = False
+
+    def output_dir(self, project: Project) -> str:
+        """The output folder relative to the project root."""
+        if project.output_dir is not None:
+            return project.output_dir.relative_to(project.root).as_posix()
+        return self.output_root
+
+    def server_dir(self, project: Project) -> str:
+        return f"{self.output_dir(project)}/server"
+
+    def outputs(self, project: Project) -> list[str]:
+        """Every path (relative to the root) this preset owns and replaces on each build."""
+        return [self.output_dir(project)]
+
+    def emit(self, project: Project, em: Emitter) -> None:
+        """Render sources, bundle them, write nitro.json; presets add platform artifacts."""
+        entry = self.render_sources(project, em)
+        em.bundle(entry, self.server_dir(project), self.bundle_options)
+        em.write_json(f"{self.output_dir(project)}/nitro.json", self.nitro_json(project))
+
+    def render_sources(self, project: Project, em: Emitter) -> Path:
+        """Write registry.mjs and the entry into .nitro/build/<preset>/; return the entry."""
+        em.render_source("registry.mjs.jinja", "registry.mjs", **self.registry_context(project, em))
+        return em.render_source(self.entry_template, "entry.mjs", **self.entry_context(project))
+
+    def registry_context(self, project: Project, em: Emitter) -> dict[str, Any]:
+        src = em.sources
+        return {
+            "tasks": [
+                {
+                    "name": t.name,
+                    "description": t.description,
+                    "import": import_path(t.handler, src) if t.handler else None,
+                }
+                for t in project.tasks
+            ],
+            "schedules": [
+                {"cron": s.cron, "tasks": list(s.tasks), "spec": s.spec} for s in project.schedules
+            ],
+            "routes": [
+                {
+                    "route": r.route,
+                    "method": r.method,
+                    "segments": list(r.segments),
+                    "import": import_path(r.handler, src),
+                }
+                for r in project.routes
+            ],
+            "options": self.runtime_options(project),
+        }
+
+    def runtime_options(self, project: Project) -> dict[str, Any]:
+        """Data the shipped runtime reads from `registry.options`."""
+        return {"preset": self.name, "dev": self.dev}
+
+    def entry_context(self, project: Project) -> dict[str, Any]:
+        return {"preset": self.name}
+
+    def commands(self, project: Project) -> dict[str, str]:
+        """How to preview (and deploy) the output, as written to nitro.json and printed."""
+        return {"preview": f"node {self.server_dir(project)}/index.mjs"}
+
+    def nitro_json(self, project: Project) -> dict[str, Any]:
+        return {
+            "preset": self.name,
+            "framework": {"name": "nitro-build", "version": VERSION},
+            "commands": self.commands(project),
+        }

@@ -1,0 +1,148 @@
+"""Shared test helpers: build projects through the real CLI, run bundles in real runtimes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = REPO / "node_modules" / ".bin"
+NODE = os.environ.get("NITRO_TEST_NODE", "node")
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for the compiler under test: our sources first, esbuild from our lockfile."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["NITRO_ESBUILD"] = str(BIN / "esbuild")
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+    """Run `python -m compiler.cli ARGS` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "compiler.cli", *args],
+        cwd=cwd or REPO,
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def build_project(project: Path, preset: str = "node_server", *extra: str) -> subprocess.CompletedProcess:
+    """Build `project` for `preset`; fail the test with the compiler's stderr if it fails."""
+    proc = run_cli("build", "--preset", preset, "--dir", str(project), *extra)
+    assert proc.returncode == 0, f"build failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write a small inline project: {relative path: content}."""
+    for rel, text in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A bundle running in a real runtime; always stopped by the fixture that made it."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], port: int):
+        self.port = port
+        self.log_path = cwd / f".server-{port}.log"
+        self._log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for(self, text: str, timeout: float = 20) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text in self.output:
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"process exited ({self.proc.returncode}):\n{self.output}")
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not seen within {timeout}s:\n{self.output}")
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        """Send one request; return (status, parsed JSON or text)."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+            headers={"content-type": "application/json", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                return resp.status, _decode(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, _decode(err.read())
+
+    def stop(self, sig: int = signal.SIGKILL) -> int | None:
+        """Stop the whole process group (the runtime and anything it started)."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self._log.close()
+        return self.proc.returncode
+
+
+def _decode(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data.decode(errors="replace")
+
+
+@pytest.fixture
+def start_server():
+    """start_server(argv, cwd, env=None, ready="Listening") -> Server, stopped after the test."""
+    servers: list[Server] = []
+
+    def start(argv: list[str], cwd: Path, env: dict[str, str] | None = None,
+              ready: str | None = "Listening", port: int | None = None) -> Server:
+        port = port or free_port()
+        full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", **(env or {})}
+        server = Server(argv, cwd, full_env, port)
+        servers.append(server)
+        if ready:
+            server.wait_for(ready)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
