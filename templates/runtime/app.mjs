@@ -1,0 +1,272 @@
+// The web-standard request handler every preset serves: user routes plus the /_nitro/tasks
+// endpoints. `fetch(request, ctx)` with ctx = { waitUntil?, env?, remoteAddress? }.
+import { HTTPError, listTasks, registerTasks, runTask } from "./task.mjs";
+
+const TASKS_PATH = "/_nitro/tasks";
+const MAX_TASK_BODY = 1024 * 1024;
+const KIND_RANK = (segment) => ("static" in segment ? 0 : "param" in segment ? 1 : 2);
+
+/** Builds the app from the generated registry `{ tasks, scheduledTasks, routes, options }`. */
+export function createApp(registry) {
+  registerTasks(registry.tasks ?? {});
+  const app = {
+    options: registry.options ?? {},
+    routes: sortRoutes(registry.routes ?? []),
+    schedules: publicSchedules(registry.scheduledTasks),
+  };
+  return {
+    async fetch(request, ctx = {}) {
+      try {
+        return await handle(app, request, ctx);
+      } catch (error) {
+        return errorResponse(error, { expose: app.options.dev });
+      }
+    },
+  };
+}
+
+async function handle(app, request, ctx) {
+  const url = new URL(request.url);
+  if (url.pathname === TASKS_PATH || url.pathname.startsWith(`${TASKS_PATH}/`)) {
+    const answer = await serveTasks(app, request, url, ctx);
+    // null: the endpoint is hidden in this deployment, so the path is an ordinary one.
+    if (answer) return answer;
+  }
+  return serveRoute(app, request, url, ctx);
+}
+
+// ---------------------------------------------------------------- /_nitro/tasks
+
+async function serveTasks(app, request, url, ctx) {
+  const access = await checkAccess(request, ctx, app.options);
+  if (access !== "allowed") return access;
+  const name = safeDecode(url.pathname.slice(TASKS_PATH.length + 1));
+  if (!name) {
+    if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
+    return json({ tasks: await listTasks(), scheduledTasks: app.schedules });
+  }
+  if (!["GET", "POST"].includes(request.method)) return methodNotAllowed("GET, POST");
+  try {
+    const payload = { ...queryObject(url.searchParams), ...(await readBodyPayload(request)) };
+    const context = ctx.waitUntil ? { waitUntil: ctx.waitUntil } : {};
+    return toResponse(await runTask(name, { payload, context }));
+  } catch (error) {
+    // The caller is the operator (loopback in dev, token holder in production): show the message.
+    return errorResponse(error, { expose: true });
+  }
+}
+
+/** "allowed", null (hidden: answer as if the endpoint did not exist) or a refusal Response. */
+async function checkAccess(request, ctx, options) {
+  if (options.dev) {
+    return isLoopback(ctx.remoteAddress) ? "allowed" : jsonError(403, "Tasks are only served to loopback clients in dev");
+  }
+  const token = runtimeEnv(ctx, "NITRO_TASKS_TOKEN");
+  if (!token) return null;
+  const given = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+  if (given !== undefined && (await sameSecret(given.trim(), token))) return "allowed";
+  return jsonError(401, "Missing or wrong bearer token", { "www-authenticate": 'Bearer realm="nitro-tasks"' });
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped 127.x; an unknown address is not loopback (fail closed). */
+export function isLoopback(address) {
+  if (typeof address !== "string") return false;
+  const ipv4 = address.replace(/^::ffff:/i, "");
+  return /^127(\.\d{1,3}){3}$/.test(ipv4) || address === "::1" || address === "0:0:0:0:0:0:0:1";
+}
+
+function runtimeEnv(ctx, key) {
+  const fromCtx = ctx.env?.[key];
+  if (fromCtx) return fromCtx;
+  try {
+    return globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
+  } catch {
+    return undefined; // Deno without --allow-env: treat as unset (endpoint hidden).
+  }
+}
+
+/** Compares SHA-256 digests so the time taken does not depend on where the strings differ. */
+async function sameSecret(given, expected) {
+  const encode = (text) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  const [a, b] = (await Promise.all([encode(given), encode(expected)])).map((d) => new Uint8Array(d));
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+/** Query string as an object; a repeated key becomes an array. fromEntries keeps "__proto__" a plain key. */
+function queryObject(searchParams) {
+  const values = new Map();
+  for (const [key, value] of searchParams) {
+    const seen = values.get(key);
+    values.set(key, seen === undefined ? value : [].concat(seen, value));
+  }
+  return Object.fromEntries(values);
+}
+
+/** The JSON body's `payload` ({} without a body); 413 over 1 MiB, 400 when it is not a JSON object. */
+async function readBodyPayload(request) {
+  if (request.method !== "POST" || !request.body) return {};
+  if (Number(request.headers.get("content-length")) > MAX_TASK_BODY) throw tooLarge();
+  const text = await readText(request.body, MAX_TASK_BODY);
+  if (!text.trim()) return {};
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HTTPError(400, "Request body is not valid JSON");
+  }
+  if (!isPlainObject(body)) throw new HTTPError(400, "Request body must be a JSON object");
+  if (body.payload === undefined) return {};
+  if (!isPlainObject(body.payload)) throw new HTTPError(400, 'Request body "payload" must be a JSON object');
+  return body.payload;
+}
+
+/** Reads a byte stream as UTF-8, giving up (and cancelling it) once it exceeds `limit` bytes. */
+async function readText(stream, limit) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let size = 0;
+  let text = "";
+  try {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      size += chunk.value.byteLength;
+      if (size > limit) throw tooLarge();
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    return text + decoder.decode();
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw error instanceof TypeError ? new HTTPError(400, "Request body is not valid UTF-8") : error;
+  }
+}
+
+const tooLarge = () => new HTTPError(413, `Request body is larger than ${MAX_TASK_BODY} bytes`);
+const isPlainObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+
+function publicSchedules(scheduledTasks) {
+  const list = (scheduledTasks ?? []).map(({ cron, tasks }) => ({ cron, tasks }));
+  return list.length > 0 ? list : false;
+}
+
+// ---------------------------------------------------------------- routes
+
+async function serveRoute(app, request, url, ctx) {
+  const match = matchRoute(app.routes, url.pathname, request.method);
+  if (match.allow) return methodNotAllowed(match.allow);
+  if (!match.route) throw new HTTPError(404, `Cannot find any route matching ${url.pathname}`);
+  const handler = routeHandler((await match.route.load()).default, match.route.route);
+  const event = createEvent(request, url, match.params, ctx);
+  return toResponse(await handler(event), event.res);
+}
+
+/** Static segments before params before catch-alls, position by position; method-specific first. */
+function sortRoutes(routes) {
+  const compare = (a, b) => {
+    for (let i = 0; i < Math.min(a.segments.length, b.segments.length); i++) {
+      const diff = KIND_RANK(a.segments[i]) - KIND_RANK(b.segments[i]);
+      if (diff !== 0) return diff;
+    }
+    return (a.method ? 0 : 1) - (b.method ? 0 : 1);
+  };
+  return [...routes].sort(compare);
+}
+
+/** `{ route, params }`, `{ allow }` when only other methods match, or `{}`. */
+function matchRoute(routes, pathname, method) {
+  const parts = pathname.split("/").filter(Boolean).map(safeDecode);
+  const verb = method.toLowerCase();
+  const allowed = new Set();
+  for (const route of routes) {
+    const params = matchSegments(route.segments, parts);
+    if (!params) continue;
+    if (!route.method || route.method === verb || (verb === "head" && route.method === "get")) return { route, params };
+    allowed.add(route.method.toUpperCase());
+  }
+  return allowed.size > 0 ? { allow: [...allowed].join(", ") } : {};
+}
+
+function matchSegments(segments, parts) {
+  const params = {};
+  for (const [i, segment] of segments.entries()) {
+    // A catch-all takes the rest of the path, possibly empty (as Nitro's `[...slug]`).
+    if ("catchall" in segment) return { ...params, [segment.catchall]: parts.slice(i).join("/") };
+    if (i >= parts.length) return null;
+    if ("static" in segment && segment.static !== parts[i]) return null;
+    if ("param" in segment) params[segment.param] = parts[i];
+  }
+  return parts.length === segments.length ? params : null;
+}
+
+function routeHandler(exported, route) {
+  const handler = typeof exported === "function" ? exported : exported?.handler;
+  if (typeof handler !== "function") throw new Error(`Route ${route} has no default export handler`);
+  return handler;
+}
+
+/** Nitro v3 / h3 v2 style event. `res` lets a handler set the status and headers of a returned value. */
+function createEvent(request, url, params, ctx) {
+  return {
+    req: request,
+    url,
+    method: request.method,
+    path: url.pathname + url.search,
+    params,
+    context: { ...ctx, params },
+    waitUntil: (promise) => ctx.waitUntil?.(promise),
+    res: { status: undefined, statusText: undefined, headers: new Headers() },
+  };
+}
+
+// ---------------------------------------------------------------- responses
+
+/** Response as is; null/undefined -> 204; string -> text; bytes/streams as is; anything else -> JSON. */
+function toResponse(value, res = {}) {
+  if (value instanceof Response) return value;
+  const headers = new Headers(res.headers);
+  const init = (status, body, type) => {
+    if (type && !headers.has("content-type")) headers.set("content-type", type);
+    return new Response(body, { status: res.status ?? status, statusText: res.statusText, headers });
+  };
+  if (value === null || value === undefined) return init(204, null);
+  if (typeof value === "string") return init(200, value, "text/plain; charset=utf-8");
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value) || value instanceof ReadableStream || value instanceof Blob) {
+    return init(200, value);
+  }
+  return init(200, JSON.stringify(value), "application/json; charset=utf-8");
+}
+
+/** JSON `{statusCode, message}`. Errors without a status are logged, and their message shown only when `expose`. */
+function errorResponse(error, { expose }) {
+  const code = error?.statusCode ?? error?.status;
+  const deliberate = Number.isInteger(code) && code >= 400 && code <= 599;
+  const status = deliberate ? code : 500;
+  if (!deliberate) console.error("[nitro]", error);
+  const message = deliberate || expose ? String(error?.message || defaultMessage(status)) : defaultMessage(500);
+  return jsonError(status, message);
+}
+
+const defaultMessage = (status) => ({ 404: "Not Found", 500: "Internal Server Error" })[status] ?? "Error";
+
+function jsonError(status, message, headers = {}) {
+  return json({ statusCode: status, message }, status, headers);
+}
+
+function methodNotAllowed(allow) {
+  return jsonError(405, "Method Not Allowed", { allow });
+}
+
+function json(value, status = 200, headers = {}) {
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,80 @@
+// Runs the compiled schedules on timers. Firing times come from cron.mjs (never by adding
+// intervals), so there is no drift; `claim` lets a cluster primary or a lock pick one runner.
+import { nextFiring } from "./cron.mjs";
+
+// setTimeout's delay is a signed 32-bit int; longer waits are chunked.
+const MAX_DELAY = 2 ** 31 - 1;
+
+/**
+ * Starts one timer per schedule. Returns `{ stop(), idle() }`: stop clears the timers,
+ * idle resolves once the task runs started by this scheduler have settled.
+ */
+export function startScheduler(scheduledTasks, { runTask, claim = async () => true, log = console, now = Date.now } = {}) {
+  const timers = new Set();
+  const inFlight = new Set();
+  let stopped = false;
+
+  function wait(at, fire) {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (stopped) return;
+      // A timer may wake early (clock steps, chunked waits): wait again for the rest.
+      if (now() < at) wait(at, fire);
+      else fire();
+    }, Math.min(Math.max(at - now(), 0), MAX_DELAY));
+    timers.add(timer);
+  }
+
+  function arm(schedule, afterMs) {
+    let at;
+    try {
+      at = nextFiring(schedule.spec, afterMs);
+    } catch (error) {
+      log.error(`[nitro] schedule "${schedule.cron}" cannot be computed: ${error?.message ?? error}`);
+      return;
+    }
+    if (at != null) wait(at, () => fire(schedule, at));
+  }
+
+  function fire(schedule, at) {
+    // Next firing after this one, or after now when the process was stalled: missed firings are skipped, not replayed.
+    arm(schedule, Math.max(at, now()));
+    const run = runFiring(schedule.tasks, at, { runTask, claim, log });
+    inFlight.add(run);
+    run.finally(() => inFlight.delete(run));
+  }
+
+  for (const schedule of scheduledTasks ?? []) arm(schedule, now());
+
+  return {
+    stop() {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+/**
+ * Runs one firing's tasks in parallel, each with `payload.scheduledTime = firingMs`, and resolves
+ * (never rejects) to `[{ name, status: "ok" | "skipped" | "failed", error? }]`. Presets whose
+ * platform fires the cron (Cloudflare, Vercel) call this directly.
+ */
+export function runFiring(taskNames, firingMs, { runTask, claim = async () => true, log = console, context = {} }) {
+  const each = (name) => runClaimed(name, firingMs, { runTask, claim, log, context: { ...context } });
+  return Promise.all(taskNames.map(each));
+}
+
+async function runClaimed(name, firingMs, { runTask, claim, log, context }) {
+  try {
+    if (!(await claim(name, firingMs))) return { name, status: "skipped" };
+    await runTask(name, { payload: { scheduledTime: firingMs }, context });
+    return { name, status: "ok" };
+  } catch (error) {
+    log.error(`[nitro] scheduled task "${name}" failed: ${error?.message ?? error}`);
+    return { name, status: "failed", error };
+  }
+}

@@ -1,0 +1,71 @@
+// Task registry and runTask: the lowest runtime layer, shared by every preset.
+// Plain web-standard JavaScript, no node: imports (it also runs on workerd and Vercel).
+
+/** An error that carries an HTTP status; the app answers it as JSON {statusCode, message}. */
+export class HTTPError extends Error {
+  // Accepts `new HTTPError(404, "Not found")` or h3's object form `new HTTPError({ status, message })`.
+  constructor(statusOrInit = 500, message) {
+    const init = typeof statusOrInit === "object" ? statusOrInit : { statusCode: statusOrInit, message };
+    super(init.message ?? "");
+    this.name = "HTTPError";
+    this.statusCode = init.statusCode ?? init.status ?? 500;
+  }
+}
+
+let registered = {};
+// Promise of the run in progress, per task name: concurrent callers share it.
+const running = new Map();
+
+/** Returns the task definition unchanged; it exists for typing and for symmetry with Nitro. */
+export function defineTask(def) {
+  return def;
+}
+
+/** Stores the generated registry's `tasks` object ({ name: { meta, load } }). */
+export function registerTasks(tasks) {
+  registered = tasks ?? {};
+}
+
+/**
+ * `{ name: { description } }` for every registered task. A description the registry lacks is read
+ * from the module's `meta.description`, loading it as Nitro's listing does; none gives "".
+ */
+export async function listTasks() {
+  const entries = Object.entries(registered).map(async ([name, task]) => [name, { description: await describe(task) }]);
+  return Object.fromEntries(await Promise.all(entries));
+}
+
+async function describe(task) {
+  if (task.meta?.description) return task.meta.description;
+  const mod = await task.load?.().catch(() => undefined);
+  return mod?.default?.meta?.description ?? "";
+}
+
+/** Runs a task, or joins its run in progress; rejects with statusCode 404/501 when it cannot run. */
+export function runTask(name, { payload = {}, context = {} } = {}) {
+  const inProgress = running.get(name);
+  if (inProgress) return inProgress;
+  const run = execute(name, payload, context).finally(() => running.delete(name));
+  running.set(name, run);
+  return run;
+}
+
+/** Resolves once every task running now (and any joined meanwhile) has settled; never rejects. */
+export async function tasksIdle() {
+  while (running.size > 0) await Promise.allSettled([...running.values()]);
+}
+
+async function execute(name, payload, context) {
+  const task = await resolveTask(name);
+  return task.run({ name, payload, context });
+}
+
+async function resolveTask(name) {
+  if (!Object.hasOwn(registered, name)) throw new HTTPError(404, `Task "${name}" is not available`);
+  const entry = registered[name];
+  const task = entry.load ? (await entry.load()).default : undefined;
+  if (typeof task?.run !== "function") {
+    throw new HTTPError(501, `Task "${name}" has no handler implementation`);
+  }
+  return task;
+}
