@@ -146,3 +146,27 @@ def start_server():
     yield start
     for server in servers:
         server.stop()
+
+
+# --- snapshots: one text file per generated file (syrupy single-file extension) -------------
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode  # noqa: E402
+
+
+class TextFileSnapshot(SingleFileSnapshotExtension):
+    """Each snapshot is its own readable text file under tests/__snapshots__/<test file>/."""
+
+    _write_mode = WriteMode.TEXT
+    file_extension = "txt"
+
+
+def normalize_paths(text: str, *roots: Path) -> str:
+    """Replace absolute paths (the repo, a project folder) so snapshots hold no machine paths."""
+    for root, label in [(REPO, "<repo>"), *((r, "<project>") for r in roots)]:
+        text = text.replace(str(root.resolve()), label)
+    return text
+
+
+@pytest.fixture
+def snapshot_file(snapshot):
+    """`assert text == snapshot_file(name="registry.mjs")`: one snapshot file per output file."""
+    return lambda **kw: snapshot.use_extension(TextFileSnapshot)(**kw)
