@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from .build import BuildResult, build
+from .dev import dev_command
 from .errors import CompilerError, Warnings
+from .task_cli import task_group
 
 
 def run_guarded(debug: bool, action: Any) -> Any:
@@ -121,6 +123,10 @@ def main() -> None:
 def build_command(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool) -> None:
     """Build the project for a deployment preset."""
     do_build(preset, root, strict, as_json, debug)
+
+
+main.add_command(dev_command)
+main.add_command(task_group)
 
 
 @click.command("nitro-build")

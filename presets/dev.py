@@ -1,0 +1,28 @@
+"""dev: the node_server build `nitro dev` runs, in `.nitro/dev/`, serving /_nitro/tasks to loopback.
+
+https://nitro.build/guide/tasks#run-tasks-with-dev-server
+"""
+from compiler.model import Project
+
+from .node_server import NodeServer
+
+DEV_DIR = ".nitro/dev"
+
+
+class Dev(NodeServer):
+    name = "dev"
+    dev = True  # registry.options.dev: the app serves /_nitro/tasks without a token, loopback only
+
+    def output_dir(self, project: Project) -> str:
+        # Always .nitro/dev: `output.dir` is where deployable builds go, not the dev server.
+        return DEV_DIR
+
+    def outputs(self, project: Project) -> list[str]:
+        # Not the whole folder: nitro.dev.json, written by the running `nitro dev`, must survive rebuilds.
+        return [f"{DEV_DIR}/server", f"{DEV_DIR}/nitro.json"]
+
+    def commands(self, project: Project) -> dict[str, str]:
+        return {"dev": "nitro dev"}
+
+
+preset = Dev()
