@@ -9,6 +9,7 @@ from .cron import parse_cron
 from .errors import ConfigError, CronError, Warnings
 from .model import Project, Route, Schedule, Task
 from .scan import ScannedTask, scan_routes, scan_tasks
+from .scheduler_lock import check_scheduler_lock
 
 
 def build_project(
@@ -33,6 +34,7 @@ def build_project(
             f"{cfg_name}: tasks are defined but experimental.tasks is not true, so they are "
             "not compiled; set `experimental.tasks = true` to enable them"
         )
+    check_scheduler_lock(cfg_name, config, warnings)
     out_dir = (root / config.output.dir).resolve() if config.output.dir else None
     return Project(
         root=root,

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from compiler.bundle import BundleOptions
 from compiler.emit import Emitter, import_path
 from compiler.model import Project
+from compiler.scheduler_lock import scheduler_options
 
 VERSION = "0.1.0"
 
@@ -83,7 +84,7 @@ class Preset:
 
     def runtime_options(self, project: Project) -> dict[str, Any]:
         """Data the shipped runtime reads from `registry.options`."""
-        return {"preset": self.name, "dev": self.dev}
+        return {"preset": self.name, "dev": self.dev, **scheduler_options(project)}
 
     def entry_context(self, project: Project) -> dict[str, Any]:
         return {"preset": self.name}

@@ -2,6 +2,7 @@
 // graceful shutdown. The only runtime module that may use node: APIs.
 import { createServer } from "node:http";
 import { createApp } from "./app.mjs";
+import { scheduleGuards } from "./lock.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { listTasks, registerTasks, runTask, tasksIdle } from "./task.mjs";
 
@@ -73,7 +74,7 @@ async function serve(registry) {
   const host = process.env.NITRO_HOST || process.env.HOST || undefined;
   await new Promise((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
   console.log(`Listening on ${listenUrl(server.address())}`);
-  const scheduler = startScheduler(registry.scheduledTasks ?? [], { runTask });
+  const scheduler = startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask }));
   onShutdown(() => shutdown(server, scheduler, pending));
 }
 
