@@ -384,3 +384,45 @@ def test_dev_serves_loopback_only_and_token_may_come_from_ctx_env():
         "prod no token configured": 404, "prod env right": 200, "prod env wrong": 401,
         "prod env longer": 401, "prod env missing": 401, "prod loopback without token": 404,
     }
+
+
+# ---------------------------------------------------------------- scheduler timers, fake clock
+
+SCHEDULER_JS = REPO / "tests" / "js"
+
+
+def compiled_specs(*crons: str) -> dict[str, Any]:
+    from compiler.cron import parse_cron
+
+    return {cron: parse_cron(cron).compiled() for cron in crons}
+
+
+@pytest.mark.parametrize("scenario", [
+    "everySecondWithoutDrift",          # firing times from the schedule; an early wake re-arms
+    "stalledProcessSkipsMissedFirings",  # a blocked event loop does not replay missed firings
+    "longWaitsAreChunked",              # waits beyond 2^31-1 ms are split, firing exactly on time
+    "claimAndFailures",                 # claim() false skips a task; a failure is logged, others run
+    "stopClearsTimersAndIdleWaitsForRuns",
+])
+def test_scheduler_timers_with_a_fake_clock(scenario):
+    specs = compiled_specs("* * * * * *", "0 0 1 1 *")
+    proc = subprocess.run([NODE, str(SCHEDULER_JS / "scheduler_fake_clock.mjs"), scenario,
+                           json.dumps(specs)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"ok {scenario}"
+
+
+def test_stopped_scheduler_does_not_keep_node_alive():
+    spec = compiled_specs("* * * * * *")["* * * * * *"]
+    started = time.monotonic()
+    proc = subprocess.run([NODE, str(SCHEDULER_JS / "scheduler_stop_exits.mjs"), json.dumps([spec])],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 3
+
+
+def test_port_in_use_exits_1_with_a_message(serve, start_server, bundle):
+    first = serve()
+    second = start_server([NODE, ".output/server/index.mjs"], bundle, ready=None, port=first.port)
+    assert second.proc.wait(timeout=15) == 1
+    assert "could not start the server" in second.output

@@ -22,6 +22,16 @@ export function createApp(registry) {
         return errorResponse(error, { expose: app.options.dev });
       }
     },
+    /**
+     * Whether a route or the served /_nitro/tasks endpoint matches `method` and `url`: a
+     * middleware (node_middleware) answers those and passes every other request on.
+     */
+    matches(method, url, ctx = {}) {
+      const { pathname } = new URL(url);
+      const tasksPath = pathname === TASKS_PATH || pathname.startsWith(`${TASKS_PATH}/`);
+      if (tasksPath && (app.options.dev || runtimeEnv(ctx, "NITRO_TASKS_TOKEN"))) return true;
+      return Boolean(matchRoute(app.routes, pathname, method).route);
+    },
   };
 }
 
@@ -86,7 +96,7 @@ function runtimeEnv(ctx, key) {
 }
 
 /** Compares SHA-256 digests so the time taken does not depend on where the strings differ. */
-async function sameSecret(given, expected) {
+export async function sameSecret(given, expected) {
   const encode = (text) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   const [a, b] = (await Promise.all([encode(given), encode(expected)])).map((d) => new Uint8Array(d));
   let diff = 0;

@@ -1,5 +1,7 @@
 // Node adapter for node_server: the `task` CLI, or an HTTP server plus the scheduler with
 // graceful shutdown. The only runtime module that may use node: APIs.
+// The exported pieces are shared by the node_cluster, node_middleware, bun and deno_server adapters
+// (Bun and Deno implement node:process, so signals and the task CLI work there too).
 import { createServer } from "node:http";
 import { createApp } from "./app.mjs";
 import { scheduleGuards } from "./lock.mjs";
@@ -9,14 +11,18 @@ import { listTasks, registerTasks, runTask, tasksIdle } from "./task.mjs";
 /** Entry point of the generated node_server bundle: `startNode(registry)`. */
 export function startNode(registry) {
   if (process.argv[2] === "task") return runCli(registry, process.argv.slice(3));
-  return serve(registry);
+  return serve(registry).catch((error) => {
+    // e.g. EADDRINUSE: without a server there is nothing to keep running.
+    console.error(`[nitro] could not start the server: ${error?.message ?? error}`);
+    process.exit(1);
+  });
 }
 
 // ---------------------------------------------------------------- task CLI
 
 const USAGE = "Usage: node index.mjs task list | task run NAME [--payload '{...}']";
 
-async function runCli(registry, args) {
+export async function runCli(registry, args) {
   registerTasks(registry.tasks ?? {});
   // stdout carries only the JSON answer (scripts pipe it to jq); task logs go to stderr.
   console.log = console.info = console.debug = console.error;
@@ -78,11 +84,11 @@ async function serve(registry) {
   onShutdown(() => shutdown(server, scheduler, pending));
 }
 
-function listenUrl({ address, port }) {
+export function listenUrl({ address, port }) {
   return `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
-async function respond(app, req, res, { waitUntil, server }) {
+export async function respond(app, req, res, { waitUntil, server }) {
   let response;
   try {
     response = await app.fetch(toRequest(req), { waitUntil, remoteAddress: req.socket.remoteAddress });
@@ -95,7 +101,7 @@ async function respond(app, req, res, { waitUntil, server }) {
 }
 
 /** IncomingMessage -> web Request; the body streams lazily so unread bytes are never buffered. */
-function toRequest(req) {
+export function toRequest(req) {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     try {
@@ -135,7 +141,7 @@ function bodyStream(req) {
 }
 
 /** Web Response -> ServerResponse, honouring backpressure and client disconnects. */
-async function writeResponse(response, res, { close }) {
+export async function writeResponse(response, res, { close }) {
   const headers = {};
   for (const [key, value] of response.headers) if (key !== "set-cookie") headers[key] = value;
   const cookies = response.headers.getSetCookie();
@@ -169,7 +175,7 @@ function drainedOrClosed(res) {
 // ---------------------------------------------------------------- shutdown
 
 /** A waitUntil that remembers its promises; `settled()` resolves when all have settled. */
-function tracker() {
+export function tracker() {
   const promises = new Set();
   const add = (promise) => {
     const tracked = Promise.resolve(promise)
@@ -183,7 +189,7 @@ function tracker() {
   return { add, settled };
 }
 
-function onShutdown(shutdown) {
+export function onShutdown(shutdown) {
   let started = false;
   const handle = (signal) => {
     // A second signal while shutting down means "now".
@@ -197,7 +203,7 @@ function onShutdown(shutdown) {
 }
 
 /** Stops scheduling and accepting connections, then waits (bounded) for tasks and waitUntil work. */
-async function shutdown(server, scheduler, pending) {
+export async function shutdown(server, scheduler, pending) {
   scheduler.stop();
   // Resolves once in-flight requests have been answered (idle keep-alive sockets are closed now).
   const closed = new Promise((resolve) => server.close(resolve));

@@ -33,7 +33,10 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
       log.error(`[nitro] schedule "${schedule.cron}" cannot be computed: ${error?.message ?? error}`);
       return;
     }
-    if (at != null) wait(at, () => fire(schedule, at));
+    if (at == null) return; // the schedule never fires again
+    // A firing not after `afterMs` would re-fire at once, forever: refuse it loudly.
+    if (!(at > afterMs)) return log.error(`[nitro] schedule "${schedule.cron}" gave a firing time not after ${afterMs}`);
+    wait(at, () => fire(schedule, at));
   }
 
   function fire(schedule, at) {

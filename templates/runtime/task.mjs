@@ -15,6 +15,8 @@ export class HTTPError extends Error {
 let registered = {};
 // Promise of the run in progress, per task name: concurrent callers share it.
 const running = new Map();
+// Set by an adapter whose processes share one task namespace (node_cluster): see setCoordinator.
+let coordinator = null;
 
 /** Returns the task definition unchanged; it exists for typing and for symmetry with Nitro. */
 export function defineTask(def) {
@@ -45,9 +47,19 @@ async function describe(task) {
 export function runTask(name, { payload = {}, context = {} } = {}) {
   const inProgress = running.get(name);
   if (inProgress) return inProgress;
-  const run = execute(name, payload, context).finally(() => running.delete(name));
+  const start = () => execute(name, payload, context);
+  const run = (coordinator ? coordinator(name, start) : start()).finally(() => running.delete(name));
   running.set(name, run);
   return run;
+}
+
+/**
+ * Keeps one running instance per task name across processes: `coordinate(name, start)` is called
+ * for each run this process does not already have, and returns the run's promise, calling
+ * `start()` only when this process is the one to run it (otherwise it joins the run elsewhere).
+ */
+export function setCoordinator(coordinate) {
+  coordinator = coordinate;
 }
 
 /** Resolves once every task running now (and any joined meanwhile) has settled; never rejects. */
