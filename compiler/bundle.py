@@ -20,9 +20,10 @@ def find_esbuild(root: Path) -> str:
     """NITRO_ESBUILD, then node_modules/.bin of the project or a parent folder, then PATH."""
     env = os.environ.get("NITRO_ESBUILD")
     if env:
-        if not Path(env).is_file():
+        path = Path(env).resolve()  # relative to where the command was started, not the project
+        if not path.is_file():
             raise BundleError(f"NITRO_ESBUILD={env} does not exist. {INSTALL_HINT}")
-        return env
+        return str(path)
     for folder in (root, *root.parents):
         candidate = folder / "node_modules" / ".bin" / "esbuild"
         if candidate.is_file():
