@@ -1,0 +1,245 @@
+"""vercel: Vercel's Build Output API v3, deployed with `vercel deploy --prebuilt`.
+
+One Node.js function (`functions/__server.func`) serves every route and the cron handler;
+`config.json` routes everything to it and lists one cron job per schedule, each on its own path
+under `vercel.cronHandlerRoute`. https://vercel.com/docs/build-output-api/v3,
+https://vercel.com/docs/cron-jobs, https://nitro.build/deploy/providers/vercel
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from compiler.cron import VERCEL_DOC, fires_more_than_daily, to_vercel
+from compiler.emit import Emitter
+from compiler.errors import ConfigError, CronError, Warnings
+from compiler.model import Project
+
+from .base import Preset
+
+FUNCTION = "__server"
+# https://vercel.com/docs/build-output-api/primitives#serverless-function-configuration
+# `launcherType: "Nodejs"` + `handler`: Vercel's Node launcher imports index.mjs and, as its default
+# export has `fetch`, calls it with a web Request (see templates/runtime/vercel.mjs). Node 20 is
+# deprecated on Vercel (https://vercel.com/docs/functions/runtimes/node-js/node-js-versions); the
+# bundle targets node20 syntax, so it runs unchanged on 22.
+FUNCTION_CONFIG = {
+    "runtime": "nodejs22.x",
+    "handler": "index.mjs",
+    "launcherType": "Nodejs",
+    "shouldAddHelpers": False,
+    "supportsResponseStreaming": True,
+}
+# Keys of the Build Output `config.json` a user's vercel.json may carry over
+# (https://vercel.com/docs/build-output-api/configuration); `version` there is the legacy v2 marker.
+CARRIED_KEYS = ("routes", "images", "wildcard", "overrides", "cache", "crons")
+SILENT_KEYS = ("$schema", "version")
+ROUTE_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+")
+# Vercel's limit on a cron job's path (vercel/vercel packages/cli/src/commands/crons/add.ts).
+MAX_CRON_PATH = 512
+
+
+class Vercel(Preset):
+    name = "vercel"
+    output_root = ".vercel/output"
+    entry_template = "entries/vercel.mjs.jinja"
+    utc_schedules = True  # Vercel runs cron jobs in UTC
+
+    def outputs(self, project: Project) -> list[str]:
+        """Only `.vercel/output`: the user's vercel.json is read, never written."""
+        return [self.output_dir(project)]
+
+    def server_dir(self, project: Project) -> str:
+        return f"{self.output_dir(project)}/functions/{FUNCTION}.func"
+
+    def emit(self, project: Project, em: Emitter) -> None:
+        """Validate, bundle the function, then write `.vc-config.json` and `config.json`."""
+        jobs = cron_jobs(project)
+        user = read_vercel_json(project.root)
+        warn_about_schedules(project, em.warnings)
+        super().emit(project, em)
+        em.write_json(f"{self.server_dir(project)}/.vc-config.json", FUNCTION_CONFIG)
+        config = build_config(jobs, user, cron_handler_route(project), em.warnings)
+        em.write_json(f"{self.output_dir(project)}/config.json", config)
+
+    def entry_context(self, project: Project) -> dict[str, Any]:
+        vercel = project.preset_options["vercel"]
+        cron = {
+            "route": cron_handler_route(project),
+            "allowUnauthenticated": vercel["allowUnauthenticatedCron"],
+            "jobs": cron_jobs(project),
+        }
+        return {"preset": self.name, "cron": cron}
+
+    def commands(self, project: Project) -> dict[str, str]:
+        return {"deploy": "npx vercel deploy --prebuilt"}
+
+
+preset = Vercel()
+
+
+def _config_name(project: Project) -> str:
+    return project.config_file.name if project.config_file else "nitro config"
+
+
+def cron_handler_route(project: Project) -> str:
+    """`vercel.cronHandlerRoute`, checked: a URL path the cron handler owns outright."""
+    route = project.preset_options["vercel"]["cronHandlerRoute"]
+    where = f"{_config_name(project)}: vercel.cronHandlerRoute"
+    if not route.startswith("/"):
+        raise ConfigError(
+            f"{where}: must start with a slash (got {route!r}); write {'/' + route!r}"
+        )
+    if not ROUTE_PATH.fullmatch(route) or len(route) > MAX_CRON_PATH - 20:
+        raise ConfigError(
+            f"{where}: must be a short URL path such as '/_vercel/cron', without a trailing slash, "
+            f"spaces, query or fragment (got {route!r})"
+        )
+    for r in project.routes if project.schedules else ():
+        if r.route == route or r.route.startswith(route + "/"):
+            raise ConfigError(
+                f"{where}: {route!r} is also the route {r.route} ({r.handler.name}); the cron handler "
+                "owns every path below it, so choose another cronHandlerRoute or move the route"
+            )
+    return route
+
+
+def cron_path(route: str, cron: str) -> str:
+    """The schedule's own path: stable across builds, independent of the other schedules."""
+    return f"{route}/{hashlib.sha256(cron.encode()).hexdigest()[:12]}"
+
+
+def cron_jobs(project: Project) -> list[dict[str, Any]]:
+    """One cron job per schedule, in Vercel's dialect; a schedule Vercel refuses is an error."""
+    route = cron_handler_route(project)
+    jobs = []
+    for s in project.schedules:
+        try:
+            schedule = to_vercel(s.cron)
+        except CronError as exc:
+            raise CronError(
+                f"{_config_name(project)}: scheduledTasks.{json.dumps(s.cron)}: {exc} ({VERCEL_DOC})"
+            ) from None
+        path = cron_path(route, s.cron)
+        jobs.append({"path": path, "schedule": schedule, "cron": s.cron, "tasks": list(s.tasks)})
+    return jobs
+
+
+def warn_about_schedules(project: Project, warnings: Warnings) -> None:
+    """The Hobby plan's daily limit, and an unauthenticated cron handler."""
+    name = _config_name(project)
+    for s in project.schedules:
+        if fires_more_than_daily(s.cron):
+            warnings.warn(
+                f"{name}: scheduledTasks.{json.dumps(s.cron)} fires more than once a day: Vercel's "
+                "Hobby plan runs cron jobs at most once a day and refuses more frequent ones; Pro "
+                "and Enterprise run it as written (https://vercel.com/docs/cron-jobs/usage-and-pricing)"
+            )
+    if project.preset_options["vercel"]["allowUnauthenticatedCron"]:
+        warnings.warn(
+            f"{name}: vercel.allowUnauthenticatedCron = true: when CRON_SECRET is not set, anyone "
+            "can run the scheduled tasks through the cron handler; set CRON_SECRET in the Vercel "
+            "project and remove this setting"
+        )
+
+
+def read_vercel_json(root: Path) -> dict[str, Any]:
+    """The project's own vercel.json as data ({} when absent); it is never modified."""
+    path = root / "vercel.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"vercel.json: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
+            "fix the file (nitro-build reads it and never changes it)"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError("vercel.json: not UTF-8 text; save it as UTF-8") from None
+    if not isinstance(data, dict):
+        raise ConfigError("vercel.json: the top level must be an object of settings")
+    return data
+
+
+def build_config(
+    jobs: list[dict[str, Any]], user: dict[str, Any], route: str, warnings: Warnings
+) -> dict[str, Any]:
+    """config.json: the user's supported keys, our routes after theirs, both sets of crons."""
+    ignored = sorted(k for k in user if k not in CARRIED_KEYS and k not in SILENT_KEYS)
+    if ignored:
+        warnings.warn(
+            f"vercel.json: {', '.join(ignored)} not carried into .vercel/output/config.json: the "
+            "Build Output API has no such key, and `vercel deploy --prebuilt` deploys that folder "
+            "as it is; express redirects, rewrites and headers as `routes` "
+            "(https://vercel.com/docs/build-output-api/configuration#routes)"
+        )
+    config = {k: user[k] for k in CARRIED_KEYS if k in user}
+    config["version"] = 3
+    config["routes"] = merge_routes(user.get("routes", []))
+    crons = merge_crons(jobs, user.get("crons", []), route, warnings)
+    if crons:
+        config["crons"] = crons
+    else:
+        config.pop("crons", None)
+    return config
+
+
+def merge_routes(user_routes: Any) -> list[dict[str, Any]]:
+    """The user's routes first; every request they leave unhandled goes to the server function.
+
+    The catch-all belongs at the end of the `filesystem` phase (after static files), before any
+    later `handle` phase (https://vercel.com/docs/build-output-api/configuration#routes).
+    """
+    if not isinstance(user_routes, list) or not all(isinstance(r, dict) for r in user_routes):
+        raise ConfigError("vercel.json: routes: must be an array of route objects")
+    routes = list(user_routes)
+    catch_all = {"src": "/(.*)", "dest": f"/{FUNCTION}"}
+    phases = [i for i, r in enumerate(routes) if "handle" in r]
+    fs = next((i for i in phases if routes[i]["handle"] == "filesystem"), None)
+    if fs is None:
+        at = next(iter(phases), len(routes))
+        return routes[:at] + [{"handle": "filesystem"}, catch_all] + routes[at:]
+    at = next((i for i in phases if i > fs), len(routes))
+    return routes[:at] + [catch_all] + routes[at:]
+
+
+def merge_crons(
+    jobs: list[dict[str, Any]], user_crons: Any, route: str, warnings: Warnings
+) -> list[dict[str, str]]:
+    """Ours, then the user's, without repeating a (path, schedule) pair."""
+    if not isinstance(user_crons, list):
+        raise ConfigError("vercel.json: crons: must be an array of {path, schedule} objects")
+    crons = [{"path": j["path"], "schedule": j["schedule"]} for j in jobs]
+    ours = {j["path"] for j in jobs}
+    for i, entry in enumerate(user_crons):
+        item = _user_cron(i, entry)
+        if item in crons:
+            continue
+        if item["path"] == route or item["path"].startswith(route + "/"):
+            warnings.warn(
+                f"vercel.json: crons[{i}].path {item['path']} is under vercel.cronHandlerRoute "
+                f"{route}, which only answers the scheduledTasks of the nitro config"
+                + (" (that path has another schedule there)" if item["path"] in ours else "")
+            )
+        crons.append(item)
+    return crons
+
+
+def _user_cron(i: int, entry: Any) -> dict[str, str]:
+    """One cron job of the user's vercel.json, checked; the schedule in Vercel's own dialect."""
+    where = f"vercel.json: crons[{i}]"
+    if not isinstance(entry, dict) or set(entry) != {"path", "schedule"}:
+        raise ConfigError(f"{where}: must be an object with exactly the keys path and schedule")
+    path, schedule = entry["path"], entry["schedule"]
+    if not isinstance(path, str) or not path.startswith("/") or len(path) > MAX_CRON_PATH:
+        raise ConfigError(f"{where}.path: must be a URL path starting with '/' (got {path!r})")
+    if not isinstance(schedule, str):
+        raise ConfigError(f"{where}.schedule: must be a cron expression string (got {schedule!r})")
+    try:
+        return {"path": path, "schedule": to_vercel(schedule)}
+    except CronError as exc:
+        raise CronError(f"{where}.schedule: {exc} ({VERCEL_DOC})") from None
