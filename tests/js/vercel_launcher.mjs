@@ -62,7 +62,8 @@ function webHandler(listener) {
     const body = ["GET", "HEAD"].includes(req.method) ? undefined : Readable.toWeb(req);
     const request = new Request(url, { method: req.method, headers: req.headers, body, duplex: "half" });
     const pending = [];
-    const response = await fn.call(listener, request, { waitUntil: (promise) => pending.push(promise) });
+    // Called unbound, as Vercel's launcher maps every method to `listener.fetch` and calls it bare.
+    const response = await fn(request, { waitUntil: (promise) => pending.push(promise) });
     res.statusCode = response.status;
     for (const [key, value] of response.headers) res.appendHeader(key, value);
     if (response.body) for await (const chunk of response.body) res.write(chunk);
