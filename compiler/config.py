@@ -20,7 +20,7 @@ CONFIG_NAMES = ("nitro.config.toml", "nitro.config.json")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=True)
 
 
 class Experimental(_Strict):

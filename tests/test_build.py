@@ -176,7 +176,7 @@ def test_installed_command_runs_from_any_folder(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--no-deps", "--no-build-isolation", "--quiet", str(REPO)],
+        [str(venv / "bin" / "pip"), "install", "--no-deps", "--quiet", str(REPO)],
         capture_output=True, text=True, timeout=300,
     )
     assert pip.returncode == 0, pip.stderr
