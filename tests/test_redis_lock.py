@@ -1,0 +1,422 @@
+"""Exactly once across replicas (`scheduler.lock`, Redis) and the per-task overlap policy.
+
+Real redis-server processes on free loopback ports (started and stopped here), real bundles
+in real Node, Bun and Deno, a `* * * * * *` schedule appending to one shared file.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from compiler.build import build
+from compiler.errors import CompilerError
+from conftest import BIN, NODE, REPO, build_project, free_port, normalize_paths, run_cli, write_project
+
+REDIS_SERVER = shutil.which("redis-server")
+LOCK_READY = "[nitro] scheduler lock: Redis at"
+OUTAGE = "is unavailable"
+RECOVERED = "is reachable again"
+
+TICK = """import { appendFileSync } from "node:fs";
+export default defineTask({
+  meta: { description: "Appends its firing time and who ran it to $STATE_FILE" },
+  run({ payload }) {
+    appendFileSync(process.env.STATE_FILE, `${payload.scheduledTime} ${process.env.REPLICA}\\n`);
+    return { result: "ok" };
+  },
+});
+"""
+SLOW = """import { appendFileSync } from "node:fs";
+export default defineTask({
+  meta: { description: "Takes 2.5 s; appends firing, start and end times to $STATE_FILE" },
+  async run({ payload }) {
+    const start = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    appendFileSync(process.env.STATE_FILE, `${payload.scheduledTime} ${start} ${Date.now()} ${process.env.REPLICA}\\n`);
+    return { result: "ok" };
+  },
+});
+"""
+
+
+def config(task: str, lock: str | None) -> str:
+    """A config scheduling `task` every second, with an optional `[scheduler.lock]` body."""
+    text = f'[experimental]\ntasks = true\n\n[scheduledTasks]\n"* * * * * *" = ["{task}"]\n'
+    return text + (f"\n[scheduler.lock]\n{lock}" if lock is not None else "")
+
+
+# ---------------------------------------------------------------- redis-server
+
+
+class RedisServer:
+    """One redis-server on a loopback port, without persistence; restartable on the same port."""
+
+    def __init__(self, folder: Path, *extra: str, tls: tuple[Path, Path] | None = None):
+        if REDIS_SERVER is None:
+            pytest.fail("redis-server is not on PATH: install it with `apt-get install -y redis-server`")
+        self.port = free_port()
+        self.tls = tls
+        self.extra = extra
+        self.log = folder / f"redis-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        ports = ["--port", str(self.port)]
+        if self.tls:  # https://redis.io/docs/latest/operate/oss_and_stack/management/security/encryption/
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls[0]),
+                     "--tls-key-file", str(self.tls[1]), "--tls-auth-clients", "no"]
+        argv = [REDIS_SERVER, *ports, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *self.extra]
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 10
+        while not self._answers():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise AssertionError(f"redis-server did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw:
+                sock = _unverified_tls().wrap_socket(raw) if self.tls else raw
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=15)
+
+
+def _unverified_tls() -> ssl.SSLContext:
+    """The readiness probe only checks that the server answers; the tests check the certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@pytest.fixture
+def redis(tmp_path) -> Callable[..., RedisServer]:
+    """redis(*extra_args, tls=(cert, key)) -> a started RedisServer, stopped after the test."""
+    servers: list[RedisServer] = []
+
+    def start(*extra: str, tls: tuple[Path, Path] | None = None) -> RedisServer:
+        server = RedisServer(tmp_path, *extra, tls=tls)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def built(root: Path, task: str, source: str, lock: str | None, preset: str = "node_server") -> Path:
+    write_project(root, {"nitro.config.toml": config(task, lock), f"tasks/{task}.ts": source})
+    build_project(root, preset)
+    return root
+
+
+def start_replicas(start_server, project: Path, redis_url: str | None, state: Path,
+                   runtimes: list[str]) -> list[Any]:
+    """One replica of the bundle per runtime name ("node", "bun", "deno"), ready to schedule."""
+    argv = {
+        "node": [NODE, ".output/server/index.mjs"],
+        "bun": [str(BIN / "bun"), ".output/server/index.mjs"],
+        "deno": [str(BIN / "deno"), "run", "-A", ".output/server/index.mjs"],
+    }
+    servers = []
+    for i, runtime in enumerate(runtimes):
+        env = {"STATE_FILE": str(state), "REPLICA": f"{runtime}-{i}", "NO_COLOR": "1"}
+        if redis_url:
+            env["NITRO_SCHEDULER_REDIS_URL"] = redis_url
+        servers.append(start_server(argv[runtime], project, env, ready="Listening"))
+    for server in servers:
+        server.wait_for(LOCK_READY if redis_url else "Listening")
+    return servers
+
+
+def tick_counts(state: Path) -> Counter:
+    """How many times each firing time (ms) was run, over all replicas."""
+    lines = state.read_text().split() if state.exists() else []
+    return Counter(int(ms) for ms in lines[0::2])
+
+
+def whole_seconds(start: float, end: float) -> set[int]:
+    """Firing times (ms) of a per-second schedule strictly inside (start, end), with margins."""
+    return {s * 1000 for s in range(math.ceil(start + 1), math.floor(end - 1) + 1)}
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def sleep_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.time()))
+
+
+def assert_exactly_once(counts: Counter, expected: set[int]) -> None:
+    twice = sorted(ms for ms, n in counts.items() if n > 1)
+    missing = sorted(expected - set(counts))
+    assert not twice, f"firings run more than once: {twice}"
+    assert not missing, f"firings never run: {missing} (ran: {sorted(counts)})"
+
+
+# ---------------------------------------------------------------- build side
+
+
+def test_lock_options_reach_the_registry_without_the_url(tmp_path, snapshot_file) -> None:
+    lock = 'driver = "redis"\nprefix = "shop"\nonLockError = "run"\n'
+    project = write_project(tmp_path / "p", {
+        "nitro.config.toml": config("tick", lock) + '\n[tasks.tick]\noverlap = "allow"\n',
+        "tasks/tick.ts": TICK,
+    })
+    build_project(project)
+    registry = (project / ".nitro/build/node_server/registry.mjs").read_text()
+    assert normalize_paths(registry, project) == snapshot_file(name="registry.mjs")
+    options = json.loads(registry.rsplit("export const options = ", 1)[1].rstrip(";\n"))
+    assert options == {
+        "dev": False, "preset": "node_server", "taskOverlap": {"tick": "allow"},
+        "schedulerLock": {"driver": "redis", "onLockError": "run", "prefix": "shop", "url": None},
+    }
+
+
+def test_without_lock_or_overlap_settings_the_options_are_unchanged(tmp_path) -> None:
+    project = built(tmp_path / "p", "tick", TICK, None)
+    registry = (project / ".nitro/build/node_server/registry.mjs").read_text()
+    assert registry.endswith('export const options = {"dev":false,"preset":"node_server"};\n')
+
+
+BAD_URLS = [
+    ("http://cache:6379", "the scheme must be redis or rediss, got 'http'"),
+    ("redis://cache:99999", "Port out of range 0-65535"),
+    ("redis://cache:6379/zero", "the path must be a database number such as /0, got '/zero'"),
+    ("redis:///0", "no host"),
+    ("redis://:pw@cache?db=1", "query strings and fragments are not supported"),
+]
+
+
+def test_bad_lock_url_fails_the_build_and_keeps_the_previous_output(tmp_path) -> None:
+    project = built(tmp_path / "p", "tick", TICK, 'driver = "redis"\n')
+    before = (project / ".output/server/index.mjs").read_bytes()
+    for i, (url, problem) in enumerate(BAD_URLS):
+        (project / "nitro.config.toml").write_text(config("tick", f'driver = "redis"\nurl = "{url}"\n'))
+        expected = (
+            f"nitro.config.toml: scheduler.lock.url: {url.replace(':pw@', ':***@')!r} is not a usable Redis "
+            f"URL ({problem}); write it as redis://[user:password@]host[:port][/db] (or rediss:// for TLS), "
+            "or leave it out and set NITRO_SCHEDULER_REDIS_URL at run time"
+        )
+        if i == 0:  # through the CLI once; the other URLs in-process, which is much faster
+            proc = run_cli("build", "--dir", str(project))
+            assert (proc.returncode, proc.stderr.strip()) == (1, f"error: {expected}")
+        else:
+            with pytest.raises(CompilerError) as caught:
+                build(project, "node_server")
+            assert str(caught.value) == expected
+        assert (project / ".output/server/index.mjs").read_bytes() == before
+
+
+def test_password_in_the_lock_url_warns_and_strict_refuses(tmp_path) -> None:
+    lock = 'driver = "redis"\nurl = "redis://app:hunter2@cache:6379/1"\n'
+    project = write_project(tmp_path / "p", {"nitro.config.toml": config("tick", lock), "tasks/tick.ts": TICK})
+    warning = ("nitro.config.toml: scheduler.lock.url: the URL contains a password, which is written "
+               "into the bundle; remove it from the config and set NITRO_SCHEDULER_REDIS_URL at run time instead")
+    proc = run_cli("build", "--dir", str(project))
+    assert proc.returncode == 0, proc.stderr
+    assert f"warning: {warning}" in proc.stderr
+    strict = run_cli("build", "--dir", str(project), "--strict")
+    assert strict.returncode == 1
+    assert "hunter2" not in strict.stderr
+    assert f"error: {warning} (--strict turns warnings into errors)" in strict.stderr
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('[scheduler.lock]\ndriver = "redis"\nonLockError = "sometimes"\n',
+     "nitro.config.toml: scheduler.lock.onLockError: input should be 'skip' or 'run', got \"sometimes\""),
+    ('[scheduler.lock]\ndriver = "memcached"\n',
+     "nitro.config.toml: scheduler.lock.driver: input should be 'redis', got \"memcached\""),
+    ('[tasks.tick]\noverlap = "queue"\n',
+     "nitro.config.toml: tasks.tick.overlap: input should be 'skip' or 'allow', got \"queue\""),
+])
+def test_bad_lock_and_overlap_values_name_the_key(tmp_path, extra, message) -> None:
+    project = write_project(tmp_path / "p", {"nitro.config.toml": config("tick", None) + "\n" + extra,
+                                             "tasks/tick.ts": TICK})
+    with pytest.raises(CompilerError) as caught:
+        build(project, "node_server")
+    assert str(caught.value) == message
+
+
+# ---------------------------------------------------------------- the lock itself, per runtime
+
+
+@pytest.mark.parametrize("runtime", ["node", "bun", "deno"])
+def test_lock_guards_on_each_runtime(redis, runtime) -> None:
+    plain, auth = redis(), redis("--requirepass", "s3cret")
+    env = {**os.environ, "REDIS_URL": plain.url, "AUTH_URL": f"redis://:s3cret@127.0.0.1:{auth.port}/2",
+           "DEAD_URL": f"redis://127.0.0.1:{free_port()}", "NO_COLOR": "1"}
+    env.pop("NITRO_SCHEDULER_REDIS_URL", None)
+    argv = {"node": [NODE], "bun": [str(BIN / "bun")], "deno": [str(BIN / "deno"), "run", "-A"]}[runtime]
+    proc = subprocess.run([*argv, str(REPO / "tests/js/lock_guards.mjs")], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    skip_effect = 'skipping scheduled firings until it is back (set scheduler.lock.onLockError = "run" to run them anyway)'
+    dead = f"error [nitro] scheduler lock: Redis at {env['DEAD_URL']} is unavailable (connect ECONNREFUSED {env['DEAD_URL'][8:]}); "
+    assert got == {
+        "winners_per_firing": [1, 1, 1, 1, 1], "claim_pttl_ok": True, "late_claim": False, "silent_losers": True,
+        "lease_pttl_ok": True, "b_during_a": False, "b_skip_logged": 1, "lease_after_run": None, "b_after_a": True,
+        "foreign_lease_kept": "someone-else",
+        "local_second": False, "local_skip_logged": 1, "allow_second": True, "local_after": True,
+        "dead_outcomes": {"skip": [False] * 4, "run": [True] * 4},
+        "dead_skip_errors": 1, "dead_run_errors": 1,
+        "dead_skip_message": dead + skip_effect,
+        "dead_run_message": dead + 'running scheduled tasks without the lock (onLockError = "run": a firing may run on more than one replica)',
+        "auth_claim": True, "auth_key_in_db": 1, "bad_auth": [False, False],
+        "bad_auth_errors": ["error [nitro] scheduler lock: Redis at redis://:***@127.0.0.1:PORT/2 is unavailable "
+                            f"(WRONGPASS invalid username-password pair or user is disabled.); {skip_effect}"],
+        "no_url": [False, False],
+        "no_url_errors": ["error [nitro] scheduler lock: Redis at (none) is unavailable (no URL: set "
+                          "NITRO_SCHEDULER_REDIS_URL at run time, or scheduler.lock.url in the config); " + skip_effect],
+    }
+
+
+TLS_CLAIMS = """import { scheduleGuards } from %s;
+const lines = [];
+const log = { log: () => {}, warn: () => {}, error: (m) => lines.push(m) };
+const guards = scheduleGuards({ schedulerLock: { driver: "redis", prefix: "tls" }, taskOverlap: { tick: "allow" } }, { runTask: async () => {}, log });
+const claims = [await guards.claim("tick", 1000), await guards.claim("tick", 1000), await guards.claim("tick", 2000)];
+guards.close();
+console.log(JSON.stringify({ claims, errors: lines }));
+"""
+
+
+@pytest.mark.parametrize("runtime", ["node", "bun"])
+def test_rediss_url_connects_over_verified_tls(tmp_path, redis, runtime) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = redis(tls=(cert, key))
+    script = tmp_path / "claims.mjs"
+    script.write_text(TLS_CLAIMS % json.dumps(str(REPO / "templates/runtime/lock.mjs")))
+    argv = [NODE if runtime == "node" else str(BIN / "bun"), str(script)]
+
+    def claims(**env: str) -> dict:
+        full = {**os.environ, "NITRO_SCHEDULER_REDIS_URL": server.url.replace("127.0.0.1", "localhost"), **env}
+        proc = subprocess.run(argv, env=full, capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    assert claims(NODE_EXTRA_CA_CERTS=str(cert)) == {"claims": [True, False, True], "errors": []}
+    untrusted = claims()
+    assert untrusted["claims"] == [False, False, False]
+    assert len(untrusted["errors"]) == 1 and re.search("self.signed certificate", untrusted["errors"][0])
+
+
+# ---------------------------------------------------------------- replicas of real bundles
+
+
+def test_three_node_replicas_run_each_firing_once_and_ride_out_a_redis_outage(
+    tmp_path, redis, start_server
+) -> None:
+    server = redis()
+    project = built(tmp_path / "p", "tick", TICK, 'driver = "redis"\nprefix = "e2e"\n')
+    state = tmp_path / "ticks.log"
+    replicas = start_replicas(start_server, project, server.url, state, ["node"] * 3)
+
+    # 10 s with Redis up: every firing time exactly once, shared between the replicas.
+    t0 = time.time()
+    sleep_until(t0 + 10)
+    t1 = time.time()
+    assert_exactly_once(tick_counts(state), whole_seconds(t0, t1))
+
+    # Redis stops for ~3 s: firings in between are skipped, not run late or twice.
+    server.stop()
+    down = time.time()
+    sleep_until(down + 3)
+    restarting = time.time()
+    server.start()
+    up = time.time()
+    wait_until(lambda: max(tick_counts(state)) > up * 1000, 10, "a firing after Redis came back")
+    sleep_until(up + 5)
+    end = time.time()
+
+    counts = tick_counts(state)
+    assert_exactly_once(counts, whole_seconds(t0, t1) | whole_seconds(up, end))
+    during = sorted(ms for ms in counts if down * 1000 < ms < (restarting - 0.3) * 1000)
+    assert not during, f"firings ran while Redis was down: {during}"
+    for replica in replicas:
+        assert replica.output.count(OUTAGE) == 1, replica.output
+        assert replica.output.count(RECOVERED) == 1, replica.output
+        assert f"{server.url} {OUTAGE} (" in replica.output
+
+
+def test_node_bun_and_deno_replicas_share_one_lock(tmp_path, redis, start_server) -> None:
+    server = redis()
+    project = built(tmp_path / "p", "tick", TICK, 'driver = "redis"\n')
+    state = tmp_path / "ticks.log"
+    start_replicas(start_server, project, server.url, state, ["node", "bun", "deno"])
+    t0 = time.time()
+    sleep_until(t0 + 8)
+    assert_exactly_once(tick_counts(state), whole_seconds(t0, time.time()))
+
+
+def slow_runs(state: Path) -> list[tuple[int, int, int, str]]:
+    """(firing, start ms, end ms, replica) of each finished run."""
+    rows = [line.split() for line in state.read_text().splitlines()] if state.exists() else []
+    return sorted((int(f), int(s), int(e), who) for f, s, e, who in rows)
+
+
+def assert_one_at_a_time(runs: list[tuple[int, int, int, str]]) -> None:
+    for before, after in zip(runs, runs[1:]):
+        assert after[1] >= before[2], f"runs overlap: {before} and {after}"
+
+
+def test_a_slow_task_runs_one_at_a_time_alone_and_across_locked_replicas(
+    tmp_path, redis, start_server
+) -> None:
+    server = redis()
+    alone = built(tmp_path / "alone", "slow", SLOW, None)
+    locked = built(tmp_path / "locked", "slow", SLOW, 'driver = "redis"\n')
+    alone_state, locked_state = tmp_path / "alone.log", tmp_path / "locked.log"
+    solo = start_replicas(start_server, alone, None, alone_state, ["node"])
+    replicas = start_replicas(start_server, locked, server.url, locked_state, ["node"] * 3)
+    t0 = time.time()
+    sleep_until(t0 + 9)
+    skipped = 'scheduled task "slow" skipped at'
+    for state, servers in ((alone_state, solo), (locked_state, replicas)):
+        runs = slow_runs(state)
+        assert_one_at_a_time(runs)
+        # Firings in the first 6.5 s of the window have finished: every third one ran, no more.
+        window = [r for r in runs if t0 * 1000 <= r[0] <= (t0 + 6.5) * 1000]
+        assert 2 <= len(window) <= 3, runs
+        assert sum(s.output.count(skipped) for s in servers) >= 2 * (len(window) - 1)
+    assert "on another replica" not in solo[0].output
