@@ -240,15 +240,15 @@ class Watcher:
         return tuple(states)
 
     def changes(self) -> Iterator[str]:
-        """Runs until interrupted; the watch is renewed whenever a watched folder appears or goes."""
+        """First "" (build now: the watch is already running, so nothing saved later is missed), then
+        one reason per batch of changes. The watch is renewed when a watched folder appears or goes."""
         from watchfiles import DefaultFilter, watch
 
-        config, pending = self._config(), ""
+        config, pending, first = self._config(), "", True
         while True:
             dirs = self._dirs()
-            stop = threading.Event()
             batches = watch(
-                *(path for path, _ in dirs), watch_filter=DefaultFilter(), stop_event=stop,
+                *(path for path, _ in dirs), watch_filter=DefaultFilter(),
                 yield_on_timeout=True, rust_timeout=TICK_MS, raise_interrupt=True,
             )
             for batch in batches:
@@ -263,8 +263,9 @@ class Watcher:
                     # Rebuild once the new watch is running, so no change made meanwhile is missed.
                     pending = "; ".join([*reasons, "watched folders changed"])
                     break
-                if reasons:
-                    yield "; ".join(reasons)
+                if first or reasons:
+                    yield "" if first else "; ".join(reasons)
+                    first = False
             batches.close()
 
 
@@ -311,10 +312,9 @@ class DevServer:
             with stop_on_sigterm():
                 check_port_free(self.host, self.port)
                 click.echo(f"[nitro dev] building {self.root}")
-                watcher = Watcher(self.root, lambda: self.server_dir)
-                self.rebuild()
-                for reason in watcher.changes():
-                    click.echo(f"[nitro dev] {reason}: rebuilding")
+                for reason in Watcher(self.root, lambda: self.server_dir).changes():
+                    if reason:
+                        click.echo(f"[nitro dev] {reason}: rebuilding")
                     self.rebuild()
         except KeyboardInterrupt:
             pass
@@ -357,7 +357,7 @@ class DevServer:
             return self.build_failed("internal error while building:\n" + traceback.format_exc())
         self.print_warnings(warnings)
         self.server_dir = result.project.server_dir
-        click.echo(f"[nitro dev] built in {time.monotonic() - started:.1f}s")
+        click.echo(f"[nitro dev] built in {time.monotonic() - started:.2f}s")
         self.restart()
 
     def print_warnings(self, warnings: Warnings) -> None:
