@@ -54,6 +54,13 @@ def cron_project(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def user_project(tmp_path_factory) -> tuple[Path, str]:
+    """fixtures/vercel_user_json built once (tests copy it before changing anything); and stderr."""
+    project = copy_fixture("vercel_user_json", tmp_path_factory.mktemp("vercel"))
+    return project, build_project(project, "vercel").stderr
+
+
+@pytest.fixture(scope="module")
 def build_output_schemas() -> dict[str, Any]:
     """Build Output API v3 JSON schemas from @vite-plugin-vercel/schemas, with `crons` added.
 
@@ -107,11 +114,9 @@ def test_basic_fixture_files(tmp_path: Path, snapshot_file) -> None:
     assert not (project / ".output").exists(), "the vercel preset writes only .vercel/output"
 
 
-def test_user_vercel_json_is_merged_and_left_alone(tmp_path: Path, snapshot_file) -> None:
-    project = copy_fixture("vercel_user_json", tmp_path)
-    before = (project / "vercel.json").read_bytes()
-    proc = build_project(project, "vercel")
-    assert (project / "vercel.json").read_bytes() == before
+def test_user_vercel_json_is_merged_and_left_alone(user_project, snapshot_file) -> None:
+    project, stderr = user_project
+    assert (project / "vercel.json").read_bytes() == (FIXTURES / "vercel_user_json" / "vercel.json").read_bytes()
     snapshot_outputs(project, snapshot_file, f"{OUTPUT}/config.json", f"{FUNC}/.vc-config.json")
     config = read_json(project / OUTPUT / "config.json")
     # ours first; the user's copy of our job and their repeated entry are dropped
@@ -123,7 +128,7 @@ def test_user_vercel_json_is_merged_and_left_alone(tmp_path: Path, snapshot_file
     assert config["routes"] == [user_route, {"handle": "filesystem"}, {"src": "/(.*)", "dest": "/__server"}]
     assert config["images"] == {"sizes": [640, 1080], "domains": ["images.example.com"]}
     assert "regions" not in config and "github" not in config and "$schema" not in config
-    assert "vercel.json: github, regions not carried into .vercel/output/config.json" in proc.stderr
+    assert "vercel.json: github, regions not carried into .vercel/output/config.json" in stderr
 
 
 def test_routes_keep_the_users_handle_phases(tmp_path: Path) -> None:
@@ -142,11 +147,9 @@ def test_routes_keep_the_users_handle_phases(tmp_path: Path) -> None:
 
 
 def test_config_files_match_the_build_output_schema(
-    tmp_path: Path, cron_project: Path, build_output_schemas: dict[str, Any]
+    cron_project: Path, user_project, build_output_schemas: dict[str, Any]
 ) -> None:
-    user = copy_fixture("vercel_user_json", tmp_path)
-    build_project(user, "vercel")
-    for project in (cron_project, user):
+    for project in (cron_project, user_project[0]):
         jsonschema.validate(read_json(project / OUTPUT / "config.json"), build_output_schemas["config"])
         jsonschema.validate(read_json(project / FUNC / ".vc-config.json"), build_output_schemas["vcConfig"])
     # the schema does reject what Vercel would: an unknown key, a cron path without a slash
@@ -371,10 +374,13 @@ def test_bad_cron_handler_route(tmp_path: Path, route: str, expected: str) -> No
     ],
     ids=["invalid json", "not an object", "cron path", "cron schedule", "cron keys", "routes"],
 )
-def test_bad_user_vercel_json_keeps_previous_output(tmp_path: Path, vercel_json: str, expected: str) -> None:
-    project = copy_fixture("vercel_user_json", tmp_path)
-    build_project(project, "vercel")
+def test_bad_user_vercel_json_keeps_previous_output(
+    tmp_path: Path, user_project, vercel_json: str, expected: str
+) -> None:
+    project = tmp_path / "built"
+    shutil.copytree(user_project[0], project)  # with the previous build's output
     previous = tree_digest(project / OUTPUT)
+    assert previous
     (project / "vercel.json").write_text(vercel_json)
     assert expected in fail(project)
     assert tree_digest(project / OUTPUT) == previous
