@@ -1,0 +1,95 @@
+"""The `nitro dev` loop: a change rebuilds and restarts the server, a broken build keeps the last
+good server answering and prints the error, the fix recovers, all without restarting `nitro dev`.
+"""
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from conftest import write_project
+from test_dev import DevRun, assert_stopped, dev_runs, process_exists, wait_until  # noqa: F401 (fixture)
+
+CONFIG = '[experimental]\ntasks = true\n\n[tasks.hello]\ndescription = "Says hello"\n'
+HELLO = 'export default defineTask({ run() { return { result: "hello" } } });\n'
+ADDED = 'export default defineTask({ meta: { description: "Added while running" }, run() { return { result: "added" } } });\n'
+BROKEN = "export default defineTask({ run() { return { result: 'oops' } ;\n"  # unbalanced braces
+FIXED = 'export default defineTask({ run() { return { result: "fixed" } } });\n'
+
+
+def names(run: DevRun) -> set[str]:
+    status, body = run.request("GET", "/_nitro/tasks")
+    assert status == 200, body
+    return set(body["tasks"])
+
+
+def restarted(run: DevRun, ready_before: int, timeout: float = 20) -> int:
+    """Wait for the next `ready` line; return the new server's pid (the old one must be gone)."""
+    old = run.info()["serverPid"]
+    wait_until(lambda: run.ready_count() > ready_before, timeout, f"a restart (output so far:\n{run.output})")
+    new = run.info()["serverPid"]
+    assert new != old
+    wait_until(lambda: not process_exists(old), 5, f"old server {old} to exit")
+    return new
+
+
+def test_change_rebuilds_broken_build_keeps_old_server_and_fix_recovers(tmp_path: Path, dev_runs):
+    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/hello.ts": HELLO})
+    run = dev_runs(project)
+    assert names(run) == {"hello"}
+
+    # A new task file: rebuilt, restarted, listed.
+    ready = run.ready_count()
+    write_project(project, {"tasks/more/added.ts": ADDED})
+    restarted(run, ready)
+    assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["more:added"] == {"description": "Added while running"}
+    assert run.request("POST", "/_nitro/tasks/more:added") == (200, {"result": "added"})
+
+    # A syntax error: the error is printed, the old server keeps answering.
+    server = run.info()["serverPid"]
+    ready, failures = run.ready_count(), run.output.count("[nitro dev] build failed")
+    write_project(project, {"tasks/broken.ts": BROKEN})
+    wait_until(lambda: run.output.count("[nitro dev] build failed") > failures, 20, "the build failure")
+    assert "tasks/broken.ts" in run.output and "error: esbuild failed" in run.output
+    assert "the previous server keeps running" in run.output
+    assert run.ready_count() == ready and run.info()["serverPid"] == server and process_exists(server)
+    assert names(run) == {"hello", "more:added"}
+    assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "hello"})
+
+    # The fix: recovered without restarting nitro dev.
+    write_project(project, {"tasks/broken.ts": FIXED})
+    restarted(run, ready)
+    assert names(run) == {"hello", "more:added", "broken"}
+    assert run.request("GET", "/_nitro/tasks/broken") == (200, {"result": "fixed"})
+    assert run.proc.poll() is None
+
+    assert_stopped(run, signal.SIGINT)
+
+
+def test_config_changes_and_new_watched_folders_rebuild(tmp_path: Path, dev_runs):
+    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/hello.ts": HELLO})
+    run = dev_runs(project)
+
+    # The config is not in a watched folder: it is checked on every tick.
+    ready = run.ready_count()
+    (project / "nitro.config.toml").write_text(CONFIG.replace("Says hello", "Says hello, edited"))
+    restarted(run, ready)
+    assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["hello"] == {"description": "Says hello, edited"}
+
+    # api/ did not exist at start: creating it starts watching it, and its route is served.
+    ready = run.ready_count()
+    write_project(project, {"api/ping.ts": 'export default defineHandler(() => ({ pong: 1 }));\n'})
+    restarted(run, ready)
+    assert run.request("GET", "/api/ping") == (200, {"pong": 1})
+    ready = run.ready_count()
+    (project / "api" / "ping.ts").write_text('export default defineHandler(() => ({ pong: 2 }));\n')
+    restarted(run, ready)
+    assert run.request("GET", "/api/ping") == (200, {"pong": 2})
+
+    # An invalid config is a failed build too: named file and key, old server kept.
+    failures = run.output.count("[nitro dev] build failed")
+    (project / "nitro.config.toml").write_text(CONFIG + "\n[scheduledTasks]\n\"* * * * *\" = 5\n")
+    wait_until(lambda: run.output.count("[nitro dev] build failed") > failures, 20, "the config error")
+    assert "error: nitro.config.toml: scheduledTasks" in run.output
+    assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "hello"})
+
+    assert_stopped(run, signal.SIGTERM)
