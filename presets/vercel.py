@@ -34,7 +34,8 @@ FUNCTION_CONFIG = {
     "supportsResponseStreaming": True,
 }
 # Keys of the Build Output `config.json` a user's vercel.json may carry over
-# (https://vercel.com/docs/build-output-api/configuration); `version` there is the legacy v2 marker.
+# (https://vercel.com/docs/build-output-api/configuration). vercel.json's own `version` is the
+# legacy v2 marker and `$schema` an editor hint: both are dropped without a warning.
 CARRIED_KEYS = ("routes", "images", "wildcard", "overrides", "cache", "crons")
 SILENT_KEYS = ("$schema", "version")
 ROUTE_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+")
