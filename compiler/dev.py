@@ -217,6 +217,7 @@ class Watcher:
 
     root: Path
     server_dir: Callable[[], Path]
+    on_tick: Callable[[], None] = lambda: None
 
     def _dirs(self) -> tuple[tuple[Path, int], ...]:
         """The watched folders that exist, with their inode (a re-created folder needs a new watch)."""
@@ -252,6 +253,7 @@ class Watcher:
                 yield_on_timeout=True, rust_timeout=TICK_MS, raise_interrupt=True,
             )
             for batch in batches:
+                self.on_tick()
                 reasons = [pending] if pending else []
                 pending = ""
                 if batch:
@@ -273,17 +275,18 @@ class Watcher:
 
 
 @contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C: both end the loop with KeyboardInterrupt, then cleanup runs."""
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP (terminal closed) behave like Ctrl-C: KeyboardInterrupt, then cleanup."""
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
@@ -309,10 +312,10 @@ class DevServer:
         self.node = find_node()
         self.claim()
         try:
-            with stop_on_sigterm():
+            with stop_on_signals():
                 check_port_free(self.host, self.port)
                 click.echo(f"[nitro dev] building {self.root}")
-                for reason in Watcher(self.root, lambda: self.server_dir).changes():
+                for reason in Watcher(self.root, lambda: self.server_dir, self.check_server).changes():
                     if reason:
                         click.echo(f"[nitro dev] {reason}: rebuilding")
                     self.rebuild()
@@ -389,6 +392,16 @@ class DevServer:
         url = client_url(self.host, self.port)
         click.echo(f"[nitro dev] ready: {url} (tasks: {url}/_nitro/tasks)")
 
+    def check_server(self) -> None:
+        """Notice a server that died on its own (e.g. an uncaught exception): say so, stop advertising it."""
+        if self.server is None or self.server.proc.poll() is None:
+            return
+        code = self.server.stop()
+        self.server = None
+        self.write_info()
+        click.echo(f"error: the dev server exited unexpectedly (exit code {code}); see its output "
+                   "above. Save a file to rebuild and start it again", err=True)
+
     def pin_port(self, url: str | None) -> None:
         """With --port 0 the first server picks a free port; restarts keep that one."""
         match = re.search(r":(\d+)/?$", url or "")
@@ -397,7 +410,8 @@ class DevServer:
 
     def close(self) -> None:
         """Stop the server and remove nitro.dev.json; further Ctrl-C/SIGTERM wait for this."""
-        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stops}
         try:
             if self.server:
                 self.server.stop()

@@ -41,10 +41,10 @@ def find_dev_server(root: Path) -> str:
             f"{rel} is stale: the nitro dev process it names (pid {info.get('pid')}) is not running; "
             "start `nitro dev` again (it replaces the file)"
         )
-    if info.get("serverPid") is None:
+    if not pid_alive(info.get("serverPid")):
         raise CompilerError(
             f"nitro dev (pid {info['pid']}) is running but not serving: it is still building, or its "
-            "last build failed (see its output); try again once it prints `ready`"
+            "last build failed or the server exited (see its output); try again once it prints `ready`"
         )
     return info["address"]
 

@@ -117,13 +117,13 @@ class DevRun(Server):
 
 
 @contextmanager
-def running_dev(project: Path, *args: str) -> Iterator[DevRun]:
-    """Start `nitro dev`, wait until it serves; afterwards kill whatever a failed test left running."""
+def running_dev(project: Path, *args: str, ready: str = "[nitro dev] ready:") -> Iterator[DevRun]:
+    """Start `nitro dev`, wait for `ready` in its output; afterwards kill whatever a failed test left running."""
     run = DevRun(project, *args)
     servers: set[int] = set()
     try:
-        run.wait_for("[nitro dev] ready:", timeout=30)
-        servers.add(run.info()["serverPid"])
+        run.wait_for(ready, timeout=30)
+        servers.add(run.info()["serverPid"] or 0)
         yield run
     finally:
         if info_file(project).is_file():
@@ -138,7 +138,7 @@ def running_dev(project: Path, *args: str) -> Iterator[DevRun]:
 def dev_runs():
     """dev_runs(project, *args) -> DevRun, killed after the test if it is still running."""
     with ExitStack() as stack:
-        yield lambda project, *args: stack.enter_context(running_dev(project, *args))
+        yield lambda project, *args, **kw: stack.enter_context(running_dev(project, *args, **kw))
 
 
 def assert_stopped(run: DevRun, sig: int) -> None:
@@ -147,7 +147,8 @@ def assert_stopped(run: DevRun, sig: int) -> None:
     server_pid = run.info()["serverPid"]
     assert run.stop(sig) == 0, run.output
     assert not info_file(run.project).exists(), "nitro.dev.json left behind"
-    wait_until(lambda: not process_exists(server_pid), 5, f"server pid {server_pid} to be gone")
+    if server_pid is not None:
+        wait_until(lambda: not process_exists(server_pid), 5, f"server pid {server_pid} to be gone")
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("0.0.0.0", run.port))  # the port is free again

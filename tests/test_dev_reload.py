@@ -3,10 +3,11 @@ good server answering and prints the error, the fix recovers, all without restar
 """
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
-from conftest import write_project
+from conftest import run_cli, write_project
 from test_dev import DevRun, assert_stopped, dev_runs, process_exists, wait_until  # noqa: F401 (fixture)
 
 CONFIG = '[experimental]\ntasks = true\n\n[tasks.hello]\ndescription = "Says hello"\n'
@@ -92,4 +93,56 @@ def test_config_changes_and_new_watched_folders_rebuild(tmp_path: Path, dev_runs
     assert "error: nitro.config.toml: scheduledTasks" in run.output
     assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "hello"})
 
+    assert_stopped(run, signal.SIGTERM)
+
+
+def test_first_build_failure_waits_for_the_fix(tmp_path: Path, dev_runs):
+    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/hello.ts": BROKEN})
+    run = dev_runs(project, ready="[nitro dev] build failed")
+    assert "no server is running yet" in run.output and "tasks/hello.ts" in run.output
+    assert run.info()["serverPid"] is None and run.proc.poll() is None
+    proc = run_cli("task", "list", "--dir", str(project))
+    assert proc.returncode == 1 and "is running but not serving" in proc.stderr
+
+    (project / "tasks" / "hello.ts").write_text(HELLO)
+    wait_until(lambda: run.ready_count() == 1, 20, f"the first server (output:\n{run.output})")
+    assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "hello"})
+    assert_stopped(run, signal.SIGTERM)
+
+
+def test_a_server_that_dies_is_reported_and_restarted_by_the_next_change(tmp_path: Path, dev_runs):
+    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/hello.ts": HELLO})
+    run = dev_runs(project)
+    os.kill(run.info()["serverPid"], signal.SIGKILL)
+    wait_until(lambda: "the dev server exited unexpectedly" in run.output, 10, "the crash report")
+    assert run.info()["serverPid"] is None
+    proc = run_cli("task", "run", "hello", "--dir", str(project))
+    assert proc.returncode == 1 and "is running but not serving" in proc.stderr
+
+    ready = run.ready_count()
+    (project / "tasks" / "hello.ts").write_text(HELLO.replace('"hello"', '"hello again"'))
+    wait_until(lambda: run.ready_count() > ready, 20, "the restart")
+    assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "hello again"})
+    assert_stopped(run, signal.SIGTERM)
+
+
+STUBBORN = """export default defineTask({ run() {
+  // Make this server ignore SIGTERM, as a hung process would.
+  process.removeAllListeners("SIGTERM");
+  process.on("SIGTERM", () => {});
+  return { result: "stubborn" };
+} });
+"""
+
+
+def test_a_server_that_ignores_sigterm_is_killed_after_the_bound(tmp_path: Path, dev_runs):
+    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/stubborn.ts": STUBBORN})
+    run = dev_runs(project)
+    assert run.request("GET", "/_nitro/tasks/stubborn") == (200, {"result": "stubborn"})
+    old, ready = run.info()["serverPid"], run.ready_count()
+    (project / "tasks" / "hello.ts").write_text(HELLO)
+    wait_until(lambda: run.ready_count() > ready, 30, f"the restart (output:\n{run.output})")
+    assert "[nitro dev] server did not stop within 5s, killing it" in run.output
+    assert not process_exists(old)
+    assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "hello"})
     assert_stopped(run, signal.SIGTERM)
