@@ -9,6 +9,7 @@ import json
 import math
 import re
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -139,20 +140,22 @@ def built(root: Path, task: str, source: str, lock: str | None, preset: str = "n
     return root
 
 
+RUNTIMES = {
+    "node": [NODE, ".output/server/index.mjs"],
+    "bun": [str(BIN / "bun"), ".output/server/index.mjs"],
+}
+
+
 def start_replicas(start_server, project: Path, redis_url: str | None, state: Path,
-                   runtimes: list[str]) -> list[Any]:
-    """One replica of the bundle per runtime name ("node", "bun", "deno"), ready to schedule."""
-    argv = {
-        "node": [NODE, ".output/server/index.mjs"],
-        "bun": [str(BIN / "bun"), ".output/server/index.mjs"],
-        "deno": [str(BIN / "deno"), "run", "-A", ".output/server/index.mjs"],
-    }
+                   runtimes: list[str | list[str]]) -> list[Any]:
+    """One replica of the bundle per runtime (a RUNTIMES name or an argv), ready to schedule."""
     servers = []
     for i, runtime in enumerate(runtimes):
-        env = {"STATE_FILE": str(state), "REPLICA": f"{runtime}-{i}", "NO_COLOR": "1"}
+        argv = RUNTIMES[runtime] if isinstance(runtime, str) else runtime
+        env = {"STATE_FILE": str(state), "REPLICA": f"{Path(argv[0]).name}-{i}", "NO_COLOR": "1"}
         if redis_url:
             env["NITRO_SCHEDULER_REDIS_URL"] = redis_url
-        servers.append(start_server(argv[runtime], project, env, ready="Listening"))
+        servers.append(start_server(argv, project, env, ready="Listening"))
     for server in servers:
         server.wait_for(LOCK_READY if redis_url else "Listening")
     return servers
@@ -379,14 +382,35 @@ def test_three_node_replicas_run_each_firing_once_and_ride_out_a_redis_outage(
         assert f"{server.url} {OUTAGE} (" in replica.output
 
 
-def test_node_bun_and_deno_replicas_share_one_lock(tmp_path, redis, start_server) -> None:
+def test_node_bun_and_deno_server_replicas_share_one_lock(tmp_path, redis, start_server) -> None:
     server = redis()
-    project = built(tmp_path / "p", "tick", TICK, 'driver = "redis"\n')
     state = tmp_path / "ticks.log"
-    start_replicas(start_server, project, server.url, state, ["node", "bun", "deno"])
+    lock = 'driver = "redis"\n'
+    node, bun, deno = (built(tmp_path / p, "tick", TICK, lock, p) for p in ("node_server", "bun", "deno_server"))
+    # deno_server's own preview command (its narrow permissions include the lock's variable),
+    # plus what this test's task needs: its two variables and writing the shared file.
+    preview = shlex.split(json.loads((deno / ".output/nitro.json").read_text())["commands"]["preview"])
+    flags = [f"{f},STATE_FILE,REPLICA" if f.startswith("--allow-env=") else f for f in preview[2:-1]]
+    assert "NITRO_SCHEDULER_REDIS_URL" in next(f for f in flags if f.startswith("--allow-env="))
+    replicas = [
+        *start_replicas(start_server, node, server.url, state, ["node"]),
+        *start_replicas(start_server, bun, server.url, state, ["bun"]),
+        *start_replicas(start_server, deno, server.url, state, [[str(BIN / "deno"), "run", *flags,
+                                                               f"--allow-write={state}", preview[-1]]]),
+    ]
     t0 = time.time()
     sleep_until(t0 + 8)
     assert_exactly_once(tick_counts(state), whole_seconds(t0, time.time()))
+    # The Node and Bun replicas go away: the Deno one, in the race all along, runs every firing.
+    for replica in replicas[:2]:
+        assert replica.stop(signal.SIGTERM) == 0
+    alone = time.time()
+    sleep_until(alone + 4)
+    end = time.time()
+    assert_exactly_once(tick_counts(state), whole_seconds(t0, end))
+    later = [line.split()[1] for line in state.read_text().splitlines() if int(line.split()[0]) > alone * 1000]
+    assert later and set(later) == {"deno-0"}, later
+    assert all(OUTAGE not in r.output for r in replicas)
 
 
 def slow_runs(state: Path) -> list[tuple[int, int, int, str]]:
