@@ -335,13 +335,14 @@ class DevServer:
         self.write_info()
 
     def write_info(self) -> None:
-        serving = self.server is not None and self.server.ready.is_set()
+        """Record this process, the address and the server answering there (None: not serving)."""
+        serving = self.server.proc.pid if self.server and self.server.ready.is_set() else None
         write_info(self.root, {
             "pid": os.getpid(),
             "address": client_url(self.host, self.port),
             "host": self.host,
             "port": self.port,
-            "serverPid": self.server.proc.pid if serving and self.server else None,
+            "serverPid": serving,
         })
 
     def rebuild(self) -> None:
