@@ -328,6 +328,20 @@ def test_stop_signal_stops_the_server_and_removes_the_info_file(tmp_path: Path, 
     assert "[nitro dev] stopped" in run.output
 
 
+def test_killed_nitro_dev_takes_its_server_down_and_a_new_one_replaces_the_stale_file(tmp_path: Path, dev_runs):
+    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, **TASKS})
+    first = dev_runs(project)
+    server = first.info()["serverPid"]
+    first.stop(signal.SIGKILL)  # no cleanup possible: the info file stays, naming a dead pid
+    wait_until(lambda: not process_exists(server), 5, "the orphaned server to stop (parent-death signal)")
+    proc = run_cli("task", "list", "--dir", str(project))
+    assert proc.returncode == 1 and f"is stale: the nitro dev process it names (pid {first.proc.pid})" in proc.stderr
+    second = dev_runs(project)
+    assert second.info()["pid"] == second.proc.pid
+    assert run_cli("task", "run", "db:migrate", "--dir", str(project)).stdout == '{\n  "result": "Success"\n}\n'
+    assert_stopped(second, signal.SIGTERM)
+
+
 def test_port_in_use_is_a_clear_error_and_leaves_nothing_behind(tmp_path: Path):
     project = write_project(tmp_path / "project", FILES)
     with socket.socket() as busy:
