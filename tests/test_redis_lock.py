@@ -1,14 +1,16 @@
 """Exactly once across replicas (`scheduler.lock`, Redis) and the per-task overlap policy.
 
 Real redis-server processes on free loopback ports (started and stopped here), real bundles
-in real Node, Bun and Deno, a `* * * * * *` schedule appending to one shared file.
+(node_server, node_cluster, bun, deno_server) in real Node, Bun and Deno, and a `* * * * * *`
+schedule appending to one shared file. tests/js/lock_guards.mjs covers the races a timed run
+cannot force.
 """
 from __future__ import annotations
 
 import json
 import math
-import re
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -147,18 +149,25 @@ RUNTIMES = {
 
 
 def start_replicas(start_server, project: Path, redis_url: str | None, state: Path,
-                   runtimes: list[str | list[str]]) -> list[Any]:
-    """One replica of the bundle per runtime (a RUNTIMES name or an argv), ready to schedule."""
+                   runtimes: list[str | tuple[str, list[str]]], **env: str) -> list[Any]:
+    """One replica per runtime (a RUNTIMES name, or (name, argv)), ready to schedule."""
     servers = []
     for i, runtime in enumerate(runtimes):
-        argv = RUNTIMES[runtime] if isinstance(runtime, str) else runtime
-        env = {"STATE_FILE": str(state), "REPLICA": f"{Path(argv[0]).name}-{i}", "NO_COLOR": "1"}
+        name, argv = (f"{runtime}-{i}", RUNTIMES[runtime]) if isinstance(runtime, str) else runtime
+        full = {"STATE_FILE": str(state), "REPLICA": name, "NO_COLOR": "1", **env}
         if redis_url:
-            env["NITRO_SCHEDULER_REDIS_URL"] = redis_url
-        servers.append(start_server(argv, project, env, ready="Listening"))
+            full["NITRO_SCHEDULER_REDIS_URL"] = redis_url
+        servers.append(start_server(argv, project, full, ready="Listening"))
     for server in servers:
         server.wait_for(LOCK_READY if redis_url else "Listening")
     return servers
+
+
+def claiming_clients(server: "RedisServer") -> list[str]:
+    """Redis's CLIENT LIST lines of connections whose last command was a claim (SET) or release (EVAL)."""
+    out = subprocess.run(["redis-cli", "-p", str(server.port), "CLIENT", "LIST"], capture_output=True,
+                         text=True, timeout=10, check=True).stdout
+    return [line for line in out.splitlines() if re.search(r" cmd=(set|eval) ", line)]
 
 
 def tick_counts(state: Path) -> Counter:
@@ -382,34 +391,40 @@ def test_three_node_replicas_run_each_firing_once_and_ride_out_a_redis_outage(
         assert f"{server.url} {OUTAGE} (" in replica.output
 
 
-def test_node_bun_and_deno_server_replicas_share_one_lock(tmp_path, redis, start_server) -> None:
+def test_node_cluster_bun_and_deno_server_replicas_share_one_lock(tmp_path, redis, start_server) -> None:
     server = redis()
     state = tmp_path / "ticks.log"
     lock = 'driver = "redis"\n'
-    node, bun, deno = (built(tmp_path / p, "tick", TICK, lock, p) for p in ("node_server", "bun", "deno_server"))
+    presets = ("node_server", "node_cluster", "bun", "deno_server")
+    node, cluster, bun, deno = (built(tmp_path / p, "tick", TICK, lock, p) for p in presets)
     # deno_server's own preview command (its narrow permissions include the lock's variable),
     # plus what this test's task needs: its two variables and writing the shared file.
     preview = shlex.split(json.loads((deno / ".output/nitro.json").read_text())["commands"]["preview"])
     flags = [f"{f},STATE_FILE,REPLICA" if f.startswith("--allow-env=") else f for f in preview[2:-1]]
     assert "NITRO_SCHEDULER_REDIS_URL" in next(f for f in flags if f.startswith("--allow-env="))
+    deno_argv = [str(BIN / "deno"), "run", *flags, f"--allow-write={state}", preview[-1]]
     replicas = [
         *start_replicas(start_server, node, server.url, state, ["node"]),
+        # The cluster primary decides which worker runs a firing, after winning it in Redis.
+        *start_replicas(start_server, cluster, server.url, state, [("cluster", RUNTIMES["node"])],
+                        NITRO_CLUSTER_WORKERS="2"),
         *start_replicas(start_server, bun, server.url, state, ["bun"]),
-        *start_replicas(start_server, deno, server.url, state, [[str(BIN / "deno"), "run", *flags,
-                                                               f"--allow-write={state}", preview[-1]]]),
+        *start_replicas(start_server, deno, server.url, state, [("deno", deno_argv)]),
     ]
     t0 = time.time()
     sleep_until(t0 + 8)
     assert_exactly_once(tick_counts(state), whole_seconds(t0, time.time()))
-    # The Node and Bun replicas go away: the Deno one, in the race all along, runs every firing.
-    for replica in replicas[:2]:
-        assert replica.stop(signal.SIGTERM) == 0
+    # All four replicas are in the race: one Redis connection each (cluster workers have none).
+    assert len(claiming_clients(server)) == 4, claiming_clients(server)
+    # The others go away: the Deno replica alone now runs every firing, none lost or doubled.
+    for replica in replicas[:3]:
+        assert replica.stop(signal.SIGTERM) == 0, replica.output
     alone = time.time()
     sleep_until(alone + 4)
     end = time.time()
     assert_exactly_once(tick_counts(state), whole_seconds(t0, end))
     later = [line.split()[1] for line in state.read_text().splitlines() if int(line.split()[0]) > alone * 1000]
-    assert later and set(later) == {"deno-0"}, later
+    assert later and set(later) == {"deno"}, later
     assert all(OUTAGE not in r.output for r in replicas)
 
 
