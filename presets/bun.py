@@ -1,0 +1,24 @@
+"""bun: a Bun.serve server, `bun .output/server/index.mjs`.
+
+https://nitro.build/deploy/runtimes/bun, https://bun.sh/docs/api/http
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from compiler.model import Project
+
+from .base import Preset
+
+
+class Bun(Preset):
+    name = "bun"
+    entry_template = "entries/bun.mjs.jinja"
+    # Packages' "bun" export conditions win, as in Nitro's bun preset.
+    bundle_options = replace(Preset.bundle_options, target="esnext", conditions=("bun",))
+
+    def commands(self, project: Project) -> dict[str, str]:
+        return {"preview": f"bun {self.server_dir(project)}/index.mjs"}
+
+
+preset = Bun()

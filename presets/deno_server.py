@@ -1,0 +1,39 @@
+"""deno_server: a Deno.serve server, run with `deno run` and only the permissions it needs.
+
+https://nitro.build/deploy/runtimes/deno, https://docs.deno.com/runtime/fundamentals/security/
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from compiler.model import Project
+
+from .base import Preset
+
+# Variables the runtime reads (server address, task token, shutdown bound). Anything a task reads
+# itself must be added to the --allow-env list by the user.
+RUNTIME_ENV = ("HOST", "NITRO_HOST", "NITRO_PORT", "NITRO_SHUTDOWN_TIMEOUT", "NITRO_TASKS_TOKEN", "PORT")
+LOCK_ENV = "NITRO_SCHEDULER_REDIS_URL"
+
+
+class DenoServer(Preset):
+    name = "deno_server"
+    entry_template = "entries/deno_server.mjs.jinja"
+    # `npm:` and `jsr:` specifiers are Deno's to resolve at run time (from the project's
+    # node_modules when it has a package.json, else from the registry); `node:` built-ins are
+    # external on the node platform already. "deno" export conditions win, as in Nitro's preset.
+    bundle_options = replace(
+        Preset.bundle_options, target="esnext", conditions=("deno",), external=("npm:*", "jsr:*")
+    )
+
+    def permissions(self, project: Project) -> list[str]:
+        """The narrowest `deno run` flags that work: network (listen, fetch) and named env vars."""
+        names = [*RUNTIME_ENV, LOCK_ENV] if "schedulerLock" in self.runtime_options(project) else RUNTIME_ENV
+        # No --allow-read: Deno loads the bundle's chunks and node_modules packages without it.
+        return ["--allow-net", f"--allow-env={','.join(sorted(names))}"]
+
+    def commands(self, project: Project) -> dict[str, str]:
+        flags = " ".join(self.permissions(project))
+        return {"preview": f"deno run {flags} {self.server_dir(project)}/index.mjs"}
+
+
+preset = DenoServer()

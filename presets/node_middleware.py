@@ -1,0 +1,22 @@
+"""node_middleware: `.output/server/index.mjs` exporting `middleware(req, res, next)` and `handler`.
+
+Mounted by the user's Express/Connect app; there is no server of ours to start.
+https://nitro.build/deploy/runtimes/node#middleware
+"""
+from __future__ import annotations
+
+from compiler.model import Project
+
+from .base import Preset
+
+
+class NodeMiddleware(Preset):
+    name = "node_middleware"
+    entry_template = "entries/node_middleware.mjs.jinja"
+
+    def commands(self, project: Project) -> dict[str, str]:
+        """No preview command: the bundle is imported by the host application."""
+        return {"mount": f'app.use((await import("./{self.server_dir(project)}/index.mjs")).middleware)'}
+
+
+preset = NodeMiddleware()

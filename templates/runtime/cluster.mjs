@@ -1,0 +1,295 @@
+// Node cluster adapter for node_cluster (https://nodejs.org/api/cluster.html). The primary forks
+// one worker per CPU (NITRO_CLUSTER_WORKERS overrides), restarts a worker that dies, and owns the
+// schedule: each firing is run by one live worker it picks, so a firing runs once per cluster,
+// not once per worker, whichever worker dies. Workers serve HTTP (the primary's socket is shared).
+// The primary is also the cluster-wide "one running instance per task" lock: a worker asks it
+// before running a task and joins the run in progress elsewhere if there is one.
+import cluster from "node:cluster";
+import { createServer } from "node:http";
+import { availableParallelism } from "node:os";
+import { createApp } from "./app.mjs";
+import { scheduleGuards } from "./lock.mjs";
+import { listenUrl, onShutdown, respond, runCli, shutdown, tracker } from "./node.mjs";
+import { startScheduler } from "./scheduler.mjs";
+import { HTTPError, runTask, setCoordinator } from "./task.mjs";
+
+// A worker that dies sooner than this after it started is restarted after this long, not at once,
+// so a worker that cannot start (a bad port, a crash at import) does not spin the CPU.
+const RESTART_DELAY_MS = 1000;
+// What the primary adds to the workers' own shutdown bound before it stops waiting for them.
+const SHUTDOWN_MARGIN_MS = 2000;
+const NO_SCHEDULER = { stop: () => {}, idle: async () => {} };
+
+/** Entry point of the generated node_cluster bundle: `startCluster(registry)`. */
+export function startCluster(registry) {
+  if (process.argv[2] === "task") return runCli(registry, process.argv.slice(3));
+  return cluster.isPrimary ? primary(registry) : worker(registry);
+}
+
+// ---------------------------------------------------------------- primary
+
+function primary(registry) {
+  const size = workerCount();
+  // Structured clone over IPC, so task results that are not JSON (Date, Map, undefined) survive.
+  cluster.setupPrimary({ serialization: "advanced" });
+  const pool = workerPool(size);
+  const flights = taskFlights(pool);
+  const hooks = scheduleGuards(registry.options, { runTask: flights.dispatch });
+  const scheduler = startScheduler(registry.scheduledTasks ?? [], hooks);
+  // A forced exit (second signal) must not leave workers behind.
+  process.on("exit", () => pool.kill());
+  onShutdown(async () => {
+    scheduler.stop();
+    await pool.stop();
+  });
+}
+
+function workerCount() {
+  const text = process.env.NITRO_CLUSTER_WORKERS;
+  if (!text) return availableParallelism();
+  const count = Number(text);
+  if (Number.isInteger(count) && count >= 1) return count;
+  console.error(`[nitro] NITRO_CLUSTER_WORKERS must be a whole number of at least 1, got "${text}"`);
+  process.exit(1);
+}
+
+/** Forks `size` workers, replaces those that die, and picks live ones in turn. */
+function workerPool(size) {
+  const ready = []; // workers that are listening, in the order they came up
+  const handlers = { message: [], ready: [], exit: [] };
+  let turn = 0;
+  let stopping = false;
+  let announced = false;
+
+  function fork() {
+    const child = cluster.fork();
+    child.startedAt = Date.now();
+    child.on("message", (message) => onMessage(child, message));
+  }
+
+  function onMessage(child, message) {
+    if (message?.nitro === "closing") return unready(child);
+    if (message?.nitro !== "listening") return handlers.message.forEach((handle) => handle(child, message));
+    ready.push(child);
+    if (!announced && ready.length === size) {
+      announced = true;
+      console.log(`Listening on ${message.url} (${size} workers)`);
+    }
+    handlers.ready.forEach((handle) => handle(child));
+  }
+
+  function unready(child) {
+    const index = ready.indexOf(child);
+    if (index !== -1) ready.splice(index, 1);
+    return index !== -1;
+  }
+
+  cluster.on("exit", (child, code, signal) => {
+    const wasReady = unready(child);
+    handlers.exit.forEach((handle) => handle(child));
+    if (stopping) return;
+    if (!announced && code !== 0 && !wasReady) {
+      // It died before it could listen, before the cluster ever served: it will not get better.
+      console.error(`[nitro] worker ${child.process.pid} could not start (exit code ${code}); stopping`);
+      process.exit(1);
+    }
+    console.error(`[nitro] worker ${child.process.pid} exited (${signal ?? `code ${code}`}); starting a new one`);
+    if (Date.now() - child.startedAt < RESTART_DELAY_MS) setTimeout(() => stopping || fork(), RESTART_DELAY_MS);
+    else fork();
+  });
+
+  for (let i = 0; i < size; i++) fork();
+
+  return {
+    on: (event, handle) => handlers[event].push(handle),
+    /** The next listening worker in turn, or undefined while none is. */
+    pick: () => (ready.length > 0 ? ready[turn++ % ready.length] : undefined),
+    kill: () => livingWorkers().forEach((child) => child.process.kill("SIGKILL")),
+    /** Asks every worker to shut down and waits (bounded) until all have exited. */
+    async stop() {
+      stopping = true;
+      const living = livingWorkers();
+      living.forEach((child) => tell(child, { nitro: "shutdown" }));
+      const exited = Promise.all(living.map((child) => new Promise((resolve) => child.isDead() ? resolve() : child.once("exit", resolve))));
+      const limitMs = (Number(process.env.NITRO_SHUTDOWN_TIMEOUT) || 10_000) + SHUTDOWN_MARGIN_MS;
+      let timer;
+      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, limitMs, "timeout")));
+      if ((await Promise.race([exited, timeout])) === "timeout") {
+        console.error(`[nitro] shutdown: workers still running after ${limitMs} ms, killing them`);
+      }
+      clearTimeout(timer);
+    },
+  };
+}
+
+const livingWorkers = () => Object.values(cluster.workers ?? {}).filter((child) => child && !child.isDead());
+
+/**
+ * The primary's record of runs in progress, one per task name across the cluster. A scheduled
+ * firing (`dispatch`) and a worker's own runTask (`begin`) both start a run only when none of
+ * that task is in progress; otherwise they join it and get its outcome, as in one process.
+ */
+function taskFlights(pool) {
+  const flights = new Map(); // name -> { owner: worker | null, payload, waiters: [] }
+  const queued = new Set(); // names of dispatched runs waiting for a live worker
+
+  function dispatch(name, { payload } = {}) {
+    return new Promise((resolve, reject) => {
+      const flight = flights.get(name);
+      if (flight) return flight.waiters.push({ resolve, reject });
+      flights.set(name, { owner: null, payload, waiters: [{ resolve, reject }] });
+      assign(name);
+    });
+  }
+
+  function assign(name) {
+    const flight = flights.get(name);
+    const child = pool.pick();
+    if (!child) return queued.add(name);
+    queued.delete(name);
+    flight.owner = child;
+    tell(child, { nitro: "run", name, payload: flight.payload });
+  }
+
+  function begin(child, { id, name }) {
+    const flight = flights.get(name);
+    if (!flight) flights.set(name, { owner: child, waiters: [] });
+    else if (flight.owner !== child) return flight.waiters.push({ child, id });
+    // The owner asking: its own runTask raced the dispatched run to it; it runs it, once.
+    tell(child, { nitro: "grant", id });
+  }
+
+  function end(child, outcome) {
+    const flight = flights.get(outcome.name);
+    if (flight?.owner !== child) return;
+    flights.delete(outcome.name);
+    for (const waiter of flight.waiters) settle(waiter, outcome);
+  }
+
+  function settle(waiter, { ok, value, error }) {
+    if (waiter.child) return tell(waiter.child, { nitro: "result", id: waiter.id, ok, value, error });
+    if (ok) waiter.resolve(value);
+    else waiter.reject(fromData(error));
+  }
+
+  function lost(child) {
+    for (const [name, flight] of flights) {
+      flight.waiters = flight.waiters.filter((waiter) => waiter.child !== child);
+      if (flight.owner !== child) continue;
+      const message = `cluster worker ${child.process.pid} exited while running task "${name}"`;
+      end(child, { name, ok: false, error: { statusCode: 500, message } });
+    }
+  }
+
+  pool.on("message", (child, message) => {
+    if (message?.nitro === "begin") begin(child, message);
+    if (message?.nitro === "end") end(child, message);
+  });
+  pool.on("ready", () => [...queued].forEach(assign));
+  pool.on("exit", lost);
+  return { dispatch };
+}
+
+// ---------------------------------------------------------------- worker
+
+async function worker(registry) {
+  const app = createApp(registry);
+  const pending = tracker();
+  const server = createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server }));
+  process.on("unhandledRejection", (reason) => console.error("[nitro] unhandled rejection:", reason));
+  let closing = null;
+  // SIGTERM to the whole process group and the primary's message may both come: shut down once.
+  const close = () => {
+    if (closing) return closing;
+    tell(process, { nitro: "closing" }); // the primary stops giving this worker firings
+    return (closing = shutdown(server, NO_SCHEDULER, pending).then(() => process.exit(0)));
+  };
+  joinCluster(pending, close);
+  process.on("SIGTERM", close);
+  process.on("SIGINT", close);
+  const port = Number(process.env.NITRO_PORT || process.env.PORT || 3000);
+  const host = process.env.NITRO_HOST || process.env.HOST || undefined;
+  try {
+    await new Promise((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+  } catch (error) {
+    console.error(`[nitro] could not start the server: ${error?.message ?? error}`);
+    process.exit(1);
+  }
+  tell(process, { nitro: "listening", url: listenUrl(server.address()) });
+}
+
+/** Runs what the primary dispatches, and asks the primary before running a task of its own. */
+function joinCluster(pending, close) {
+  const waiting = new Map(); // request id -> { name, start, resolve, reject }
+  let lastId = 0;
+  let dispatched = null; // the task name the primary just told this worker to run
+
+  setCoordinator((name, start) => {
+    if (dispatched === name) return ownRun(name, start);
+    return new Promise((resolve, reject) => {
+      const id = ++lastId;
+      waiting.set(id, { name, start, resolve, reject });
+      if (!tell(process, { nitro: "begin", id, name })) reject(new HTTPError(503, "the cluster primary is gone"));
+    });
+  });
+
+  process.on("message", (message) => {
+    const request = waiting.get(message?.id);
+    if ((message?.nitro === "grant" || message?.nitro === "result") && !request) return;
+    if (message?.nitro === "grant") ownRun(request.name, request.start).then(request.resolve, request.reject);
+    if (message?.nitro === "result") message.ok ? request.resolve(message.value) : request.reject(fromData(message.error));
+    if (message?.nitro === "grant" || message?.nitro === "result") waiting.delete(message.id);
+    if (message?.nitro === "run") runDispatched(message.name, message.payload);
+    if (message?.nitro === "shutdown") close();
+  });
+
+  function runDispatched(name, payload) {
+    // runTask calls the coordinator synchronously; if this worker already runs `name`, it joins.
+    dispatched = name;
+    runTask(name, { payload, context: { waitUntil: pending.add } }).catch(() => {}); // reported by ownRun
+    dispatched = null;
+  }
+
+  // The primary died (or was killed): finish what runs here, then exit.
+  process.on("disconnect", () => {
+    for (const request of waiting.values()) request.reject(new HTTPError(503, "the cluster primary is gone"));
+    waiting.clear();
+    close();
+  });
+}
+
+/** Runs `start()` here and tells the primary the outcome, for the callers waiting elsewhere. */
+function ownRun(name, start) {
+  const report = (outcome) => {
+    try {
+      tell(process, { nitro: "end", name, ...outcome });
+    } catch {
+      // A result structured clone cannot copy (a function, a class with private state).
+      const message = `the result of task "${name}" cannot be sent to another cluster worker`;
+      tell(process, { nitro: "end", name, ok: false, error: { statusCode: 500, message } });
+    }
+  };
+  return start().then(
+    (value) => (report({ ok: true, value }), value),
+    (error) => (report({ ok: false, error: toData(error) }), Promise.reject(error)),
+  );
+}
+
+// ---------------------------------------------------------------- messages
+
+/** Sends `message` if the IPC channel is open (send on a closed channel would crash); true if sent. */
+function tell(target, message) {
+  if (!target.isConnected?.() && !target.connected) return false;
+  target.send(message);
+  return true;
+}
+
+const toData = (error) => ({
+  statusCode: Number.isInteger(error?.statusCode) ? error.statusCode : undefined,
+  message: error?.message ?? String(error),
+});
+
+/** The error a joined caller sees: an HTTPError keeps its status; any other error stays a 500 that hides its message from route clients. */
+function fromData({ statusCode, message }) {
+  return statusCode === undefined ? new Error(message) : new HTTPError(statusCode, message);
+}

@@ -1,0 +1,60 @@
+// Node middleware adapter for node_middleware: `middleware(req, res, next)` for Express/Connect
+// answers the app's routes and task endpoints and calls next() for everything else; `handler` is
+// the same app as a web fetch function. The scheduler starts when the bundle is imported, once.
+import { createApp } from "./app.mjs";
+import { scheduleGuards } from "./lock.mjs";
+import { onShutdown, shutdown, toRequest, tracker, writeResponse } from "./node.mjs";
+import { startScheduler } from "./scheduler.mjs";
+import { runTask } from "./task.mjs";
+
+// The host application owns the HTTP server; there is nothing of ours to close at shutdown.
+const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => {} };
+
+/** Builds the exports of the generated node_middleware bundle from its registry. */
+export function createMiddleware(registry) {
+  const app = createApp(registry);
+  const pending = tracker();
+  startOnce(registry, pending);
+  return {
+    middleware(req, res, next) {
+      const ctx = { waitUntil: pending.add, remoteAddress: req.socket?.remoteAddress };
+      if (!app.matches(req.method, `http://localhost${req.url}`, ctx)) return next();
+      // Tracked like waitUntil work, so a shutdown lets answers in progress finish first.
+      pending.add(answer(app, req, res, ctx).catch(next));
+    },
+    handler: (request, ctx = {}) => app.fetch(request, { waitUntil: pending.add, ...ctx }),
+  };
+}
+
+async function answer(app, req, res, ctx) {
+  const response = await app.fetch(hostRequest(req), ctx);
+  // Once the host's server stops listening, keep-alive sockets are closed after their answer.
+  await writeResponse(response, res, { close: req.socket?.server?.listening === false });
+}
+
+/**
+ * Starts the scheduler and the SIGTERM/SIGINT handling, once per process even when the bundle is
+ * imported more than once (two URLs of the same file are two module instances).
+ */
+function startOnce(registry, pending) {
+  const schedules = (registry.scheduledTasks ?? []).map(({ cron, tasks }) => ({ cron, tasks }));
+  const key = Symbol.for(`nitro-build.middleware.scheduler ${JSON.stringify(schedules)}`);
+  if (globalThis[key]) return;
+  globalThis[key] = true;
+  const scheduler = startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask }));
+  // Stop scheduling, wait (bounded) for running tasks and waitUntil work, then exit 0.
+  onShutdown(() => shutdown(NO_SERVER, scheduler, pending));
+}
+
+/**
+ * The web Request for `req`. A body parser mounted before the middleware (express.json(),
+ * express.text(), express.raw()) has already read the stream: the app gets what it parsed.
+ */
+function hostRequest(req) {
+  const request = toRequest(req);
+  if (!req.readableEnded || request.body === null) return request;
+  request.body.cancel().catch(() => {});
+  const parsed = req.body;
+  const body = typeof parsed === "string" || parsed instanceof Uint8Array ? parsed : parsed == null ? "" : JSON.stringify(parsed);
+  return new Request(request, { body, duplex: "half" });
+}

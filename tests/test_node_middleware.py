@@ -1,0 +1,89 @@
+"""The node_middleware preset mounted in a real Express 5 app (tests/js/express_host.mjs): the shared
+behaviour matrix through Express, Express's own routes, next() for what the bundle does not
+handle, a host body parser, the `handler` export and one scheduler per process."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from conftest import NODE, REPO, build_project, normalize_paths
+from matrix import AUTH, MATRIX, Runtime, call, check_id, lines, matrix_bundle, matrix_serve, wait_until
+
+HOST_APP = REPO / "tests" / "js" / "express_host.mjs"
+RUNTIME = Runtime("node_middleware",
+                  lambda project, state: [NODE, str(HOST_APP), str(project / ".output" / "server" / "index.mjs")])
+bundle = matrix_bundle(RUNTIME)
+
+
+@pytest.fixture
+def serve(start_server: Any, bundle: Path, tmp_path: Path) -> Callable[..., Any]:
+    return matrix_serve(RUNTIME, start_server, bundle, tmp_path)
+
+
+@pytest.mark.parametrize("check", MATRIX, ids=check_id)
+def test_matrix(check: Callable[..., None], serve: Callable[..., Any], tmp_path: Path) -> None:
+    check(serve, tmp_path / "state")
+
+
+def test_express_routes_answer_and_unhandled_paths_reach_next(serve: Callable[..., Any]) -> None:
+    server = serve()
+    assert call(server, "GET", "/express/before").json == {"from": "express", "route": "before"}
+    # Mounted after the middleware: only reachable because it called next().
+    assert call(server, "GET", "/express/after").json == {"from": "express", "route": "after"}
+    # The middleware did not touch the body of a request it passed on.
+    echoed = call(server, "POST", "/express/echo", body={"kept": True}, headers={"content-type": "application/json"})
+    assert echoed.json == {"from": "express", "body": {"kept": True}}
+    missing = call(server, "GET", "/nothing/here")
+    assert (missing.status, missing.json) == (404, {"from": "express", "status": 404})
+    # The bundle's routes and task endpoint answer, next to Express's.
+    assert call(server, "GET", "/api/users/7").json == {"handler": "any", "id": "7", "method": "GET"}
+    assert call(server, "GET", "/_nitro/tasks", headers=AUTH).status == 200
+
+
+def test_task_endpoint_is_passed_on_when_no_token_is_configured(serve: Callable[..., Any]) -> None:
+    server = serve(NITRO_TASKS_TOKEN="")
+    missing = call(server, "GET", "/_nitro/tasks", headers=AUTH)
+    assert (missing.status, missing.json) == (404, {"from": "express", "status": 404})
+
+
+def test_body_already_parsed_by_the_host_reaches_the_task(serve: Callable[..., Any]) -> None:
+    server = serve(HOST_JSON_PARSER="1")
+    answer = call(server, "POST", "/_nitro/tasks/echo:payload?q=1", body={"payload": {"b": 2}},
+                  headers={**AUTH, "content-type": "application/json"})
+    assert answer.status == 200, answer.body
+    assert answer.json["result"]["payload"] == {"q": "1", "b": 2}
+    posted = call(server, "POST", "/api/users/9", body={"name": "Ada"}, headers={"content-type": "application/json"})
+    assert posted.json == {"handler": "post", "id": "9", "method": "POST", "body": {"name": "Ada"}}
+
+
+def test_fetch_handler_export_answers_web_requests(serve: Callable[..., Any]) -> None:
+    answer = call(serve(), "GET", "/express/fetch-handler")
+    assert answer.json == {"via": "handler", "body": {"handler": "any", "id": "42", "method": "GET"}}
+
+
+def test_importing_the_bundle_twice_starts_one_scheduler(serve: Callable[..., Any], tmp_path: Path) -> None:
+    server = serve(HOST_IMPORT_TWICE="1")
+    tick = tmp_path / "state" / "tick.log"
+    wait_until(lambda: len(lines(tick)) >= 1, what="a first tick")
+    time.sleep(3)
+    times = [int(t) for t in lines(tick)]
+    assert len(times) >= 3 and len(times) == len(set(times)), times
+    assert call(server, "GET", "/express/after").json["route"] == "after"  # the second instance serves
+
+
+def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
+    project = tmp_path / "basic"
+    shutil.copytree(REPO / "fixtures" / "basic", project, ignore=shutil.ignore_patterns(".output", ".nitro"))
+    build_project(project, "node_middleware")
+    sources = project / ".nitro" / "build" / "node_middleware"
+    for name in ("registry.mjs", "entry.mjs"):
+        assert normalize_paths((sources / name).read_text(), project) == snapshot_file(name=name)
+    nitro_json = (project / ".output" / "nitro.json").read_text()
+    assert json.loads(nitro_json)["commands"] == {
+        "mount": 'app.use((await import("./.output/server/index.mjs")).middleware)'}
+    assert nitro_json == snapshot_file(name="nitro.json")
