@@ -333,6 +333,8 @@ console.log(JSON.stringify({ claims, errors: lines }));
 @pytest.mark.parametrize("runtime", ["node", "bun"])
 def test_rediss_url_connects_over_verified_tls(tmp_path, redis, runtime) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is not on PATH: install it with `apt-get install -y openssl`")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
