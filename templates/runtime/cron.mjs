@@ -1,0 +1,219 @@
+// Cron evaluator shipped inside every bundle (Node, Bun, Deno, workerd, Vercel). No dependencies.
+// It reads only the spec compiled by compiler/cron.py (CronExpr.compiled()); it never parses text.
+//
+// Semantics follow croner (https://croner.56k.guru/usage/pattern/), the engine Nitro uses:
+// - day-of-month and day-of-week both restricted: a day matches if either matches, or both
+//   with croner's `+` modifier (spec.domAndDow);
+// - `nW` never crosses the month and does not fire in months without day n; `LW` is the last
+//   weekday; `5#2` the second Friday; `5L` the last Friday.
+// - DST, as croner (and Vixie cron) do it. A fixed-time job (one value each in seconds, minutes
+//   and hours, spec.fixedTime) whose time is skipped by a spring-forward runs once, at the first
+//   instant after the gap; at a repeated (fall-back) time it runs once, on the first pass.
+//   Other jobs skip times that do not exist and run on both passes of a repeated time.
+//
+// Wall-clock arithmetic is done on "wall ms": the local fields encoded with Date.UTC, so the
+// calendar search never touches the time zone. The zone enters only through the UTC offset of
+// an instant, read with getTimezoneOffset() (the process's TZ), or 0 for nextFiringUTC.
+
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+const DAY = 24 * HOUR;
+const SAMPLE = 6 * HOUR; // DST changes are assumed to be more than 6 hours apart (they are months apart)
+const SEARCH_YEARS = 400; // the Gregorian calendar repeats every 400 years
+const MAX_STEPS = 64;
+
+const localOffset = (t) => -new Date(t).getTimezoneOffset() * 60 * SECOND;
+const utcOffset = () => 0;
+const tables = new WeakMap();
+
+/** Epoch ms of the first firing strictly after `afterMs` in the process's local time zone, or null. */
+export function nextFiring(spec, afterMs) {
+  return search(compile(spec), firstSecondAfter(afterMs), localOffset);
+}
+
+/** Same as nextFiring, in UTC (Cloudflare and Vercel run in UTC anyway). */
+export function nextFiringUTC(spec, afterMs) {
+  return search(compile(spec), firstSecondAfter(afterMs), utcOffset);
+}
+
+function firstSecondAfter(ms) {
+  return Math.floor(ms / SECOND) * SECOND + SECOND;
+}
+
+// --- the spec as lookup tables --------------------------------------------------------------
+
+function compile(spec) {
+  let t = tables.get(spec);
+  if (!t) {
+    t = {
+      second: nextTable(spec.seconds, 60),
+      minute: nextTable(spec.minutes, 60),
+      hour: nextTable(spec.hours, 24),
+      month: flags(spec.months, 13),
+      days: flags(spec.days, 32),
+      weekdays: flags(spec.weekdays, 7),
+      lastWeekdays: flags(spec.lastWeekdays, 7),
+      nth: spec.nthWeekdays.map(([weekday, n]) => weekday * 8 + n),
+      spec,
+    };
+    tables.set(spec, t);
+  }
+  return t;
+}
+
+/** next[x] = smallest value >= x in `values`, or -1. */
+function nextTable(values, size) {
+  const next = new Array(size + 1).fill(-1);
+  const set = flags(values, size);
+  for (let x = size - 1; x >= 0; x--) next[x] = set[x] ? x : next[x + 1];
+  return next;
+}
+
+function flags(values, size) {
+  const out = new Array(size).fill(false);
+  for (const v of values) out[v] = true;
+  return out;
+}
+
+// --- calendar ---------------------------------------------------------------------------------
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const daysInMonth = (y, m) => (m === 1 && isLeap(y) ? 29 : MONTH_DAYS[m]); // m: 0-11
+const weekdayOf = (y, m, d) => (((Math.floor(Date.UTC(y, m, d) / DAY) + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+
+function nearestWeekday(y, m, n, dim) {
+  if (n > dim) return -1; // croner: no nW in a month without day n
+  const wd = weekdayOf(y, m, n);
+  if (wd === 6) return n > 1 ? n - 1 : n + 2; // Saturday: Friday, or Monday the 3rd
+  if (wd === 0) return n < dim ? n + 1 : n - 2; // Sunday: Monday, or Friday before the last day
+  return n;
+}
+
+function domMatches(t, y, m, d, dim) {
+  const s = t.spec;
+  if (t.days[d] || (s.lastDay && d === dim)) return true;
+  if (s.lastWeekday && d === nearestWeekday(y, m, dim, dim)) return true;
+  for (const n of s.nearestWeekdays) if (d === nearestWeekday(y, m, n, dim)) return true;
+  return false;
+}
+
+function dowMatches(t, y, m, d, dim) {
+  const wd = weekdayOf(y, m, d);
+  if (t.weekdays[wd] || (t.lastWeekdays[wd] && d + 7 > dim)) return true;
+  return t.nth.includes(wd * 8 + Math.floor((d - 1) / 7) + 1);
+}
+
+function dayMatches(t, y, m, d, dim) {
+  const s = t.spec;
+  if (!s.domRestricted) return !s.dowRestricted || dowMatches(t, y, m, d, dim);
+  if (!s.dowRestricted) return domMatches(t, y, m, d, dim);
+  const dom = domMatches(t, y, m, d, dim);
+  if (s.domAndDow) return dom && dowMatches(t, y, m, d, dim);
+  return dom || dowMatches(t, y, m, d, dim);
+}
+
+/** The first matching wall time (wall ms) at or after wall ms `from`, or null within 400 years. */
+function nextWall(t, from) {
+  const f = new Date(from);
+  let y = f.getUTCFullYear(), mo = f.getUTCMonth(), d = f.getUTCDate();
+  let h = f.getUTCHours(), mi = f.getUTCMinutes(), s = f.getUTCSeconds();
+  const lastYear = y + SEARCH_YEARS;
+  for (;;) {
+    if (y > lastYear) return null;
+    const dim = daysInMonth(y, mo);
+    if (!t.month[mo + 1] || d > dim) {
+      // Skip to the next month.
+      mo += 1; d = 1; h = mi = s = 0;
+      if (mo > 11) { mo = 0; y += 1; }
+      continue;
+    }
+    if (!dayMatches(t, y, mo, d, dim)) { d += 1; h = mi = s = 0; continue; }
+    const h2 = t.hour[h];
+    if (h2 < 0) { d += 1; h = mi = s = 0; continue; }
+    if (h2 !== h) { h = h2; mi = s = 0; }
+    const mi2 = t.minute[mi];
+    if (mi2 < 0) { h += 1; mi = s = 0; if (h > 23) { d += 1; h = 0; } continue; }
+    if (mi2 !== mi) { mi = mi2; s = 0; }
+    const s2 = t.second[s];
+    if (s2 < 0) { mi += 1; s = 0; if (mi > 59) { h += 1; mi = 0; if (h > 23) { d += 1; h = 0; } } continue; }
+    return Date.UTC(y, mo, d, h, mi, s2);
+  }
+}
+
+/** Whether some wall time in [from, to) matches. */
+function anyWallIn(t, from, to) {
+  const w = nextWall(t, from);
+  return w !== null && w < to;
+}
+
+// --- instants ---------------------------------------------------------------------------------
+
+/** The first instant in (a, b] whose offset differs from `o`, or null (sampled, then bisected). */
+function firstChange(a, b, o, offsetAt) {
+  let lo = a;
+  for (let p = Math.min(a + SAMPLE, b); ; p = Math.min(p + SAMPLE, b)) {
+    if (offsetAt(p) !== o) return bisect(lo, p, o, offsetAt);
+    if (p >= b) return null;
+    lo = p;
+  }
+}
+
+function bisect(lo, hi, o, offsetAt) {
+  while (hi - lo > SECOND) {
+    const mid = lo + Math.floor((hi - lo) / (2 * SECOND)) * SECOND;
+    if (offsetAt(mid) === o) lo = mid; else hi = mid;
+  }
+  return hi;
+}
+
+/**
+ * Start a search at instant `cur` (inclusive): its offset, the lowest wall time still to fire,
+ * and a firing at `cur` itself when a DST gap ended exactly there (fixed-time jobs).
+ */
+function anchor(t, cur, offsetAt) {
+  const o = offsetAt(cur);
+  const state = { cur, o, low: cur + o, fire: null };
+  const before = offsetAt(cur - DAY);
+  if (before === o) return state;
+  const change = bisect(cur - DAY, cur, before, offsetAt); // first instant with a new offset
+  const prev = offsetAt(change - SECOND);
+  if (t.spec.fixedTime && prev > o) state.low = Math.max(state.low, change + prev); // first pass already ran
+  if (t.spec.fixedTime && change === cur && prev < o && anyWallIn(t, cur + prev, cur + o)) state.fire = cur;
+  return state;
+}
+
+/** The first firing at or after instant `start` (a whole second). */
+function search(t, start, offsetAt) {
+  let st = anchor(t, start, offsetAt);
+  for (let step = 0; step < MAX_STEPS; step++) {
+    if (st.fire !== null) return st.fire;
+    const wall = nextWall(t, st.low);
+    if (wall === null) return null;
+    const { cur, o } = st;
+    const candidate = wall - o;
+    let end = candidate;
+    if (candidate - cur > 3 * DAY) {
+      // Far away: with no DST change within a day of either end, the offset maps it exactly
+      // (every wall time in between was checked and does not match).
+      if (offsetAt(cur + DAY) === o) {
+        if (offsetAt(candidate) === o && offsetAt(candidate - DAY) === o) return candidate;
+        st = anchor(t, candidate - 2 * DAY, offsetAt); // nothing fires before; look closely there
+        continue;
+      }
+      end = cur + DAY;
+    }
+    const change = firstChange(cur, end, o, offsetAt);
+    if (change === null) return candidate;
+    st = cross(t, change, o, offsetAt(change));
+  }
+  return null;
+}
+
+/** Walk over the DST change at instant `change` from offset `o` to `o2`. */
+function cross(t, change, o, o2) {
+  const st = { cur: change, o: o2, low: change + o2, fire: null };
+  if (o2 > o && t.spec.fixedTime && anyWallIn(t, change + o, change + o2)) st.fire = change; // gap
+  if (o2 < o && t.spec.fixedTime) st.low = change + o; // fold: fixed-time jobs ran on the first pass
+  return st;
+}
