@@ -1,0 +1,123 @@
+"""cloudflare_module: a module Worker `{ fetch, scheduled }` with Cron Triggers in wrangler.toml.
+
+`.wrangler/deploy/config.json` redirects wrangler to the generated `.output/server/wrangler.toml`,
+so `npx wrangler deploy` works from the project root
+(https://developers.cloudflare.com/workers/wrangler/configuration/#generated-wrangler-configuration,
+https://nitro.build/deploy/providers/cloudflare).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import tomlkit
+
+from compiler.emit import Emitter
+from compiler.errors import ConfigError, Warnings
+from compiler.model import Project
+
+from . import _cloudflare as cf
+
+# Keys this preset must own for wrangler to upload the bundle as built: our index.mjs, unbundled,
+# with every chunk found through the ESModule rule (https://developers.cloudflare.com/workers/wrangler/bundling/).
+OWNED: dict[str, Any] = {
+    "main": "index.mjs",
+    "no_bundle": True,
+    "find_additional_modules": True,
+    "rules": [{"type": "ESModule", "globs": ["**/*.mjs"]}],
+}
+# User keys that cannot apply to the generated Worker: module discovery must start at our bundle,
+# and `pages_build_output_dir` would turn the config into a Pages one.
+DROPPED = ("base_dir", "pages_build_output_dir")
+
+
+class CloudflareModule(cf.CloudflarePreset):
+    name = "cloudflare_module"
+    entry_template = "entries/cloudflare_module.mjs.jinja"
+
+    def outputs(self, project: Project) -> list[str]:
+        """The output folder and the deploy redirect; the user's wrangler files are never written."""
+        return [self.output_dir(project), cf.DEPLOY_CONFIG]
+
+    def emit(self, project: Project, em: Emitter) -> None:
+        """Write the Worker's wrangler.toml and the deploy redirect, then bundle the Worker."""
+        write_wrangler_config(self, project, em)
+        super().emit(project, em)
+
+    def commands(self, project: Project) -> dict[str, str]:
+        return {"preview": "npx wrangler dev", "deploy": "npx wrangler deploy"}
+
+
+def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, em: Emitter) -> None:
+    """wrangler.toml = user file <- cloudflare.wrangler <- CLOUDFLARE_ENV environment <- preset keys."""
+    root = project.root
+    user_path = cf.find_user_config(root, em.warnings)
+    doc = cf.read_user_config(user_path) if user_path else tomlkit.document()
+    ctx = copy.deepcopy(project.preset_options["cloudflare"]["wrangler"])
+    ctx_where = f"{cf.config_name(project)}: cloudflare.wrangler"
+    where = user_path.name if user_path else ctx_where
+
+    def origin(key: str) -> str:
+        """Where a top-level key of the merged config was written, for messages."""
+        return f"{ctx_where}.{key}" if key in ctx else f"{where}: {key}"
+
+    sources = ", ".join(s for s in (user_path and user_path.name, ctx and ctx_where) if s)
+    ctx_crons = take_crons(ctx, ctx_where)
+    cf.merge_over(doc, ctx)
+    cf.select_environment(doc, where, os.environ.get("CLOUDFLARE_ENV") or None, em.warnings)
+    server_dir = preset.server_dir(project)
+    cf.rebase_paths(doc, root, root / server_dir)
+    set_name(doc, origin, root, em.warnings)
+    set_owned(doc, origin, preset.name, em.warnings)
+    cf.add_crons(doc, ctx_crons + list(cf.cron_triggers(project, preset.name)), where)
+    note = f"made by the {preset.name} preset from: {sources or 'defaults'}"
+    em.write_text(f"{server_dir}/wrangler.toml", cf.toml_text(doc, note))
+    target = os.path.relpath(root / server_dir / "wrangler.toml", root / os.path.dirname(cf.DEPLOY_CONFIG))
+    em.write_json(cf.DEPLOY_CONFIG, {"configPath": Path(target).as_posix()})
+
+
+def take_crons(ctx: dict[str, Any], where: str) -> list[str]:
+    """Remove and return cloudflare.wrangler's crons: they are added to the user's, not merged over them."""
+    crons = cf.user_crons(ctx, where)
+    if isinstance(ctx.get("triggers"), dict):
+        ctx["triggers"].pop("crons", None)
+        if not ctx["triggers"]:
+            del ctx["triggers"]
+    return crons
+
+
+def set_name(doc: Any, origin: Callable[[str], str], root: Path, warnings: Warnings) -> None:
+    """The user's worker name, else one made from package.json or the folder."""
+    name = cf.plain(doc.get("name"))
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"{origin('name')} must be a string (got {json.dumps(name, default=str)})")
+    if not name:
+        cf.set_key(doc, "name", cf.worker_name(root, warnings))
+
+
+def set_owned(doc: Any, origin: Callable[[str], str], preset: str, warnings: Warnings) -> None:
+    """Set the keys the preset owns, warning on each user value it overrides; then the defaults."""
+    for key, value in OWNED.items():
+        current = cf.plain(doc.get(key))
+        if current is not None and current != value:
+            warnings.warn(
+                f"{origin(key)} = {json.dumps(current)} is overridden by the {preset} preset "
+                f"(it needs {json.dumps(value)}); remove it to silence this warning"
+            )
+        cf.set_key(doc, key, value)
+    for key in DROPPED:
+        if key in doc:
+            warnings.warn(f"{origin(key)} does not apply to the generated Worker and is ignored; remove it")
+            del doc[key]
+    if "compatibility_date" not in doc:
+        cf.set_key(doc, "compatibility_date", cf.DEFAULT_COMPATIBILITY_DATE)
+    flags = cf.string_list(doc, "compatibility_flags", origin("compatibility_flags"))
+    # node: built-ins that tasks import are left external by esbuild and provided by workerd.
+    if not {"nodejs_compat", "nodejs_compat_v2", "no_nodejs_compat"} & set(flags):
+        cf.set_key(doc, "compatibility_flags", [*flags, "nodejs_compat"])
+
+
+preset = CloudflareModule()

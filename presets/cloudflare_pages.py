@@ -1,0 +1,108 @@
+"""cloudflare_pages: a Pages `_worker.js` directory (advanced mode) and `_routes.json` in `dist/`.
+
+Pages has no Cron Triggers. With `cloudflare.pagesCronWorker = true` the build also emits a
+companion Worker in `dist/_cron/` that owns the triggers and POSTs each firing to this deployment's
+cron endpoint with a shared secret (`NITRO_CRON_SECRET`, set on both).
+https://developers.cloudflare.com/pages/functions/advanced-mode/,
+https://developers.cloudflare.com/pages/functions/routing/#create-a-_routesjson-file,
+https://nitro.build/deploy/providers/cloudflare#cloudflare-pages
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import tomlkit
+
+from compiler.emit import Emitter
+from compiler.model import Project
+from compiler.render import render
+
+from . import _cloudflare as cf
+
+CRON_DIR = "_cron"
+SECRET = "NITRO_CRON_SECRET"
+
+
+class CloudflarePages(cf.CloudflarePreset):
+    name = "cloudflare_pages"
+    output_root = "dist"
+    entry_template = "entries/cloudflare_pages.mjs.jinja"
+    # Pages looks for `_worker.js/index.js` and uploads the directory's .js files as ES modules.
+    bundle_options = replace(cf.CloudflarePreset.bundle_options, out_extension=".js")
+
+    def server_dir(self, project: Project) -> str:
+        return f"{self.output_dir(project)}/_worker.js"
+
+    def outputs(self, project: Project) -> list[str]:
+        """`dist`; also a deploy redirect left by a cloudflare_module build, which would make
+        `wrangler pages dev/deploy` read that Worker's config instead of this Pages project."""
+        stale = [cf.DEPLOY_CONFIG] if cf.generated_redirect(project.root) else []
+        return [self.output_dir(project), *stale]
+
+    def entry_context(self, project: Project) -> dict[str, Any]:
+        return {**super().entry_context(project), "cron_path": cf.CRON_PATH}
+
+    def emit(self, project: Project, em: Emitter) -> None:
+        """Bundle `_worker.js`, write `_routes.json`, and handle the schedules Pages cannot fire."""
+        name = pages_project_name(project, em)
+        super().emit(project, em)
+        # Every path goes to the Worker: `dist` holds no static assets of its own (and `_cron/` must not be served).
+        em.write_json(f"{self.output_dir(project)}/_routes.json", {"version": 1, "include": ["/*"], "exclude": []})
+        if project.preset_options["cloudflare"]["wrangler"]:
+            em.warnings.warn(
+                f"{cf.config_name(project)}: cloudflare.wrangler is not used by the cloudflare_pages "
+                "preset (Pages takes its settings from the project, or from a wrangler.toml with "
+                "pages_build_output_dir); remove it or build with cloudflare_module"
+            )
+        if not project.schedules:
+            return
+        if project.preset_options["cloudflare"]["pagesCronWorker"]:
+            write_cron_worker(self, project, em, name)
+        else:
+            em.warnings.warn(pages_cron_warning(project))
+
+    def commands(self, project: Project) -> dict[str, str]:
+        out = self.output_dir(project)
+        flags = f"--compatibility-date={cf.DEFAULT_COMPATIBILITY_DATE} --compatibility-flags=nodejs_compat"
+        commands = {"preview": f"npx wrangler pages dev {out} {flags}", "deploy": f"npx wrangler pages deploy {out}"}
+        if project.schedules and project.preset_options["cloudflare"]["pagesCronWorker"]:
+            commands["cron"] = f"npx wrangler deploy --config {out}/{CRON_DIR}/wrangler.toml"
+        return commands
+
+
+def pages_project_name(project: Project, em: Emitter) -> str:
+    """The Pages project name: the user's wrangler config's, else package.json's or the folder's."""
+    path = cf.find_user_config(project.root, em.warnings)
+    name = cf.plain(cf.read_user_config(path).get("name")) if path else None
+    return name if isinstance(name, str) and name else cf.worker_name(project.root, em.warnings)
+
+
+def pages_cron_warning(project: Project) -> str:
+    crons = ", ".join(f'"{s.cron}"' for s in project.schedules)
+    return (
+        f"{cf.config_name(project)}: scheduledTasks ({crons}): Cloudflare Pages has no Cron "
+        "Triggers, so these schedules will not run on Pages. Set `cloudflare.pagesCronWorker = "
+        "true` to emit a companion cron Worker in dist/_cron/ that triggers them, or build with "
+        "the cloudflare_module preset (a Worker with native Cron Triggers)"
+    )
+
+
+def write_cron_worker(preset: CloudflarePages, project: Project, em: Emitter, name: str) -> None:
+    """`dist/_cron/`: a Worker whose Cron Triggers POST each firing to the Pages deployment."""
+    folder = f"{preset.output_dir(project)}/{CRON_DIR}"
+    em.write_text(f"{folder}/index.mjs", render("cloudflare/cron_worker.mjs.jinja", cron_path=cf.CRON_PATH, secret=SECRET))
+    doc = tomlkit.document()
+    doc["name"] = cf.valid_worker_name(f"{name}-cron")
+    doc["main"] = "index.mjs"
+    doc["compatibility_date"] = cf.DEFAULT_COMPATIBILITY_DATE
+    doc["workers_dev"] = False  # the Worker only has Cron Triggers; no public URL is needed
+    # The production URL of a Pages project (https://developers.cloudflare.com/pages/configuration/preview-deployments/);
+    # for a custom domain, deploy with `--var NITRO_PAGES_URL:https://example.com`.
+    doc["vars"] = {"NITRO_PAGES_URL": f"https://{cf.valid_worker_name(name)}.pages.dev"}
+    doc["triggers"] = {"crons": list(cf.cron_triggers(project, preset.name))}
+    note = f"companion cron Worker of the Pages project {name!r}; set the {SECRET} secret on both"
+    em.write_text(f"{folder}/wrangler.toml", cf.toml_text(doc, note))
+
+
+preset = CloudflarePages()
