@@ -28,7 +28,10 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
   const overlap = options.taskOverlap ?? {};
   const lock = options.schedulerLock ? createRedisLock(options.schedulerLock, { log }) : null;
   const running = new Set(); // tasks this process runs now for the scheduler (overlap "skip")
-  const leases = new Map(); // `${task}@${firingMs}` -> what to release when that run ends
+  // `${task}@${firingMs}` -> what to release when that run ends. The scheduler calls runTask right
+  // after a won claim with payload.scheduledTime = firingMs, which pairs a run with its claim
+  // while keeping scheduler.mjs and its claim seam unchanged.
+  const leases = new Map();
   const slot = (name, firingMs) => `${name}@${firingMs}`;
 
   async function guardedClaim(name, firingMs) {
@@ -65,7 +68,7 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
 
 function skipOverlap(log, name, firingMs, where) {
   const at = new Date(firingMs).toISOString();
-  log.warn?.(`[nitro] scheduled task "${name}" skipped at ${at}: its previous run is still running${where} (overlap = "skip")`);
+  (log.warn ?? log.error).call(log, `[nitro] scheduled task "${name}" skipped at ${at}: its previous run is still running${where} (overlap = "skip")`);
   return false;
 }
 
@@ -128,7 +131,7 @@ export function createRedisLock(config, { log = console } = {}) {
   function holdLease(key, token) {
     const renew = () =>
       call("EVAL", RENEW, 1, key, token, LEASE_TTL_MS)
-        .then((kept) => kept === 0 && log.warn?.(`[nitro] scheduler lock: lease ${key} expired while its run was still going`))
+        .then((kept) => kept === 0 && log.error(`[nitro] scheduler lock: lease ${key} expired while its run was still going`))
         .catch((error) => health.failed(error));
     const timer = setInterval(renew, LEASE_TTL_MS / 3);
     timer.unref?.();
