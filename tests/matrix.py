@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import REPO, Server, build_project
+from conftest import REPO, Server, build_project, free_port
 
 FIXTURE = REPO / "fixtures" / "runtime"
 TOKEN = "tok-matrix-51c2"
@@ -156,7 +156,8 @@ def check_run_with_query_and_body_payload(serve: Callable[..., Server], state: P
     assert answer.json["result"]["payload"] == {"a": ["x y", "z"]}
 
 
-def check_unknown_is_404_missing_handler_is_501_and_token_rules(serve: Callable[..., Server], state: Path) -> None:
+def check_unknown_is_404_missing_handler_is_501_and_token_rules(
+        serve: Callable[..., Server], state: Path) -> None:
     server = serve()
     answer = call(server, "GET", "/_nitro/tasks/does:not:exist", headers=AUTH)
     assert (answer.status, answer.json["statusCode"]) == (404, 404)
@@ -232,6 +233,21 @@ def check_shutdown_wait_is_bounded(serve: Callable[..., Server], state: Path) ->
     assert code == 0, server.output
     assert 0.6 < elapsed < 5, elapsed
     assert "still running after 700 ms" in server.output
+
+
+def check_nitro_port_and_host_win(serve: Callable[..., Server], state: Path) -> None:
+    """NITRO_PORT/NITRO_HOST over PORT/HOST, as node_server (not for node_middleware: the host listens)."""
+    port = free_port()
+    server = serve(NITRO_PORT=str(port), NITRO_HOST="127.0.0.1", HOST="0.0.0.0")
+    assert f"Listening on http://127.0.0.1:{port}" in server.output
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/api/users/1")
+        assert json.loads(conn.getresponse().read()) == {"handler": "any", "id": "1", "method": "GET"}
+    finally:
+        conn.close()
+    with pytest.raises(ConnectionRefusedError):
+        call(server, "GET", "/api/users/1")  # PORT was given too, and lost
 
 
 MATRIX = (

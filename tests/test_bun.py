@@ -14,7 +14,8 @@ from typing import Any, Callable
 import pytest
 
 from conftest import BIN, REPO, build_project, normalize_paths
-from matrix import MATRIX, Runtime, call, check_id, lines, matrix_bundle, matrix_serve
+from matrix import (MATRIX, Runtime, call, check_id, check_nitro_port_and_host_win, lines, matrix_bundle,
+                    matrix_serve)
 
 BUN = str(BIN / "bun")
 RUNTIME = Runtime("bun", lambda project, state: [BUN, ".output/server/index.mjs"])
@@ -29,6 +30,10 @@ def serve(start_server: Any, bundle: Path, tmp_path: Path) -> Callable[..., Any]
 @pytest.mark.parametrize("check", MATRIX, ids=check_id)
 def test_matrix(check: Callable[..., None], serve: Callable[..., Any], tmp_path: Path) -> None:
     check(serve, tmp_path / "state")
+
+
+def test_nitro_port_and_host_win(serve: Callable[..., Any], tmp_path: Path) -> None:
+    check_nitro_port_and_host_win(serve, tmp_path / "state")
 
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
@@ -59,11 +64,13 @@ def test_waituntil_work_finishes_before_exit(serve: Callable[..., Any], tmp_path
 
 
 def test_task_cli_runs_one_task_under_bun(bundle: Path, tmp_path: Path) -> None:
-    proc = subprocess.run([BUN, ".output/server/index.mjs", "task", "run", "echo:payload", "--payload", '{"n": 1}'],
+    proc = subprocess.run([BUN, ".output/server/index.mjs", "task", "run", "echo:payload",
+                           "--payload", '{"n": 1}'],
                           cwd=bundle, capture_output=True, text=True, timeout=30,
                           env={**os.environ, "STATE_DIR": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"result": {"name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
+    assert json.loads(proc.stdout) == {"result": {
+        "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
     failed = subprocess.run([BUN, ".output/server/index.mjs", "task", "run", "nope"], cwd=bundle,
                             capture_output=True, text=True, timeout=30)
     assert failed.returncode == 1

@@ -15,7 +15,8 @@ from typing import Any, Callable
 import pytest
 
 from conftest import BIN, REPO, build_project, normalize_paths, write_project
-from matrix import AUTH, MATRIX, TOKEN, Runtime, call, check_id, lines, matrix_bundle, matrix_serve
+from matrix import (AUTH, MATRIX, TOKEN, Runtime, call, check_id, check_nitro_port_and_host_win, lines,
+                    matrix_bundle, matrix_serve)
 
 DENO = str(BIN / "deno")
 
@@ -44,6 +45,10 @@ def serve(start_server: Any, bundle: Path, tmp_path: Path) -> Callable[..., Any]
 @pytest.mark.parametrize("check", MATRIX, ids=check_id)
 def test_matrix(check: Callable[..., None], serve: Callable[..., Any], tmp_path: Path) -> None:
     check(serve, tmp_path / "state")
+
+
+def test_nitro_port_and_host_win(serve: Callable[..., Any], tmp_path: Path) -> None:
+    check_nitro_port_and_host_win(serve, tmp_path / "state")
 
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
@@ -78,14 +83,16 @@ IMPORTS_PROJECT = {
     "nitro.config.toml": "[experimental]\ntasks = true\n",
     # With a package.json, Deno resolves `npm:` specifiers from the project's node_modules
     # (https://docs.deno.com/runtime/fundamentals/node/#node_modules): no registry access needed.
-    "package.json": json.dumps({"name": "p", "private": True, "dependencies": {"nitro-local-greeter": "1.0.0"}}),
+    "package.json": json.dumps({"name": "p", "private": True,
+                                "dependencies": {"nitro-local-greeter": "1.0.0"}}),
     "node_modules/nitro-local-greeter/package.json": json.dumps(GREETER_PKG),
     "node_modules/nitro-local-greeter/index.js": 'export const greet = (who) => `hello ${who} from npm`;\n',
     "tasks/hash.ts": 'import { createHash } from "node:crypto";\n'
                      "export default defineTask({ run: ({ payload }) => ({ result: "
                      'createHash("sha256").update(String(payload.text)).digest("hex") }) });\n',
     "tasks/greet.ts": 'import { greet } from "npm:nitro-local-greeter";\n'
-                      "export default defineTask({ run: ({ payload }) => ({ result: greet(payload.who) }) });\n",
+                      "export default defineTask({ run: ({ payload }) => "
+                      "({ result: greet(payload.who) }) });\n",
     "tasks/env.ts": "export default defineTask({ run: () => ({ result: process.env.NOT_ALLOWED_HERE }) });\n",
 }
 
@@ -131,7 +138,8 @@ def test_task_cli_runs_one_task_under_deno(bundle: Path, tmp_path: Path) -> None
         capture_output=True, text=True, timeout=60, env={**os.environ, "STATE_DIR": str(tmp_path)})
     proc = run("run", "echo:payload", "--payload", '{"n": 1}')
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"result": {"name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
+    assert json.loads(proc.stdout) == {"result": {
+        "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
     failed = run("run", "no:handler")
     assert failed.returncode == 1
     assert json.loads(failed.stderr.strip().splitlines()[-1])["statusCode"] == 501

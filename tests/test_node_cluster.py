@@ -16,7 +16,8 @@ from typing import Any, Callable
 import pytest
 
 from conftest import NODE, REPO, build_project, normalize_paths, write_project
-from matrix import MATRIX, Runtime, call, check_id, matrix_bundle, matrix_serve, run_slow, wait_until
+from matrix import (MATRIX, Runtime, call, check_id, check_nitro_port_and_host_win, matrix_bundle,
+                    matrix_serve, run_slow, wait_until)
 
 RUNTIME = Runtime("node_cluster", lambda project, state: [NODE, ".output/server/index.mjs"],
                   {"NITRO_CLUSTER_WORKERS": "3"})
@@ -33,13 +34,18 @@ def test_matrix(check: Callable[..., None], serve: Callable[..., Any], tmp_path:
     check(serve, tmp_path / "state")
 
 
+def test_nitro_port_and_host_win(serve: Callable[..., Any], tmp_path: Path) -> None:
+    check_nitro_port_and_host_win(serve, tmp_path / "state")
+
+
 # ---------------------------------------------------------------- exactly once per firing
 
 STAMP_PROJECT = {
     "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"* * * * * *" = "stamp"\n',
     "tasks/stamp.ts": 'import { appendFileSync } from "node:fs";\n'
                       "export default defineTask({ run({ payload }) {\n"
-                      "  appendFileSync(process.env.STAMP_FILE, `${payload.scheduledTime} ${process.pid}\\n`);\n"
+                      "  const line = `${payload.scheduledTime} ${process.pid}\\n`;\n"
+                      "  appendFileSync(process.env.STAMP_FILE, line);\n"
                       '  return { result: "stamped" };\n} });\n',
     "api/pid.ts": "export default () => ({ pid: process.pid });\n",
 }
@@ -97,7 +103,8 @@ def test_each_firing_runs_once_also_after_its_worker_is_killed(
     os.kill(victim, signal.SIGKILL)
     killed_at = time.time() * 1000
     wait_until(lambda: f"worker {victim} exited (SIGKILL)" in server.output, what="the death noticed")
-    wait_until(lambda: len([t for t, _ in stamps(stamp_file) if t > killed_at]) >= 4, what="four more firings")
+    later = lambda: [t for t, _ in stamps(stamp_file) if t > killed_at]  # noqa: E731
+    wait_until(lambda: len(later()) >= 4, what="four more firings")
     after = stamps(stamp_file)[warm:]
     assert_each_firing_once(after, server.output)
     assert all(pid != victim for t, pid in after if t > killed_at + 1000)
@@ -133,7 +140,8 @@ def test_bad_worker_count_exits_1_naming_the_variable(stamp_bundle: Path, value:
 # ---------------------------------------------------------------- lifecycle
 
 
-def test_sigterm_to_the_whole_group_still_waits_once_and_exits_0(serve: Callable[..., Any], tmp_path: Path) -> None:
+def test_sigterm_to_the_whole_group_still_waits_once_and_exits_0(
+        serve: Callable[..., Any], tmp_path: Path) -> None:
     """Ctrl-C or a group kill reaches every worker and the primary: each shuts down once."""
     server = serve()
     with ThreadPoolExecutor(1) as pool:
@@ -144,7 +152,8 @@ def test_sigterm_to_the_whole_group_still_waits_once_and_exits_0(serve: Callable
         assert pending.result().json == {"result": {"runs": 1}}
 
 
-def test_workers_exit_when_the_primary_is_killed(start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
+def test_workers_exit_when_the_primary_is_killed(
+        start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
     server = start_server([NODE, ".output/server/index.mjs"], stamp_bundle,
                           {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(tmp_path / "s.log")})
     workers = worker_pids(server, 3)
@@ -154,11 +163,13 @@ def test_workers_exit_when_the_primary_is_killed(start_server: Any, stamp_bundle
 
 
 def test_task_cli_runs_in_the_primary_without_forking(bundle: Path, tmp_path: Path) -> None:
-    proc = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "echo:payload", "--payload", '{"n": 1}'],
+    proc = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "echo:payload",
+                           "--payload", '{"n": 1}'],
                           cwd=bundle, capture_output=True, text=True, timeout=30,
                           env={**os.environ, "STATE_DIR": str(tmp_path), "NITRO_CLUSTER_WORKERS": "3"})
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"result": {"name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
+    assert json.loads(proc.stdout) == {"result": {
+        "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
     assert "Listening" not in proc.stdout + proc.stderr
 
 

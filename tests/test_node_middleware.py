@@ -15,8 +15,9 @@ from conftest import NODE, REPO, build_project, normalize_paths
 from matrix import AUTH, MATRIX, Runtime, call, check_id, lines, matrix_bundle, matrix_serve, wait_until
 
 HOST_APP = REPO / "tests" / "js" / "express_host.mjs"
+JSON = {"content-type": "application/json"}
 RUNTIME = Runtime("node_middleware",
-                  lambda project, state: [NODE, str(HOST_APP), str(project / ".output" / "server" / "index.mjs")])
+                  lambda project, state: [NODE, str(HOST_APP), str(project / ".output/server/index.mjs")])
 bundle = matrix_bundle(RUNTIME)
 
 
@@ -36,7 +37,7 @@ def test_express_routes_answer_and_unhandled_paths_reach_next(serve: Callable[..
     # Mounted after the middleware: only reachable because it called next().
     assert call(server, "GET", "/express/after").json == {"from": "express", "route": "after"}
     # The middleware did not touch the body of a request it passed on.
-    echoed = call(server, "POST", "/express/echo", body={"kept": True}, headers={"content-type": "application/json"})
+    echoed = call(server, "POST", "/express/echo", body={"kept": True}, headers=JSON)
     assert echoed.json == {"from": "express", "body": {"kept": True}}
     missing = call(server, "GET", "/nothing/here")
     assert (missing.status, missing.json) == (404, {"from": "express", "status": 404})
@@ -54,10 +55,10 @@ def test_task_endpoint_is_passed_on_when_no_token_is_configured(serve: Callable[
 def test_body_already_parsed_by_the_host_reaches_the_task(serve: Callable[..., Any]) -> None:
     server = serve(HOST_JSON_PARSER="1")
     answer = call(server, "POST", "/_nitro/tasks/echo:payload?q=1", body={"payload": {"b": 2}},
-                  headers={**AUTH, "content-type": "application/json"})
+                  headers={**AUTH, **JSON})
     assert answer.status == 200, answer.body
     assert answer.json["result"]["payload"] == {"q": "1", "b": 2}
-    posted = call(server, "POST", "/api/users/9", body={"name": "Ada"}, headers={"content-type": "application/json"})
+    posted = call(server, "POST", "/api/users/9", body={"name": "Ada"}, headers=JSON)
     assert posted.json == {"handler": "post", "id": "9", "method": "POST", "body": {"name": "Ada"}}
 
 
