@@ -20,6 +20,7 @@ from tomlkit.toml_document import TOMLDocument
 
 from compiler.bundle import BundleOptions
 from compiler.cron import to_cloudflare
+from compiler.emit import Emitter
 from compiler.errors import ConfigError, CronError, Warnings
 from compiler.model import Project
 
@@ -55,6 +56,19 @@ class CloudflarePreset(Preset):
 
     def entry_context(self, project: Project) -> dict[str, Any]:
         return {"preset": self.name, "cron_triggers": cron_triggers(project, self.name)}
+
+    def runtime_options(self, project: Project) -> dict[str, Any]:
+        """No scheduler lock or overlap options: those drive the server scheduler, not shipped here."""
+        return {"preset": self.name, "dev": self.dev}
+
+    def emit(self, project: Project, em: Emitter) -> None:
+        if project.preset_options["scheduler"].get("lock"):
+            em.warnings.warn(
+                f"{config_name(project)}: scheduler.lock is not used by the {self.name} preset: "
+                "Cloudflare fires each Cron Trigger once per deployment, so no lock is needed (and "
+                "its URL is not written into the Worker); it still applies to server presets"
+            )
+        super().emit(project, em)
 
 
 # ---------------------------------------------------------------- crons
@@ -309,7 +323,9 @@ def _flatten(doc: Any, env: Any, target: str) -> None:
 
 
 # Settings holding paths, which wrangler resolves relative to the config file that holds them.
-PATH_KEYS = (("assets", "directory"), ("site", "bucket"), ("tsconfig",), ("build", "cwd"), ("build", "watch_dir"))
+PATH_KEYS = (
+    ("assets", "directory"), ("site", "bucket"), ("tsconfig",), ("build", "cwd"), ("build", "watch_dir")
+)
 
 
 def rebase_paths(doc: Any, source_dir: Path, target_dir: Path) -> None:

@@ -22,7 +22,8 @@ from compiler.model import Project
 from . import _cloudflare as cf
 
 # Keys this preset must own for wrangler to upload the bundle as built: our index.mjs, unbundled,
-# with every chunk found through the ESModule rule (https://developers.cloudflare.com/workers/wrangler/bundling/).
+# with any further module found through the ESModule rule
+# (https://developers.cloudflare.com/workers/wrangler/bundling/).
 OWNED: dict[str, Any] = {
     "main": "index.mjs",
     "no_bundle": True,

@@ -47,8 +47,10 @@ class CloudflarePages(cf.CloudflarePreset):
         """Bundle `_worker.js`, write `_routes.json`, and handle the schedules Pages cannot fire."""
         name = pages_project_name(project, em)
         super().emit(project, em)
-        # Every path goes to the Worker: `dist` holds no static assets of its own (and `_cron/` must not be served).
-        em.write_json(f"{self.output_dir(project)}/_routes.json", {"version": 1, "include": ["/*"], "exclude": []})
+        # Every path goes to the Worker: `dist` holds no static assets of its own, and the files
+        # of `_cron/` (uploaded with the rest of `dist`) must not be served.
+        routes = {"version": 1, "include": ["/*"], "exclude": []}
+        em.write_json(f"{self.output_dir(project)}/_routes.json", routes)
         if project.preset_options["cloudflare"]["wrangler"]:
             em.warnings.warn(
                 f"{cf.config_name(project)}: cloudflare.wrangler is not used by the cloudflare_pages "
@@ -65,7 +67,10 @@ class CloudflarePages(cf.CloudflarePreset):
     def commands(self, project: Project) -> dict[str, str]:
         out = self.output_dir(project)
         flags = f"--compatibility-date={cf.DEFAULT_COMPATIBILITY_DATE} --compatibility-flags=nodejs_compat"
-        commands = {"preview": f"npx wrangler pages dev {out} {flags}", "deploy": f"npx wrangler pages deploy {out}"}
+        commands = {
+            "preview": f"npx wrangler pages dev {out} {flags}",
+            "deploy": f"npx wrangler pages deploy {out}",
+        }
         if project.schedules and project.preset_options["cloudflare"]["pagesCronWorker"]:
             commands["cron"] = f"npx wrangler deploy --config {out}/{CRON_DIR}/wrangler.toml"
         return commands
@@ -91,14 +96,16 @@ def pages_cron_warning(project: Project) -> str:
 def write_cron_worker(preset: CloudflarePages, project: Project, em: Emitter, name: str) -> None:
     """`dist/_cron/`: a Worker whose Cron Triggers POST each firing to the Pages deployment."""
     folder = f"{preset.output_dir(project)}/{CRON_DIR}"
-    em.write_text(f"{folder}/index.mjs", render("cloudflare/cron_worker.mjs.jinja", cron_path=cf.CRON_PATH, secret=SECRET))
+    script = render("cloudflare/cron_worker.mjs.jinja", cron_path=cf.CRON_PATH, secret=SECRET)
+    em.write_text(f"{folder}/index.mjs", script)
     doc = tomlkit.document()
     doc["name"] = cf.valid_worker_name(f"{name}-cron")
     doc["main"] = "index.mjs"
     doc["compatibility_date"] = cf.DEFAULT_COMPATIBILITY_DATE
     doc["workers_dev"] = False  # the Worker only has Cron Triggers; no public URL is needed
-    # The production URL of a Pages project (https://developers.cloudflare.com/pages/configuration/preview-deployments/);
-    # for a custom domain, deploy with `--var NITRO_PAGES_URL:https://example.com`.
+    # A Pages project's production URL is <project>.pages.dev
+    # (https://developers.cloudflare.com/pages/configuration/preview-deployments/); for a custom
+    # domain, deploy with `--var NITRO_PAGES_URL:https://example.com`.
     doc["vars"] = {"NITRO_PAGES_URL": f"https://{cf.valid_worker_name(name)}.pages.dev"}
     doc["triggers"] = {"crons": list(cf.cron_triggers(project, preset.name))}
     note = f"companion cron Worker of the Pages project {name!r}; set the {SECRET} secret on both"

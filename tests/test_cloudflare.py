@@ -41,20 +41,27 @@ GREETING = "hello from nitro.config.toml"
 
 def copy_fixture(name: str, tmp_path: Path) -> Path:
     target = tmp_path / name
-    shutil.copytree(FIXTURES / name, target, ignore=shutil.ignore_patterns(".output", ".nitro", "dist", ".wrangler"))
+    ignore = shutil.ignore_patterns(".output", ".nitro", "dist", ".wrangler")
+    shutil.copytree(FIXTURES / name, target, ignore=ignore)
     return target
 
 
+def run_build(project: Path, preset: str, *extra: str, **env: str) -> subprocess.CompletedProcess:
+    """`nitro build` through the CLI; CLOUDFLARE_ENV is empty unless given."""
+    env = {"CLOUDFLARE_ENV": "", **env}
+    return run_cli("build", "--preset", preset, "--dir", str(project), *extra, **env)
+
+
 def build(project: Path, preset: str, *extra: str, **env: str) -> subprocess.CompletedProcess:
-    """Build and expect success (CLOUDFLARE_ENV is unset unless given)."""
-    proc = run_cli("build", "--preset", preset, "--dir", str(project), *extra, CLOUDFLARE_ENV=env.pop("CLOUDFLARE_ENV", ""), **env)
+    """Build and expect success."""
+    proc = run_build(project, preset, *extra, **env)
     assert proc.returncode == 0, f"build failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
 
 def fail(project: Path, preset: str, *extra: str, **env: str) -> str:
     """Build, expect exit code 1 without a traceback; return stderr."""
-    proc = run_cli("build", "--preset", preset, "--dir", str(project), *extra, CLOUDFLARE_ENV=env.pop("CLOUDFLARE_ENV", ""), **env)
+    proc = run_build(project, preset, *extra, **env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     return proc.stderr
@@ -67,8 +74,8 @@ def toml(path: Path) -> dict[str, Any]:
 def run_workers(workers: list[dict[str, Any]], actions: list[dict[str, Any]]) -> dict[str, Any]:
     """Run the workers in workerd via tests/js/miniflare_driver.mjs; return its {results, logs}."""
     spec = json.dumps({"workers": workers, "actions": actions})
-    proc = subprocess.Popen([NODE, str(DRIVER), spec], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen([NODE, str(DRIVER), spec], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=90)
     finally:
@@ -135,7 +142,8 @@ def test_module_generated_files(module_build: Path, snapshot_file) -> None:
     config = toml(files["module.wrangler.toml"])
     assert sorted(config["triggers"]["crons"]) == sorted(MODULE_TRIGGERS)
     assert config["main"] == "index.mjs" and (project / ".output/server/index.mjs").is_file()
-    assert json.loads(files["module.deploy-config.json"].read_text()) == {"configPath": "../../.output/server/wrangler.toml"}
+    redirect = json.loads(files["module.deploy-config.json"].read_text())
+    assert redirect == {"configPath": "../../.output/server/wrangler.toml"}
     validate_schema(config)
 
 
@@ -156,8 +164,10 @@ def test_user_wrangler_toml_is_the_base(tmp_path: Path, snapshot_file) -> None:
     assert config["assets"]["directory"] == "../../public"  # still the project's public/ folder
     assert config["compatibility_date"] == "2025-06-01"
     assert config["compatibility_flags"] == ["nodejs_als", "nodejs_compat"]
-    assert 'warning: wrangler.toml: main = "src/worker.ts" is overridden by the cloudflare_module preset' in proc.stderr
-    assert "wrangler.toml: env.staging: wrangler does not accept environments in a generated config" in proc.stderr
+    assert ('warning: wrangler.toml: main = "src/worker.ts" is overridden by the cloudflare_module '
+            "preset") in proc.stderr
+    assert ("wrangler.toml: env.staging: wrangler does not accept environments in a generated "
+            "config") in proc.stderr
     assert "CLOUDFLARE_ENV=<name>" in proc.stderr
     validate_schema(config)
 
@@ -175,7 +185,8 @@ def test_cloudflare_env_selects_an_environment(tmp_path: Path, snapshot_file) ->
     assert "env" not in config and "env.staging" not in proc.stderr
     validate_schema(config)
     stderr = fail(project, "cloudflare_module", CLOUDFLARE_ENV="prod")
-    assert "CLOUDFLARE_ENV=prod, but wrangler.toml has no [env.prod] section (environments: staging)" in stderr
+    assert ("CLOUDFLARE_ENV=prod, but wrangler.toml has no [env.prod] section "
+            "(environments: staging)") in stderr
 
 
 def test_user_wrangler_jsonc_is_the_base(tmp_path: Path, snapshot_file) -> None:
@@ -193,6 +204,31 @@ def test_user_wrangler_jsonc_is_the_base(tmp_path: Path, snapshot_file) -> None:
     validate_schema(config)
 
 
+def test_nitro_config_wrangler_section_merges_over_the_user_file(tmp_path: Path) -> None:
+    project = tmp_path / "merge"
+    (project / "tasks").mkdir(parents=True)
+    (project / "tasks/t.ts").write_text("export default defineTask({ run() { return {} } });\n")
+    (project / "wrangler.toml").write_text(
+        'name = "merge-me"\nbase_dir = "src"\nworkers_dev = true\n[triggers]\ncrons = ["1 1 * * *"]\n'
+    )
+    (project / "nitro.config.toml").write_text(
+        '[experimental]\ntasks = true\n[scheduledTasks]\n"0 12 * * 1-5" = "t"\n'
+        '[cloudflare.wrangler]\nmain = "other.js"\nworkers_dev = false\n'
+        '[cloudflare.wrangler.triggers]\ncrons = ["7 7 * * *", "1 1 * * *"]\n'
+        '[scheduler.lock]\ndriver = "redis"\nurl = "redis://:hunter2@redis.example:6379/0"\n'
+    )
+    proc = build(project, "cloudflare_module")
+    config = toml(project / ".output/server/wrangler.toml")
+    assert config["triggers"]["crons"] == ["1 1 * * *", "7 7 * * *", "0 12 * * MON-FRI"]
+    assert config["workers_dev"] is False and "base_dir" not in config and config["main"] == "index.mjs"
+    assert ('nitro.config.toml: cloudflare.wrangler.main = "other.js" is overridden by the '
+            "cloudflare_module preset") in proc.stderr
+    assert "wrangler.toml: base_dir does not apply to the generated Worker and is ignored" in proc.stderr
+    assert "scheduler.lock is not used by the cloudflare_module preset" in proc.stderr
+    assert "hunter2" not in (project / ".output/server/index.mjs").read_text()
+    validate_schema(config)
+
+
 @pytest.mark.parametrize(
     ("package", "folder", "expected"),
     [
@@ -201,11 +237,14 @@ def test_user_wrangler_jsonc_is_the_base(tmp_path: Path, snapshot_file) -> None:
         ('{"version": "1.0.0"}', "-" * 3 + "a" * 70, "a" * 63),
     ],
 )
-def test_worker_name_without_a_user_config(tmp_path: Path, package: str | None, folder: str, expected: str) -> None:
+def test_worker_name_without_a_user_config(
+    tmp_path: Path, package: str | None, folder: str, expected: str
+) -> None:
     project = tmp_path / folder
     (project / "tasks").mkdir(parents=True)
     (project / "tasks/t.ts").write_text("export default defineTask({ run() { return {} } });\n")
-    (project / "nitro.config.toml").write_text('[experimental]\ntasks = true\n[scheduledTasks]\n"0 * * * *" = "t"\n')
+    config = '[experimental]\ntasks = true\n[scheduledTasks]\n"0 * * * *" = "t"\n'
+    (project / "nitro.config.toml").write_text(config)
     if package:
         (project / "package.json").write_text(package)
     build(project, "cloudflare_module")
@@ -252,7 +291,8 @@ def test_module_worker_runs_each_trigger_in_workerd(module_build: Path) -> None:
     assert unknown["outcome"] == "ok" and json.loads(after_unknown["body"]) == []
     assert logged == {"found": True}
     assert fetched["status"] == 200 and json.loads(fetched["body"]) == {"result": "migrated"}
-    assert [(r["name"], r["payload"]) for r in json.loads(after_fetch["body"])] == [("db:migrate", {"via": "fetch"})]
+    fetched_runs = [(r["name"], r["payload"]) for r in json.loads(after_fetch["body"])]
+    assert fetched_runs == [("db:migrate", {"via": "fetch"})]
     assert '[nitro] scheduled task "fail" failed: fail task exploded' in out["logs"]
 
 
@@ -325,12 +365,13 @@ def test_pages_without_cron_worker_warns(tmp_path: Path) -> None:
 def test_pages_cron_worker_fires_tasks_in_workerd(pages_build: Path) -> None:
     dist = pages_build / "dist"
     cron_config = toml(dist / "_cron/wrangler.toml")
-    pages_config = {"compatibility_date": cron_config["compatibility_date"], "compatibility_flags": ["nodejs_compat"],
-                    "vars": {"GREETING": GREETING}}
+    pages_config = {"compatibility_date": cron_config["compatibility_date"],
+                    "compatibility_flags": ["nodejs_compat"], "vars": {"GREETING": GREETING}}
+    secret = {"NITRO_CRON_SECRET": SECRET}
     workers = [
         # The companion's fetch to NITRO_PAGES_URL is routed to the Pages worker, as the internet would.
-        worker("cron", dist / "_cron/index.mjs", cron_config, bindings={"NITRO_CRON_SECRET": SECRET}, outboundService="pages"),
-        worker("pages", dist / "_worker.js/index.js", pages_config, bindings={"NITRO_CRON_SECRET": SECRET}),
+        worker("cron", dist / "_cron/index.mjs", cron_config, bindings=secret, outboundService="pages"),
+        worker("pages", dist / "_worker.js/index.js", pages_config, bindings=secret),
         worker("pages-nosecret", dist / "_worker.js/index.js", pages_config),
     ]
     url = "http://pages.test/_nitro/cron"
@@ -354,7 +395,9 @@ def test_pages_cron_worker_fires_tasks_in_workerd(pages_build: Path) -> None:
         assert results[2 * i]["outcome"] == "ok", cron
         ran = [r for r in json.loads(results[2 * i + 1]["body"]) if r["name"] != "cleanup:after"]
         assert sorted(r["name"] for r in ran) == sorted(n for n in MODULE_TRIGGERS[cron] if n != "fail"), cron
-        assert all(r["payload"] == {"scheduledTime": T0 + i} and r["hasCtx"] and r["greeting"] == GREETING for r in ran)
+        for record in ran:
+            seen = (record["payload"], record["hasCtx"], record["greeting"])
+            assert seen == ({"scheduledTime": T0 + i}, True, GREETING), cron
     unknown, wrong, missing, get, no_secret, ran_after = results[-6:]
     assert unknown["outcome"] == "ok"  # logged by both sides, not thrown
     assert any('no tasks for cron "1 2 3 4 5"' in line for line in out["logs"])
@@ -373,14 +416,15 @@ def test_wrangler_accepts_the_pages_output(pages_build: Path, tmp_path: Path, st
     proc = wrangler(tmp_path, pages_build, "pages", "project", "validate", "dist")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     port = free_port()
-    argv = [str(WRANGLER), "pages", "dev", "dist", "--ip", "127.0.0.1", "--port", str(port), "--inspector-port",
-            str(free_port()), "--compatibility-date=2025-09-01", "--compatibility-flags=nodejs_compat",
-            "--binding", f"NITRO_CRON_SECRET={SECRET}"]
+    argv = [str(WRANGLER), "pages", "dev", "dist", "--ip", "127.0.0.1", "--port", str(port),
+            "--inspector-port", str(free_port()), "--compatibility-date=2025-09-01",
+            "--compatibility-flags=nodejs_compat", "--binding", f"NITRO_CRON_SECRET={SECRET}"]
     server = start_server(argv, pages_build, env=wrangler_env(tmp_path), ready="Ready on", port=port)
     assert server.request("GET", "/api/run") == (200, {"result": "migrated"})
     status, answer = server.request("POST", "/_nitro/cron", {"cron": "0 0 * * *", "scheduledTime": T0},
                                     headers={"authorization": f"Bearer {SECRET}"})
-    assert status == 200 and sorted(r["name"] for r in answer["results"] if r["status"] == "ok") == ["db:migrate", "report"]
+    assert status == 200
+    assert sorted(r["name"] for r in answer["results"] if r["status"] == "ok") == ["db:migrate", "report"]
     assert server.request("GET", "/_cron/index.mjs")[0] == 404  # the companion's files are not served
     dry = wrangler(tmp_path, pages_build, "deploy", "--dry-run", "--config", "dist/_cron/wrangler.toml")
     assert dry.returncode == 0 and "--dry-run: exiting now." in dry.stdout, dry.stdout + dry.stderr
@@ -425,7 +469,8 @@ def test_seconds_field_is_refused(prebuilt) -> None:
     project, before = prebuilt
     add_schedule(project, '"*/10 * * * * *" = "report"')
     stderr = fail(project, "cloudflare_module")
-    assert 'nitro.config.toml: scheduledTasks."*/10 * * * * *": the cloudflare_module preset cannot use this schedule' in stderr
+    assert ('nitro.config.toml: scheduledTasks."*/10 * * * * *": the cloudflare_module preset cannot '
+            "use this schedule") in stderr
     assert "only a seconds field of 0 can be dropped" in stderr
     assert snapshot(project) == before
 
@@ -457,10 +502,14 @@ def test_unknown_task_in_a_schedule(prebuilt) -> None:
     [
         ("wrangler.toml", 'name = "x"\n[vars\nA = 1\n', "wrangler.toml: invalid TOML:"),
         ("wrangler.toml", 'name = "x"\nname = "y"\n', "wrangler.toml: invalid TOML:"),
-        ("wrangler.jsonc", '{\n  // comment\n  "name": "x"\n  "main": "y"\n}\n', "wrangler.jsonc: invalid JSON at line 4 column 3"),
-        ("wrangler.json", '{"name": "x", /* open comment\n}', "wrangler.json: line 1: a /* comment is never closed"),
-        ("wrangler.json", '["not", "a", "table"]', "wrangler.json: the top level must be an object of settings"),
-        ("wrangler.toml", 'name = "x"\n[triggers]\ncrons = "0 * * * *"\n', "wrangler.toml: triggers.crons must be an array of strings"),
+        ("wrangler.jsonc", '{\n  // comment\n  "name": "x"\n  "main": "y"\n}\n',
+         "wrangler.jsonc: invalid JSON at line 4 column 3"),
+        ("wrangler.json", '{"name": "x", /* open comment\n}',
+         "wrangler.json: line 1: a /* comment is never closed"),
+        ("wrangler.json", '["not", "a", "table"]',
+         "wrangler.json: the top level must be an object of settings"),
+        ("wrangler.toml", 'name = "x"\n[triggers]\ncrons = "0 * * * *"\n',
+         "wrangler.toml: triggers.crons must be an array of strings"),
         ("wrangler.toml", "name = 7\n", "wrangler.toml: name must be a string"),
     ],
 )
