@@ -30,7 +30,8 @@ function serve(registry) {
       port: Number(process.env.NITRO_PORT || process.env.PORT || 3000),
       hostname: process.env.NITRO_HOST || process.env.HOST || undefined,
       idleTimeout: IDLE_TIMEOUT_S,
-      fetch: (request, srv) => app.fetch(request, { waitUntil: pending.add, remoteAddress: srv.requestIP(request)?.address }),
+      fetch: (request, srv) =>
+        app.fetch(request, { waitUntil: pending.add, remoteAddress: srv.requestIP(request)?.address }),
       error: (error) => {
         console.error("[nitro]", error);
         return Response.json({ statusCode: 500, message: "Internal Server Error" }, { status: 500 });

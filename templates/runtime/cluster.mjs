@@ -110,7 +110,7 @@ function workerPool(size) {
       stopping = true;
       const living = livingWorkers();
       living.forEach((child) => tell(child, { nitro: "shutdown" }));
-      const exited = Promise.all(living.map((child) => new Promise((resolve) => child.isDead() ? resolve() : child.once("exit", resolve))));
+      const exited = Promise.all(living.map((child) => new Promise((resolve) => child.once("exit", resolve))));
       const limitMs = (Number(process.env.NITRO_SHUTDOWN_TIMEOUT) || 10_000) + SHUTDOWN_MARGIN_MS;
       let timer;
       const timeout = new Promise((resolve) => (timer = setTimeout(resolve, limitMs, "timeout")));
@@ -237,7 +237,8 @@ function joinCluster(pending, close) {
     const request = waiting.get(message?.id);
     if ((message?.nitro === "grant" || message?.nitro === "result") && !request) return;
     if (message?.nitro === "grant") ownRun(request.name, request.start).then(request.resolve, request.reject);
-    if (message?.nitro === "result") message.ok ? request.resolve(message.value) : request.reject(fromData(message.error));
+    if (message?.nitro === "result" && message.ok) request.resolve(message.value);
+    if (message?.nitro === "result" && !message.ok) request.reject(fromData(message.error));
     if (message?.nitro === "grant" || message?.nitro === "result") waiting.delete(message.id);
     if (message?.nitro === "run") runDispatched(message.name, message.payload);
     if (message?.nitro === "shutdown") close();
@@ -289,7 +290,10 @@ const toData = (error) => ({
   message: error?.message ?? String(error),
 });
 
-/** The error a joined caller sees: an HTTPError keeps its status; any other error stays a 500 that hides its message from route clients. */
+/**
+ * The error a joined caller sees: an HTTPError keeps its status; any other error stays a plain
+ * Error (a 500 whose message routes do not show), as the caller in the running process sees it.
+ */
 function fromData({ statusCode, message }) {
   return statusCode === undefined ? new Error(message) : new HTTPError(statusCode, message);
 }

@@ -3,7 +3,7 @@
 // implements node:process (https://docs.deno.com/runtime/fundamentals/node/).
 import { createApp } from "./app.mjs";
 import { scheduleGuards } from "./lock.mjs";
-import { onShutdown, runCli, shutdown, tracker } from "./node.mjs";
+import { listenUrl, onShutdown, runCli, shutdown, tracker } from "./node.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { runTask } from "./task.mjs";
 
@@ -28,7 +28,7 @@ function serve(registry) {
       {
         port: Number(env("NITRO_PORT") || env("PORT") || 3000),
         hostname: env("NITRO_HOST") || env("HOST") || undefined,
-        onListen: ({ hostname, port }) => console.log(`Listening on http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
+        onListen: ({ hostname, port }) => console.log(`Listening on ${listenUrl({ address: hostname, port })}`),
       },
       (request, info) => app.fetch(request, { waitUntil: pending.add, remoteAddress: info.remoteAddr?.hostname }),
     );

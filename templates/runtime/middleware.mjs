@@ -55,6 +55,7 @@ function hostRequest(req) {
   if (!req.readableEnded || request.body === null) return request;
   request.body.cancel().catch(() => {});
   const parsed = req.body;
-  const body = typeof parsed === "string" || parsed instanceof Uint8Array ? parsed : parsed == null ? "" : JSON.stringify(parsed);
+  const raw = typeof parsed === "string" || parsed instanceof Uint8Array;
+  const body = raw ? parsed : parsed == null ? "" : JSON.stringify(parsed);
   return new Request(request, { body, duplex: "half" });
 }
