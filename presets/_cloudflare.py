@@ -295,13 +295,15 @@ def select_environment(doc: Any, where: str, target: str | None, warnings: Warni
     envs = plain(doc.get("env", {}))
     if not isinstance(envs, dict):
         raise ConfigError(f"{where}: env must be a table of environments such as `[env.staging]`")
-    if target and target not in envs:
-        known = ", ".join(sorted(envs)) or "none"
+    if target and not envs:
+        # As wrangler does for a config without environments: a warning, and the top level.
+        warnings.warn(f"CLOUDFLARE_ENV={target}, but {where} defines no environments; using its top level")
+    elif target and target not in envs:
         raise ConfigError(
             f"CLOUDFLARE_ENV={target}, but {where} has no [env.{target}] section (environments: "
-            f"{known}); add the section or build without CLOUDFLARE_ENV"
+            f"{', '.join(sorted(envs))}); add the section or build without CLOUDFLARE_ENV"
         )
-    if target:
+    elif target:
         _flatten(doc, doc["env"][target], target)
     elif envs:
         names = ", ".join(f"env.{n}" for n in envs)

@@ -184,6 +184,10 @@ def test_cloudflare_env_selects_an_environment(tmp_path: Path, snapshot_file) ->
     assert config["triggers"]["crons"] == ["0 12 * * *", "0 0 1 * *", "0 9 * * MON"]
     assert "env" not in config and "env.staging" not in proc.stderr
     validate_schema(config)
+    other = copy_fixture("cloudflare", project.parent / "no-envs")
+    proc = build(other, "cloudflare_module", CLOUDFLARE_ENV="staging")
+    assert ("CLOUDFLARE_ENV=staging, but nitro.config.toml: cloudflare.wrangler defines no environments; "
+            "using its top level") in proc.stderr
     stderr = fail(project, "cloudflare_module", CLOUDFLARE_ENV="prod")
     assert ("CLOUDFLARE_ENV=prod, but wrangler.toml has no [env.prod] section "
             "(environments: staging)") in stderr
