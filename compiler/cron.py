@@ -37,7 +37,9 @@ CF_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 MONTH_LABELS = tuple(calendar.month_name)
 SEARCH_YEARS = 400  # the Gregorian calendar repeats every 400 years
 
-CLOUDFLARE_DOC = "https://developers.cloudflare.com/workers/configuration/cron-triggers/#supported-cron-expressions"
+CLOUDFLARE_DOC = (
+    "https://developers.cloudflare.com/workers/configuration/cron-triggers/#supported-cron-expressions"
+)
 VERCEL_DOC = "https://vercel.com/docs/cron-jobs#cron-expressions"
 
 
@@ -148,7 +150,9 @@ def _expand_nickname(text: str) -> str:
     if key in NICKNAMES:
         return NICKNAMES[key]
     if key.split()[0] == "@every":
-        raise CronError("@every is not supported (croner has no @every); write a cron expression such as */5 * * * *")
+        raise CronError(
+            "@every is not supported (croner has no @every); write a cron expression such as */5 * * * *"
+        )
     if key == "@reboot":
         raise CronError("@reboot is not supported: there is no boot event to fire on")
     raise CronError(f"unknown nickname {text.split()[0]} (expected one of {', '.join(NICKNAMES)})")
@@ -201,8 +205,11 @@ def _expand_item(item: str, field: _Field, text: str) -> range:
         lo, hi = _range_bounds(base, field)
         return range(lo, hi + 1, step)
     value = _value(base, field)
-    end = (field.star_hi if value <= field.star_hi else field.hi) if slash else value
-    return range(value, end + 1, step)
+    if not slash:
+        return range(value, value + 1)
+    if value > field.star_hi:  # croner reads 7/2 in day-of-week as 7-6/2: no day at all
+        raise CronError(f"{field.name} '{item}' selects nothing: a/n runs from a to {field.star_hi}")
+    return range(value, field.star_hi + 1, step)
 
 
 def _range_bounds(base: str, field: _Field) -> tuple[int, int]:
@@ -213,7 +220,10 @@ def _range_bounds(base: str, field: _Field) -> tuple[int, int]:
     lo = _value(a, field)
     hi = 7 if field is DOW and b.upper() == "SUN" else _value(b, field)  # croner: MON-SUN is 1-7
     if lo > hi:
-        raise CronError(f"{field.name} range {base} is backwards (croner does not wrap ranges); use a list such as {a}-{field.hi},{field.lo}-{b}")
+        raise CronError(
+            f"{field.name} range {base} is backwards (croner does not wrap ranges); "
+            f"use a list such as {a}-{field.hi},{field.lo}-{b}"
+        )
     return lo, hi
 
 
@@ -297,7 +307,8 @@ def _split_dow_modifier(item: str, text: str) -> tuple[str, str | int | None]:
     """Split `5L`, `5#L` and `5#2` into the weekday part and "L", n or None."""
     upper = item.upper()
     if upper.startswith("L"):
-        raise CronError(f"day-of-week '{item}' is not valid: croner writes L after the weekday{_last_hint(upper[1:])}")
+        hint = _last_hint(upper[1:])
+        raise CronError(f"day-of-week '{item}' is not valid: croner writes L after the weekday{hint}")
     base, hash_, nth = upper.partition("#")
     if hash_:
         return _check_modifier_base(base, item), _nth(nth, item)
@@ -338,7 +349,9 @@ def _dom_ok(e: CronExpr, day: int, dim: int, weekday: int) -> bool:
         return True
     if e.last_weekday and day == _nearest_weekday(dim, dim, (weekday + dim - day) % 7):
         return True
-    return any(n <= dim and day == _nearest_weekday(n, dim, (weekday + n - day) % 7) for n in e.nearest_weekdays)
+    return any(
+        n <= dim and day == _nearest_weekday(n, dim, (weekday + n - day) % 7) for n in e.nearest_weekdays
+    )
 
 
 def _nearest_weekday(n: int, dim: int, weekday_of_n: int) -> int:
@@ -494,62 +507,80 @@ def _transition(before: datetime, after: datetime, tz) -> datetime:
 
 
 # --- platform dialects ---------------------------------------------------------------------
+# Cloudflare Cron Triggers (CLOUDFLARE_DOC): 5 fields, UTC; `* , - /` everywhere, `L W` in
+# day-of-month, `L #` in day-of-week; weekdays 1-7 from Sunday or names; no `?`. Its parser
+# (github.com/cloudflare/saffron) takes `L`, `LW`, `nW`, `dL` and `d#n` only as a whole field.
+# Vercel Cron Jobs (VERCEL_DOC): 5 numeric fields, UTC; no names, no `L W #`; day-of-month and
+# day-of-week cannot both be set. Both translators write canonical fields from the parsed values.
 
 
 def to_cloudflare(expr: str) -> str:
     """Translate to Cloudflare Cron Triggers (5 fields, UTC, weekdays as names), or raise CronError."""
     e = parse_cron(expr)
     _drop_zero_seconds(e, "Cloudflare Cron Triggers")
-    if e.dom_and_dow:
+    if e.dom_and_dow:  # CLOUDFLARE_DOC: both day fields set means either matches; no AND
         raise CronError("Cloudflare Cron Triggers cannot AND day-of-month with day-of-week (the + modifier)")
     minutes, hours, months = _fmt(e.minutes, MINUTE), _fmt(e.hours, HOUR), _fmt(e.months, MONTH)
     return f"{minutes} {hours} {_cloudflare_dom(e)} {months} {_cloudflare_dow(e)}"
 
 
 def _drop_zero_seconds(e: CronExpr, platform: str) -> None:
-    """Platforms with minute precision: a seconds field of 0 is dropped, any other is refused."""
+    """Minute-precision platforms: a seconds field of 0 is dropped, any other is refused."""
+    # CLOUDFLARE_DOC and VERCEL_DOC: five fields, minute first.
     if e.seconds != (0,):
-        raise CronError(f"{platform} have no seconds field; only a seconds field of 0 can be dropped (got '{e.fields[0]}')")
+        raise CronError(
+            f"{platform} have no seconds field; only a seconds field of 0 can be dropped "
+            f"(got '{e.fields[0]}')"
+        )
 
 
 def _cloudflare_dom(e: CronExpr) -> str:
     """Day-of-month for Cloudflare: `*`, `L`, `LW`, one `nW`, or values (one kind per field)."""
-    # Cloudflare's parser takes L, LW and nW only as the whole field (CLOUDFLARE_DOC).
     if not e.dom_restricted:
-        return "*"
-    kinds = [bool(e.days), e.last_day, e.last_weekday, len(e.nearest_weekdays)]
-    if sum(map(bool, kinds)) > 1 or len(e.nearest_weekdays) > 1:
-        raise CronError(f"Cloudflare Cron Triggers accept L, LW or one nW only as the whole day-of-month field (got '{e.fields[3]}')")
+        return "*"  # `?` is not in CLOUDFLARE_DOC's table; `*` means the same
+    kinds = [bool(e.days), e.last_day, e.last_weekday, bool(e.nearest_weekdays)]
+    if sum(kinds) > 1 or len(e.nearest_weekdays) > 1:  # saffron: L, LW and nW stand alone
+        raise CronError(
+            "Cloudflare Cron Triggers accept L, LW or one nW only as the whole day-of-month field "
+            f"(got '{e.fields[3]}')"
+        )
     if e.last_day:
         return "L"
     if e.last_weekday:
         return "LW"
     if e.nearest_weekdays:
         return _cloudflare_nearest(e, e.nearest_weekdays[0])
-    return _fmt(e.days, DOM, keep_restricted=True)
+    return _fmt(e.days, DOM, keep_restricted=True)  # 1-31 stays restricted: the OR rule needs it
 
 
 def _cloudflare_nearest(e: CronExpr, day: int) -> str:
-    """`nW` for Cloudflare, refused where the month can be shorter than n.
+    """`nW` for Cloudflare, refused where a selected month can be shorter than n days.
 
-    croner never fires `31W` in a 30-day month; Cloudflare's rule fires on Friday the 30th
-    when the 31st would be a Saturday, so the two only agree on days every selected month has.
+    croner never fires `31W` in a 30-day month; saffron's rule fires on Friday the 30th when the
+    31st would be a Saturday, so the two only agree on days that every selected month has.
     """
     shortest = min(28 if m == 2 else calendar.monthrange(2001, m)[1] for m in e.months)
     if day > shortest:
-        raise CronError(f"{day}W is not translated for Cloudflare Cron Triggers: in months shorter than {day} days its nearest-weekday rule differs from croner's")
+        raise CronError(
+            f"{day}W is not translated for Cloudflare Cron Triggers: in months shorter than {day} days "
+            "its nearest-weekday rule differs from croner's"
+        )
     return f"{day}W"
 
 
 def _cloudflare_dow(e: CronExpr) -> str:
-    """Day-of-week for Cloudflare as names (its numbers run 1-7 from Sunday): list, `FRIL` or `FRI#2`."""
+    """Day-of-week for Cloudflare as names: a list, `FRIL` or `FRI#2`."""
+    # CLOUDFLARE_DOC: weekdays are 1-7 from Sunday (0 is refused), so names are unambiguous.
     if not e.dow_restricted:
         return "*"
     specials = len(e.last_weekdays) + len(e.nth_weekdays)
-    if specials and (specials > 1 or e.weekdays):
-        raise CronError(f"Cloudflare Cron Triggers accept L or # only as the whole day-of-week field, for one weekday (got '{e.fields[5]}')")
+    if specials and (specials > 1 or e.weekdays):  # saffron: dL and d#n stand alone
+        raise CronError(
+            "Cloudflare Cron Triggers accept L or # only as the whole day-of-week field, for one weekday "
+            f"(got '{e.fields[5]}')"
+        )
     if e.last_weekdays:
-        return f"{CF_DAY_NAMES[e.last_weekdays[0]]}L"
+        return f"{CF_DAY_NAMES[e.last_weekdays[0]]}L"  # CLOUDFLARE_DOC example: `friL`
     if e.nth_weekdays:
         weekday, n = e.nth_weekdays[0]
         return f"{CF_DAY_NAMES[weekday]}#{n}"
@@ -565,19 +596,30 @@ def to_vercel(expr: str) -> str:
 
 
 def _vercel_days(e: CronExpr) -> tuple[str, str]:
-    """Vercel's day fields: numbers only, and one of them must be `*` (VERCEL_DOC)."""
-    if e.last_day or e.last_weekday or e.nearest_weekdays:
+    """Vercel's day fields: numbers only (weekdays 0-6 from Sunday), one of them `*`."""
+    if e.last_day or e.last_weekday or e.nearest_weekdays:  # VERCEL_DOC: no L or W
         raise CronError(f"Vercel Cron Jobs do not support L or W in day-of-month (got '{e.fields[3]}')")
-    if e.last_weekdays or e.nth_weekdays:
+    if e.last_weekdays or e.nth_weekdays:  # VERCEL_DOC: no L or #
         raise CronError(f"Vercel Cron Jobs do not support L or # in day-of-week (got '{e.fields[5]}')")
-    every_day = (e.dom_restricted and len(e.days) == 31 and not e.dom_and_dow) or (e.dow_restricted and len(e.weekdays) == 7 and not e.dom_and_dow)
-    if every_day or not (e.dom_restricted or e.dow_restricted):
+    if _every_day(e):
         return "*", "*"
-    if e.dom_restricted and e.dow_restricted:
-        raise CronError("Vercel Cron Jobs cannot set both day-of-month and day-of-week (when one has a value the other must be *); split it into two schedules")
+    if e.dom_restricted and e.dow_restricted:  # VERCEL_DOC: "when one has a value, the other must be *"
+        raise CronError(
+            "Vercel Cron Jobs cannot set both day-of-month and day-of-week (when one has a value the "
+            "other must be *); split it into two schedules"
+        )
     if e.dom_restricted:
         return _fmt(e.days, DOM), "*"
-    return "*", ",".join(_runs(e.weekdays, str, step_form=False))
+    return "*", ",".join(_runs(e.weekdays, str, step_form=False))  # VERCEL_DOC: no MON, SUN, JAN, DEC
+
+
+def _every_day(e: CronExpr) -> bool:
+    """Whether the day rule matches every day (no day field set, or an OR'd side that covers all)."""
+    if not (e.dom_restricted or e.dow_restricted):
+        return True
+    if e.dom_and_dow:
+        return False
+    return (e.dom_restricted and len(e.days) == 31) or (e.dow_restricted and len(e.weekdays) == 7)
 
 
 def fires_more_than_daily(expr: str) -> bool:
@@ -589,8 +631,7 @@ def fires_more_than_daily(expr: str) -> bool:
 
 def _fmt(values: tuple[int, ...], field: _Field, keep_restricted: bool = False) -> str:
     """Canonical text for a set of values: `*`, `*/n`, `a-b/n`, or a list with ranges."""
-    full = len(values) == field.star_hi - field.lo + 1
-    if full and not keep_restricted:
+    if len(values) == field.star_hi - field.lo + 1 and not keep_restricted:
         return "*"
     return ",".join(_runs(values, str, step_form=True, field=field))
 

@@ -250,12 +250,14 @@ def feature_tags(expr: str) -> set[str]:
     six = len(f) == 6
     dom, dow = f[-3].upper(), f[-1].upper()
     tags = {
-        "seconds": six, "question": "?" in expr, "list": "," in expr, "range": bool(re.search(r"\w-\w", expr)),
-        "star_step": "*/" in expr, "range_step": bool(re.search(r"\w-\w+/", expr)),
-        "start_step": bool(re.search(r"(^|[ ,])\w+/", expr)), "month_name": bool(re.search(r"[A-Za-z]{3}", f[-2])),
+        "seconds": six, "question": "?" in expr, "list": "," in expr,
+        "range": bool(re.search(r"\w-\w", expr)), "star_step": "*/" in expr,
+        "range_step": bool(re.search(r"\w-\w+/", expr)), "start_step": bool(re.search(r"(^|[ ,])\w+/", expr)),
+        "month_name": bool(re.search(r"[A-Za-z]{3}", f[-2])),
         "day_name": bool(re.search(r"[A-Za-z]{3}", dow.replace("L", "").replace("+", ""))),
         "weekday_7": bool(re.search(r"(^|[^#\d])7", f[-1])), "dom_L": bool(re.search(r"(^|,)L(,|$)", dom)),
-        "dom_LW": dom == "LW", "dom_W": bool(re.search(r"\dW", dom)), "dow_L": bool(re.search(r"[0-7A-Z]L", dow)),
+        "dom_LW": dom == "LW", "dom_W": bool(re.search(r"\dW", dom)),
+        "dow_L": bool(re.search(r"[0-7A-Z]L", dow)),
         "dow_hash": bool(re.search(r"#[1-5]", dow)), "dow_hash_L": "#L" in dow, "and_plus": "+" in dow,
         "lower_case": bool(re.search(r"[a-z]", expr)),
         "or_rule": dom.lstrip("+") not in ("*", "?") and dow.lstrip("+") not in ("*", "?") and "+" not in dow,
@@ -323,7 +325,8 @@ def croniter_runs(job: tuple) -> list[list[int]] | None:
         for start in starts:
             runs: set[int] = set()
             for form in forms:
-                it = croniter(form, datetime.fromtimestamp(start / 1000, tz), second_at_beginning=len(form.split()) == 6)
+                first = datetime.fromtimestamp(start / 1000, tz)
+                it = croniter(form, first, second_at_beginning=len(form.split()) == 6)
                 runs.update(round(it.get_next(float) * 1000) for _ in range(count))
             out.append(sorted(runs)[:count])
     except Exception:  # croniter's refusal is information, not a failure
@@ -386,8 +389,9 @@ def corpus():
                              for e in accepted], tz) for tz, starts in STARTS.items()}
     threads["refused"] = run_node([{"expr": e, "croner": True, "starts": [TRANSLATION_START], "count": 1}
                                    for e in refused], "UTC")
-    threads["originals"] = run_node([{"expr": e, "spec": specs[e], "starts": [TRANSLATION_START], "utc": True,
-                                      "count": TRANSLATION_COUNT, "croner": True} for e in translatable], "UTC")
+    originals = [{"expr": e, "spec": specs[e], "starts": [TRANSLATION_START], "utc": True,
+                  "count": TRANSLATION_COUNT, "croner": True} for e in translatable]
+    threads["originals"] = run_node(originals, "UTC")
     jobs = {}
     for tz, starts in STARTS.items():
         for e in accepted:
@@ -477,8 +481,10 @@ def _cf_dom_rule(dom: str):
         return lambda d, dim, wd: (wd < 5 and d == dim) or (wd == 4 and dim - d < 3)
     if dom.endswith("W"):
         n = _cf_value(dom[:-1], 1, 31, None)
-        return lambda d, dim, wd: ((wd < 5 and d == n) or (wd == 0 and d - 1 == n) or (wd == 0 and d == 3 and n == 1)
-                                   or (wd == 4 and d + 1 == n) or (wd == 4 and d + 2 == n == dim))
+        return lambda d, dim, wd: (
+            (wd < 5 and d == n) or (wd == 0 and d - 1 == n) or (wd == 0 and d == 3 and n == 1)
+            or (wd == 4 and d + 1 == n) or (wd == 4 and d + 2 == n == dim)
+        )
     days = _cf_list(dom, 1, 31)
     return lambda d, dim, wd: d in days
 
@@ -502,7 +508,8 @@ def cloudflare_firings(text: str, start_ms: int, count: int) -> list[int]:
     fields = text.split(" ")
     assert len(fields) == 5, f"Cloudflare takes 5 fields: {text!r}"
     minute, hour, dom, month, dow = fields
-    times = [(h, m) for h in sorted(_cf_list(hour, 0, 23) or range(24)) for m in sorted(_cf_list(minute, 0, 59) or range(60))]
+    hours, minutes = sorted(_cf_list(hour, 0, 23) or range(24)), sorted(_cf_list(minute, 0, 59) or range(60))
+    times = [(h, m) for h in hours for m in minutes]
     months = _cf_list(month, 1, 12, CF_MONTHS) or set(range(1, 13))
     dom_ok = None if dom == "*" else _cf_dom_rule(dom)
     dow_ok = None if dow == "*" else _cf_dow_rule(dow)
@@ -539,7 +546,8 @@ def _dst_near(tz_name: str, t_ms: int) -> bool:
     """Whether `tz_name` changes its UTC offset within a day of `t_ms`."""
     tz = ZoneInfo(tz_name)
     t = datetime.fromtimestamp(t_ms / 1000, timezone.utc)
-    return (t - timedelta(days=1)).astimezone(tz).utcoffset() != (t + timedelta(days=1)).astimezone(tz).utcoffset()
+    before, after = (t - timedelta(days=1)).astimezone(tz), (t + timedelta(days=1)).astimezone(tz)
+    return before.utcoffset() != after.utcoffset()
 
 
 def explain_disagreement(expr: str, tz: str, croner_runs: list[int], croniter_runs: list[int]) -> str | None:
@@ -576,19 +584,20 @@ def test_corpus_is_large_and_covers_every_feature(corpus):
     generated = set().union(*(feature_tags(e) for e in corpus["generated"] if e in corpus["accepted"]))
     assert hand >= ALL_FEATURES, ALL_FEATURES - hand
     assert generated >= ALL_FEATURES, ALL_FEATURES - generated
-    assert all(e in corpus["accepted"] for e in HAND_WRITTEN), [e for e in HAND_WRITTEN if e not in corpus["accepted"]]
+    assert not [e for e in HAND_WRITTEN if e not in corpus["accepted"]]
 
 
 @pytest.mark.parametrize("tz", list(STARTS))
 def test_runtime_equals_croner(corpus, tz):
     """cron.mjs gives exactly croner's next 20 firings from every start, in every zone."""
-    mismatches = [(e, r["mine"], r["croner"]) for e, r in corpus["node"][tz].items() if r["mine"] != r["croner"]]
+    results = corpus["node"][tz].items()
+    mismatches = [(e, r["mine"], r["croner"]) for e, r in results if r["mine"] != r["croner"]]
     assert not mismatches, mismatches[:3]
 
 
 @pytest.mark.parametrize("tz", list(STARTS))
 def test_runtime_equals_croniter_except_documented(corpus, tz):
-    """cron.mjs equals croniter wherever croniter reads the expression, but for croner's documented choices."""
+    """cron.mjs equals croniter wherever croniter reads the expression, but for croner's documented ways."""
     compared, classes, unexplained = 0, {}, []
     for expr, r in corpus["node"][tz].items():
         theirs = corpus["croniter"].get((tz, expr))
@@ -633,7 +642,8 @@ def test_cloudflare_translation_fires_at_the_same_instants(corpus):
             continue
         original = corpus["originals"][expr]["croner"][0]
         assert before_3000(corpus["originals"][expr]["mine"][0]) == original, expr
-        assert before_3000(cloudflare_firings(text, TRANSLATION_START, TRANSLATION_COUNT)) == original, (expr, text)
+        cloudflare = cloudflare_firings(text, TRANSLATION_START, TRANSLATION_COUNT)
+        assert before_3000(cloudflare) == original, (expr, text)
         theirs = corpus["croniter"].get(("cloudflare", expr))
         if theirs is not None:
             assert before_3000(theirs[0]) == original, (expr, text)
@@ -649,6 +659,7 @@ def test_vercel_translation_fires_at_the_same_instants(corpus):
         if text is None:
             continue
         assert_vercel_syntax(text)
-        assert before_3000(corpus["croniter"][("vercel", expr)][0]) == corpus["originals"][expr]["croner"][0], (expr, text)
+        original = corpus["originals"][expr]["croner"][0]
+        assert before_3000(corpus["croniter"][("vercel", expr)][0]) == original, (expr, text)
         checked += 1
     assert checked >= 150

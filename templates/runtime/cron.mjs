@@ -80,7 +80,8 @@ function flags(values, size) {
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeap = (y) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 const daysInMonth = (y, m) => (m === 1 && isLeap(y) ? 29 : MONTH_DAYS[m]); // m: 0-11
-const weekdayOf = (y, m, d) => (((Math.floor(Date.UTC(y, m, d) / DAY) + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+// 0 = Sunday; 1970-01-01 was a Thursday.
+const weekdayOf = (y, m, d) => (((Math.floor(Date.UTC(y, m, d) / DAY) + 4) % 7) + 7) % 7;
 
 function nearestWeekday(y, m, n, dim) {
   if (n > dim) return -1; // croner: no nW in a month without day n
