@@ -392,7 +392,7 @@ def _never_fires_reason(e: CronExpr) -> str | None:
 
 def _missing_days_reason(e: CronExpr) -> str | None:
     """'day 31 does not exist in February' when only plain or W days beyond the months' ends are asked."""
-    if e.dow_restricted and not e.dom_and_dow or e.last_day or e.last_weekday:
+    if (e.dow_restricted and not e.dom_and_dow) or e.last_day or e.last_weekday:
         return None
     days = sorted(set(e.days) | set(e.nearest_weekdays))
     longest = max(29 if m == 2 else calendar.monthrange(2001, m)[1] for m in e.months)

@@ -11,6 +11,10 @@
 //   instant after the gap; at a repeated (fall-back) time it runs once, on the first pass.
 //   Other jobs skip times that do not exist and run on both passes of a repeated time.
 //
+// The spec (all lists sorted): {seconds, minutes, hours, months (1-12), days (1-31), lastDay (L),
+// lastWeekday (LW), nearestWeekdays ([15] for 15W), weekdays (0-6, 0 = Sunday), nthWeekdays
+// ([[5, 2]] for 5#2), lastWeekdays ([5] for 5L), domRestricted, dowRestricted, domAndDow, fixedTime}.
+//
 // Wall-clock arithmetic is done on "wall ms": the local fields encoded with Date.UTC, so the
 // calendar search never touches the time zone. The zone enters only through the UTC offset of
 // an instant, read with getTimezoneOffset() (the process's TZ), or 0 for nextFiringUTC.
