@@ -87,7 +87,10 @@ def scan_tasks(server_dir: Path, root: Path) -> list[ScannedTask]:
 
 def read_description(file: Path) -> str | None:
     """The literal `meta.description` of a task module, when it is a plain string."""
-    match = _META_DESCRIPTION.search(file.read_text(encoding="utf-8", errors="replace"))
+    data = file.read_bytes()
+    if b"description" not in data:  # most modules: skip decoding and the regex
+        return None
+    match = _META_DESCRIPTION.search(data.decode("utf-8", errors="replace"))
     if not match:
         return None
     return re.sub(r"\\(.)", r"\1", match.group("text"))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from compiler.bundle import BundleOptions
-from compiler.emit import Emitter, import_path
+from compiler.emit import Emitter, import_paths
 from compiler.model import Project
 from compiler.scheduler_lock import scheduler_options
 
@@ -57,15 +57,13 @@ class Preset:
         return em.render_source(self.entry_template, "entry.mjs", **self.entry_context(project))
 
     def registry_context(self, project: Project, em: Emitter) -> dict[str, Any]:
-        src = em.sources
+        src, root = em.sources, project.root
+        task_imports = import_paths([t.handler for t in project.tasks], src, root)
+        route_imports = import_paths([r.handler for r in project.routes], src, root)
         return {
             "tasks": [
-                {
-                    "name": t.name,
-                    "description": t.description,
-                    "import": import_path(t.handler, src) if t.handler else None,
-                }
-                for t in project.tasks
+                {"name": t.name, "description": t.description, "import": path}
+                for t, path in zip(project.tasks, task_imports)
             ],
             "schedules": [
                 {"cron": s.cron, "tasks": list(s.tasks), "spec": s.spec} for s in project.schedules
@@ -75,9 +73,9 @@ class Preset:
                     "route": r.route,
                     "method": r.method,
                     "segments": list(r.segments),
-                    "import": import_path(r.handler, src),
+                    "import": path,
                 }
-                for r in project.routes
+                for r, path in zip(project.routes, route_imports)
             ],
             "options": self.runtime_options(project),
         }
