@@ -47,10 +47,11 @@ def build(
     warnings = warnings or Warnings(strict=strict)
     project, configured = load_project(root, warnings)
     chosen = get_preset(preset or configured or "node_server")
+    outputs = chosen.outputs(project)
     em = Emitter(project, chosen.name, warnings)
     try:
+        em.check_outputs(outputs)
         chosen.emit(project, em)
-        outputs = chosen.outputs(project)
         em.swap_into_place(outputs)
     except BaseException:
         em.discard()

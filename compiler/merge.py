@@ -36,7 +36,7 @@ def build_project(
             "not compiled; set `experimental.tasks = true` to enable them"
         )
     check_scheduler_lock(cfg_name, config, warnings)
-    out_dir = (root / config.output.dir).resolve() if config.output.dir else None
+    out_dir = _output_dir(root, cfg_name, config.output.dir)
     return Project(
         root=root,
         config_file=config_file,
@@ -54,6 +54,19 @@ def build_project(
             "scheduler": config.scheduler.model_dump(by_alias=True),
         },
     )
+
+
+def _output_dir(root: Path, cfg_name: str, value: str | None) -> Path | None:
+    """`output.dir` resolved; it must be a folder inside the project (a build replaces it)."""
+    if not value:
+        return None
+    out = (root / value).resolve()
+    if out == root or root not in out.parents:
+        raise ConfigError(
+            f"{cfg_name}: output.dir: {value!r} is not a folder inside the project; a build "
+            "replaces its output folder wholesale, so use a subfolder such as '.output'"
+        )
+    return out
 
 
 def merge_tasks(

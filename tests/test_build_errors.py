@@ -152,3 +152,36 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     project = write_project(tmp_path, {"nitro.config.toml": "[bad\n"})
     proc = run_cli("build", "--dir", str(project), "--debug")
     assert proc.returncode == 1 and "Traceback" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("out_dir", "fragment"),
+    [
+        (".", "output.dir: '.' is not a folder inside the project"),
+        ("..", "output.dir: '..' is not a folder inside the project"),
+        ("tasks", "overlaps the project's own 'tasks'"),
+        ("tasks/out", "overlaps the project's own 'tasks'"),
+        ("node_modules/.cache/out", "overlaps the project's own 'node_modules'"),
+        ("frontend-dist", "was not written by nitro-build"),
+    ],
+)
+def test_output_dir_that_would_lose_user_files_is_refused(tmp_path: Path, out_dir: str, fragment: str) -> None:
+    """A build replaces its output folder wholesale: never one that holds the user's files."""
+    project = write_project(tmp_path / "p", {**BASE, "frontend-dist/app.js": "user file\n"})
+    (project / "nitro.config.toml").write_text(f'output.dir = "{out_dir}"\n' + BASE["nitro.config.toml"])
+    before = tree_digest(tmp_path)
+    stderr = fail(project)
+    assert fragment in stderr, stderr
+    assert "output.dir" in fragment or "refusing to replace output path" in stderr
+    after = {k: v for k, v in tree_digest(tmp_path).items() if "/.nitro/" not in f"/{k}"}
+    assert after == {k: v for k, v in before.items() if "/.nitro/" not in f"/{k}"}
+
+
+def test_output_dir_inside_project_works_and_is_replaced_on_rebuild(tmp_path: Path) -> None:
+    project = write_project(tmp_path, BASE)
+    (project / "nitro.config.toml").write_text('output.dir = "build/out"\n' + BASE["nitro.config.toml"])
+    build_project(project)
+    assert (project / "build/out/server/index.mjs").is_file()
+    (project / "build/out/stale.txt").write_text("from an old build")
+    build_project(project)
+    assert not (project / "build/out/stale.txt").exists()
