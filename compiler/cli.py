@@ -2,34 +2,17 @@
 from __future__ import annotations
 
 import json
-import sys
-import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .build import BuildResult, build
+from .console import print_warnings, run_guarded
 from .dev import dev_command
-from .errors import CompilerError, Warnings
+from .errors import Warnings
 from .task_cli import task_group
-
-
-def run_guarded(debug: bool, action: Any) -> Any:
-    """Turn a CompilerError into `error: ...` on stderr and exit 1; traceback only with --debug."""
-    try:
-        return action()
-    except CompilerError as exc:
-        if debug:
-            traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-
-
-def print_warnings(warnings: Warnings) -> None:
-    for item in warnings.items:
-        click.echo(f"warning: {item}", err=True)
 
 
 def _next_run(result: BuildResult, cron: str) -> str | None:
@@ -37,7 +20,7 @@ def _next_run(result: BuildResult, cron: str) -> str | None:
 
     # Platform cron triggers (Cloudflare, Vercel) fire in UTC; servers fire in local time.
     utc = getattr(result.preset, "utc_schedules", False)
-    start = datetime.now(timezone.utc) if utc else datetime.now().astimezone()
+    start = datetime.now(UTC) if utc else datetime.now().astimezone()
     found = next_firings(cron, start, 1)
     return found[0].isoformat(timespec="seconds") if found else None
 

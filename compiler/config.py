@@ -10,7 +10,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -62,7 +62,7 @@ class NitroConfig(_Strict):
     preset: str | None = None
     experimental: Experimental = Field(default_factory=Experimental)
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)
-    scheduled_tasks: dict[str, Union[str, list[str]]] = Field(
+    scheduled_tasks: dict[str, str | list[str]] = Field(
         default_factory=dict, alias="scheduledTasks"
     )
     server_dir: str = Field(".", alias="serverDir")

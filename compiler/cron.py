@@ -17,7 +17,7 @@ import calendar
 import functools
 import itertools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from compiler.errors import CronError
 
@@ -460,7 +460,7 @@ def _date_fires(e: CronExpr, day: date) -> bool:
 def _zoned_firings(e: CronExpr, start: datetime, count: int) -> list[datetime]:
     """Firings in start's zone, mapping wall times to instants with croner's DST rules."""
     tz = start.tzinfo
-    utc_start = start.astimezone(timezone.utc)
+    utc_start = start.astimezone(UTC)
     local = start.astimezone(tz).replace(tzinfo=None)
     found: list[datetime] = []
     # Near a DST change, look 3 h back for times repeated after `start` (the second pass of a fold).
@@ -487,8 +487,8 @@ def _dst_margin(tz, t: datetime) -> timedelta:
 
 def _instants(wall: datetime, tz, fixed: bool) -> list[datetime]:
     """The UTC instants a wall time fires at: one, both passes of a fold, or the end of a gap."""
-    first = wall.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
-    second = wall.replace(tzinfo=tz, fold=1).astimezone(timezone.utc)
+    first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    second = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
     if first == second:
         return [first]
     if first.astimezone(tz).replace(tzinfo=None) == wall:  # repeated time (fold)
@@ -640,7 +640,7 @@ def _runs(values, name, step_form: bool, field: _Field | None = None) -> list[st
     """Compress sorted values into parts: a step form when evenly spaced, else runs and singles."""
     if step_form and len(values) >= 3:
         step = values[1] - values[0]
-        if step > 1 and all(b - a == step for a, b in zip(values, values[1:])):
+        if step > 1 and all(b - a == step for a, b in itertools.pairwise(values)):
             whole = field and values[0] == field.lo and values[-1] + step > field.star_hi
             return [f"*/{step}" if whole else f"{values[0]}-{values[-1]}/{step}"]
     parts, run = [], [values[0]]

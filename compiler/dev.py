@@ -18,10 +18,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 
@@ -29,6 +30,7 @@ from presets.dev import DEV_DIR
 
 from .build import build
 from .config import CONFIG_NAMES
+from .console import print_warnings
 from .errors import CompilerError, Warnings
 
 INFO_FILE = "nitro.dev.json"
@@ -352,21 +354,17 @@ class DevServer:
         try:
             result = build(self.root, "dev", strict=self.strict, warnings=warnings)
         except CompilerError as exc:
-            self.print_warnings(warnings)
+            print_warnings(warnings)
             if self.debug:
                 traceback.print_exc()
             return self.build_failed(str(exc))
         except Exception:  # a compiler bug: show it, but keep the session alive
-            self.print_warnings(warnings)
+            print_warnings(warnings)
             return self.build_failed("internal error while building:\n" + traceback.format_exc())
-        self.print_warnings(warnings)
+        print_warnings(warnings)
         self.server_dir = result.project.server_dir
         click.echo(f"[nitro dev] built in {time.monotonic() - started:.2f}s")
         self.restart()
-
-    def print_warnings(self, warnings: Warnings) -> None:
-        for item in warnings.items:
-            click.echo(f"warning: {item}", err=True)
 
     def build_failed(self, message: str) -> None:
         click.echo(f"error: {message}", err=True)

@@ -131,7 +131,9 @@ class Emitter:
                     done[-1] = (live, done[-1][1], True)
         except OSError as exc:
             _restore(done)
-            raise PresetError(f"could not put the new output in place ({exc}); the previous output is kept") from None
+            raise PresetError(
+                f"could not put the new output in place ({exc}); the previous output is kept"
+            ) from None
         shutil.rmtree(trash, ignore_errors=True)
         self.discard()
 

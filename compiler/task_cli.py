@@ -5,17 +5,16 @@ Spec: "Run tasks with dev server" / "Using CLI" (https://nitro.build/guide/tasks
 from __future__ import annotations
 
 import json
-import sys
 import time
-import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
+from .console import run_guarded
 from .dev import info_path, pid_alive, read_info
 from .errors import CompilerError
 
@@ -35,7 +34,10 @@ def find_dev_server(root: Path) -> str:
         )
     info = read_info(root)
     if info is None or not isinstance(info.get("address"), str):
-        raise CompilerError(f"{rel} is not a valid dev server info file; stop nitro dev, delete it and start nitro dev again")
+        raise CompilerError(
+            f"{rel} is not a valid dev server info file; stop nitro dev, delete it and start "
+            "nitro dev again"
+        )
     if not pid_alive(info.get("pid")):
         raise CompilerError(
             f"{rel} is stale: the nitro dev process it names (pid {info.get('pid')}) is not running; "
@@ -134,17 +136,6 @@ def task_table(data: dict[str, Any]) -> list[str]:
     return [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}".rstrip() for r in rows]
 
 
-def guarded(debug: bool, action: Callable[[], None]) -> None:
-    """A CompilerError becomes `error: ...` on stderr and exit code 1."""
-    try:
-        action()
-    except CompilerError as exc:
-        if debug:
-            traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-
-
 def common_options(func: Any) -> Any:
     for option in reversed([
         click.option("--dir", "root", default=".", type=click.Path(file_okay=False, path_type=Path),
@@ -175,7 +166,7 @@ def list_command(root: Path, timeout: float, debug: bool, as_json: bool) -> None
             raise CompilerError(f"the dev server at {address} answered {status}: {_message(body)}")
         click.echo(json.dumps(body, indent=2) if as_json else "\n".join(task_table(body)))
 
-    guarded(debug, action)
+    run_guarded(debug, action)
 
 
 @task_group.command("run")
@@ -191,11 +182,13 @@ def run_command(name: str, payload: str | None, root: Path, timeout: float, debu
         path = "/_nitro/tasks/" + urllib.parse.quote(name, safe=":")
         status, body = request(address, path, timeout, {"payload": parsed} if parsed is not None else {})
         if status == 404:
-            raise CompilerError(f'task "{name}" does not exist on the dev server; `nitro task list` shows the tasks')
+            raise CompilerError(
+                f'task "{name}" does not exist on the dev server; `nitro task list` shows the tasks'
+            )
         if status == 403:
             raise CompilerError(f"the dev server at {address} refused the request (403): {_message(body)}")
         if not 200 <= status < 300:
             raise CompilerError(f'task "{name}" failed ({status}): {_message(body)}')
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
 
-    guarded(debug, action)
+    run_guarded(debug, action)

@@ -63,7 +63,7 @@ class Preset:
         return {
             "tasks": [
                 {"name": t.name, "description": t.description, "import": path}
-                for t, path in zip(project.tasks, task_imports)
+                for t, path in zip(project.tasks, task_imports, strict=True)
             ],
             "schedules": [
                 {"cron": s.cron, "tasks": list(s.tasks), "spec": s.spec} for s in project.schedules
@@ -75,7 +75,7 @@ class Preset:
                     "segments": list(r.segments),
                     "import": path,
                 }
-                for r, path in zip(project.routes, route_imports)
+                for r, path in zip(project.routes, route_imports, strict=True)
             ],
             "options": self.runtime_options(project),
         }

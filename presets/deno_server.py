@@ -5,6 +5,7 @@ https://nitro.build/deploy/runtimes/deno, https://docs.deno.com/runtime/fundamen
 from __future__ import annotations
 
 from dataclasses import replace
+
 from compiler.model import Project
 
 from .base import Preset
