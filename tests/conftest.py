@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,13 +13,18 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / "node_modules" / ".bin"
 NODE = os.environ.get("NITRO_TEST_NODE", "node")
+NODE_BUNDLE = [NODE, ".output/server/index.mjs"]
+FIXTURES = REPO / "fixtures"
+BUILD_OUTPUTS = (".output", ".nitro", ".vercel", ".wrangler", "dist")
+# The shared behaviour matrix's fixtures (bundle, state, serve, task_cli) for the preset modules.
+pytest_plugins = ("matrix",)
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -55,6 +62,77 @@ def write_project(root: Path, files: dict[str, str]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     return root
+
+
+def copy_fixture(name: str, dest: Path) -> Path:
+    """fixtures/NAME copied to DEST/NAME, without the outputs of any earlier build."""
+    target = dest / name
+    shutil.copytree(FIXTURES / name, target, ignore=shutil.ignore_patterns(*BUILD_OUTPUTS))
+    return target
+
+
+def built_fixture(name: str, dest: Path, preset: str = "node_server") -> Path:
+    """fixtures/NAME copied to DEST/NAME and built for `preset` through the real CLI."""
+    project = copy_fixture(name, dest)
+    build_project(project, preset)
+    return project
+
+
+def assert_generated_sources(project: Path, preset: str, snapshot_file: Any) -> dict[str, str]:
+    """The build's registry.mjs and entry.mjs, absolute paths replaced, each equal to its snapshot."""
+    sources = project / ".nitro" / "build" / preset
+    names = ("registry.mjs", "entry.mjs")
+    texts = {name: normalize_paths((sources / name).read_text(), project) for name in names}
+    for name, text in texts.items():
+        assert text == snapshot_file(name=name)
+    return texts
+
+
+def preview_argv(project: Path) -> list[str]:
+    """The preview command a build wrote into .output/nitro.json, split into arguments."""
+    return shlex.split(json.loads((project / ".output" / "nitro.json").read_text())["commands"]["preview"])
+
+
+def run_task_cli(command: list[str], project: Path, *args: str, timeout: float = 30,
+                 **env: str) -> subprocess.CompletedProcess:
+    """`COMMAND task ARGS` in `project`: a built bundle's own task CLI, without a server."""
+    return subprocess.run([*command, "task", *args], cwd=project, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def last_json_line(text: str) -> Any:
+    """The last line of a process's output, parsed as JSON (a bundle's error or a driver's result)."""
+    return json.loads(text.strip().splitlines()[-1])
+
+
+# --- polling and logs that tasks append to -------------------------------------------------
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy and return that; fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def log_lines(path: Path) -> list[str]:
+    """The non-empty lines appended to `path` so far; [] before the file exists."""
+    text = path.read_text() if path.exists() else ""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def wait_for_lines(path: Path, count: int, timeout: float = 10) -> list[str]:
+    """Wait until `path` has at least `count` lines; return them."""
+
+    def enough() -> list[str] | None:
+        found = log_lines(path)
+        return found if len(found) >= count else None
+
+    return wait_until(enough, timeout, f"{count} line(s) in {path.name}")
 
 
 def free_port() -> int:

@@ -1,25 +1,24 @@
-"""The shared behaviour matrix: the foundation's Node behaviours, run against any server preset.
+"""The shared behaviour matrix: the foundation's Node behaviours, run against every server preset.
 
-Each check drives a bundle of fixtures/runtime (the scenario project of test_node_runtime.py)
-in its real runtime: the listing, a run with query and body payload, 404/501, a route calling
-runTask, the concurrency rule, a `* * * * * *` schedule, and graceful shutdown. A preset's
-test module describes how to start its bundle with a `Runtime` and parametrizes over `MATRIX`:
+Each check drives a bundle of fixtures/runtime in its real runtime: the listing, a run with query
+and body payload, 404/501, a route calling runTask, the concurrency rule, a `* * * * * *`
+schedule, and graceful shutdown. conftest.py loads this module as a plugin, so its fixtures
+(`bundle`, `state`, `serve`, `task_cli`) are available to every test module. A preset's module
+names its runtime in a module-scoped `runtime` fixture and imports the shared tests it runs; an
+imported test function is collected in the importing module, against that module's runtime:
 
-    RUNTIME = Runtime("bun", lambda project, state: [BUN, ".output/server/index.mjs"])
-    bundle = matrix_bundle(RUNTIME)            # module-scoped fixture: the built project
+    from matrix import test_matrix, test_nitro_port_and_host_win  # noqa: F401 (shared tests, run here)
 
-    @pytest.mark.parametrize("check", MATRIX, ids=check_id)
-    def test_matrix(check, start_server, bundle, tmp_path):
-        check(matrix_serve(RUNTIME, start_server, bundle, tmp_path), tmp_path / "state")
-
-node_server's tests can use it the same way with `[NODE, ".output/server/index.mjs"]`.
+    @pytest.fixture(scope="module")
+    def runtime() -> Runtime:
+        return Runtime("bun", lambda project, state: [BUN, ".output/server/index.mjs"])
 """
 from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,9 +27,8 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import REPO, Server, build_project, free_port
+from conftest import Server, built_fixture, free_port, log_lines, run_task_cli, wait_for_lines, wait_until
 
-FIXTURE = REPO / "fixtures" / "runtime"
 TOKEN = "tok-matrix-51c2"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LISTING = {
@@ -57,29 +55,40 @@ class Runtime:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def matrix_bundle(runtime: Runtime) -> Any:
-    """A module-scoped fixture: fixtures/runtime copied and built for `runtime.preset`."""
-
-    @pytest.fixture(scope="module")
-    def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-        project = tmp_path_factory.mktemp(runtime.preset) / "project"
-        shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns(".output", ".nitro"))
-        build_project(project, runtime.preset)
-        return project
-
-    return bundle
+@pytest.fixture(scope="module")
+def bundle(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """fixtures/runtime built once per test module for `runtime.preset`."""
+    return built_fixture("runtime", tmp_path_factory.mktemp(runtime.preset), runtime.preset)
 
 
-def matrix_serve(runtime: Runtime, start_server: Any, bundle: Path, tmp_path: Path) -> Callable[..., Server]:
-    """serve(**env) -> the bundle running in its runtime, tasks writing into tmp_path/state."""
-    state = tmp_path / "state"
-    state.mkdir(exist_ok=True)
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    """$STATE_DIR, where the fixture's tasks leave their traces: a fresh folder per test."""
+    folder = tmp_path / "state"
+    folder.mkdir()
+    return folder
 
-    def serve(**env: str) -> Server:
+
+@pytest.fixture
+def serve(runtime: Runtime, start_server: Any, bundle: Path, state: Path) -> Callable[..., Server]:
+    """serve(**env) -> the bundle running in its runtime, with the task token set."""
+
+    def start(**env: str) -> Server:
         full_env = {"STATE_DIR": str(state), "NITRO_TASKS_TOKEN": TOKEN, **runtime.env, **env}
         return start_server(runtime.command(bundle, state), bundle, full_env)
 
-    return serve
+    return start
+
+
+@pytest.fixture
+def task_cli(runtime: Runtime, bundle: Path, state: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """task_cli(*args, timeout=30) -> the bundle's `task` CLI, run in its runtime without a server."""
+
+    def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+        return run_task_cli(runtime.command(bundle, state), bundle, *args, timeout=timeout,
+                            STATE_DIR=str(state), **runtime.env)
+
+    return run
 
 
 def check_id(check: Callable[..., Any]) -> str:
@@ -100,10 +109,12 @@ class Answer:
         return json.loads(self.body)
 
 
-def call(server: Server, method: str, path: str, *, body: Any = None,
-         headers: dict[str, str] | None = None) -> Answer:
-    """One HTTP request on a fresh connection."""
-    data = json.dumps(body).encode() if body is not None else None
+def call(server: Server, method: str, path: str, *, body: Any = None, raw: bytes | None = None,
+         chunks: list[bytes] | None = None, headers: dict[str, str] | None = None) -> Answer:
+    """One HTTP request on a fresh connection; `chunks` sends the body chunked (no Content-Length)."""
+    data: Any = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    if chunks is not None:
+        data = iter(chunks)
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
         conn.request(method, path, body=data, headers=headers or {})
@@ -111,21 +122,6 @@ def call(server: Server, method: str, path: str, *, body: Any = None,
         return Answer(resp.status, resp.headers, resp.read())
     finally:
         conn.close()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
-    """Poll `predicate` until it is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"{what} not reached within {timeout}s")
-
-
-def lines(path: Path) -> list[str]:
-    return path.read_text().split() if path.exists() else []
 
 
 def run_slow(server: Server, ms: int) -> Answer:
@@ -190,7 +186,7 @@ def check_overlapping_calls_share_one_run(serve: Callable[..., Server], state: P
         others = [pool.submit(run_slow, server, 1200) for _ in range(2)]
         answers = [first.result(), *(o.result() for o in others)]
     assert [a.json for a in answers] == [{"result": {"runs": 1}}] * 3
-    assert lines(count) == ["run"]
+    assert log_lines(count) == ["run"]
     assert run_slow(server, 0).json == {"result": {"runs": 2}}
 
 
@@ -198,27 +194,31 @@ def check_every_second_schedule_fires_once_per_second(serve: Callable[..., Serve
     server = serve()
     tick = state / "tick.log"
     wait_until(lambda: server.output.count(FAILED_FIRING) >= 2, what="two failed firings")
-    times = [int(t) for t in wait_until(lambda: len(lines(tick)) >= 3 and lines(tick), what="three ticks")]
+    times = [int(t) for t in wait_for_lines(tick, 3)]
     assert all(t % 1000 == 0 for t in times), times
     assert times == sorted(set(times)), times  # distinct: one run per firing, in order
     assert abs(times[-1] - time.time() * 1000) < 5000
-    before = len(lines(tick))
-    wait_until(lambda: len(lines(tick)) > before, what="a tick after the failures")
+    # Ticks kept coming after failures were logged: a failing task never stops the scheduler.
+    wait_for_lines(tick, len(log_lines(tick)) + 1)
 
 
-def check_sigterm_waits_for_the_running_task_then_exits_0(serve: Callable[..., Server], state: Path) -> None:
-    server = serve()
+def assert_signal_waits_for_the_running_task_then_exits_0(server: Server, state: Path, sig: int) -> None:
+    """`sig` while a 1.5 s task runs: the task finishes and is answered, then the process exits 0."""
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(run_slow, server, 1500)
         wait_until((state / "count.log").exists, what="task started")
         started = time.monotonic()
-        server.proc.send_signal(signal.SIGTERM)
+        server.proc.send_signal(sig)
         code = server.proc.wait(timeout=15)
         elapsed = time.monotonic() - started
         answer = pending.result()
     assert code == 0, server.output
     assert answer.json == {"result": {"runs": 1}}  # the task finished and was answered first
     assert 1.0 < elapsed < 10, elapsed
+
+
+def check_sigterm_waits_for_the_running_task_then_exits_0(serve: Callable[..., Server], state: Path) -> None:
+    assert_signal_waits_for_the_running_task_then_exits_0(serve(), state, signal.SIGTERM)
 
 
 def check_shutdown_wait_is_bounded(serve: Callable[..., Server], state: Path) -> None:
@@ -235,8 +235,28 @@ def check_shutdown_wait_is_bounded(serve: Callable[..., Server], state: Path) ->
     assert "still running after 700 ms" in server.output
 
 
-def check_nitro_port_and_host_win(serve: Callable[..., Server], state: Path) -> None:
-    """NITRO_PORT/NITRO_HOST over PORT/HOST, as node_server (not for node_middleware: the host listens)."""
+MATRIX = (
+    check_listing,
+    check_run_with_query_and_body_payload,
+    check_unknown_is_404_missing_handler_is_501_and_token_rules,
+    check_route_runs_a_task,
+    check_overlapping_calls_share_one_run,
+    check_every_second_schedule_fires_once_per_second,
+    check_sigterm_waits_for_the_running_task_then_exits_0,
+    check_shutdown_wait_is_bounded,
+)
+
+
+# ---------------------------------------------------------------- shared tests (imported by preset modules)
+
+
+@pytest.mark.parametrize("check", MATRIX, ids=check_id)
+def test_matrix(check: Callable[..., None], serve: Callable[..., Server], state: Path) -> None:
+    check(serve, state)
+
+
+def test_nitro_port_and_host_win(serve: Callable[..., Server], state: Path) -> None:
+    """NITRO_PORT/NITRO_HOST over PORT/HOST (not for node_middleware: its host app listens)."""
     port = free_port()
     server = serve(NITRO_PORT=str(port), NITRO_HOST="127.0.0.1", HOST="0.0.0.0")
     assert f"Listening on http://127.0.0.1:{port}" in server.output
@@ -250,13 +270,18 @@ def check_nitro_port_and_host_win(serve: Callable[..., Server], state: Path) -> 
         call(server, "GET", "/api/users/1")  # PORT was given too, and lost
 
 
-MATRIX = (
-    check_listing,
-    check_run_with_query_and_body_payload,
-    check_unknown_is_404_missing_handler_is_501_and_token_rules,
-    check_route_runs_a_task,
-    check_overlapping_calls_share_one_run,
-    check_every_second_schedule_fires_once_per_second,
-    check_sigterm_waits_for_the_running_task_then_exits_0,
-    check_shutdown_wait_is_bounded,
-)
+def test_waituntil_work_finishes_before_exit(serve: Callable[..., Server], state: Path) -> None:
+    server = serve()
+    assert call(server, "GET", "/api/defer?ms=800").json == {"deferred": 800}
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=12) == 0
+    assert log_lines(state / "defer.log") == ["done"]
+
+
+def test_port_in_use_exits_1_with_a_message(runtime: Runtime, serve: Callable[..., Server], start_server: Any,
+                                            bundle: Path, state: Path) -> None:
+    first = serve()
+    second = start_server(runtime.command(bundle, state), bundle, {"STATE_DIR": str(state), **runtime.env},
+                          ready=None, port=first.port)
+    assert second.proc.wait(timeout=15) == 1
+    assert "could not start the server" in second.output

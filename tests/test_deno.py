@@ -4,26 +4,25 @@ imports in user code, the permission sandbox, the `task` CLI and the generated f
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import shutil
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from conftest import BIN, REPO, build_project, normalize_paths, write_project
-from matrix import (AUTH, MATRIX, TOKEN, Runtime, call, check_id, check_nitro_port_and_host_win, lines,
-                    matrix_bundle, matrix_serve)
+from conftest import (
+    BIN, assert_generated_sources, build_project, built_fixture, last_json_line, preview_argv, write_project,
+)
+from matrix import AUTH, TOKEN, Runtime, call
+from matrix import (  # noqa: F401 (shared tests, run here)
+    test_matrix, test_nitro_port_and_host_win, test_waituntil_work_finishes_before_exit,
+)
 
 DENO = str(BIN / "deno")
 
 
 def documented_command(project: Path, *extra: str) -> list[str]:
     """nitro.json's preview command with our deno binary, plus `extra` flags before the script."""
-    argv = shlex.split(json.loads((project / ".output" / "nitro.json").read_text())["commands"]["preview"])
+    argv = preview_argv(project)
     assert argv[:2] == ["deno", "run"] and argv[-1] == ".output/server/index.mjs", argv
     return [DENO, *argv[1:-1], *extra, argv[-1]]
 
@@ -33,31 +32,14 @@ def state_flags(state: Path) -> list[str]:
     return ["--allow-env=STATE_DIR", f"--allow-read={state}", f"--allow-write={state}"]
 
 
-RUNTIME = Runtime("deno_server", lambda project, state: documented_command(project, *state_flags(state)))
-bundle = matrix_bundle(RUNTIME)
-
-
-@pytest.fixture
-def serve(start_server: Any, bundle: Path, tmp_path: Path) -> Callable[..., Any]:
-    return matrix_serve(RUNTIME, start_server, bundle, tmp_path)
-
-
-@pytest.mark.parametrize("check", MATRIX, ids=check_id)
-def test_matrix(check: Callable[..., None], serve: Callable[..., Any], tmp_path: Path) -> None:
-    check(serve, tmp_path / "state")
-
-
-def test_nitro_port_and_host_win(serve: Callable[..., Any], tmp_path: Path) -> None:
-    check_nitro_port_and_host_win(serve, tmp_path / "state")
+@pytest.fixture(scope="module")
+def runtime() -> Runtime:
+    return Runtime("deno_server", lambda project, state: documented_command(project, *state_flags(state)))
 
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
-    project = tmp_path / "basic"
-    shutil.copytree(REPO / "fixtures" / "basic", project, ignore=shutil.ignore_patterns(".output", ".nitro"))
-    build_project(project, "deno_server")
-    sources = project / ".nitro" / "build" / "deno_server"
-    for name in ("registry.mjs", "entry.mjs"):
-        assert normalize_paths((sources / name).read_text(), project) == snapshot_file(name=name)
+    project = built_fixture("basic", tmp_path, "deno_server")
+    assert_generated_sources(project, "deno_server", snapshot_file)
     nitro_json = (project / ".output" / "nitro.json").read_text()
     assert json.loads(nitro_json)["commands"] == {"preview": (
         "deno run --allow-net --allow-env=HOST,NITRO_HOST,NITRO_PORT,NITRO_SHUTDOWN_TIMEOUT,"
@@ -124,22 +106,11 @@ def test_node_and_npm_imports_work_offline_and_permissions_stay_narrow(
 # ---------------------------------------------------------------- Deno specifics
 
 
-def test_waituntil_work_finishes_before_exit(serve: Callable[..., Any], tmp_path: Path) -> None:
-    server = serve()
-    assert call(server, "GET", "/api/defer?ms=800").json == {"deferred": 800}
-    server.proc.send_signal(signal.SIGTERM)
-    assert server.proc.wait(timeout=12) == 0
-    assert lines(tmp_path / "state" / "defer.log") == ["done"]
-
-
-def test_task_cli_runs_one_task_under_deno(bundle: Path, tmp_path: Path) -> None:
-    run = lambda *args: subprocess.run(  # noqa: E731
-        documented_command(bundle, *state_flags(tmp_path)) + ["task", *args], cwd=bundle,
-        capture_output=True, text=True, timeout=60, env={**os.environ, "STATE_DIR": str(tmp_path)})
-    proc = run("run", "echo:payload", "--payload", '{"n": 1}')
+def test_task_cli_runs_one_task_under_deno(task_cli: Callable[..., Any]) -> None:
+    proc = task_cli("run", "echo:payload", "--payload", '{"n": 1}', timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"result": {
         "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
-    failed = run("run", "no:handler")
+    failed = task_cli("run", "no:handler", timeout=60)
     assert failed.returncode == 1
-    assert json.loads(failed.stderr.strip().splitlines()[-1])["statusCode"] == 501
+    assert last_json_line(failed.stderr)["statusCode"] == 501

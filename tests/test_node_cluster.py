@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -15,27 +14,17 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import NODE, REPO, build_project, normalize_paths, write_project
-from matrix import (MATRIX, Runtime, call, check_id, check_nitro_port_and_host_win, matrix_bundle,
-                    matrix_serve, run_slow, wait_until)
-
-RUNTIME = Runtime("node_cluster", lambda project, state: [NODE, ".output/server/index.mjs"],
-                  {"NITRO_CLUSTER_WORKERS": "3"})
-bundle = matrix_bundle(RUNTIME)
+from conftest import (
+    NODE_BUNDLE, assert_generated_sources, build_project, built_fixture, log_lines, wait_until, write_project,
+)
+from matrix import Runtime, call, run_slow
+from matrix import test_matrix, test_nitro_port_and_host_win  # noqa: F401 (shared tests, run here)
 
 
-@pytest.fixture
-def serve(start_server: Any, bundle: Path, tmp_path: Path) -> Callable[..., Any]:
-    return matrix_serve(RUNTIME, start_server, bundle, tmp_path)
-
-
-@pytest.mark.parametrize("check", MATRIX, ids=check_id)
-def test_matrix(check: Callable[..., None], serve: Callable[..., Any], tmp_path: Path) -> None:
-    check(serve, tmp_path / "state")
-
-
-def test_nitro_port_and_host_win(serve: Callable[..., Any], tmp_path: Path) -> None:
-    check_nitro_port_and_host_win(serve, tmp_path / "state")
+@pytest.fixture(scope="module")
+def runtime() -> Runtime:
+    """Three workers, so that the matrix also sees requests and firings spread over a cluster."""
+    return Runtime("node_cluster", lambda project, state: NODE_BUNDLE, {"NITRO_CLUSTER_WORKERS": "3"})
 
 
 # ---------------------------------------------------------------- exactly once per firing
@@ -60,8 +49,7 @@ def stamp_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def stamps(path: Path) -> list[tuple[int, int]]:
     """(firing time, worker pid) per line of the stamp file."""
-    text = path.read_text() if path.exists() else ""
-    return [(int(t), int(pid)) for t, pid in (line.split() for line in text.splitlines())]
+    return [(int(t), int(pid)) for t, pid in (line.split() for line in log_lines(path))]
 
 
 def assert_each_firing_once(found: list[tuple[int, int]], log: str) -> None:
@@ -84,7 +72,7 @@ def worker_pids(server: Any, expect: int) -> set[int]:
 def test_each_firing_runs_once_also_after_its_worker_is_killed(
         start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
     stamp_file = tmp_path / "stamps.log"
-    server = start_server([NODE, ".output/server/index.mjs"], stamp_bundle,
+    server = start_server(NODE_BUNDLE, stamp_bundle,
                           {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(stamp_file)})
     assert "(3 workers)" in server.output
     workers = worker_pids(server, 3)
@@ -114,7 +102,7 @@ def test_each_firing_runs_once_also_after_its_worker_is_killed(
 
 
 def test_requests_are_served_by_every_worker(start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
-    server = start_server([NODE, ".output/server/index.mjs"], stamp_bundle,
+    server = start_server(NODE_BUNDLE, stamp_bundle,
                           {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(tmp_path / "s.log")})
     pids = worker_pids(server, 3)
     assert server.proc.pid not in pids  # the primary serves nothing itself
@@ -124,14 +112,14 @@ def test_requests_are_served_by_every_worker(start_server: Any, stamp_bundle: Pa
 
 
 def test_worker_count_defaults_to_the_cpus(start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
-    server = start_server([NODE, ".output/server/index.mjs"], stamp_bundle,
+    server = start_server(NODE_BUNDLE, stamp_bundle,
                           {"NITRO_CLUSTER_WORKERS": "", "STAMP_FILE": str(tmp_path / "s.log")})
     assert f"({len(os.sched_getaffinity(0))} workers)" in server.output
 
 
 @pytest.mark.parametrize("value", ["0", "two", "1.5"])
 def test_bad_worker_count_exits_1_naming_the_variable(stamp_bundle: Path, value: str) -> None:
-    proc = subprocess.run([NODE, ".output/server/index.mjs"], cwd=stamp_bundle, capture_output=True,
+    proc = subprocess.run(NODE_BUNDLE, cwd=stamp_bundle, capture_output=True,
                           text=True, timeout=30, env={**os.environ, "NITRO_CLUSTER_WORKERS": value})
     assert proc.returncode == 1
     assert f'NITRO_CLUSTER_WORKERS must be a whole number of at least 1, got "{value}"' in proc.stderr
@@ -141,12 +129,12 @@ def test_bad_worker_count_exits_1_naming_the_variable(stamp_bundle: Path, value:
 
 
 def test_sigterm_to_the_whole_group_still_waits_once_and_exits_0(
-        serve: Callable[..., Any], tmp_path: Path) -> None:
+        serve: Callable[..., Any], state: Path) -> None:
     """Ctrl-C or a group kill reaches every worker and the primary: each shuts down once."""
     server = serve()
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(run_slow, server, 1500)
-        wait_until((tmp_path / "state" / "count.log").exists, what="task started")
+        wait_until((state / "count.log").exists, what="task started")
         os.killpg(server.proc.pid, signal.SIGTERM)
         assert server.proc.wait(timeout=15) == 0, server.output
         assert pending.result().json == {"result": {"runs": 1}}
@@ -154,7 +142,7 @@ def test_sigterm_to_the_whole_group_still_waits_once_and_exits_0(
 
 def test_workers_exit_when_the_primary_is_killed(
         start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
-    server = start_server([NODE, ".output/server/index.mjs"], stamp_bundle,
+    server = start_server(NODE_BUNDLE, stamp_bundle,
                           {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(tmp_path / "s.log")})
     workers = worker_pids(server, 3)
     server.proc.send_signal(signal.SIGKILL)
@@ -162,11 +150,8 @@ def test_workers_exit_when_the_primary_is_killed(
     wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), what="orphans gone")
 
 
-def test_task_cli_runs_in_the_primary_without_forking(bundle: Path, tmp_path: Path) -> None:
-    proc = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "echo:payload",
-                           "--payload", '{"n": 1}'],
-                          cwd=bundle, capture_output=True, text=True, timeout=30,
-                          env={**os.environ, "STATE_DIR": str(tmp_path), "NITRO_CLUSTER_WORKERS": "3"})
+def test_task_cli_runs_in_the_primary_without_forking(task_cli: Callable[..., Any]) -> None:
+    proc = task_cli("run", "echo:payload", "--payload", '{"n": 1}')  # with NITRO_CLUSTER_WORKERS=3
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"result": {
         "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
@@ -174,12 +159,8 @@ def test_task_cli_runs_in_the_primary_without_forking(bundle: Path, tmp_path: Pa
 
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
-    project = tmp_path / "basic"
-    shutil.copytree(REPO / "fixtures" / "basic", project, ignore=shutil.ignore_patterns(".output", ".nitro"))
-    build_project(project, "node_cluster")
-    sources = project / ".nitro" / "build" / "node_cluster"
-    for name in ("registry.mjs", "entry.mjs"):
-        assert normalize_paths((sources / name).read_text(), project) == snapshot_file(name=name)
+    project = built_fixture("basic", tmp_path, "node_cluster")
+    assert_generated_sources(project, "node_cluster", snapshot_file)
     nitro_json = (project / ".output" / "nitro.json").read_text()
     assert json.loads(nitro_json)["commands"] == {"preview": "node .output/server/index.mjs"}
     assert nitro_json == snapshot_file(name="nitro.json")

@@ -4,31 +4,24 @@ handle, a host body parser, the `handler` export and one scheduler per process."
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from conftest import NODE, REPO, build_project, normalize_paths
-from matrix import AUTH, MATRIX, Runtime, call, check_id, lines, matrix_bundle, matrix_serve, wait_until
+from conftest import NODE, REPO, assert_generated_sources, built_fixture, log_lines, wait_for_lines
+from matrix import AUTH, Runtime, call
+from matrix import test_matrix  # noqa: F401 (shared tests, run here)
 
 HOST_APP = REPO / "tests" / "js" / "express_host.mjs"
 JSON = {"content-type": "application/json"}
-RUNTIME = Runtime("node_middleware",
-                  lambda project, state: [NODE, str(HOST_APP), str(project / ".output/server/index.mjs")])
-bundle = matrix_bundle(RUNTIME)
 
 
-@pytest.fixture
-def serve(start_server: Any, bundle: Path, tmp_path: Path) -> Callable[..., Any]:
-    return matrix_serve(RUNTIME, start_server, bundle, tmp_path)
-
-
-@pytest.mark.parametrize("check", MATRIX, ids=check_id)
-def test_matrix(check: Callable[..., None], serve: Callable[..., Any], tmp_path: Path) -> None:
-    check(serve, tmp_path / "state")
+@pytest.fixture(scope="module")
+def runtime() -> Runtime:
+    return Runtime("node_middleware",
+                   lambda project, state: [NODE, str(HOST_APP), str(project / ".output/server/index.mjs")])
 
 
 def test_express_routes_answer_and_unhandled_paths_reach_next(serve: Callable[..., Any]) -> None:
@@ -67,23 +60,19 @@ def test_fetch_handler_export_answers_web_requests(serve: Callable[..., Any]) ->
     assert answer.json == {"via": "handler", "body": {"handler": "any", "id": "42", "method": "GET"}}
 
 
-def test_importing_the_bundle_twice_starts_one_scheduler(serve: Callable[..., Any], tmp_path: Path) -> None:
+def test_importing_the_bundle_twice_starts_one_scheduler(serve: Callable[..., Any], state: Path) -> None:
     server = serve(HOST_IMPORT_TWICE="1")
-    tick = tmp_path / "state" / "tick.log"
-    wait_until(lambda: len(lines(tick)) >= 1, what="a first tick")
+    tick = state / "tick.log"
+    wait_for_lines(tick, 1)
     time.sleep(3)
-    times = [int(t) for t in lines(tick)]
+    times = [int(t) for t in log_lines(tick)]
     assert len(times) >= 3 and len(times) == len(set(times)), times
     assert call(server, "GET", "/express/after").json["route"] == "after"  # the second instance serves
 
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
-    project = tmp_path / "basic"
-    shutil.copytree(REPO / "fixtures" / "basic", project, ignore=shutil.ignore_patterns(".output", ".nitro"))
-    build_project(project, "node_middleware")
-    sources = project / ".nitro" / "build" / "node_middleware"
-    for name in ("registry.mjs", "entry.mjs"):
-        assert normalize_paths((sources / name).read_text(), project) == snapshot_file(name=name)
+    project = built_fixture("basic", tmp_path, "node_middleware")
+    assert_generated_sources(project, "node_middleware", snapshot_file)
     nitro_json = (project / ".output" / "nitro.json").read_text()
     assert json.loads(nitro_json)["commands"] == {
         "mount": 'app.use((await import("./.output/server/index.mjs")).middleware)'}
