@@ -20,10 +20,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import BIN, NODE, REPO, free_port, normalize_paths, run_cli
+from conftest import BIN, NODE, REPO, copy_fixture, free_port, last_json_line, normalize_paths, run_cli
 from test_build_errors import tree_digest
 
-FIXTURES = REPO / "fixtures"
 DRIVER = REPO / "tests" / "js" / "miniflare_driver.mjs"
 WRANGLER = BIN / "wrangler"
 SCHEMA = REPO / "node_modules" / "wrangler" / "config-schema.json"
@@ -37,13 +36,6 @@ MODULE_TRIGGERS = {
     "30 6 * * SUN": ["cleanup"],
 }
 GREETING = "hello from nitro.config.toml"
-
-
-def copy_fixture(name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    ignore = shutil.ignore_patterns(".output", ".nitro", "dist", ".wrangler")
-    shutil.copytree(FIXTURES / name, target, ignore=ignore)
-    return target
 
 
 def run_build(project: Path, preset: str, *extra: str, **env: str) -> subprocess.CompletedProcess:
@@ -83,7 +75,7 @@ def run_workers(workers: list[dict[str, Any]], actions: list[dict[str, Any]]) ->
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode == 0, err
-    return json.loads(out.strip().splitlines()[-1])
+    return last_json_line(out)
 
 
 def worker(name: str, script: Path, config: dict[str, Any], **extra: Any) -> dict[str, Any]:

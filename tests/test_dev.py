@@ -14,14 +14,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from conftest import REPO, Server, build_project, cli_env, free_port, normalize_paths, run_cli, write_project
+from conftest import (
+    Server, assert_generated_sources, build_project, built_fixture, cli_env, free_port, normalize_paths,
+    run_cli, wait_for_lines, wait_until, write_project,
+)
 
 CONFIG = """\
 [experimental]
@@ -79,17 +81,6 @@ LISTING = {
 
 def info_file(project: Path) -> Path:
     return project / ".nitro" / "dev" / "nitro.dev.json"
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def process_exists(pid: int) -> bool:
@@ -156,7 +147,8 @@ def assert_stopped(run: DevRun, sig: int) -> None:
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory) -> Iterator[DevRun]:
-    """One `nitro dev` on a free loopback port, shared by the read-only tests below."""
+    """One `nitro dev` of FILES on a free loopback port, shared by a module's read-only tests
+    (test_task_cli.py imports it too)."""
     project = write_project(tmp_path_factory.mktemp("dev") / "project", FILES)
     with running_dev(project) as run:
         yield run
@@ -281,9 +273,7 @@ def test_unknown_failing_and_handlerless_tasks(dev: DevRun):
 
 
 def test_scheduled_tasks_run_in_dev(dev: DevRun):
-    ticks = dev.project / "ticks.log"
-    wait_until(lambda: ticks.is_file() and len(ticks.read_text().split()) >= 2, 10, "two ticks")
-    times = [int(t) for t in ticks.read_text().split()]
+    times = [int(t) for t in wait_for_lines(dev.project / "ticks.log", 2)]
     assert all(t % 1000 == 0 for t in times), times  # every second, on the second
     assert times == sorted(set(times)), times
 
@@ -364,12 +354,9 @@ def test_missing_project_folder_is_a_clear_error(tmp_path: Path):
 
 
 def test_dev_preset_generated_files(tmp_path: Path, snapshot_file):
-    project = tmp_path / "basic"
-    shutil.copytree(REPO / "fixtures" / "basic", project, ignore=shutil.ignore_patterns(".output", ".nitro"))
-    build_project(project, "dev")
+    project = built_fixture("basic", tmp_path, "dev")
+    assert_generated_sources(project, "dev", snapshot_file)
     sources = project / ".nitro" / "build" / "dev"
-    for name in ("registry.mjs", "entry.mjs"):
-        assert normalize_paths((sources / name).read_text(), project) == snapshot_file(name=name)
     nitro_json = (project / ".nitro" / "dev" / "nitro.json").read_text()
     assert normalize_paths(nitro_json, project) == snapshot_file(name="nitro.json")
     assert '"dev":true' in (sources / "registry.mjs").read_text()

@@ -7,8 +7,8 @@ import os
 import signal
 from pathlib import Path
 
-from conftest import run_cli, write_project
-from test_dev import DevRun, assert_stopped, dev_runs, process_exists, wait_until  # noqa: F401 (fixture)
+from conftest import run_cli, wait_until, write_project
+from test_dev import DevRun, assert_stopped, dev_runs, process_exists  # noqa: F401 (fixture)
 
 CONFIG = '[experimental]\ntasks = true\n\n[tasks.hello]\ndescription = "Says hello"\n'
 HELLO = 'export default defineTask({ run() { return { result: "hello" } } });\n'

@@ -2,26 +2,17 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
-from conftest import NODE, REPO, build_project
+from conftest import NODE_BUNDLE, built_fixture, run_task_cli
 
 TOKEN = "example-token"
 
 
-def built_basic(tmp_path: Path) -> Path:
-    project = tmp_path / "basic"
-    shutil.copytree(REPO / "fixtures" / "basic", project, ignore=shutil.ignore_patterns(".output", ".nitro"))
-    build_project(project)
-    return project
-
-
 def test_spec_api_migrate_example_runs_the_task(tmp_path: Path, start_server) -> None:
     """The spec's api/migrate.ts: a route that passes its query string to runTask."""
-    project = built_basic(tmp_path)
-    server = start_server([NODE, ".output/server/index.mjs"], project, env={"NITRO_TASKS_TOKEN": TOKEN})
+    project = built_fixture("basic", tmp_path)
+    server = start_server(NODE_BUNDLE, project, env={"NITRO_TASKS_TOKEN": TOKEN})
     assert server.request("GET", "/api/migrate?dry=1") == (200, {"result": "Success"})
     auth = {"Authorization": f"Bearer {TOKEN}"}
     status, listing = server.request("GET", "/_nitro/tasks", headers=auth)
@@ -40,10 +31,6 @@ def test_spec_api_migrate_example_runs_the_task(tmp_path: Path, start_server) ->
 
 def test_readme_main_job_task_run(tmp_path: Path) -> None:
     """`node .output/server/index.mjs task run db:migrate` prints the result and exits 0."""
-    project = built_basic(tmp_path)
-    proc = subprocess.run(
-        [NODE, ".output/server/index.mjs", "task", "run", "db:migrate"],
-        cwd=project, capture_output=True, text=True, timeout=30,
-    )
+    proc = run_task_cli(NODE_BUNDLE, built_fixture("basic", tmp_path), "run", "db:migrate")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"result": "Success"}

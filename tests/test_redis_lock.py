@@ -11,7 +11,6 @@ import json
 import math
 import os
 import re
-import shlex
 import shutil
 import signal
 import socket
@@ -26,7 +25,10 @@ import pytest
 
 from compiler.build import build
 from compiler.errors import CompilerError
-from conftest import BIN, NODE, REPO, build_project, free_port, normalize_paths, run_cli, write_project
+from conftest import (
+    BIN, NODE, NODE_BUNDLE, REPO, build_project, free_port, log_lines, normalize_paths, preview_argv, run_cli,
+    wait_until, write_project,
+)
 
 REDIS_SERVER = shutil.which("redis-server")
 LOCK_READY = "[nitro] scheduler lock: Redis at"
@@ -143,7 +145,7 @@ def built(root: Path, task: str, source: str, lock: str | None, preset: str = "n
 
 
 RUNTIMES = {
-    "node": [NODE, ".output/server/index.mjs"],
+    "node": NODE_BUNDLE,
     "bun": [str(BIN / "bun"), ".output/server/index.mjs"],
 }
 
@@ -172,23 +174,12 @@ def claiming_clients(server: "RedisServer") -> list[str]:
 
 def tick_counts(state: Path) -> Counter:
     """How many times each firing time (ms) was run, over all replicas."""
-    lines = state.read_text().split() if state.exists() else []
-    return Counter(int(ms) for ms in lines[0::2])
+    return Counter(int(line.split()[0]) for line in log_lines(state))
 
 
 def whole_seconds(start: float, end: float) -> set[int]:
     """Firing times (ms) of a per-second schedule strictly inside (start, end), with margins."""
     return {s * 1000 for s in range(math.ceil(start + 1), math.floor(end - 1) + 1)}
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def sleep_until(moment: float) -> None:
@@ -401,7 +392,7 @@ def test_node_cluster_bun_and_deno_server_replicas_share_one_lock(tmp_path, redi
     node, cluster, bun, deno = (built(tmp_path / p, "tick", TICK, lock, p) for p in presets)
     # deno_server's own preview command (its narrow permissions include the lock's variable),
     # plus what this test's task needs: its two variables and writing the shared file.
-    preview = shlex.split(json.loads((deno / ".output/nitro.json").read_text())["commands"]["preview"])
+    preview = preview_argv(deno)
     flags = [f"{f},STATE_FILE,REPLICA" if f.startswith("--allow-env=") else f for f in preview[2:-1]]
     assert "NITRO_SCHEDULER_REDIS_URL" in next(f for f in flags if f.startswith("--allow-env="))
     deno_argv = [str(BIN / "deno"), "run", *flags, f"--allow-write={state}", preview[-1]]
@@ -425,15 +416,14 @@ def test_node_cluster_bun_and_deno_server_replicas_share_one_lock(tmp_path, redi
     sleep_until(alone + 4)
     end = time.time()
     assert_exactly_once(tick_counts(state), whole_seconds(t0, end))
-    later = [line.split()[1] for line in state.read_text().splitlines() if int(line.split()[0]) > alone * 1000]
+    later = [line.split()[1] for line in log_lines(state) if int(line.split()[0]) > alone * 1000]
     assert later and set(later) == {"deno"}, later
     assert all(OUTAGE not in r.output for r in replicas)
 
 
 def slow_runs(state: Path) -> list[tuple[int, int, int, str]]:
     """(firing, start ms, end ms, replica) of each finished run."""
-    rows = [line.split() for line in state.read_text().splitlines()] if state.exists() else []
-    return sorted((int(f), int(s), int(e), who) for f, s, e, who in rows)
+    return sorted((int(f), int(s), int(e), who) for f, s, e, who in (line.split() for line in log_lines(state)))
 
 
 def assert_one_at_a_time(runs: list[tuple[int, int, int, str]]) -> None:

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from conftest import run_cli, write_project
-from test_dev import FILES, DevRun, assert_stopped, info_file, running_dev
+import test_dev
+from conftest import run_cli
+from test_dev import DevRun, info_file
+
+dev = test_dev.dev  # the module-scoped `nitro dev` of test_dev.FILES; this module gets its own instance
 
 TABLE = """\
 TASK          DESCRIPTION                   SCHEDULE
@@ -25,14 +26,6 @@ fail          -                             -
 mark          -                             -
 tick          -                             * * * * * *
 """
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory) -> Iterator[DevRun]:
-    project = write_project(tmp_path_factory.mktemp("taskcli") / "project", FILES)
-    with running_dev(project) as run:
-        yield run
-        assert_stopped(run, signal.SIGTERM)
 
 
 def task(*args: str, project: Path) -> subprocess.CompletedProcess:

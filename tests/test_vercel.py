@@ -12,21 +12,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import REPO, build_project, normalize_paths, run_cli
+from conftest import FIXTURES, REPO, build_project, built_fixture, copy_fixture, normalize_paths, run_cli
 from test_build_errors import tree_digest
 
-FIXTURES = REPO / "fixtures"
 HARNESS = REPO / "tests" / "js" / "vercel_launcher.mjs"
 OUTPUT = Path(".vercel") / "output"
 FUNC = OUTPUT / "functions" / "__server.func"
 SECRET = "correct-horse-battery-staple-42"
 BEARER = {"authorization": f"Bearer {SECRET}"}
-
-
-def copy_fixture(name: str, into: Path) -> Path:
-    target = into / name
-    shutil.copytree(FIXTURES / name, target, ignore=shutil.ignore_patterns(".nitro", ".vercel", ".output"))
-    return target
 
 
 def read_json(path: Path) -> Any:
@@ -48,9 +41,7 @@ def snapshot_outputs(project: Path, snapshot_file, *names: str) -> None:
 @pytest.fixture(scope="module")
 def cron_project(tmp_path_factory) -> Path:
     """fixtures/vercel_cron built once for the runtime tests (they only read the output)."""
-    project = copy_fixture("vercel_cron", tmp_path_factory.mktemp("vercel"))
-    build_project(project, "vercel")
-    return project
+    return built_fixture("vercel_cron", tmp_path_factory.mktemp("vercel"), "vercel")
 
 
 @pytest.fixture(scope="module")
