@@ -88,6 +88,15 @@ def assert_generated_sources(project: Path, preset: str, snapshot_file: Any) -> 
     return texts
 
 
+def assert_generated_files(project: Path, preset: str, snapshot_file: Any, commands: dict[str, str]) -> None:
+    """A server preset's registry.mjs, entry.mjs and .output/nitro.json equal to their snapshots;
+    nitro.json names `commands`."""
+    assert_generated_sources(project, preset, snapshot_file)
+    nitro_json = (project / ".output" / "nitro.json").read_text()
+    assert json.loads(nitro_json)["commands"] == commands
+    assert nitro_json == snapshot_file(name="nitro.json")
+
+
 def preview_argv(project: Path) -> list[str]:
     """The preview command a build wrote into .output/nitro.json, split into arguments."""
     return shlex.split(json.loads((project / ".output" / "nitro.json").read_text())["commands"]["preview"])

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import BIN, assert_generated_sources, built_fixture, last_json_line, preview_argv
+from conftest import BIN, assert_generated_files, built_fixture, last_json_line, preview_argv
 from matrix import Runtime, call
 from matrix import (  # noqa: F401 (shared tests, run here)
     test_matrix, test_nitro_port_and_host_win, test_port_in_use_exits_1_with_a_message,
@@ -25,10 +25,7 @@ def runtime() -> Runtime:
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
     project = built_fixture("basic", tmp_path, "bun")
-    assert_generated_sources(project, "bun", snapshot_file)
-    nitro_json = (project / ".output" / "nitro.json").read_text()
-    assert json.loads(nitro_json)["commands"] == {"preview": "bun .output/server/index.mjs"}
-    assert nitro_json == snapshot_file(name="nitro.json")
+    assert_generated_files(project, "bun", snapshot_file, {"preview": "bun .output/server/index.mjs"})
 
 
 def test_nitro_json_preview_command_serves(start_server: Any, bundle: Path, state: Path) -> None:

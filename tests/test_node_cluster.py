@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pytest
 
 from conftest import (
-    NODE_BUNDLE, assert_generated_sources, build_project, built_fixture, log_lines, wait_until, write_project,
+    NODE_BUNDLE, assert_generated_files, build_project, built_fixture, log_lines, wait_until, write_project,
 )
 from matrix import Runtime, call, run_slow
 from matrix import test_matrix, test_nitro_port_and_host_win  # noqa: F401 (shared tests, run here)
@@ -160,7 +160,5 @@ def test_task_cli_runs_in_the_primary_without_forking(task_cli: Callable[..., An
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
     project = built_fixture("basic", tmp_path, "node_cluster")
-    assert_generated_sources(project, "node_cluster", snapshot_file)
-    nitro_json = (project / ".output" / "nitro.json").read_text()
-    assert json.loads(nitro_json)["commands"] == {"preview": "node .output/server/index.mjs"}
-    assert nitro_json == snapshot_file(name="nitro.json")
+    preview = {"preview": "node .output/server/index.mjs"}
+    assert_generated_files(project, "node_cluster", snapshot_file, preview)
