@@ -58,8 +58,12 @@ def _url_problem(url: str) -> str | None:
 
 
 def _redact(url: str) -> str:
-    """The URL with its password hidden, for error messages."""
-    return re.sub(r"^(\w+://[^:@/]*:)[^@/]*@", r"\1***@", url)
+    """The URL with its password hidden, for error messages (up to the last `@`, as redis.mjs)."""
+    def hide(match: re.Match[str]) -> str:
+        scheme, info = match.groups()
+        return f"{scheme}{info.split(':', 1)[0]}:***@" if ":" in info else match.group()
+
+    return re.sub(r"^(\w+://)(.*)@", hide, url, flags=re.S)
 
 
 def scheduler_options(project: Project) -> dict[str, Any]:

@@ -69,7 +69,11 @@ async function serveTasks(app, request, url, ctx) {
 /** "allowed", null (hidden: answer as if the endpoint did not exist) or a refusal Response. */
 async function checkAccess(request, ctx, options) {
   if (options.dev) {
-    return isLoopback(ctx.remoteAddress) ? "allowed" : jsonError(403, "Tasks are only served to loopback clients in dev");
+    if (!isLoopback(ctx.remoteAddress)) return jsonError(403, "Tasks are only served to loopback clients in dev");
+    // A browser on this machine is a loopback client too: refuse what a web page makes it send
+    // (DNS rebinding: a foreign Host; cross-site requests: a foreign Origin or Sec-Fetch-Site).
+    const refusal = browserRefusal(request.headers);
+    return refusal ? jsonError(403, refusal) : "allowed";
   }
   const token = runtimeEnv(ctx, "NITRO_TASKS_TOKEN");
   if (!token) return null;
@@ -83,6 +87,34 @@ export function isLoopback(address) {
   if (typeof address !== "string") return false;
   const ipv4 = address.replace(/^::ffff:/i, "");
   return /^127(\.\d{1,3}){3}$/.test(ipv4) || address === "::1" || address === "0:0:0:0:0:0:0:1";
+}
+
+/** Why a request that a web page could have made is refused in dev, or null. */
+function browserRefusal(headers) {
+  const host = headers.get("host");
+  if (host !== null && !isLoopbackHost(host)) {
+    return `Tasks are only served in dev with a loopback Host header (localhost, 127.0.0.1, [::1]), not "${host}"`;
+  }
+  const origin = headers.get("origin");
+  if (origin !== null && !isLoopbackOrigin(origin)) return "Tasks are not served to cross-origin requests in dev";
+  if (headers.get("sec-fetch-site") === "cross-site") return "Tasks are not served to cross-site requests in dev";
+  return null;
+}
+
+/** `localhost`, `*.localhost`, a loopback IPv4 or IPv6 address, with an optional port. */
+function isLoopbackHost(host) {
+  const name = host.trim().toLowerCase().replace(/:\d*$/, "").replace(/\.$/, "");
+  if (name === "localhost" || name.endsWith(".localhost")) return true;
+  return isLoopback(name.replace(/^\[(.*)\]$/, "$1"));
+}
+
+function isLoopbackOrigin(origin) {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === "http:" || url.protocol === "https:") && isLoopbackHost(url.host);
+  } catch {
+    return false; // "null" (sandboxed pages, file:) and anything unparsable
+  }
 }
 
 function runtimeEnv(ctx, key) {
@@ -104,10 +136,15 @@ export async function sameSecret(given, expected) {
   return diff === 0;
 }
 
-/** Query string as an object; a repeated key becomes an array. fromEntries keeps "__proto__" a plain key. */
+/**
+ * Query string as an object; a repeated key becomes an array. `__proto__` and `constructor` are
+ * dropped (as h3's getQuery does): a task that merges its payload into another object must not
+ * be handed a key that reaches Object.prototype.
+ */
 function queryObject(searchParams) {
   const values = new Map();
   for (const [key, value] of searchParams) {
+    if (key === "__proto__" || key === "constructor") continue;
     const seen = values.get(key);
     values.set(key, seen === undefined ? value : [].concat(seen, value));
   }
@@ -122,7 +159,7 @@ async function readBodyPayload(request) {
   if (!text.trim()) return {};
   let body;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text, withoutPrototypeKeys);
   } catch {
     throw new HTTPError(400, "Request body is not valid JSON");
   }
@@ -149,6 +186,16 @@ async function readText(stream, limit) {
     reader.cancel().catch(() => {});
     throw error instanceof TypeError ? new HTTPError(400, "Request body is not valid UTF-8") : error;
   }
+}
+
+/**
+ * JSON.parse reviver dropping `__proto__`, and `constructor` holding a `prototype`, at any depth
+ * (as h3's readBody does through destr): the payload reaches user code that may merge it.
+ */
+function withoutPrototypeKeys(key, value) {
+  if (key === "__proto__") return undefined;
+  if (key === "constructor" && isPlainObject(value) && Object.hasOwn(value, "prototype")) return undefined;
+  return value;
 }
 
 const tooLarge = () => new HTTPError(413, `Request body is larger than ${MAX_TASK_BODY} bytes`);

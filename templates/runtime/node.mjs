@@ -108,7 +108,9 @@ export function toRequest(req) {
       headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
     } catch {} // a header value fetch rejects (e.g. control characters) is dropped, not fatal
   }
-  const url = new URL(req.url, `http://${/^[\w.:[\]-]+$/.test(req.headers.host ?? "") ? req.headers.host : "localhost"}`);
+  const origin = `http://${/^[\w.:[\]-]+$/.test(req.headers.host ?? "") ? req.headers.host : "localhost"}`;
+  // Appended, not resolved: `new URL("//x/api", origin)` would read "x" as a host and route "/api".
+  const url = req.url.startsWith("/") ? new URL(origin + req.url) : new URL(req.url, origin);
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   return new Request(url, { method: req.method, headers, body: hasBody ? bodyStream(req) : null, duplex: "half" });
 }

@@ -53,9 +53,15 @@ export function parseRedisUrl(text) {
   };
 }
 
-/** The URL with its password replaced by `***`, safe to log. */
+/**
+ * The URL with its password replaced by `***`, safe to log. The user info runs to the last `@`
+ * (a password may hold `@`, `/`, `?` or `#`, written raw), so everything between the first `:`
+ * in the user info and that `@` is hidden, also in a URL that does not parse.
+ */
 export function redactUrl(text) {
-  return String(text).replace(/^(\w+:\/\/[^:@/]*:)[^@/]*@/, "$1***@");
+  return String(text).replace(/^(\w+:\/\/)([^]*)@/, (_, scheme, info) =>
+    info.includes(":") ? `${scheme}${info.slice(0, info.indexOf(":"))}:***@` : `${scheme}${info}@`,
+  );
 }
 
 /** RESP2 request: an array of bulk strings. */
