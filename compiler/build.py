@@ -8,7 +8,7 @@ from presets import Preset, get_preset
 
 from .config import load_config
 from .emit import Emitter
-from .errors import CompilerError, Warnings
+from .errors import CompilerError, PresetError, Warnings
 from .merge import build_project
 from .model import Project
 
@@ -46,7 +46,12 @@ def build(
     root = root.resolve()
     warnings = warnings or Warnings(strict=strict)
     project, configured = load_project(root, warnings)
-    chosen = get_preset(preset or configured or "node_server")
+    try:
+        chosen = get_preset(preset or configured or "node_server")
+    except PresetError as exc:
+        if preset or not configured or project.config_file is None:
+            raise
+        raise PresetError(f"{project.config_file.name}: preset: {exc}") from None
     outputs = chosen.outputs(project)
     em = Emitter(project, chosen.name, warnings)
     try:

@@ -1,6 +1,7 @@
 """One module per deployment preset; `get_preset` finds one by name."""
 from __future__ import annotations
 
+import difflib
 import importlib
 
 from compiler.errors import PresetError
@@ -25,7 +26,9 @@ def get_preset(name: str) -> Preset:
     """The preset called `name` (Nitro's kebab-case spellings are accepted too)."""
     key = ALIASES.get(name, name.replace("-", "_"))
     if key not in PRESETS:
-        raise PresetError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+        close = difflib.get_close_matches(key, [*PRESETS, *ALIASES], n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise PresetError(f"unknown preset {name!r}; {hint}choose one of: {', '.join(PRESETS)}")
     try:
         module = importlib.import_module(f"presets.{key}")
     except ModuleNotFoundError as exc:

@@ -49,6 +49,11 @@ class Vercel(Preset):
     entry_template = "entries/vercel.mjs.jinja"
     utc_schedules = True  # Vercel runs cron jobs in UTC
 
+    def output_dir(self, project: Project) -> str:
+        # Always .vercel/output, whatever `output.dir` says: `vercel deploy --prebuilt` reads the
+        # Build Output API only there.
+        return self.output_root
+
     def outputs(self, project: Project) -> list[str]:
         """Only `.vercel/output`: the user's vercel.json is read, never written."""
         return [self.output_dir(project)]

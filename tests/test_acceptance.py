@@ -1,0 +1,38 @@
+"""Regressions found by acceptance testing the README on a fresh clone."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import build_project, run_cli, write_project
+
+TASK = 'export default defineTask({ run() { return { result: "ok" }; } });\n'
+
+
+def test_vercel_ignores_output_dir_because_vercel_deploy_prebuilt_reads_vercel_output(tmp_path: Path) -> None:
+    project = write_project(tmp_path, {
+        "nitro.config.toml": (
+            '[output]\ndir = "build-out"\n[experimental]\ntasks = true\n'
+            '[scheduledTasks]\n"0 3 * * *" = "a"\n'
+        ),
+        "tasks/a.ts": TASK,
+    })
+    proc = build_project(project, "vercel", "--json")
+    assert json.loads(proc.stdout)["output"] == ".vercel/output"
+    assert (project / ".vercel/output/config.json").is_file()
+    assert (project / ".vercel/output/functions/__server.func/index.mjs").is_file()
+    assert not (project / "build-out").exists()
+    # Server presets still honour output.dir.
+    build_project(project, "node_server")
+    assert (project / "build-out/server/index.mjs").is_file()
+
+
+def test_unknown_preset_in_config_names_the_key_and_suggests_a_preset(tmp_path: Path) -> None:
+    project = write_project(tmp_path, {"nitro.config.toml": 'preset = "nodeserver"\n'})
+    proc = run_cli("build", "--dir", str(project))
+    assert proc.returncode == 1
+    assert "nitro.config.toml: preset: unknown preset 'nodeserver'; did you mean 'node_server'?" in proc.stderr
+    # From the command line there is no config key to name.
+    proc = run_cli("build", "--dir", str(project), "--preset", "cloudflare_modul")
+    assert proc.returncode == 1
+    assert "error: unknown preset 'cloudflare_modul'; did you mean 'cloudflare_module'?" in proc.stderr
