@@ -18,6 +18,12 @@ def build_project(
 ) -> Project:
     """Load everything the presets need from the project at `root`."""
     cfg_name = config_file.name if config_file else "nitro config"
+    for name in ("nitro.config.ts", "nitro.config.mts", "nitro.config.js", "nitro.config.mjs"):
+        if config_file is None and (root / name).is_file():
+            warnings.warn(
+                f"{name} is not read: nitro-build takes its config from nitro.config.toml or "
+                "nitro.config.json; move the settings there"
+            )
     server_dir = (root / config.server_dir).resolve()
     if not server_dir.is_dir():
         raise ConfigError(
