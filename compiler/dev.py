@@ -29,7 +29,7 @@ import click
 from presets.dev import DEV_DIR
 
 from .build import build
-from .config import CONFIG_NAMES
+from .config import CONFIG_NAMES, load_config
 from .console import print_warnings
 from .errors import CompilerError, Warnings
 
@@ -305,7 +305,13 @@ class DevServer:
     server_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        self.server_dir = self.root
+        # The configured serverDir from the start: otherwise the first build moves the watch from
+        # the root to it, and that alone triggers a second build and server restart.
+        try:
+            configured = (self.root / load_config(self.root)[0].server_dir).resolve()
+        except Exception:  # noqa: BLE001 - the first build reports it
+            configured = self.root
+        self.server_dir = configured if configured.is_dir() else self.root
 
     def run(self) -> None:
         """Build, serve, and rebuild on changes until Ctrl-C or SIGTERM; then clean up."""

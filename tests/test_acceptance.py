@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
+import time
 from pathlib import Path
 
-from conftest import build_project, run_cli, write_project
+from conftest import Server, build_project, cli_env, free_port, run_cli, write_project
 
 TASK = 'export default defineTask({ run() { return { result: "ok" }; } });\n'
 
@@ -47,3 +50,20 @@ def test_a_nitro_config_ts_is_not_silently_ignored(tmp_path: Path) -> None:
     assert "warning: nitro.config.ts is not read: nitro-build takes its config from nitro.config.toml" in proc.stderr
     proc = run_cli("build", "--dir", str(project), "--strict")
     assert proc.returncode == 1 and "nitro.config.ts is not read" in proc.stderr
+
+
+def test_nitro_dev_with_a_server_dir_builds_and_starts_once(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", {
+        "nitro.config.toml": 'serverDir = "server"\n[experimental]\ntasks = true\n',
+        "server/tasks/a.ts": TASK,
+    })
+    port = free_port()
+    argv = [sys.executable, "-m", "compiler.cli", "dev", "--dir", str(project), "--port", str(port)]
+    run = Server(argv, tmp_path, cli_env(), port)
+    try:
+        run.wait_for("[nitro dev] ready:", timeout=30)
+        time.sleep(2)  # several watch ticks: nothing changed, so nothing is rebuilt
+        assert run.output.count("[nitro dev] ready:") == 1, run.output
+        assert "rebuilding" not in run.output, run.output
+    finally:
+        assert run.stop(signal.SIGTERM) == 0, run.output
