@@ -34,7 +34,8 @@ def test_unknown_preset_in_config_names_the_key_and_suggests_a_preset(tmp_path: 
     project = write_project(tmp_path, {"nitro.config.toml": 'preset = "nodeserver"\n'})
     proc = run_cli("build", "--dir", str(project))
     assert proc.returncode == 1
-    assert "nitro.config.toml: preset: unknown preset 'nodeserver'; did you mean 'node_server'?" in proc.stderr
+    expected = "nitro.config.toml: preset: unknown preset 'nodeserver'; did you mean 'node_server'?"
+    assert expected in proc.stderr
     # From the command line there is no config key to name.
     proc = run_cli("build", "--dir", str(project), "--preset", "cloudflare_modul")
     assert proc.returncode == 1
@@ -47,7 +48,8 @@ def test_a_nitro_config_ts_is_not_silently_ignored(tmp_path: Path) -> None:
         "tasks/a.ts": TASK,
     })
     proc = build_project(project)
-    assert "warning: nitro.config.ts is not read: nitro-build takes its config from nitro.config.toml" in proc.stderr
+    expected = "warning: nitro.config.ts is not read: nitro-build takes its config from nitro.config.toml"
+    assert expected in proc.stderr
     proc = run_cli("build", "--dir", str(project), "--strict")
     assert proc.returncode == 1 and "nitro.config.ts is not read" in proc.stderr
 
