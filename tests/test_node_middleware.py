@@ -73,3 +73,22 @@ def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
     project = built_fixture("basic", tmp_path, "node_middleware")
     assert_generated_files(project, "node_middleware", snapshot_file, {
         "mount": 'app.use((await import("./.output/server/index.mjs")).middleware)'})
+
+
+def test_bundle_run_directly_runs_one_task_and_exits(bundle: Path, state: Path) -> None:
+    """`node .output/server/index.mjs task ...` works for this bundle too, and exits (no scheduler)."""
+    import json
+    import os
+    import subprocess
+
+    env = {**os.environ, "STATE_DIR": str(state)}
+    run = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "echo:payload", "--payload", '{"a": 1}'],
+                         cwd=bundle, env=env, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"]["payload"] == {"a": 1}
+    listed = subprocess.run([NODE, ".output/server/index.mjs", "task", "list"],
+                            cwd=bundle, env=env, capture_output=True, text=True, timeout=30)
+    assert listed.returncode == 0 and "echo:payload" in json.loads(listed.stdout)["tasks"]
+    missing = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "nope"],
+                             cwd=bundle, env=env, capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 1 and json.loads(missing.stderr.strip().splitlines()[-1])["statusCode"] == 404

@@ -3,7 +3,9 @@
 // the same app as a web fetch function. The scheduler starts when the bundle is imported, once.
 import { createApp } from "./app.mjs";
 import { scheduleGuards } from "./lock.mjs";
-import { onShutdown, shutdown, toRequest, tracker, writeResponse } from "./node.mjs";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { onShutdown, runCli, shutdown, toRequest, tracker, writeResponse } from "./node.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { runTask } from "./task.mjs";
 
@@ -12,6 +14,15 @@ const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => {} };
 
 /** Builds the exports of the generated node_middleware bundle from its registry. */
 export function createMiddleware(registry) {
+  // `node .output/server/index.mjs task run NAME` runs one task, as every Node bundle does; only
+  // when this bundle is the script Node was started with, never when a host app imports it.
+  if (process.argv[2] === "task" && isMainScript()) {
+    runCli(registry, process.argv.slice(3));
+    const unused = () => {
+      throw new Error("the node_middleware bundle is running a task command, not serving");
+    };
+    return { middleware: unused, handler: unused };
+  }
   const app = createApp(registry);
   const pending = tracker();
   startOnce(registry, pending);
@@ -58,4 +69,13 @@ function hostRequest(req) {
   const raw = typeof parsed === "string" || parsed instanceof Uint8Array;
   const body = raw ? parsed : parsed == null ? "" : JSON.stringify(parsed);
   return new Request(request, { body, duplex: "half" });
+}
+
+/** True when this bundle is the file `node` was asked to run (not a module a host imported). */
+function isMainScript() {
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
 }
