@@ -45,6 +45,7 @@ class BundleOptions:
     entry_name: str = "index"
     out_extension: str = ".mjs"
     external: tuple[str, ...] = field(default=())
+    metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
 
 
 def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions) -> None:
@@ -78,6 +79,8 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions) -> None:
     args += [f"--external:{e}" for e in opts.external]
     if opts.banner:
         args.append(f"--banner:js={opts.banner}")
+    if opts.metafile:
+        args.append(f"--metafile={entry.parent / 'meta.json'}")
     _run(args, root)
 
 

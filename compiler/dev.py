@@ -201,25 +201,50 @@ class ServerProcess:
 # ---------------------------------------------------------------- watching
 
 
+def _relative(root: Path, path: str | Path) -> str:
+    return Path(path).relative_to(root).as_posix() if Path(path).is_relative_to(root) else str(path)
+
+
+def bundled_project_files(root: Path, server_dir: Path) -> list[Path]:
+    """Project files in the last dev build (esbuild's meta.json) that no folder watch covers."""
+    meta = root / ".nitro" / "build" / "dev" / "meta.json"
+    try:
+        inputs = json.loads(meta.read_text())["inputs"]
+    except (OSError, ValueError, KeyError):
+        return []
+    watched = [server_dir / name for name in WATCHED_DIRS] + [root / ".nitro"]
+    found = []
+    for rel in inputs:
+        path = (root / rel).resolve()
+        if not path.is_relative_to(root) or "node_modules" in path.parts:
+            continue  # our runtime templates, installed packages
+        if not any(path.is_relative_to(folder) for folder in watched):
+            found.append(path)
+    return sorted(found)
+
+
 def _describe(root: Path, changes: set[tuple[Any, str]]) -> str:
     """`tasks/a.ts, api/b.ts changed` for a batch of watchfiles changes."""
-    names = sorted({Path(path).relative_to(root).as_posix() if Path(path).is_relative_to(root) else path
-                    for _, path in changes})
+    names = sorted({_relative(root, path) for _, path in changes})
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
     return f"{', '.join(names[:3])}{more} changed"
 
 
 @dataclass
 class Watcher:
-    """Yields a reason to rebuild for each batch of changes to the config, tasks/, api/ or routes/.
+    """Yields a reason to rebuild for each batch of changes to the config, tasks/, api/, routes/,
+    or any other project file the last build bundled (a helper module, a config task's handler).
 
-    The folders are watched recursively with watchfiles; the config files are checked by stat on
-    every tick, so the project root (with node_modules and .nitro) is never watched recursively.
+    The folders are watched recursively with watchfiles; the config files and the other bundled
+    files are checked by stat on every tick, so the project root (with node_modules and .nitro) is
+    never watched recursively.
     """
 
     root: Path
     server_dir: Callable[[], Path]
     on_tick: Callable[[], None] = lambda: None
+    # The other bundled files, and when the build that listed them started (time.time_ns()).
+    bundled: Callable[[], tuple[list[Path], int]] = lambda: ([], 0)
 
     def _dirs(self) -> tuple[tuple[Path, int], ...]:
         """The watched folders that exist, with their inode (a re-created folder needs a new watch)."""
@@ -232,15 +257,26 @@ class Watcher:
                 pass  # removed between the two calls: it is simply not watched
         return tuple(found)
 
-    def _config(self) -> tuple[Any, ...]:
-        states = []
-        for name in CONFIG_NAMES:
+    def _config(self) -> dict[Path, Any]:
+        """Stat of each config file and each other bundled file (None: absent)."""
+        states: dict[Path, Any] = {}
+        for path in [*(self.root / name for name in CONFIG_NAMES), *self.bundled()[0]]:
             try:
-                st = (self.root / name).stat()
-                states.append((st.st_mtime_ns, st.st_size, st.st_ino))
+                st = path.stat()
+                states[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
             except OSError:
-                states.append(None)
-        return tuple(states)
+                states[path] = None
+        return states
+
+    def _changed_files(self, before: dict[Path, Any], now: dict[Path, Any]) -> list[str]:
+        """Files whose stat differs from the last tick. A file new to the list (the last build found
+        it) counts as changed when it was modified after that build started: saved meanwhile."""
+        since = self.bundled()[1]
+        return [
+            _relative(self.root, p)
+            for p, state in now.items()
+            if (before[p] != state if p in before else state is not None and state[0] > since)
+        ]
 
     def changes(self) -> Iterator[str]:
         """First "" (build now: the watch is already running, so nothing saved later is missed), then
@@ -260,9 +296,10 @@ class Watcher:
                 pending = ""
                 if batch:
                     reasons.append(_describe(self.root, batch))
-                if self._config() != config:
-                    config = self._config()
-                    reasons.append("config changed")
+                now = self._config()
+                if changed := self._changed_files(config, now):
+                    reasons.append(f"{', '.join(changed[:3])} changed")
+                config = now
                 if self._dirs() != dirs:
                     # Rebuild once the new watch is running, so no change made meanwhile is missed.
                     pending = "; ".join([*reasons, "watched folders changed"])
@@ -303,6 +340,7 @@ class DevServer:
     node: str = field(init=False, default="")
     server: ServerProcess | None = field(init=False, default=None)
     server_dir: Path = field(init=False)
+    bundled: tuple[list[Path], int] = field(init=False, default=([], 0))
 
     def __post_init__(self) -> None:
         # The configured serverDir from the start: otherwise the first build moves the watch from
@@ -323,7 +361,11 @@ class DevServer:
             with stop_on_signals():
                 check_port_free(self.host, self.port)
                 click.echo(f"[nitro dev] building {self.root}")
-                for reason in Watcher(self.root, lambda: self.server_dir, self.check_server).changes():
+                watcher = Watcher(
+                    self.root, lambda: self.server_dir, self.check_server,
+                    lambda: self.bundled,
+                )
+                for reason in watcher.changes():
                     if reason:
                         click.echo(f"[nitro dev] {reason}: rebuilding")
                     self.rebuild()
@@ -355,7 +397,7 @@ class DevServer:
 
     def rebuild(self) -> None:
         """Build; on success swap servers, on failure print the error and keep the old one."""
-        started = time.monotonic()
+        started, started_ns = time.monotonic(), time.time_ns()
         warnings = Warnings(strict=self.strict)
         try:
             result = build(self.root, "dev", strict=self.strict, warnings=warnings)
@@ -369,6 +411,7 @@ class DevServer:
             return self.build_failed("internal error while building:\n" + traceback.format_exc())
         print_warnings(warnings)
         self.server_dir = result.project.server_dir
+        self.bundled = (bundled_project_files(self.root, self.server_dir), started_ns)
         click.echo(f"[nitro dev] built in {time.monotonic() - started:.2f}s")
         self.restart()
 

@@ -2,6 +2,8 @@
 
 https://nitro.build/guide/tasks#run-tasks-with-dev-server
 """
+from dataclasses import replace
+
 from compiler.model import Project
 
 from .node_server import NodeServer
@@ -12,6 +14,9 @@ DEV_DIR = ".nitro/dev"
 class Dev(NodeServer):
     name = "dev"
     dev = True  # registry.options.dev: the app serves /_nitro/tasks without a token, loopback only
+    # meta.json lists every file the bundle was built from, so nitro dev also rebuilds when a
+    # helper module outside tasks/, api/ and routes/ changes.
+    bundle_options = replace(NodeServer.bundle_options, metafile=True)
 
     def output_dir(self, project: Project) -> str:
         # Always .nitro/dev: `output.dir` is where deployable builds go, not the dev server.

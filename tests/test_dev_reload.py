@@ -146,3 +146,29 @@ def test_a_server_that_ignores_sigterm_is_killed_after_the_bound(tmp_path: Path,
     assert not process_exists(old)
     assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "hello"})
     assert_stopped(run, signal.SIGTERM)
+
+
+def test_helper_module_and_config_handler_outside_watched_folders_rebuild(tmp_path: Path, dev_runs):
+    """Files the bundle imports from elsewhere (utils/, a config task's handler) are watched too."""
+    config = CONFIG + '\n[tasks.custom]\nhandler = "./handlers/custom.ts"\n'
+    project = write_project(tmp_path / "project", {
+        "nitro.config.toml": config,
+        "tasks/hello.ts": 'import { word } from "../utils/word";\n'
+                          "export default defineTask({ run() { return { result: word } } });\n",
+        "utils/word.ts": 'export const word = "first";\n',
+        "handlers/custom.ts": 'export default defineTask({ run() { return { result: "custom 1" } } });\n',
+    })
+    run = dev_runs(project)
+    assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "first"})
+
+    ready = run.ready_count()
+    write_project(project, {"utils/word.ts": 'export const word = "second";\n'})
+    restarted(run, ready)
+    assert "utils/word.ts changed" in run.output
+    assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "second"})
+
+    ready = run.ready_count()
+    write_project(project, {"handlers/custom.ts": 'export default defineTask({ run() { return { result: "custom 2" } } });\n'})
+    restarted(run, ready)
+    assert run.request("GET", "/_nitro/tasks/custom") == (200, {"result": "custom 2"})
+    assert_stopped(run, signal.SIGINT)
