@@ -62,7 +62,7 @@ class CloudflarePages(cf.CloudflarePreset):
         if project.preset_options["cloudflare"]["pagesCronWorker"]:
             write_cron_worker(self, project, em, name)
         else:
-            em.warnings.warn(pages_cron_warning(project))
+            em.warnings.warn(pages_cron_warning(project, f"{self.output_dir(project)}/{CRON_DIR}/"))
 
     def commands(self, project: Project) -> dict[str, str]:
         out = self.output_dir(project)
@@ -83,12 +83,12 @@ def pages_project_name(project: Project, em: Emitter) -> str:
     return name if isinstance(name, str) and name else cf.worker_name(project.root, em.warnings)
 
 
-def pages_cron_warning(project: Project) -> str:
+def pages_cron_warning(project: Project, cron_dir: str) -> str:
     crons = ", ".join(f'"{s.cron}"' for s in project.schedules)
     return (
         f"{cf.config_name(project)}: scheduledTasks ({crons}): Cloudflare Pages has no Cron "
         "Triggers, so these schedules will not run on Pages. Set `cloudflare.pagesCronWorker = "
-        "true` to emit a companion cron Worker in dist/_cron/ that triggers them, or build with "
+        f"true` to emit a companion cron Worker in {cron_dir} that triggers them, or build with "
         "the cloudflare_module preset (a Worker with native Cron Triggers)"
     )
 
