@@ -42,7 +42,12 @@ def summary(result: BuildResult) -> dict[str, Any]:
             for t in result.project.tasks
         ],
         "schedules": [
-            {"cron": s.cron, "tasks": list(s.tasks), "next": _next_run(result, s.cron)}
+            {
+                "cron": s.cron,
+                "platformCron": result.preset.platform_cron(s.cron),
+                "tasks": list(s.tasks),
+                "next": _next_run(result, s.cron),
+            }
             for s in result.project.schedules
         ],
         "commands": result.commands,
@@ -59,6 +64,8 @@ def print_summary(data: dict[str, Any]) -> None:
     click.echo(f"Schedules ({len(data['schedules'])}):")
     for s in data["schedules"]:
         click.echo(f"  {s['cron']:<20} {', '.join(s['tasks']):<36} next: {s['next']}")
+        if s["platformCron"] and s["platformCron"] != s["cron"]:
+            click.echo(f"  {'':<20} {data['preset']} runs it as: {s['platformCron']}")
     for name, command in data["commands"].items():
         click.echo(f"{name.capitalize()}: {command}")
 

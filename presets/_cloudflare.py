@@ -54,6 +54,9 @@ class CloudflarePreset(Preset):
         external=("node:*",),
     )
 
+    def platform_cron(self, cron: str) -> str | None:
+        return to_cloudflare(cron)
+
     def entry_context(self, project: Project) -> dict[str, Any]:
         return {"preset": self.name, "cron_triggers": cron_triggers(project, self.name)}
 

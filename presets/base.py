@@ -87,6 +87,10 @@ class Preset:
     def entry_context(self, project: Project) -> dict[str, Any]:
         return {"preset": self.name}
 
+    def platform_cron(self, cron: str) -> str | None:
+        """The expression as the platform's own cron service receives it (None: our scheduler)."""
+        return None
+
     def commands(self, project: Project) -> dict[str, str]:
         """How to preview (and deploy) the output, as written to nitro.json and printed."""
         return {"preview": f"node {self.server_dir(project)}/index.mjs"}

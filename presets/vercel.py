@@ -54,6 +54,9 @@ class Vercel(Preset):
         # Build Output API only there.
         return self.output_root
 
+    def platform_cron(self, cron: str) -> str | None:
+        return to_vercel(cron)
+
     def outputs(self, project: Project) -> list[str]:
         """Only `.vercel/output`: the user's vercel.json is read, never written."""
         return [self.output_dir(project)]

@@ -178,3 +178,19 @@ def test_installed_command_runs_from_any_folder(tmp_path: Path) -> None:
         cwd=elsewhere, env=env, capture_output=True, text=True,
     ).stdout
     assert sorted(task_list(project)["tasks"]) == ["cms:update", "db:migrate", "echo:payload"]
+
+
+def test_summary_shows_the_cron_each_platform_receives(tmp_path: Path) -> None:
+    project = write_project(tmp_path, {
+        "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"0 9 * * 1" = "a"\n"@daily" = "a"\n',
+        "tasks/a.ts": TASK,
+    })
+    text = build_project(project, "cloudflare_module").stdout
+    assert "cloudflare_module runs it as: 0 9 * * MON" in text
+    assert "cloudflare_module runs it as: 0 0 * * *" in text
+    data = json.loads(run_cli("build", "--dir", str(project), "--preset", "vercel", "--json").stdout)
+    assert {s["cron"]: s["platformCron"] for s in data["schedules"]} == {
+        "0 9 * * 1": "0 9 * * 1", "@daily": "0 0 * * *",
+    }
+    data = json.loads(run_cli("build", "--dir", str(project), "--json").stdout)
+    assert all(s["platformCron"] is None for s in data["schedules"])  # our own scheduler
