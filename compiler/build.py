@@ -7,7 +7,7 @@ from pathlib import Path
 from presets import Preset, get_preset
 
 from .config import load_config
-from .emit import Emitter
+from .emit import Emitter, build_lock
 from .errors import CompilerError, PresetError, Warnings
 from .merge import build_project
 from .model import Project
@@ -53,12 +53,13 @@ def build(
             raise
         raise PresetError(f"{project.config_file.name}: preset: {exc}") from None
     outputs = chosen.outputs(project)
-    em = Emitter(project, chosen.name, warnings)
-    try:
-        em.check_outputs(outputs)
-        chosen.emit(project, em)
-        em.swap_into_place(outputs)
-    except BaseException:
-        em.discard()
-        raise
+    with build_lock(root):
+        em = Emitter(project, chosen.name, warnings)
+        try:
+            em.check_outputs(outputs)
+            chosen.emit(project, em)
+            em.swap_into_place(outputs)
+        except BaseException:
+            em.discard()
+            raise
     return BuildResult(project, chosen, tuple(outputs), tuple(warnings.items))

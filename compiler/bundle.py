@@ -20,10 +20,7 @@ def find_esbuild(root: Path) -> str:
     """NITRO_ESBUILD, then node_modules/.bin of the project or a parent folder, then PATH."""
     env = os.environ.get("NITRO_ESBUILD")
     if env:
-        path = Path(env).resolve()  # relative to where the command was started, not the project
-        if not path.is_file():
-            raise BundleError(f"NITRO_ESBUILD={env} does not exist. {INSTALL_HINT}")
-        return str(path)
+        return _from_env(env)
     for folder in (root, *root.parents):
         candidate = folder / "node_modules" / ".bin" / "esbuild"
         if candidate.is_file():
@@ -32,6 +29,20 @@ def find_esbuild(root: Path) -> str:
     if not found:
         raise BundleError(INSTALL_HINT)
     return found
+
+
+def _from_env(env: str) -> str:
+    """NITRO_ESBUILD: a path (relative to where the command was started), or a command on PATH."""
+    if os.sep not in env and "/" not in env and shutil.which(env):
+        return str(shutil.which(env))  # NITRO_ESBUILD=esbuild, as CC=gcc
+    path = Path(env).resolve()
+    if path.is_dir():
+        inside = path / "esbuild"
+        hint = f" (set it to {inside})" if inside.is_file() else ""
+        raise BundleError(f"NITRO_ESBUILD={env} is a folder; point it at the esbuild binary itself{hint}")
+    if not path.is_file():
+        raise BundleError(f"NITRO_ESBUILD={env} does not exist. {INSTALL_HINT}")
+    return str(path)
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,7 @@ class BundleOptions:
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
 
 
-def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions) -> None:
+def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path = RUNTIME_DIR) -> None:
     """Bundle `entry` into one `outdir/index.mjs`, or raise BundleError.
 
     No code splitting: esbuild keeps each dynamically imported task module in a lazy
@@ -66,10 +77,10 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions) -> None:
         f"--outdir={outdir}",
         f"--entry-names={opts.entry_name}",
         f"--out-extension:.js={opts.out_extension}",
-        f"--alias:#nitro-runtime={RUNTIME_DIR}",
-        f"--alias:nitro/task={RUNTIME_DIR / 'task.mjs'}",
-        f"--alias:nitro={RUNTIME_DIR / 'nitro.mjs'}",
-        f"--inject:{RUNTIME_DIR / 'globals.mjs'}",
+        f"--alias:#nitro-runtime={runtime}",
+        f"--alias:nitro/task={runtime / 'task.mjs'}",
+        f"--alias:nitro={runtime / 'nitro.mjs'}",
+        f"--inject:{runtime / 'globals.mjs'}",
         "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
         "--log-level=error",
         "--charset=utf8",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ def _next_run(result: BuildResult, cron: str) -> str | None:
     return found[0].isoformat(timespec="seconds") if found else None
 
 
+def _shown_path(path: Path, root: Path) -> str:
+    """`path` relative to the project; `../...` for a serverDir or handler outside it."""
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
 def summary(result: BuildResult) -> dict[str, Any]:
     """The build summary as data (printed as text, or as JSON with --json)."""
     root = result.project.root
@@ -37,7 +43,7 @@ def summary(result: BuildResult) -> dict[str, Any]:
                 "name": t.name,
                 "description": t.description,
                 "source": t.source,
-                "handler": t.handler.relative_to(root).as_posix() if t.handler else None,
+                "handler": _shown_path(t.handler, root) if t.handler else None,
             }
             for t in result.project.tasks
         ],

@@ -97,14 +97,24 @@ def load_config(root: Path) -> tuple[NitroConfig, Path | None]:
 
 def _read_raw(path: Path) -> dict[str, Any]:
     """Parse the file as TOML or JSON, turning syntax errors into located messages."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        # utf-8-sig: editors on Windows (Notepad) save UTF-8 with a byte order mark.
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
     except json.JSONDecodeError as exc:
+        # JSON has no comments; people used to tsconfig.json or wrangler.jsonc write them anyway.
+        hint = "" if text[exc.pos:exc.pos + 2] not in ("//", "/*") else (
+            "; JSON allows no comments: remove them, or move the settings to nitro.config.toml"
+        )
         raise ConfigError(
-            f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name}: the top level must be an object of settings")
@@ -153,9 +163,19 @@ def _format_one(filename: str, err: Any, raw: dict[str, Any]) -> str:
         return where + ": unknown key" + _did_you_mean(loc, raw)
     if err["type"] == "missing":
         return where + ": required key is missing"
+    if err["type"] in ("model_type", "dict_type"):
+        got = _describe(err.get("input"))
+        return f"{where}: must be a table of settings (got {got}){_table_hint(loc, err)}"
     if err["type"] == "literal_error":
         return f"{where}: {err['msg'].lower()}, got {json.dumps(err.get('input'))}"
     return f"{where}: {err['msg'].lower()} (got {_describe(err.get('input'))})"
+
+
+def _table_hint(loc: tuple[Any, ...], err: Any) -> str:
+    """`tasks.a = "tasks/a.ts"` is a likely shorthand: show the table it has to be."""
+    if len(loc) == 2 and loc[0] == "tasks" and isinstance(err.get("input"), str):
+        return f"; a task is a table of settings: set its handler key to {json.dumps(err['input'])}"
+    return ""
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:

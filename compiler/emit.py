@@ -5,9 +5,12 @@ only below a staging folder, and the outputs are renamed into place after everyt
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,12 @@ from typing import Any
 from .bundle import BundleOptions, bundle
 from .errors import PresetError, Warnings
 from .model import Project
-from .render import render
+from .render import RUNTIME_DIR, render
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 WORK_DIR = ".nitro"
 
@@ -90,8 +98,17 @@ class Emitter:
     def bundle(self, entry: Path, out_rel: str, opts: BundleOptions) -> Path:
         """Bundle `entry` into staged folder `out_rel`."""
         outdir = self.path(out_rel)
-        bundle(self.project.root, entry, outdir, opts)
+        bundle(self.project.root, entry, outdir, opts, self._runtime_copy())
         return outdir
+
+    def _runtime_copy(self) -> Path:
+        """The runtime, copied beside the sources. esbuild names every module in the bundle by its
+        path from the project, so bundling our installed templates/runtime made the output depend
+        on where the project sits relative to nitro-build (moving it changed the bytes)."""
+        copy = self.sources / "runtime"
+        if not copy.is_dir():
+            shutil.copytree(RUNTIME_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        return copy
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -136,6 +153,28 @@ class Emitter:
             ) from None
         shutil.rmtree(trash, ignore_errors=True)
         self.discard()
+
+
+@contextlib.contextmanager
+def build_lock(root: Path) -> Iterator[None]:
+    """Hold `.nitro/build.lock` for a whole build: two builds of one project at once would
+    otherwise delete each other's sources in `.nitro/build/<preset>` mid-bundle and race to swap
+    the same output folder. A second build waits; the OS drops the lock if a build dies."""
+    if fcntl is None:  # Windows: no flock; concurrent builds stay unguarded there
+        yield
+        return
+    path = root / WORK_DIR / "build.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            sys.stderr.write(f"waiting for another build of {root} to finish...\n")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _restore(done: list[tuple[Path, Path | None, bool]]) -> None:

@@ -81,6 +81,10 @@ def merge_tasks(
     """Config tasks keep their description and their handler wins; scanned files fill the rest."""
     by_name = {t.name: Task(t.name, t.file, t.description, "scan") for t in scanned}
     for name, tc in config.tasks.items():
+        if not name.strip():  # could never be run: no URL, CLI argument or schedule can name it
+            raise ConfigError(
+                f"{cfg_name}: tasks.{json.dumps(name)}: a task needs a name; remove the entry or name it"
+            )
         found = by_name.get(name)
         handler = _config_handler(root, cfg_name, name, tc.handler) if tc.handler else None
         by_name[name] = Task(
@@ -131,4 +135,33 @@ def compile_schedules(
         names = list(dict.fromkeys(n for n in names if n in known))
         if names:
             schedules.append(Schedule(cron, tuple(names), spec))
-    return tuple(sorted(schedules, key=lambda s: s.cron))
+    schedules.sort(key=_tidy_first)
+    return tuple(sorted(_drop_repeated_tasks(cfg_name, schedules, warnings), key=lambda s: s.cron))
+
+
+def _tidy_first(s: Schedule) -> tuple:
+    """Sort key: a spelling with single spaces first, so it is the one that keeps a repeated task."""
+    tidy = " ".join(s.cron.split())
+    return (tidy, tidy != s.cron, s.cron)
+
+
+def _drop_repeated_tasks(cfg_name: str, schedules: list[Schedule], warnings: Warnings) -> list[Schedule]:
+    """A task keeps one of the schedules that fire at the same instants (same compiled spec).
+
+    `0 9 * * mon`, `0 9 * * MON` and `0  9 * * 1` are distinct config keys but the same firings;
+    each would run the task once per spelling (a timer each on servers, a Vercel cron job each).
+    """
+    runs: dict[tuple[str, str], str] = {}  # (spec, task) -> the cron that runs it
+    kept = []
+    for s in schedules:
+        spec = json.dumps(s.spec, sort_keys=True)
+        tasks = tuple(n for n in s.tasks if runs.setdefault((spec, n), s.cron) == s.cron)
+        for name in (n for n in s.tasks if n not in tasks):
+            warnings.warn(
+                f"{cfg_name}: scheduledTasks.{json.dumps(s.cron)} fires at the same times as "
+                f"{json.dumps(runs[(spec, name)])}, which already runs {name!r}: it runs once per "
+                "firing; remove it from one of the two entries"
+            )
+        if tasks:
+            kept.append(Schedule(s.cron, tasks, s.spec))
+    return kept

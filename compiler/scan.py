@@ -46,14 +46,25 @@ def _module_files(folder: Path) -> list[tuple[str, Path]]:
     largest cost of a build (bench/bench_build.py).
     """
     found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
+    seen = {os.path.realpath(folder)}
+    # Symlinked folders are followed, as Nitro's scanner does (a shared tasks folder linked in);
+    # a folder reached twice (a link cycle) is walked once.
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = [d for d in sorted(dirnames) if _first_visit(Path(dirpath, d), seen)]
         rel_dir = os.path.relpath(dirpath, folder).replace(os.sep, "/")
         for name in filenames:
             if name.endswith(EXTENSIONS) and not name.endswith((".d.ts", ".d.mts", ".d.cts")):
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                 found.append((rel, Path(dirpath, name)))
     return sorted(found)
+
+
+def _first_visit(folder: Path, seen: set[str]) -> bool:
+    real = os.path.realpath(folder)
+    if real in seen:
+        return False
+    seen.add(real)
+    return True
 
 
 def _strip_ext(rel: str) -> list[str]:
@@ -82,7 +93,14 @@ def scan_tasks(server_dir: Path, root: Path) -> list[ScannedTask]:
                 f"{first} and {second} both define the task {name!r}: rename or remove one of them"
             )
         by_name[name] = file
-    return [ScannedTask(n, f, read_description(f)) for n, f in sorted(by_name.items())]
+    return [ScannedTask(n, f, _description(f, root)) for n, f in sorted(by_name.items())]
+
+
+def _description(file: Path, root: Path) -> str | None:
+    try:
+        return read_description(file)
+    except OSError as exc:  # a dangling symlink, a file without read permission
+        raise ScanError(f"{_rel(file, root)}: cannot be read ({exc.strerror}); fix or remove it") from None
 
 
 def read_description(file: Path) -> str | None:
@@ -96,15 +114,39 @@ def read_description(file: Path) -> str | None:
     return re.sub(r"\\(.)", r"\1", match.group("text"))
 
 
-def _segment(part: str) -> dict[str, str]:
-    if m := re.fullmatch(r"\[\.\.\.(\w+)\]", part):
+def _segment(part: str) -> dict[str, str] | None:
+    """One path segment; None for brackets that are neither `[name]`, `[...name]` nor `[...]`.
+
+    As Nitro's scanner: a param name is anything up to `]` (`[user-id]`), and the anonymous
+    catch-all `[...]` names its param `_` (rou3's `**`).
+    """
+    if part == "[...]":
+        return {"catchall": "_"}
+    if m := re.fullmatch(r"\[\.\.\.([^\[\]]+)\]", part):
         return {"catchall": m.group(1)}
-    if m := re.fullmatch(r"\[(\w+)\]", part):
+    if m := re.fullmatch(r"\[([^\[\].][^\[\]]*)\]", part):
         return {"param": m.group(1)}
-    return {"static": part}
+    return None if "[" in part or "]" in part else {"static": part}
 
 
-def _route_of(rel: str, prefix: str) -> tuple[str, str | None, tuple[dict[str, str], ...]]:
+def _segments(parts: list[str], rel: str) -> tuple[dict[str, str], ...]:
+    """The route's segments; refuse what would otherwise match silently wrong (or never)."""
+    segments = tuple(_segment(p) for p in parts)
+    for part, seg in zip(parts, segments, strict=True):
+        if seg is None:
+            raise ScanError(
+                f"{rel}: path segment {part!r} mixes [param] brackets with other text; a "
+                "segment is either plain text, [name], [...name] or [...]: rename the file"
+            )
+    if any("catchall" in s for s in segments[:-1]):
+        raise ScanError(
+            f"{rel}: a catch-all [...name] must be the last part of the route (it takes the rest "
+            "of the path, so nothing after it could match); use a [param] there instead"
+        )
+    return segments
+
+
+def _route_of(rel: str, prefix: str, where: str) -> tuple[str, str | None, tuple[dict[str, str], ...]]:
     parts = _strip_ext(rel)
     method = None
     stem, _, suffix = parts[-1].rpartition(".")
@@ -114,32 +156,40 @@ def _route_of(rel: str, prefix: str) -> tuple[str, str | None, tuple[dict[str, s
         parts.pop()
     segments = [p for p in prefix.strip("/").split("/") if p] + parts
     route = "/" + "/".join(segments)
-    return route, method, tuple(_segment(s) for s in segments)
+    return route, method, _segments(segments, where)
 
 
 def scan_routes(server_dir: Path, root: Path) -> list[ScannedRoute]:
     """Handlers from `api/` (mounted at /api) and `routes/` (mounted at /)."""
-    seen: dict[tuple[str, str | None], Path] = {}
+    seen: dict[tuple, Path] = {}
     routes = []
     for folder, prefix in ((server_dir / "api", "/api"), (server_dir / "routes", "/")):
         for rel, file in _module_files(folder):
-            route, method, segments = _route_of(rel, prefix)
-            if (route, method) in seen:
-                first, second = (_rel(p, root) for p in (seen[(route, method)], file))
+            route, method, segments = _route_of(rel, prefix, _rel(file, root))
+            # By shape: `[id]` and `[name]` in the same place match the same requests.
+            key = (_shape(segments), method)
+            if key in seen:
+                first, second = (_rel(p, root) for p in (seen[key], file))
                 raise ScanError(
                     f"{first} and {second} both handle {(method or 'any method').upper()} "
                     f"{route}: rename or remove one of them"
                 )
-            seen[(route, method)] = file
+            seen[key] = file
             routes.append(ScannedRoute(route, method, file, segments))
     return sorted(routes, key=route_sort_key)
+
+
+def _shape(segments: tuple[dict[str, str], ...]) -> tuple:
+    """What a route matches: static texts, and only the kind of each param or catch-all."""
+    return tuple(("static", s["static"]) if "static" in s else (next(iter(s)),) for s in segments)
 
 
 def route_sort_key(r: ScannedRoute) -> tuple:
     """Static segments before params before catch-alls; a method-specific route first."""
     rank = {"static": 0, "param": 1, "catchall": 2}
-    shape = tuple((rank[next(iter(s))], next(iter(s.values()))) for s in r.segments)
-    return (shape, r.method is None, r.method or "")
+    # Param names do not count: `[id].ts` must not sort before `[user-id].get.ts`.
+    shape = tuple((rank[next(iter(s))], s.get("static", "")) for s in r.segments)
+    return (shape, r.method is None, r.method or "", r.route)
 
 
 def _rel(path: Path, root: Path) -> str:
