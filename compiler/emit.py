@@ -146,8 +146,11 @@ class Emitter:
                     live.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(staged, live)
                     done[-1] = (live, done[-1][1], True)
-        except OSError as exc:
+        except BaseException as exc:  # also Ctrl-C between two renames: put the old output back
             _restore(done)
+            shutil.rmtree(trash, ignore_errors=True)
+            if not isinstance(exc, OSError):
+                raise
             raise PresetError(
                 f"could not put the new output in place ({exc}); the previous output is kept"
             ) from None

@@ -41,6 +41,8 @@ SILENT_KEYS = ("$schema", "version")
 ROUTE_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+")
 # Vercel's limit on a cron job's path (vercel/vercel packages/cli/src/commands/crons/add.ts).
 MAX_CRON_PATH = 512
+# Cron jobs per project, on every plan (https://vercel.com/docs/cron-jobs/usage-and-pricing).
+MAX_CRON_JOBS = 100
 
 
 class Vercel(Preset):
@@ -190,6 +192,12 @@ def build_config(
     config["version"] = 3
     config["routes"] = merge_routes(user.get("routes", []))
     crons = merge_crons(jobs, user.get("crons", []), route, warnings)
+    if len(crons) > MAX_CRON_JOBS:  # the deployment would be refused; say so at build time
+        raise ConfigError(
+            f"scheduledTasks and vercel.json crons make {len(crons)} cron jobs, but Vercel allows "
+            f"{MAX_CRON_JOBS} per project (https://vercel.com/docs/cron-jobs/usage-and-pricing): "
+            "list tasks that run at the same times under one schedule"
+        )
     if crons:
         config["crons"] = crons
     else:
