@@ -9,7 +9,7 @@ from .config import NitroConfig
 from .cron import parse_cron
 from .errors import ConfigError, CronError, Warnings
 from .model import Project, Route, Schedule, Task
-from .scan import ScannedTask, scan_routes, scan_tasks
+from .scan import ScannedTask, _rel, scan_routes, scan_tasks
 from .scheduler_lock import check_scheduler_lock
 
 
@@ -93,6 +93,13 @@ def merge_tasks(
             description=tc.description or (found.description if found else None),
             source="config" if handler or not found else "scan",
             overlap=tc.overlap,
+        )
+    if "__proto__" in by_name:  # a generated object literal would take it as its prototype
+        proto = by_name["__proto__"]
+        where = f'{cfg_name}: tasks."__proto__"' if proto.source == "config" else _rel(proto.handler, root)
+        raise ConfigError(
+            f"{where}: '__proto__' cannot name a task: JavaScript objects reserve it, so the task "
+            "would silently vanish from the bundle; rename it"
         )
     return tuple(by_name[n] for n in sorted(by_name))
 

@@ -126,6 +126,17 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, case: str) -> None:
         assert fragment in stderr, stderr
 
 
+@pytest.mark.parametrize("files, where", [
+    ({"tasks/__proto__.ts": TASK}, "tasks/__proto__.ts"),
+    ({"nitro.config.toml": TASKS_ON + '[tasks."__proto__"]\ndescription = "x"\n'}, 'tasks."__proto__"'),
+])
+def test_a_task_named_proto_is_an_error_not_a_task_that_vanishes(tmp_path: Path, files, where) -> None:
+    """`{"__proto__": ...}` in the generated registry set its prototype: the task was not listed
+    and answered 404."""
+    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON, **files})
+    assert f"{where}: '__proto__' cannot name a task" in fail(project)
+
+
 # ---------------------------------------------------------------- schedules
 
 
