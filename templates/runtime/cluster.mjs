@@ -11,14 +11,13 @@ import { createApp } from "./app.mjs";
 import { scheduleGuards } from "./lock.mjs";
 import { listenUrl, onShutdown, respond, runCli, shutdown, tracker } from "./node.mjs";
 import { startScheduler } from "./scheduler.mjs";
-import { HTTPError, runTask, setCoordinator } from "./task.mjs";
+import { HTTPError, runTask, setCoordinator, tasksIdle } from "./task.mjs";
 
 // A worker that dies sooner than this after it started is restarted after this long, not at once,
 // so a worker that cannot start (a bad port, a crash at import) does not spin the CPU.
 const RESTART_DELAY_MS = 1000;
 // What the primary adds to the workers' own shutdown bound before it stops waiting for them.
 const SHUTDOWN_MARGIN_MS = 2000;
-const NO_SCHEDULER = { stop: () => {}, idle: async () => {} };
 
 /** Entry point of the generated node_cluster bundle: `startCluster(registry)`. */
 export function startCluster(registry) {
@@ -68,7 +67,11 @@ function workerPool(size) {
   }
 
   function onMessage(child, message) {
-    if (message?.nitro === "closing") return unready(child);
+    if (message?.nitro === "closing") {
+      unready(child);
+      // No firing goes to it after this answer, and (IPC keeps order) each one sent before has arrived.
+      return tell(child, { nitro: "closed" });
+    }
     if (message?.nitro !== "listening") return handlers.message.forEach((handle) => handle(child, message));
     ready.push(child);
     if (!announced && ready.length === size) {
@@ -104,6 +107,8 @@ function workerPool(size) {
     on: (event, handle) => handlers[event].push(handle),
     /** The next listening worker in turn, or undefined while none is. */
     pick: () => (ready.length > 0 ? ready[turn++ % ready.length] : undefined),
+    /** Gives `child` no more runs (a message to it could not be sent: it is exiting). */
+    drop: (child) => unready(child),
     kill: () => livingWorkers().forEach((child) => child.process.kill("SIGKILL")),
     /** Asks every worker to shut down and waits (bounded) until all have exited. */
     async stop() {
@@ -148,7 +153,16 @@ function taskFlights(pool) {
     if (!child) return queued.add(name);
     queued.delete(name);
     flight.owner = child;
-    tell(child, { nitro: "run", name, payload: flight.payload });
+    tell(child, { nitro: "run", name, payload: flight.payload }, () => undelivered(name, child));
+  }
+
+  /** `child` died before the run could reach it (it never started there): run it on another worker. */
+  function undelivered(name, child) {
+    pool.drop(child);
+    const flight = flights.get(name);
+    if (flight?.owner !== child) return; // already failed by lost() when its exit came first
+    flight.owner = null;
+    assign(name);
   }
 
   function begin(child, { id, name }) {
@@ -198,13 +212,18 @@ async function worker(registry) {
   const server = createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server }));
   process.on("unhandledRejection", (reason) => console.error("[nitro] unhandled rejection:", reason));
   let closing = null;
+  let released;
+  // The primary answers "closing" with "closed" (or is gone): a firing it dispatched to this worker
+  // before it saw "closing" (a SIGTERM to the whole group at a firing) has then arrived and started.
+  const primaryDone = new Promise((resolve) => (released = resolve));
+  const dispatchedRuns = { stop: () => {}, idle: () => primaryDone.then(tasksIdle) };
   // SIGTERM to the whole process group and the primary's message may both come: shut down once.
   const close = () => {
     if (closing) return closing;
-    tell(process, { nitro: "closing" }); // the primary stops giving this worker firings
-    return (closing = shutdown(server, NO_SCHEDULER, pending).then(() => process.exit(0)));
+    if (!tell(process, { nitro: "closing" })) released(); // the primary stops giving this worker firings
+    return (closing = shutdown(server, dispatchedRuns, pending).then(() => process.exit(0)));
   };
-  joinCluster(pending, close);
+  joinCluster(pending, close, released);
   process.on("SIGTERM", close);
   process.on("SIGINT", close);
   const port = Number(process.env.NITRO_PORT || process.env.PORT || 3000);
@@ -219,7 +238,7 @@ async function worker(registry) {
 }
 
 /** Runs what the primary dispatches, and asks the primary before running a task of its own. */
-function joinCluster(pending, close) {
+function joinCluster(pending, close, released) {
   const waiting = new Map(); // request id -> { name, start, resolve, reject }
   let lastId = 0;
   let dispatched = null; // the task name the primary just told this worker to run
@@ -241,6 +260,7 @@ function joinCluster(pending, close) {
     if (message?.nitro === "result" && !message.ok) request.reject(fromData(message.error));
     if (message?.nitro === "grant" || message?.nitro === "result") waiting.delete(message.id);
     if (message?.nitro === "run") runDispatched(message.name, message.payload);
+    if (message?.nitro === "closed") released();
     if (message?.nitro === "shutdown") close();
   });
 
@@ -255,6 +275,7 @@ function joinCluster(pending, close) {
   process.on("disconnect", () => {
     for (const request of waiting.values()) request.reject(new HTTPError(503, "the cluster primary is gone"));
     waiting.clear();
+    released();
     close();
   });
 }
@@ -278,10 +299,15 @@ function ownRun(name, start) {
 
 // ---------------------------------------------------------------- messages
 
-/** Sends `message` if the IPC channel is open (send on a closed channel would crash); true if sent. */
-function tell(target, message) {
+/**
+ * Sends `message` if the IPC channel is open (send on a closed channel would crash); true if sent.
+ * The other side may die before it reads the channel's end: the write then fails (EPIPE) and,
+ * without a callback, Node raises an 'error' event that nothing handles, killing this process (the
+ * primary: the whole cluster). `onFailed(error)` is called instead; the exit/disconnect follows.
+ */
+function tell(target, message, onFailed = () => {}) {
   if (!target.isConnected?.() && !target.connected) return false;
-  target.send(message);
+  target.send(message, (error) => error && onFailed(error));
   return true;
 }
 

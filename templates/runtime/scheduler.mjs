@@ -4,14 +4,24 @@ import { nextFiring } from "./cron.mjs";
 
 // setTimeout's delay is a signed 32-bit int; longer waits are chunked.
 const MAX_DELAY = 2 ** 31 - 1;
+// Timers run on the monotonic clock, firing times on the wall clock: when the wall clock steps
+// (an NTP step, a VM or laptop resumed from suspend) a pending timer no longer ends at its firing
+// time. Every CLOCK_CHECK_MS the pending waits are measured again against the wall clock, so a
+// firing is at most this late after a forward step (croner re-checks every 30 s for the same reason).
+const CLOCK_CHECK_MS = 30_000;
 
 /**
  * Starts one timer per schedule. Returns `{ stop(), idle() }`: stop clears the timers,
  * idle resolves once the task runs started by this scheduler have settled.
  */
 export function startScheduler(scheduledTasks, { runTask, claim = async () => true, log = console, now = Date.now } = {}) {
-  const timers = new Set();
+  const timers = new Map(); // pending timer -> { at, fire }
   const inFlight = new Set();
+  // Task name -> the firing (ms) it last ran for: a task in several schedules that fire at the same
+  // instant runs once for it, as the Redis claim (keyed by firing and task) and Cloudflare's shared
+  // trigger do. Without this it ran twice when its first run ended before the second timer's
+  // callback, and was skipped as "still running" (overlap) when it did not.
+  const lastFiring = new Map();
   let stopped = false;
 
   function wait(at, fire) {
@@ -22,8 +32,19 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
       if (now() < at) wait(at, fire);
       else fire();
     }, Math.min(Math.max(at - now(), 0), MAX_DELAY));
-    timers.add(timer);
+    timers.set(timer, { at, fire });
   }
+
+  // See CLOCK_CHECK_MS. Unref'd: the waits themselves keep the process alive, not this check.
+  const clockCheck = setInterval(() => {
+    for (const [timer, { at, fire }] of [...timers]) {
+      clearTimeout(timer);
+      timers.delete(timer);
+      wait(at, fire);
+    }
+  }, CLOCK_CHECK_MS);
+  if (typeof clockCheck === "object") clockCheck.unref?.();
+  else globalThis.Deno?.unrefTimer?.(clockCheck);
 
   function arm(schedule, afterMs) {
     let at;
@@ -42,7 +63,10 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
   function fire(schedule, at) {
     // Next firing after this one, or after now when the process was stalled: missed firings are skipped, not replayed.
     arm(schedule, Math.max(at, now()));
-    const run = runFiring(schedule.tasks, at, { runTask, claim, log });
+    const tasks = schedule.tasks.filter((name) => lastFiring.get(name) !== at);
+    if (tasks.length === 0) return;
+    for (const name of tasks) lastFiring.set(name, at);
+    const run = runFiring(tasks, at, { runTask, claim, log });
     inFlight.add(run);
     run.finally(() => inFlight.delete(run));
   }
@@ -52,7 +76,8 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
   return {
     stop() {
       stopped = true;
-      for (const timer of timers) clearTimeout(timer);
+      clearInterval(clockCheck);
+      for (const timer of timers.keys()) clearTimeout(timer);
       timers.clear();
     },
     async idle() {
