@@ -105,7 +105,7 @@ def _read_raw(path: Path) -> dict[str, Any]:
             f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
         ) from None
     try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        data = tomllib.loads(text) if path.suffix == ".toml" else _read_json(text, path.name)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
     except json.JSONDecodeError as exc:
@@ -119,6 +119,46 @@ def _read_raw(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name}: the top level must be an object of settings")
     return data
+
+
+class _Pairs(dict):
+    """A parsed JSON object that remembers the keys it saw more than once."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
+    obj = _Pairs(pairs)
+    if len(obj) < len(pairs):  # some key came twice: find which
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                obj.repeated += (key,)
+            seen.add(key)
+    return obj
+
+
+def _repeated_key(value: Any, where: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    """The key path of the first repeated key in parsed JSON, or None."""
+    if isinstance(value, _Pairs) and value.repeated:
+        return (*where, value.repeated[0])
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        if found := _repeated_key(child, (*where, key)):
+            return found
+    return None
+
+
+def _read_json(text: str, name: str) -> Any:
+    """json.loads, refusing a key repeated in one object: JSON keeps only the last one, so a task
+    listed under the same cron twice was silently unscheduled (TOML refuses repeats itself)."""
+    repeated = _repeated_key(json.loads(text, object_pairs_hook=_pairs))
+    if repeated:
+        raise ConfigError(
+            f"{name}: {key_path(repeated)}: this key appears twice in the same object and JSON "
+            "keeps only the last one; merge the two entries"
+        )
+    return json.loads(text)
 
 
 def key_path(parts: tuple[Any, ...] | list[Any]) -> str:

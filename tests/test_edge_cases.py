@@ -292,3 +292,10 @@ def test_interrupt_between_the_swap_renames_puts_the_previous_output_back(
         build(project)
     assert tree_digest(project / ".output") == before
     assert not list((project / ".nitro").glob("staging-*"))
+
+
+def test_a_key_repeated_in_a_json_config_is_an_error(tmp_path: Path) -> None:
+    """json.loads keeps the last of two equal keys, so task a was silently left unscheduled."""
+    config = '{"experimental": {"tasks": true}, "scheduledTasks": {"* * * * *": "a", "* * * * *": "b"}}'
+    project = write_project(tmp_path, {"nitro.config.json": config, "tasks/a.ts": TASK, "tasks/b.ts": TASK})
+    assert 'nitro.config.json: scheduledTasks."* * * * *": this key appears twice' in fail(project)
