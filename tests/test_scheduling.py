@@ -10,6 +10,8 @@
 - node_cluster, a worker that dies just as the primary dispatches a firing to it: the primary's
   write fails with EPIPE, which crashed the primary and with it the cluster; now the firing goes
   to the next worker.
+- node_middleware: two apps' bundles with the same schedules in one host process both run theirs
+  (the once-per-process guard was keyed by the schedules alone).
 
 SIGSTOP on the primary makes the races of the last two deterministic: while it is stopped its
 timer comes due and the worker acts; when it resumes it runs its timers before it reads the worker.
@@ -230,3 +232,27 @@ def test_cluster_worker_dying_at_a_dispatch_does_not_bring_down_the_primary(
     runs = Counter(t for t, _ in ran(output, "slow"))
     assert runs[firing * 1000] == 1, f"the firing at the dispatch ran once:\n{output}"
     assert "EPIPE" not in output, output
+
+
+# ---------------------------------------------------------------- node_middleware, two apps in one host
+
+
+def test_two_middleware_apps_with_the_same_schedules_both_run_theirs(tmp_path: Path) -> None:
+    """The once-per-process guard told two apps apart by their schedules only: the second never ran."""
+    for app in ("a", "b"):
+        schedule = '"* * * * * *" = "cleanup"'
+        write_project(tmp_path / app, {
+            "nitro.config.toml": f"[experimental]\ntasks = true\n[scheduledTasks]\n{schedule}\n",
+            "tasks/cleanup.ts": TASK.replace("ran ${name}", f"ran ${{name}}:{app}"),
+        })
+        build_project(tmp_path / app, "node_middleware")
+    host = tmp_path / "host.mjs"
+    host.write_text('await import("./a/.output/server/index.mjs");\n'
+                    'await import("./a/.output/server/index.mjs?again"); // the same bundle: scheduled once\n'
+                    'await import("./b/.output/server/index.mjs");\n'
+                    "setTimeout(() => process.exit(0), 3500);\n")
+    proc = subprocess.run([NODE, str(host)], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    a, b = ran(proc.stdout, "cleanup:a"), ran(proc.stdout, "cleanup:b")
+    assert len(b) >= 2, f"app b's schedule never ran:\n{proc.stdout}"
+    assert len(a) >= 2 and len(a) == len({t for t, _ in a}), f"app a runs once per firing:\n{proc.stdout}"

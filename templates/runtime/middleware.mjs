@@ -45,11 +45,14 @@ async function answer(app, req, res, ctx) {
 
 /**
  * Starts the scheduler and the SIGTERM/SIGINT handling, once per process even when the bundle is
- * imported more than once (two URLs of the same file are two module instances).
+ * imported more than once (two URLs of the same file are two module instances). Keyed by the
+ * bundle's file too: another app's bundle with the same schedules (two apps in one host) has
+ * tasks of its own, and its schedules must run as well.
  */
 function startOnce(registry, pending) {
   const schedules = (registry.scheduledTasks ?? []).map(({ cron, tasks }) => ({ cron, tasks }));
-  const key = Symbol.for(`nitro-build.middleware.scheduler ${JSON.stringify(schedules)}`);
+  const file = import.meta.url.replace(/[?#].*$/, "");
+  const key = Symbol.for(`nitro-build.middleware.scheduler ${file} ${JSON.stringify(schedules)}`);
   if (globalThis[key]) return;
   globalThis[key] = true;
   const scheduler = startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask }));
