@@ -69,7 +69,9 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     """
     args = [
         find_esbuild(root),
-        str(entry),
+        # Relative to the project (esbuild's cwd): esbuild reads an entry point containing `=` as
+        # `outname=entry`, which broke builds of projects under a folder such as `a=b`.
+        os.path.relpath(entry, root),
         "--bundle",
         "--format=esm",
         f"--platform={opts.platform}",

@@ -299,3 +299,10 @@ def test_a_key_repeated_in_a_json_config_is_an_error(tmp_path: Path) -> None:
     config = '{"experimental": {"tasks": true}, "scheduledTasks": {"* * * * *": "a", "* * * * *": "b"}}'
     project = write_project(tmp_path, {"nitro.config.json": config, "tasks/a.ts": TASK, "tasks/b.ts": TASK})
     assert 'nitro.config.json: scheduledTasks."* * * * *": this key appears twice' in fail(project)
+
+
+def test_project_under_a_folder_with_an_equals_sign_builds(tmp_path: Path) -> None:
+    """esbuild reads an entry point argument `a=b/...` as `outname=path`, so the build failed."""
+    project = copy_fixture("basic", tmp_path / "date=2026-11-28")
+    build_project(project)
+    assert json.loads(run_task_cli(NODE_BUNDLE, project, "run", "db:migrate").stdout) == {"result": "Success"}
