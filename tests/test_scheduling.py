@@ -13,7 +13,7 @@
 - node_middleware: two apps' bundles with the same schedules in one host process both run theirs
   (the once-per-process guard was keyed by the schedules alone).
 
-SIGSTOP on the primary makes the races of the last two deterministic: while it is stopped its
+SIGSTOP on the primary makes the two node_cluster races deterministic: while it is stopped its
 timer comes due and the worker acts; when it resumes it runs its timers before it reads the worker.
 """
 from __future__ import annotations
