@@ -35,6 +35,7 @@ def build_project(
     schedules: tuple[Schedule, ...] = ()
     if enabled:
         tasks = merge_tasks(root, cfg_name, config, scanned)
+        _warn_no_default_export(root, scanned, tasks, warnings)
         schedules = compile_schedules(cfg_name, config, {t.name for t in tasks}, warnings)
     elif scanned or config.scheduled_tasks or config.tasks:
         warnings.warn(
@@ -102,6 +103,20 @@ def merge_tasks(
             "would silently vanish from the bundle; rename it"
         )
     return tuple(by_name[n] for n in sorted(by_name))
+
+
+def _warn_no_default_export(
+    root: Path, scanned: list[ScannedTask], tasks: tuple[Task, ...], warnings: Warnings
+) -> None:
+    """A scanned module that is some task's handler but has no default export answers 501."""
+    handlers = {t.handler for t in tasks}
+    for t in scanned:
+        if not t.has_default and t.file in handlers:
+            warnings.warn(
+                f"{_rel(t.file, root)}: no default export, so task {t.name!r} answers 501 when run; "
+                "write `export default defineTask({ run() { ... } })`, or move a shared helper out of "
+                "tasks/ (e.g. to utils/)"
+            )
 
 
 def _config_handler(root: Path, cfg_name: str, name: str, handler: str) -> Path:

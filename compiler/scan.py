@@ -24,11 +24,19 @@ _META_DESCRIPTION = re.compile(
 )
 
 
+# Any spelling of a default export (ESM, re-export, CommonJS). Best effort, for a warning only:
+# a module without one is registered but answers 501 when run.
+_DEFAULT_EXPORT = re.compile(
+    rb"\bexport\s+default\b|\bexport\s*\{[^}]*\bdefault\b|\bmodule\.exports\b|\bexports\.default\b"
+)
+
+
 @dataclass(frozen=True)
 class ScannedTask:
     name: str
     file: Path
     description: str | None
+    has_default: bool = True  # False: no default export seen, the task would answer 501
 
 
 @dataclass(frozen=True)
@@ -93,19 +101,20 @@ def scan_tasks(server_dir: Path, root: Path) -> list[ScannedTask]:
                 f"{first} and {second} both define the task {name!r}: rename or remove one of them"
             )
         by_name[name] = file
-    return [ScannedTask(n, f, _description(f, root)) for n, f in sorted(by_name.items())]
+    return [ScannedTask(n, f, *_read_task(f, root)) for n, f in sorted(by_name.items())]
 
 
-def _description(file: Path, root: Path) -> str | None:
+def _read_task(file: Path, root: Path) -> tuple[str | None, bool]:
+    """The module's literal description, and whether it has a default export (read once)."""
     try:
-        return read_description(file)
+        data = file.read_bytes()
     except OSError as exc:  # a dangling symlink, a file without read permission
         raise ScanError(f"{_rel(file, root)}: cannot be read ({exc.strerror}); fix or remove it") from None
+    return read_description(data), bool(_DEFAULT_EXPORT.search(data))
 
 
-def read_description(file: Path) -> str | None:
-    """The literal `meta.description` of a task module, when it is a plain string."""
-    data = file.read_bytes()
+def read_description(data: bytes) -> str | None:
+    """The literal `meta.description` of a task module's source, when it is a plain string."""
     if b"description" not in data:  # most modules: skip decoding and the regex
         return None
     match = _META_DESCRIPTION.search(data.decode("utf-8", errors="replace"))

@@ -16,6 +16,7 @@ from conftest import (
     NODE_BUNDLE,
     build_project,
     copy_fixture,
+    last_json_line,
     log_lines,
     run_cli,
     run_task_cli,
@@ -306,3 +307,23 @@ def test_project_under_a_folder_with_an_equals_sign_builds(tmp_path: Path) -> No
     project = copy_fixture("basic", tmp_path / "date=2026-11-28")
     build_project(project)
     assert json.loads(run_task_cli(NODE_BUNDLE, project, "run", "db:migrate").stdout) == {"result": "Success"}
+
+
+def test_task_module_without_a_default_export_is_warned_about(tmp_path: Path) -> None:
+    """Such a module is registered but answers 501; the build said nothing (a helper in tasks/,
+    an empty file, `export function run`)."""
+    project = write_project(tmp_path, {
+        "nitro.config.toml": TASKS_ON,
+        "tasks/empty.ts": "",
+        "tasks/named.ts": "export function run() { return 1 }\n",
+        "tasks/ok.ts": TASK,
+        "tasks/reexported.ts": 'export { default } from "./ok";\n',
+        "tasks/aliased.ts": "const task = defineTask({ run: () => 2 });\nexport { task as default };\n",
+        "tasks/common.cjs": "module.exports = { run: () => 3 };\n",
+    })
+    stderr = build_project(project).stderr
+    warned = sorted(line.split(":")[1].strip() for line in stderr.splitlines() if "no default export" in line)
+    assert warned == ["tasks/empty.ts", "tasks/named.ts"], stderr
+    failed = run_task_cli(NODE_BUNDLE, project, "run", "named")
+    assert failed.returncode == 1 and last_json_line(failed.stderr)["statusCode"] == 501
+    assert json.loads(run_task_cli(NODE_BUNDLE, project, "run", "aliased").stdout) == 2
