@@ -120,7 +120,11 @@ def find_user_config(root: Path, warnings: Warnings) -> Path | None:
 
 def read_user_config(path: Path) -> tomlkit.TOMLDocument:
     """The user's wrangler config as a tomlkit document (a TOML file keeps its comments)."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        # utf-8-sig: wrangler strips a UTF-8 byte order mark (removeBOMAndValidate), so do we.
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: not UTF-8 text; save it as UTF-8, as wrangler expects") from None
     if path.suffix == ".toml":
         try:
             doc = tomlkit.parse(text)

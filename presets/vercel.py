@@ -163,7 +163,7 @@ def read_vercel_json(root: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # editors may add a byte order mark
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"vercel.json: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "

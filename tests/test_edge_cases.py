@@ -327,3 +327,22 @@ def test_task_module_without_a_default_export_is_warned_about(tmp_path: Path) ->
     failed = run_task_cli(NODE_BUNDLE, project, "run", "named")
     assert failed.returncode == 1 and last_json_line(failed.stderr)["statusCode"] == 501
     assert json.loads(run_task_cli(NODE_BUNDLE, project, "run", "aliased").stdout) == 2
+
+
+@pytest.mark.parametrize("name, text", [
+    ("wrangler.toml", 'name = "bom-worker"\n'),
+    ("wrangler.json", '{"name": "bom-worker"}'),
+])
+def test_wrangler_config_with_a_byte_order_mark_is_read_as_wrangler_does(
+        tmp_path: Path, name: str, text: str) -> None:
+    """wrangler strips a UTF-8 BOM (removeBOMAndValidate); the build called the file invalid."""
+    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK})
+    (project / name).write_bytes("\ufeff".encode() + text.encode())
+    build_project(project, "cloudflare_module")
+    assert 'name = "bom-worker"' in (project / ".output/server/wrangler.toml").read_text()
+
+
+def test_wrangler_config_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK})
+    (project / "wrangler.toml").write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    assert "wrangler.toml: not UTF-8 text" in fail(project, "--preset", "cloudflare_module")
