@@ -26,8 +26,10 @@ def build_project(
             )
     server_dir = (root / config.server_dir).resolve()
     if not server_dir.is_dir():
+        what = "is a file, not a folder" if server_dir.exists() else "does not exist"
         raise ConfigError(
-            f"{cfg_name}: serverDir: folder {config.server_dir!r} does not exist under {root}"
+            f"{cfg_name}: serverDir: {config.server_dir!r} {what} under {root}; point it at the "
+            "folder that holds tasks/, api/ and routes/"
         )
     scanned = scan_tasks(server_dir, root)
     enabled = config.experimental.tasks
@@ -124,7 +126,8 @@ def _config_handler(root: Path, cfg_name: str, name: str, handler: str) -> Path:
     if not path.is_file():
         key = f"tasks.{json.dumps(name)}.handler"
         raise ConfigError(
-            f"{cfg_name}: {key}: handler file {handler!r} for task {name!r} does not exist "
+            f"{cfg_name}: {key}: handler file {handler!r} for task {name!r} "
+            f"{'is a folder, not a module' if path.is_dir() else 'does not exist'} "
             f"(looked for {path}); fix the path or remove the key to use tasks/{name.replace(':', '/')}.ts"
         )
     return path

@@ -114,6 +114,14 @@ CONFIG_ERRORS = {
         ['nitro.config.toml: tasks."db:migrate": must be a table of settings',
          'set its handler key to "tasks/db/migrate.ts"'],
     ),
+    "serverDir is a file": (
+        {"nitro.config.toml": 'serverDir = "server.ts"\n', "server.ts": ""}, "utf-8",
+        ["nitro.config.toml: serverDir: 'server.ts' is a file, not a folder", "point it at the folder"],
+    ),
+    "handler is a folder": (
+        {"nitro.config.toml": TASKS_ON + '[tasks.a]\nhandler = "jobs"\n', "jobs/a.ts": TASK}, "utf-8",
+        ['nitro.config.toml: tasks."a".handler: handler file \'jobs\' for task \'a\' is a folder'],
+    ),
 }
 
 
@@ -121,6 +129,7 @@ CONFIG_ERRORS = {
 def test_bad_config_is_a_clear_error(tmp_path: Path, case: str) -> None:
     files, encoding, expected = CONFIG_ERRORS[case]
     for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(text.encode(encoding))
     stderr = fail(tmp_path)
     for fragment in expected:
