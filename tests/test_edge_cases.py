@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     BIN,
+    NODE,
     NODE_BUNDLE,
     build_project,
     copy_fixture,
@@ -355,3 +356,19 @@ def test_wrangler_config_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> No
     project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK})
     (project / "wrangler.toml").write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
     assert "wrangler.toml: not UTF-8 text" in fail(project, "--preset", "cloudflare_module")
+
+
+def test_task_cli_runs_a_task_whose_name_starts_with_a_dash(tmp_path: Path) -> None:
+    """`task run -- -lead` (a bare `-lead` reads as a flag, so it prints the usage)."""
+    project = write_project(tmp_path, {
+        "nitro.config.toml": "[experimental]\ntasks = true\n",
+        "tasks/-lead.ts": 'export default defineTask({ run({ payload }) { return { result: payload } } });\n',
+    })
+    build_project(project)
+    run = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "--", "-lead", "--payload", '{"x": 1}'],
+                  cwd=project, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"result": {"x": 1}}
+    bare = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "-lead"],
+                   cwd=project, capture_output=True, text=True, timeout=30)
+    assert bare.returncode == 1 and "task run [--] NAME" in bare.stderr

@@ -20,7 +20,7 @@ export function startNode(registry) {
 
 // ---------------------------------------------------------------- task CLI
 
-const USAGE = "Usage: node index.mjs task list | task run NAME [--payload '{...}']";
+const USAGE = "Usage: node index.mjs task list | task run [--] NAME [--payload '{...}']";
 
 export async function runCli(registry, args) {
   registerTasks(registry.tasks ?? {});
@@ -31,11 +31,14 @@ export async function runCli(registry, args) {
     const schedules = (registry.scheduledTasks ?? []).map(({ cron, tasks }) => ({ cron, tasks }));
     return finish(0, { tasks: await listTasks(), scheduledTasks: schedules.length > 0 ? schedules : false });
   }
-  const name = rest[0];
-  if (command !== "run" || !name || name.startsWith("-")) return fail(1, 400, USAGE);
+  // `task run -- -name` runs a task whose name starts with a dash (tasks/-name.ts).
+  const escaped = rest[0] === "--";
+  const name = escaped ? rest[1] : rest[0];
+  if (command !== "run" || !name || (!escaped && name.startsWith("-"))) return fail(1, 400, USAGE);
+  const flags = rest.slice(escaped ? 2 : 1);
   const waitUntil = tracker();
   try {
-    const result = await runTask(name, { payload: parsePayload(rest.slice(1)), context: { waitUntil: waitUntil.add } });
+    const result = await runTask(name, { payload: parsePayload(flags), context: { waitUntil: waitUntil.add } });
     await waitUntil.settled();
     return finish(0, result ?? null);
   } catch (error) {
