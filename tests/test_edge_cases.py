@@ -365,8 +365,8 @@ def test_task_cli_runs_a_task_whose_name_starts_with_a_dash(tmp_path: Path) -> N
         "tasks/-lead.ts": 'export default defineTask({ run({ payload }) { return { result: payload } } });\n',
     })
     build_project(project)
-    run = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "--", "-lead", "--payload", '{"x": 1}'],
-                  cwd=project, capture_output=True, text=True, timeout=30)
+    argv = [NODE, ".output/server/index.mjs", "task", "run", "--", "-lead", "--payload", '{"x": 1}']
+    run = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=30)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"result": {"x": 1}}
     bare = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "-lead"],
