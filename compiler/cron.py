@@ -16,6 +16,7 @@ import bisect
 import calendar
 import functools
 import itertools
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -131,11 +132,21 @@ def parse_cron(expr: str) -> CronExpr:
     return parsed
 
 
+# crontab's `CRON_TZ=Zone` / `TZ=Zone` prefix: schedules have no time zone of their own here.
+TIME_ZONE_PREFIX = re.compile(r"\s*((?:CRON_)?TZ=\S*)", re.IGNORECASE)
+
+
 def _split_fields(expr: str) -> tuple[str, ...]:
     """The six field texts (seconds first), nicknames expanded and `?` read as `*`."""
     text = expr.strip()
     if not text:
         raise CronError("empty cron expression")
+    if zone := TIME_ZONE_PREFIX.match(text):
+        raise CronError(
+            f"a time zone ({zone.group(1)}) is not supported on a schedule: Cloudflare Cron "
+            "Triggers and Vercel Cron Jobs fire in UTC, server presets in the server's local "
+            "time zone; remove the prefix and write the expression in that time"
+        )
     if text.startswith("@"):
         text = _expand_nickname(text)
     parts = text.replace("?", "*").split()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from .config import NitroConfig
@@ -133,10 +132,6 @@ def _config_handler(root: Path, cfg_name: str, name: str, handler: str) -> Path:
     return path
 
 
-# crontab's `CRON_TZ=Zone` / `TZ=Zone` prefix: schedules have no time zone of their own here.
-TIME_ZONE_PREFIX = re.compile(r"\s*((?:CRON_)?TZ=\S*)", re.IGNORECASE)
-
-
 def compile_schedules(
     cfg_name: str, config: NitroConfig, known: set[str], warnings: Warnings
 ) -> tuple[Schedule, ...]:
@@ -144,12 +139,6 @@ def compile_schedules(
     schedules = []
     for cron, value in config.scheduled_tasks.items():
         where = f"{cfg_name}: scheduledTasks.{json.dumps(cron)}"
-        if zone := TIME_ZONE_PREFIX.match(cron):
-            raise CronError(
-                f"{where}: a time zone ({zone.group(1)}) is not supported on a schedule: Cloudflare "
-                "Cron Triggers and Vercel Cron Jobs fire in UTC, server presets in the server's local "
-                "time zone; remove the prefix and write the expression in that time"
-            )
         try:
             spec = parse_cron(cron).compiled()
         except CronError as exc:
