@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from presets import Preset, get_preset
+from .presets import Preset, get_preset
 
 from .config import load_config
 from .emit import Emitter, build_lock

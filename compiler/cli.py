@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ._version import __version__
 from .build import BuildResult, build
 from .console import print_warnings, run_guarded
 from .dev import dev_command
@@ -109,7 +110,7 @@ def do_build(preset: str | None, root: Path, strict: bool, as_json: bool, debug:
 
 
 @click.group()
-@click.version_option(package_name="nitro-build")
+@click.version_option(version=__version__, prog_name="nitro-build")
 def main() -> None:
     """nitro-build: compile tasks, schedules and routes into deployable bundles."""
 

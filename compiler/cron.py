@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from compiler.errors import CronError
+from .errors import CronError
 
 # croner's nicknames (README "Predefined schedule nicknames"). croner has no @every.
 NICKNAMES = {

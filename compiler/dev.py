@@ -26,7 +26,7 @@ from typing import Any
 
 import click
 
-from presets.dev import DEV_DIR
+from .presets.dev import DEV_DIR
 
 from .build import build
 from .config import CONFIG_NAMES, load_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import importlib
 
-from compiler.errors import PresetError
+from ..errors import PresetError
 
 from .base import Preset
 
@@ -30,9 +30,9 @@ def get_preset(name: str) -> Preset:
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise PresetError(f"unknown preset {name!r}; {hint}choose one of: {', '.join(PRESETS)}")
     try:
-        module = importlib.import_module(f"presets.{key}")
+        module = importlib.import_module(f"{__name__}.{key}")
     except ModuleNotFoundError as exc:
-        if exc.name != f"presets.{key}":
+        if exc.name != f"{__name__}.{key}":
             raise
         raise PresetError(f"preset {key!r} is not available in this version yet") from None
     return module.preset

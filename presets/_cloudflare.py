@@ -18,11 +18,11 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
-from compiler.bundle import BundleOptions
-from compiler.cron import to_cloudflare
-from compiler.emit import Emitter
-from compiler.errors import ConfigError, CronError, Warnings
-from compiler.model import Project
+from ..bundle import BundleOptions
+from ..cron import to_cloudflare
+from ..emit import Emitter
+from ..errors import ConfigError, CronError, Warnings
+from ..model import Project
 
 from .base import Preset
 

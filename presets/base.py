@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from compiler.bundle import BundleOptions
-from compiler.emit import Emitter, import_paths
-from compiler.model import Project
-from compiler.scheduler_lock import scheduler_options
+from ..bundle import BundleOptions
+from ..emit import Emitter, import_paths
+from ..model import Project
+from ..scheduler_lock import scheduler_options
 
-VERSION = "0.1.0"
+from .._version import __version__ as VERSION
 
 
 class Preset:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from compiler.model import Project
+from ..model import Project
 
 from .base import Preset
 

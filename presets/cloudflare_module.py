@@ -16,9 +16,9 @@ from typing import Any
 
 import tomlkit
 
-from compiler.emit import Emitter
-from compiler.errors import ConfigError, Warnings
-from compiler.model import Project
+from ..emit import Emitter
+from ..errors import ConfigError, Warnings
+from ..model import Project
 
 from . import _cloudflare as cf
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import tomlkit
 
-from compiler.emit import Emitter
-from compiler.model import Project
-from compiler.render import render
+from ..emit import Emitter
+from ..model import Project
+from ..render import render
 
 from . import _cloudflare as cf
 

@@ -4,7 +4,7 @@ https://nitro.build/guide/tasks#run-tasks-with-dev-server
 """
 from dataclasses import replace
 
-from compiler.model import Project
+from ..model import Project
 
 from .node_server import NodeServer
 

@@ -5,7 +5,7 @@ https://nitro.build/deploy/runtimes/node#middleware
 """
 from __future__ import annotations
 
-from compiler.model import Project
+from ..model import Project
 
 from .base import Preset
 

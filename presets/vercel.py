@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from compiler.cron import VERCEL_DOC, fires_more_than_daily, to_vercel
-from compiler.emit import Emitter
-from compiler.errors import ConfigError, CronError, Warnings
-from compiler.model import Project
+from ..cron import VERCEL_DOC, fires_more_than_daily, to_vercel
+from ..emit import Emitter
+from ..errors import ConfigError, CronError, Warnings
+from ..model import Project
 
 from .base import Preset
 

@@ -37,9 +37,9 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def run_cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
-    """Run `python -m compiler.cli ARGS` and capture its output."""
+    """Run `python -m nitro_build ARGS` and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "compiler.cli", *args],
+        [sys.executable, "-m", "nitro_build", *args],
         cwd=cwd or REPO,
         env=cli_env(**env),
         capture_output=True,

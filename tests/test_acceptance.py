@@ -60,7 +60,7 @@ def test_nitro_dev_with_a_server_dir_builds_and_starts_once(tmp_path: Path) -> N
         "server/tasks/a.ts": TASK,
     })
     port = free_port()
-    argv = [sys.executable, "-m", "compiler.cli", "dev", "--dir", str(project), "--port", str(port)]
+    argv = [sys.executable, "-m", "nitro_build", "dev", "--dir", str(project), "--port", str(port)]
     run = Server(argv, tmp_path, cli_env(), port)
     try:
         run.wait_for("[nitro dev] ready:", timeout=30)

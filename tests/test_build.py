@@ -174,7 +174,7 @@ def test_installed_command_runs_from_any_folder(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "site-packages" in subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import compiler; print(compiler.__file__)"],
+        [str(venv / "bin" / "python"), "-c", "import nitro_build; print(nitro_build.__file__)"],
         cwd=elsewhere, env=env, capture_output=True, text=True,
     ).stdout
     assert sorted(task_list(project)["tasks"]) == ["cms:update", "db:migrate", "echo:payload"]

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from compiler.cron import fires_more_than_daily, next_firings, parse_cron, to_cloudflare, to_vercel
-from compiler.errors import CompilerError, CronError
+from nitro_build.cron import fires_more_than_daily, next_firings, parse_cron, to_cloudflare, to_vercel
+from nitro_build.errors import CompilerError, CronError
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE = shutil.which("node") or "/usr/bin/node"

@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from croniter import croniter
 
-from compiler.cron import NICKNAMES, parse_cron, to_cloudflare, to_vercel
-from compiler.errors import CronError
+from nitro_build.cron import NICKNAMES, parse_cron, to_cloudflare, to_vercel
+from nitro_build.errors import CronError
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "js" / "cron_driver.mjs"

@@ -92,11 +92,11 @@ def process_exists(pid: int) -> bool:
 
 
 class DevRun(Server):
-    """`python -m compiler.cli dev --dir PROJECT --port P ...` with its output in a log file."""
+    """`python -m nitro_build dev --dir PROJECT --port P ...` with its output in a log file."""
 
     def __init__(self, project: Path, *args: str):
         port = free_port()
-        argv = [sys.executable, "-m", "compiler.cli", "dev", "--dir", str(project), "--port", str(port), *args]
+        argv = [sys.executable, "-m", "nitro_build", "dev", "--dir", str(project), "--port", str(port), *args]
         super().__init__(argv, project, cli_env(), port)
         self.project = project
 

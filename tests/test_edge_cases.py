@@ -239,7 +239,7 @@ def test_a_second_build_waits_for_the_first_so_outputs_stay_consistent(tmp_path:
     config = TASKS_ON + '[scheduledTasks]\n"{}" = "a"\n'
     files = {"nitro.config.toml": config.format("0 3 * * *"), "tasks/a.ts": TASK}
     project = write_project(tmp_path / "p", files)
-    argv = [sys.executable, "-m", "compiler.cli", "build", "--preset", "cloudflare_module",
+    argv = [sys.executable, "-m", "nitro_build", "build", "--preset", "cloudflare_module",
             "--dir", str(project)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
@@ -283,8 +283,8 @@ def test_interrupt_between_the_swap_renames_puts_the_previous_output_back(
     """Ctrl-C after the old output was moved aside but before the new one moved in used to leave no
     output at all (the old one stranded in .nitro/staging-*.old). In-process: the window is two
     renames wide, too narrow to hit with a real signal."""
-    import compiler.emit as emit
-    from compiler.build import build
+    import nitro_build.emit as emit
+    from nitro_build.build import build
 
     project = copy_fixture("basic", tmp_path)
     build_project(project)

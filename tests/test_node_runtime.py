@@ -201,7 +201,7 @@ SCHEDULER_JS = REPO / "tests" / "js"
 
 
 def compiled_specs(*crons: str) -> dict[str, Any]:
-    from compiler.cron import parse_cron
+    from nitro_build.cron import parse_cron
 
     return {cron: parse_cron(cron).compiled() for cron in crons}
 

@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 import pytest
 
-from compiler.build import build
-from compiler.errors import CompilerError
+from nitro_build.build import build
+from nitro_build.errors import CompilerError
 from conftest import (
     BIN, NODE, NODE_BUNDLE, REPO, build_project, free_port, log_lines, normalize_paths, preview_argv, run_cli,
     wait_until, write_project,

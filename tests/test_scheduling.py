@@ -39,7 +39,7 @@ CLOCK_PRELOAD = REPO / "tests" / "js" / "clock_step_preload.mjs"
 
 
 def compiled_specs(*crons: str) -> dict[str, Any]:
-    from compiler.cron import parse_cron
+    from nitro_build.cron import parse_cron
 
     return {cron: parse_cron(cron).compiled() for cron in crons}
 
