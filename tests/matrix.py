@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import json
 import signal
+import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -235,7 +236,36 @@ def check_shutdown_wait_is_bounded(serve: Callable[..., Server], state: Path) ->
     assert "still running after 700 ms" in server.output
 
 
+def raw_status(server: Server, request: bytes) -> str:
+    """The status line a raw HTTP/1.1 request gets, or "" when the runtime closes the connection."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        try:
+            return sock.recv(65536).decode("latin-1").split("\r\n", 1)[0]
+        except (ConnectionResetError, TimeoutError):
+            return ""
+
+
+def check_trace_and_connect_answer_without_logging(serve: Callable[..., Server], state: Path) -> None:
+    """TRACE on a route that serves every method: a JSON 501, and not a line of log per request."""
+    server = serve()
+    for _ in range(20):
+        answer = call(server, "TRACE", "/api/users/7")
+        assert (answer.status, answer.json) == (501, {"statusCode": 501, "message": "Method TRACE is not supported"})
+        assert answer.headers["content-type"].startswith("application/json")
+    for request in (b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n",
+                    b"TRACK /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"F@O /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n"):
+        # Refused by the runtime's own parser (400, a closed connection) or by us (501): never a 500.
+        status = raw_status(server, request)
+        assert " 500 " not in status, (request, status)
+    assert call(server, "GET", "/api/users/7").status == 200  # still serving
+    for word in ("TRACE", "TRACK", "CONNECT", "TypeError", "Internal Server Error"):
+        assert word not in server.output, server.output
+
+
 MATRIX = (
+    check_trace_and_connect_answer_without_logging,
     check_listing,
     check_run_with_query_and_body_payload,
     check_unknown_is_404_missing_handler_is_501_and_token_rules,

@@ -5,6 +5,11 @@ import { HTTPError, listTasks, registerTasks, runTask } from "./task.mjs";
 const TASKS_PATH = "/_nitro/tasks";
 const MAX_TASK_BODY = 1024 * 1024;
 const KIND_RANK = (segment) => ("static" in segment ? 0 : "param" in segment ? 1 : 2);
+// Methods the Fetch standard forbids in a Request (https://fetch.spec.whatwg.org/#forbidden-method):
+// no route can serve them, and Node's `new Request` throws on them. TRACE would echo headers
+// (cross-site tracing), CONNECT asks for a tunnel: no resource supports them, hence 501
+// (https://www.rfc-editor.org/rfc/rfc9110#name-501-not-implemented), not a logged 500.
+const UNSUPPORTED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 /** Builds the app from the generated registry `{ tasks, scheduledTasks, routes, options }`. */
 export function createApp(registry) {
@@ -16,6 +21,8 @@ export function createApp(registry) {
   };
   return {
     async fetch(request, ctx = {}) {
+      const refusal = refuseMethod(request.method);
+      if (refusal) return refusal;
       try {
         return await handle(app, request, ctx);
       } catch (error) {
@@ -33,6 +40,12 @@ export function createApp(registry) {
       return Boolean(matchRoute(app.routes, pathname, method).route);
     },
   };
+}
+
+/** A 501 answer for a method no route can serve (CONNECT, TRACE, TRACK), else null. Never logged. */
+export function refuseMethod(method) {
+  const verb = String(method).toUpperCase();
+  return UNSUPPORTED_METHODS.has(verb) ? jsonError(501, `Method ${verb} is not supported`) : null;
 }
 
 async function handle(app, request, ctx) {
@@ -305,7 +318,7 @@ function errorResponse(error, { expose }) {
 
 const defaultMessage = (status) => ({ 404: "Not Found", 500: "Internal Server Error" })[status] ?? "Error";
 
-function jsonError(status, message, headers = {}) {
+export function jsonError(status, message, headers = {}) {
   return json({ statusCode: status, message }, status, headers);
 }
 

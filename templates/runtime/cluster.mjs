@@ -9,7 +9,7 @@ import { createServer } from "node:http";
 import { availableParallelism } from "node:os";
 import { createApp } from "./app.mjs";
 import { scheduleGuards } from "./lock.mjs";
-import { listenUrl, onShutdown, respond, runCli, shutdown, tracker } from "./node.mjs";
+import { listenUrl, onShutdown, refuseTunnels, respond, runCli, shutdown, tracker } from "./node.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { HTTPError, runTask, setCoordinator, tasksIdle } from "./task.mjs";
 
@@ -209,7 +209,7 @@ function taskFlights(pool) {
 async function worker(registry) {
   const app = createApp(registry);
   const pending = tracker();
-  const server = createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server }));
+  const server = refuseTunnels(createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server })));
   process.on("unhandledRejection", (reason) => console.error("[nitro] unhandled rejection:", reason));
   let closing = null;
   let released;

@@ -5,7 +5,7 @@ import { createApp } from "./app.mjs";
 import { scheduleGuards } from "./lock.mjs";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { onShutdown, runCli, shutdown, toRequest, tracker, writeResponse } from "./node.mjs";
+import { incoming, onShutdown, runCli, shutdown, tracker, writeResponse } from "./node.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { runTask } from "./task.mjs";
 
@@ -38,7 +38,8 @@ export function createMiddleware(registry) {
 }
 
 async function answer(app, req, res, ctx) {
-  const response = await app.fetch(hostRequest(req), ctx);
+  const request = hostRequest(req);
+  const response = request instanceof Response ? request : await app.fetch(request, ctx);
   // Once the host's server stops listening, keep-alive sockets are closed after their answer.
   await writeResponse(response, res, { close: req.socket?.server?.listening === false });
 }
@@ -65,7 +66,8 @@ function startOnce(registry, pending) {
  * express.text(), express.raw()) has already read the stream: the app gets what it parsed.
  */
 function hostRequest(req) {
-  const request = toRequest(req);
+  const request = incoming(req);
+  if (request instanceof Response) return request; // refused (TRACE, a bad URL): answered as is
   if (!req.readableEnded || request.body === null) return request;
   request.body.cancel().catch(() => {});
   const parsed = req.body;

@@ -3,7 +3,7 @@
 // The exported pieces are shared by the node_cluster, node_middleware, bun and deno_server adapters
 // (Bun and Deno implement node:process, so signals and the task CLI work there too).
 import { createServer } from "node:http";
-import { createApp } from "./app.mjs";
+import { createApp, jsonError, refuseMethod } from "./app.mjs";
 import { scheduleGuards } from "./lock.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { listTasks, registerTasks, runTask, tasksIdle } from "./task.mjs";
@@ -77,7 +77,7 @@ function fail(code, statusCode, message) {
 async function serve(registry) {
   const app = createApp(registry);
   const pending = tracker();
-  const server = createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server }));
+  const server = refuseTunnels(createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server })));
   process.on("unhandledRejection", (reason) => console.error("[nitro] unhandled rejection:", reason));
   const port = Number(process.env.NITRO_PORT || process.env.PORT || 3000);
   const host = process.env.NITRO_HOST || process.env.HOST || undefined;
@@ -94,13 +94,47 @@ export function listenUrl({ address, port }) {
 export async function respond(app, req, res, { waitUntil, server }) {
   let response;
   try {
-    response = await app.fetch(toRequest(req), { waitUntil, remoteAddress: req.socket.remoteAddress });
+    const request = incoming(req);
+    response = request instanceof Response
+      ? request
+      : await app.fetch(request, { waitUntil, remoteAddress: req.socket.remoteAddress });
   } catch (error) {
     console.error("[nitro]", error);
     response = Response.json({ statusCode: 500, message: "Internal Server Error" }, { status: 500 });
   }
   // Once the server stops listening, keep-alive sockets are closed after their answer.
   await writeResponse(response, res, { close: !server.listening });
+}
+
+/**
+ * The web Request for `req`, or the answer to a request that cannot become one: 501 for CONNECT,
+ * TRACE and TRACK (`new Request` throws on them), 400 for a URL the WHATWG parser refuses. Both
+ * are the client's doing, so nothing is logged: a stack per request would let anyone flood the logs.
+ */
+export function incoming(req) {
+  const refusal = refuseMethod(req.method);
+  if (refusal) return refusal;
+  try {
+    return toRequest(req);
+  } catch {
+    return jsonError(400, "Bad Request");
+  }
+}
+
+/**
+ * CONNECT never reaches the request handler: Node emits "connect" and, with no listener, drops the
+ * connection. Answer it with the same 501 as TRACE, then close.
+ */
+export function refuseTunnels(server) {
+  server.on("connect", (req, socket) => {
+    const body = JSON.stringify({ statusCode: 501, message: "Method CONNECT is not supported" });
+    socket.on("error", () => {});
+    socket.end(
+      "HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json; charset=utf-8\r\n" +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
 }
 
 /** IncomingMessage -> web Request; the body streams lazily so unread bytes are never buffered. */
