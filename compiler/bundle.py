@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BundleError
+from .imports_check import check_unprovided_globals, explain_esbuild_errors
+from .provided import alias_args, auto_import_source
 from .render import RUNTIME_DIR
 
 INSTALL_HINT = (
@@ -80,11 +82,12 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
         f"--entry-names={opts.entry_name}",
         f"--out-extension:.js={opts.out_extension}",
         f"--alias:#nitro-runtime={runtime}",
-        f"--alias:nitro/task={runtime / 'task.mjs'}",
-        f"--alias:nitro={runtime / 'nitro.mjs'}",
-        f"--inject:{runtime / 'globals.mjs'}",
+        *alias_args(runtime),
+        f"--inject:{_write_auto_imports(entry.parent, runtime)}",
         "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
         "--log-level=error",
+        "--log-limit=0",
+        "--color=false",
         "--charset=utf8",
         "--legal-comments=none",
     ]
@@ -95,6 +98,14 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     if opts.metafile:
         args.append(f"--metafile={entry.parent / 'meta.json'}")
     _run(args, root)
+    check_unprovided_globals(outdir / f"{opts.entry_name}{opts.out_extension}", root)
+
+
+def _write_auto_imports(folder: Path, runtime: Path) -> Path:
+    """The injected auto-import module, written beside the generated entry."""
+    target = folder / "_auto_imports.mjs"
+    target.write_text(auto_import_source(runtime), encoding="utf-8")
+    return target
 
 
 def _run(args: list[str], root: Path) -> None:
@@ -103,5 +114,5 @@ def _run(args: list[str], root: Path) -> None:
     except OSError as exc:
         raise BundleError(f"could not run esbuild ({args[0]}): {exc}. {INSTALL_HINT}") from None
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
+        detail = explain_esbuild_errors(proc.stderr or proc.stdout)
         raise BundleError(f"esbuild failed to bundle the project:\n{detail}")

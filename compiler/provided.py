@@ -1,0 +1,110 @@
+"""What the bundle provides to user code: one table of module specifiers and auto-imports.
+
+Everything else reads this table: the esbuild aliases (`bundle.py`), the injected module that
+gives auto-imported names to files that use them without importing, and the build errors that
+name what is available when a file asks for something we do not provide (`imports_check.py`).
+To provide a new API, add its runtime file under `templates/runtime/`, its specifiers to
+`MODULES` and its auto-imported names to `AUTO_IMPORTS`; tests/test_provided.py checks the
+table against the files' real exports.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Module:
+    """A runtime file (under templates/runtime) and the public names it exports."""
+
+    file: str
+    exports: tuple[str, ...]
+
+
+_NITRO = Module("nitro.mjs", ("HTTPError", "defineHandler", "defineTask", "runTask"))
+_TASK = Module("task.mjs", ("defineTask", "runTask"))
+_H3 = Module("h3.mjs", ("HTTPError", "defineHandler", "defineEventHandler", "eventHandler", "getQuery"))
+# Type-only modules: TypeScript `import type` is erased, and a value import from them is an error.
+_TYPES = Module("types.mjs", ())
+
+# Import specifier -> what it resolves to. Nitro 3 names (https://nitro.build/guide), Nitro 2's
+# `nitropack/runtime` and `#imports`, and h3 itself (Nitro re-exports h3 as `nitro/h3`).
+MODULES: dict[str, Module] = {
+    "nitro": _NITRO,
+    "nitro/task": _TASK,
+    "nitro/h3": _H3,
+    "h3": _H3,
+    "nitro/types": _TYPES,
+    "nitropack/types": _TYPES,
+    "nitropack/runtime": _NITRO,
+    "#imports": _NITRO,
+}
+
+# Specifier families that are ours: an import below one of these that MODULES lacks is a build
+# error listing MODULES, never an attempt to resolve it from node_modules.
+FAMILIES = ("nitro", "nitropack", "#imports", "#internal/nitro", "h3")
+
+# Name used without an import -> the specifier it comes from (Nitro's auto-imports).
+AUTO_IMPORTS: dict[str, str] = {
+    "defineTask": "nitro/task",
+    "runTask": "nitro/task",
+    "defineHandler": "nitro",
+    "HTTPError": "nitro",
+    "defineEventHandler": "nitro/h3",
+    "eventHandler": "nitro/h3",
+    "getQuery": "nitro/h3",
+}
+
+# Names Nitro 2/3 auto-import (its runtime utilities, https://nitro.build/guide/utils, and h3's)
+# that a file may use without importing. Those not in AUTO_IMPORTS are a build error where used,
+# instead of a run-time "X is not defined".
+NITRO_AUTO_IMPORTS = (
+    "useStorage", "useRuntimeConfig", "useAppConfig", "useNitroApp", "useEvent", "useDatabase",
+    "defineNitroPlugin", "nitroPlugin", "defineCachedFunction", "cachedFunction",
+    "defineCachedEventHandler", "cachedEventHandler", "defineCachedHandler", "defineRenderHandler",
+    "defineNitroErrorHandler", "defineRouteMeta", "getRouteRules", "runCronTasks",
+    "defineEventHandler", "eventHandler", "defineHandler", "defineTask", "runTask",
+    "createError", "getQuery", "getRouterParam", "getRouterParams", "readBody", "readRawBody",
+    "readValidatedBody", "getValidatedQuery", "getHeader", "getHeaders", "getRequestHeader",
+    "getRequestHeaders", "setHeader", "setHeaders", "setResponseHeader", "setResponseHeaders",
+    "setResponseStatus", "getResponseStatus", "getMethod", "getCookie", "setCookie",
+    "deleteCookie", "parseCookies", "sendRedirect", "sendError", "send", "sendStream",
+    "getRequestURL", "getRequestHost", "getRequestIP", "isMethod", "assertMethod",
+    "handleCors", "useSession", "getSession", "updateSession", "clearSession", "proxyRequest",
+    "sendProxy", "fetchWithEvent", "appendHeader", "appendResponseHeader", "defineLazyEventHandler",
+    "lazyEventHandler", "fromNodeMiddleware", "toWebRequest", "getRequestWebStream",
+    "defineMiddleware", "defineRequestMiddleware", "defineResponseMiddleware", "HTTPError",
+)
+
+
+def alias_args(runtime: Path) -> list[str]:
+    """esbuild `--alias` flags mapping each provided specifier onto its file in `runtime`."""
+    return [f"--alias:{spec}={runtime / mod.file}" for spec, mod in MODULES.items()]
+
+
+def auto_import_source(runtime: Path) -> str:
+    """The module injected into every file (`--inject`): esbuild adds an import of a name only to
+    files that use it unbound. Names Nitro auto-imports that we lack come from `MISSING_PREFIX`
+    stubs, so that a use is found in the bundle and reported at build time (imports_check.py)."""
+    lines = [
+        f"export {{ {name} }} from {str(runtime / MODULES[spec].file)!r};"
+        for name, spec in sorted(AUTO_IMPORTS.items())
+    ]
+    lines += [
+        f"export function {name}() {{ throw new Error({MISSING_PREFIX + name!r}); }}"
+        for name in sorted(set(NITRO_AUTO_IMPORTS) - set(AUTO_IMPORTS))
+    ]
+    return "\n".join(lines) + "\n"
+
+
+MISSING_PREFIX = "nitro-build: not provided: "
+
+
+def available_modules() -> str:
+    """The provided specifiers, for error messages."""
+    return ", ".join(spec for spec, mod in MODULES.items() if mod.exports)
+
+
+def available_auto_imports() -> str:
+    """The names usable without an import, for error messages."""
+    return ", ".join(sorted(AUTO_IMPORTS))
