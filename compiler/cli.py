@@ -1,4 +1,4 @@
-"""The `nitro` command (build, and later dev and task) and `nitro-build` (= `nitro build`)."""
+"""The `nitro` command (build, dev, task) and `nitro-build` (= `nitro build`)."""
 from __future__ import annotations
 
 import json

@@ -51,7 +51,3 @@ class Project:
     preset_options: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
     # Raw platform sections the user wrote (cloudflare.*, vercel.*, scheduler.*), already
     # validated by the config models and turned into plain data.
-
-    def task(self, name: str) -> Task | None:
-        """The task called `name`, if registered."""
-        return next((t for t in self.tasks if t.name == name), None)

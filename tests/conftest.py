@@ -23,6 +23,9 @@ NODE = os.environ.get("NITRO_TEST_NODE", "node")
 NODE_BUNDLE = [NODE, ".output/server/index.mjs"]
 FIXTURES = REPO / "fixtures"
 BUILD_OUTPUTS = (".output", ".nitro", ".vercel", ".wrangler", "dist")
+TASKS_ON = "[experimental]\ntasks = true\n"  # nitro.config.toml lines that enable tasks
+TASK = 'export default defineTask({ run() { return { result: "ok" } } });\n'  # a task module answering "ok"
+
 # The shared behaviour matrix's fixtures (bundle, state, serve, task_cli) for the preset modules.
 pytest_plugins = ("matrix",)
 
@@ -257,3 +260,4 @@ def normalize_paths(text: str, *roots: Path) -> str:
 def snapshot_file(snapshot):
     """`assert text == snapshot_file(name="registry.mjs")`: one snapshot file per output file."""
     return lambda **kw: snapshot.use_extension(TextFileSnapshot)(**kw)
+

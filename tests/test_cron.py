@@ -1,4 +1,4 @@
-"""compiler/cron.py: parsing croner's dialect, refusals, the compiled spec, translations, next firings.
+"""compiler/cron/: parsing croner's dialect, refusals, the compiled spec, translations, next firings.
 
 The broad comparison with croner and croniter lives in test_cron_conformance.py; these are the
 readable cases, with their exact messages and results.

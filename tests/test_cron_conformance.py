@@ -1,7 +1,7 @@
 """The shipped scheduler (templates/runtime/cron.mjs under real Node) against croner and croniter.
 
 Every expression (a hand-written list covering each syntax feature, plus seeded random ones) is
-compiled by compiler/cron.py, then its next firings from several start instants are computed:
+compiled by compiler/cron/, then its next firings from several start instants are computed:
 - by cron.mjs, in one Node process per time zone (tests/js/cron_driver.mjs),
 - by croner (npm, the engine Nitro uses; our input dialect) in the same Node process,
 - by croniter (Python) where it can read the expression.

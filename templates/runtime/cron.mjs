@@ -1,5 +1,5 @@
 // Cron evaluator shipped inside every bundle (Node, Bun, Deno, workerd, Vercel). No dependencies.
-// It reads only the spec compiled by compiler/cron.py (CronExpr.compiled()); it never parses text.
+// It reads only the spec compiled by compiler/cron/expr.py (CronExpr.compiled()); it never parses text.
 //
 // Semantics follow croner (https://croner.56k.guru/usage/pattern/), the engine Nitro uses:
 // - day-of-month and day-of-week both restricted: a day matches if either matches, or both

@@ -1,7 +1,7 @@
 // Drives startScheduler() from templates/runtime with a fake event loop whose timers run on a
 // monotonic clock, as Node's, Bun's and Deno's do, while the scheduler reads a wall clock that can
 // step (NTP step, resume from suspend) independently of it.
-// Usage: node scheduler_clock_steps.mjs SCENARIO SPECS_JSON   (specs compiled by compiler/cron.py)
+// Usage: node scheduler_clock_steps.mjs SCENARIO SPECS_JSON   (specs compiled by compiler/cron/)
 // Exits 0 and prints "ok SCENARIO" when the scenario's assertions hold; an assertion error otherwise.
 import assert from "node:assert/strict";
 import { scheduleGuards } from "../../templates/runtime/lock.mjs";

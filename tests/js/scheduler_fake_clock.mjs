@@ -1,6 +1,6 @@
 // Drives startScheduler() from templates/runtime with a fake clock and fake timers, so timer
 // arithmetic (early and late wake-ups, chunked long waits, stalls) is checked exactly.
-// Usage: node scheduler_fake_clock.mjs SCENARIO SPECS_JSON   (specs compiled by compiler/cron.py)
+// Usage: node scheduler_fake_clock.mjs SCENARIO SPECS_JSON   (specs compiled by compiler/cron/)
 // Exits 0 when the scenario's assertions hold; an assertion error otherwise.
 import assert from "node:assert/strict";
 import { nextFiring } from "../../templates/runtime/cron.mjs";
