@@ -27,7 +27,7 @@ CRONS = ("* * * * *", "*/5 * * * *", "0 * * * *", "0 3 * * *", "0 9 * * MON-FRI"
 PROBE = """
 import resource, sys
 from pathlib import Path
-from nitro_build.build import build
+from nitro_build import build
 build(Path(sys.argv[1]), "node_server")
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

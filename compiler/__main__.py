@@ -1,6 +1,6 @@
 """`python -m nitro_build ...` is the `nitro` command."""
 
-from .cli import main
+from .entry import nitro
 
 if __name__ == "__main__":
-    main()
+    nitro()

@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors
+from .plan import BundleOptions
 from .provided import alias_args, auto_import_source
 from .render import RUNTIME_DIR
 
@@ -45,20 +45,6 @@ def _from_env(env: str) -> str:
     if not path.is_file():
         raise BundleError(f"NITRO_ESBUILD={env} does not exist. {INSTALL_HINT}")
     return str(path)
-
-
-@dataclass(frozen=True)
-class BundleOptions:
-    """What a preset chooses about bundling; the rest is common to every preset."""
-
-    platform: str = "node"  # esbuild --platform
-    target: str = "node20"
-    conditions: tuple[str, ...] = ()
-    banner: str = ""
-    entry_name: str = "index"
-    out_extension: str = ".mjs"
-    external: tuple[str, ...] = field(default=())
-    metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
 
 
 def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path = RUNTIME_DIR) -> None:

@@ -2,68 +2,57 @@
 from __future__ import annotations
 
 import json
-import os
-from datetime import UTC, datetime
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ._version import __version__
-from .build import BuildResult, build
+from .pipeline import BuildResult, build
+from .check import check_command
 from .console import print_warnings, run_guarded
 from .dev import dev_command
 from .errors import Warnings
 from .task_cli import task_group
 
 
-def _next_run(result: BuildResult, cron: str) -> str | None:
-    from .cron import next_firings
-
-    # Platform cron triggers (Cloudflare, Vercel) fire in UTC; servers fire in local time.
-    utc = getattr(result.preset, "utc_schedules", False)
-    start = datetime.now(UTC) if utc else datetime.now().astimezone()
-    found = next_firings(cron, start, 1)
-    return found[0].isoformat(timespec="seconds") if found else None
-
-
-def _shown_path(path: Path, root: Path) -> str:
-    """`path` relative to the project; `../...` for a serverDir or handler outside it."""
-    return Path(os.path.relpath(path, root)).as_posix()
-
-
 def summary(result: BuildResult) -> dict[str, Any]:
     """The build summary as data (printed as text, or as JSON with --json)."""
-    root = result.project.root
     return {
-        "preset": result.preset.name,
-        "output": result.preset.output_dir(result.project),
+        "preset": result.preset,
+        "output": result.output_dir,
+        "dryRun": result.dry_run,
         "outputs": list(result.outputs),
+        "artifacts": list(result.artifacts),
         "tasks": [
-            {
-                "name": t.name,
-                "description": t.description,
-                "source": t.source,
-                "handler": _shown_path(t.handler, root) if t.handler else None,
-            }
-            for t in result.project.tasks
+            {"name": t.name, "description": t.description, "source": t.source, "handler": t.handler}
+            for t in result.tasks
         ],
         "schedules": [
             {
                 "cron": s.cron,
-                "platformCron": result.preset.platform_cron(s.cron),
+                "platformCron": s.platform_cron,
                 "tasks": list(s.tasks),
-                "next": _next_run(result, s.cron),
+                "next": s.next[0].isoformat(timespec="seconds") if s.next else None,
             }
-            for s in result.project.schedules
+            for s in result.schedules
         ],
         "commands": result.commands,
         "warnings": list(result.warnings),
+        # The CI facts nitro.json holds (files: empty in a dry run, which bundles nothing).
+        "inputHash": result.input_hash,
+        "files": result.files,
     }
 
 
 def print_summary(data: dict[str, Any]) -> None:
-    click.echo(f"Built preset {data['preset']} into {data['output']}/")
+    if data["dryRun"]:
+        click.echo(f"Dry run of preset {data['preset']}: nothing written, nothing bundled")
+        for path in data["artifacts"]:
+            click.echo(f"  would write {path}")
+    else:
+        click.echo(f"Built preset {data['preset']} into {data['output']}/")
     click.echo(f"Tasks ({len(data['tasks'])}):")
     for t in data["tasks"]:
         where = t["handler"] or "no handler (answers 501)"
@@ -88,6 +77,14 @@ def build_options(func: Any) -> Any:
             ),
             click.option("--strict", is_flag=True, help="Turn warnings into errors."),
             click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+            click.option(
+                "--dry-run", is_flag=True,
+                help="Everything except bundling and the swap: no esbuild needed, nothing written.",
+            ),
+            click.option(
+                "--print", "print_path", metavar="PATH",
+                help="Print one generated file (e.g. .vercel/output/config.json) instead of the summary.",
+            ),
             click.option("--debug", is_flag=True, help="Show tracebacks."),
         ]
     ):
@@ -95,18 +92,34 @@ def build_options(func: Any) -> Any:
     return func
 
 
-def do_build(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool) -> None:
-    """Build, print warnings and the summary."""
+def do_build(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool,
+             dry_run: bool = False, print_path: str | None = None) -> None:
+    """Build (or plan, with --dry-run), print warnings and the summary or one artifact."""
     warnings = Warnings(strict=strict)
     try:
-        result = run_guarded(debug, lambda: build(root, preset, strict=strict, warnings=warnings))
+        result = run_guarded(
+            debug, lambda: build(root, preset, strict=strict, dry_run=dry_run, warnings=warnings)
+        )
     finally:
         print_warnings(warnings)
+    if print_path is not None:
+        print_artifact(result, print_path)
+        return
     data = summary(result)
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
         print_summary(data)
+
+
+def print_artifact(result: BuildResult, path: str) -> None:
+    """--print PATH: the artifact's exact text on stdout, or an error listing the artifacts."""
+    try:
+        text = result.artifacts[path]
+    except KeyError as exc:
+        click.echo(f"error: --print: {exc.args[0]}", err=True)
+        sys.exit(1)
+    click.echo(text, nl=False)
 
 
 @click.group()
@@ -117,20 +130,25 @@ def main() -> None:
 
 @main.command("build")
 @build_options
-def build_command(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool) -> None:
+def build_command(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool,
+                  dry_run: bool, print_path: str | None) -> None:
     """Build the project for a deployment preset."""
-    do_build(preset, root, strict, as_json, debug)
+    do_build(preset, root, strict, as_json, debug, dry_run, print_path)
 
 
 main.add_command(dev_command)
 main.add_command(task_group)
+main.add_command(check_command)
 
 
 @click.command("nitro-build")
 @build_options
-def build_main(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool) -> None:
-    """Build the project for a deployment preset (same as `nitro build`)."""
-    do_build(preset, root, strict, as_json, debug)
+def build_main(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool,
+               dry_run: bool, print_path: str | None) -> None:
+    """Build the project for a deployment preset (same as `nitro build`).
+
+    `nitro-build check` validates instead (see `nitro-build check --help`)."""
+    do_build(preset, root, strict, as_json, debug, dry_run, print_path)
 
 
 if __name__ == "__main__":

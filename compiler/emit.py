@@ -6,58 +6,29 @@ only below a staging folder, and the outputs are renamed into place after everyt
 from __future__ import annotations
 
 import contextlib
-import json
+import hashlib
 import os
 import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .bundle import BundleOptions, bundle
+from .bundle import bundle
 from .errors import PresetError, Warnings
 from .model import Project
-from .render import RUNTIME_DIR, render
+from .plan import WORK_DIR, Plan
+from .render import RUNTIME_DIR
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-WORK_DIR = ".nitro"
-
-
-def to_json(data: Any) -> str:
-    """Platform files and nitro.json: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def import_path(target: Path, from_dir: Path) -> str:
-    """A relative ES import specifier from `from_dir` to `target` (no absolute paths in sources)."""
-    rel = os.path.relpath(target, from_dir).replace(os.sep, "/")
-    return rel if rel.startswith(".") else "./" + rel
-
-
-def import_paths(targets: list[Path | None], from_dir: Path, root: Path) -> list[str | None]:
-    """import_path for many files: those under `root` take a string shortcut.
-
-    os.path.relpath normalises both paths on every call, which was a tenth of a 10000-task
-    build (bench/bench_build.py); files inside the project only need their suffix re-rooted.
-    """
-    prefix = str(root) + os.sep
-    up = import_path(root, from_dir) + "/"
-    return [
-        up + str(t)[len(prefix):].replace(os.sep, "/")
-        if t is not None and str(t).startswith(prefix)
-        else (t and import_path(t, from_dir))
-        for t in targets
-    ]
-
 
 @dataclass
 class Emitter:
-    """Everything a preset may touch: sources under .nitro/build/<preset>, outputs under staging."""
+    """A real build's disk work: a Plan's sources under .nitro/build/<preset>, outputs under staging."""
 
     project: Project
     preset: str
@@ -80,26 +51,32 @@ class Emitter:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
-    def write_text(self, rel: str, text: str) -> Path:
-        target = self.path(rel)
-        target.write_text(text, encoding="utf-8")
-        return target
+    def write_plan(self, plan: Plan) -> dict[str, str]:
+        """Write every planned file (sources in place, outputs staged); return the texts written."""
+        files = plan.files()
+        for rel, text in files.items():
+            target = self.project.root / rel if plan.is_source(rel) else self.path(rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        return files
 
-    def write_json(self, rel: str, data: Any) -> Path:
-        return self.write_text(rel, to_json(data))
+    def run_bundles(self, plan: Plan) -> None:
+        """Bundle each planned entry into its staged output folder."""
+        for step in plan.bundles:
+            entry = self.project.root / step.entry
+            bundle(self.project.root, entry, self.path(step.out_dir), step.options, self._runtime_copy())
 
-    def render_source(self, template: str, name: str, **context: Any) -> Path:
-        """Render a template into the (unbundled) sources folder."""
-        target = self.sources / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render(template, **context), encoding="utf-8")
-        return target
-
-    def bundle(self, entry: Path, out_rel: str, opts: BundleOptions) -> Path:
-        """Bundle `entry` into staged folder `out_rel`."""
-        outdir = self.path(out_rel)
-        bundle(self.project.root, entry, outdir, opts, self._runtime_copy())
-        return outdir
+    def staged_hashes(self, outputs: list[str]) -> dict[str, str]:
+        """sha256 of every staged output file, by path relative to the project."""
+        hashes = {}
+        for rel in outputs:
+            top = self.staging / rel
+            for path in [top] if top.is_file() else sorted(top.rglob("*")) if top.is_dir() else []:
+                if path.is_file():
+                    key = path.relative_to(self.staging).as_posix()
+                    hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return dict(sorted(hashes.items()))
 
     def _runtime_copy(self) -> Path:
         """The runtime, copied beside the sources. esbuild names every module in the bundle by its

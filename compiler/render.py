@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from . import templates
+
+if TYPE_CHECKING:
+    import jinja2
 
 # The templates ship as the `nitro_build.templates` package (pyproject maps it onto templates/), so its
 # location is the same question in a checkout, an editable install and a wheel.
@@ -29,7 +30,10 @@ def _tojson(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """Built once: strict undefined, trimmed blocks, our filters."""
+    """Built once: strict undefined, trimmed blocks, our filters. Jinja is imported here, on
+    first use: `nitro-build check` and a dry run that reads no generated source never load it."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         trim_blocks=True,

@@ -18,11 +18,10 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
-from ..bundle import BundleOptions
 from ..cron import to_cloudflare
-from ..emit import Emitter
 from ..errors import ConfigError, CronError, Warnings
 from ..model import Project
+from ..plan import BundleOptions, Plan
 
 from .base import Preset
 
@@ -64,14 +63,14 @@ class CloudflarePreset(Preset):
         """No scheduler lock or overlap options: those drive the server scheduler, not shipped here."""
         return {"preset": self.name, "dev": self.dev}
 
-    def emit(self, project: Project, em: Emitter) -> None:
+    def plan(self, project: Project, plan: Plan) -> None:
         if project.preset_options["scheduler"].get("lock"):
-            em.warnings.warn(
+            plan.warnings.warn(
                 f"{config_name(project)}: scheduler.lock is not used by the {self.name} preset: "
                 "Cloudflare fires each Cron Trigger once per deployment, so no lock is needed (and "
                 "its URL is not written into the Worker); it still applies to server presets"
             )
-        super().emit(project, em)
+        super().plan(project, plan)
 
 
 # ---------------------------------------------------------------- crons

@@ -6,12 +6,10 @@ output folder, platform artifacts), in the spirit of Nitro's `extends`
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
-from ..bundle import BundleOptions
-from ..emit import Emitter, import_paths
 from ..model import Project
+from ..plan import BundleOptions, Plan, import_paths
 from ..scheduler_lock import scheduler_options
 
 from .._version import __version__ as VERSION
@@ -45,19 +43,19 @@ class Preset:
         """Every path (relative to the root) this preset owns and replaces on each build."""
         return [self.output_dir(project)]
 
-    def emit(self, project: Project, em: Emitter) -> None:
-        """Render sources, bundle them, write nitro.json; presets add platform artifacts."""
-        entry = self.render_sources(project, em)
-        em.bundle(entry, self.server_dir(project), self.bundle_options)
-        em.write_json(f"{self.output_dir(project)}/nitro.json", self.nitro_json(project))
+    def plan(self, project: Project, plan: Plan) -> None:
+        """Plan the sources and their bundle; presets add platform artifacts. nitro.json, which
+        lists the bundle's hashes, is written by the pipeline after bundling (nitro_json_path)."""
+        entry = self.render_sources(project, plan)
+        plan.bundle(entry, self.server_dir(project), self.bundle_options)
 
-    def render_sources(self, project: Project, em: Emitter) -> Path:
-        """Write registry.mjs and the entry into .nitro/build/<preset>/; return the entry."""
-        em.render_source("registry.mjs.jinja", "registry.mjs", **self.registry_context(project, em))
-        return em.render_source(self.entry_template, "entry.mjs", **self.entry_context(project))
+    def render_sources(self, project: Project, plan: Plan) -> str:
+        """Plan registry.mjs and the entry in .nitro/build/<preset>/; return the entry's path."""
+        plan.add_source("registry.mjs.jinja", "registry.mjs", **self.registry_context(project, plan))
+        return plan.add_source(self.entry_template, "entry.mjs", **self.entry_context(project))
 
-    def registry_context(self, project: Project, em: Emitter) -> dict[str, Any]:
-        src, root = em.sources, project.root
+    def registry_context(self, project: Project, plan: Plan) -> dict[str, Any]:
+        src, root = plan.sources, project.root
         task_imports = import_paths([t.handler for t in project.tasks], src, root)
         route_imports = import_paths([r.handler for r in project.routes], src, root)
         return {
@@ -94,6 +92,9 @@ class Preset:
     def commands(self, project: Project) -> dict[str, str]:
         """How to preview (and deploy) the output, as written to nitro.json and printed."""
         return {"preview": f"node {self.server_dir(project)}/index.mjs"}
+
+    def nitro_json_path(self, project: Project) -> str:
+        return f"{self.output_dir(project)}/nitro.json"
 
     def nitro_json(self, project: Project) -> dict[str, Any]:
         return {

@@ -16,9 +16,9 @@ from typing import Any
 
 import tomlkit
 
-from ..emit import Emitter
 from ..errors import ConfigError, Warnings
 from ..model import Project
+from ..plan import Plan
 
 from . import _cloudflare as cf
 
@@ -44,19 +44,19 @@ class CloudflareModule(cf.CloudflarePreset):
         """The output folder and the deploy redirect; the user's wrangler files are never written."""
         return [self.output_dir(project), cf.DEPLOY_CONFIG]
 
-    def emit(self, project: Project, em: Emitter) -> None:
-        """Write the Worker's wrangler.toml and the deploy redirect, then bundle the Worker."""
-        write_wrangler_config(self, project, em)
-        super().emit(project, em)
+    def plan(self, project: Project, plan: Plan) -> None:
+        """The Worker's wrangler.toml and the deploy redirect, then the Worker's bundle."""
+        write_wrangler_config(self, project, plan)
+        super().plan(project, plan)
 
     def commands(self, project: Project) -> dict[str, str]:
         return {"preview": "npx wrangler dev", "deploy": "npx wrangler deploy"}
 
 
-def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, em: Emitter) -> None:
+def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, plan: Plan) -> None:
     """wrangler.toml = user file <- cloudflare.wrangler <- CLOUDFLARE_ENV environment <- preset keys."""
     root = project.root
-    user_path = cf.find_user_config(root, em.warnings)
+    user_path = cf.find_user_config(root, plan.warnings)
     doc = cf.read_user_config(user_path) if user_path else tomlkit.document()
     ctx = copy.deepcopy(project.preset_options["cloudflare"]["wrangler"])
     ctx_where = f"{cf.config_name(project)}: cloudflare.wrangler"
@@ -69,16 +69,16 @@ def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, em: Emi
     sources = ", ".join(s for s in (user_path and user_path.name, ctx and ctx_where) if s)
     ctx_crons = take_crons(ctx, ctx_where)
     cf.merge_over(doc, ctx)
-    cf.select_environment(doc, where, os.environ.get("CLOUDFLARE_ENV") or None, em.warnings)
+    cf.select_environment(doc, where, os.environ.get("CLOUDFLARE_ENV") or None, plan.warnings)
     server_dir = preset.server_dir(project)
     cf.rebase_paths(doc, root, root / server_dir)
-    set_name(doc, origin, root, em.warnings)
-    set_owned(doc, origin, preset.name, em.warnings)
+    set_name(doc, origin, root, plan.warnings)
+    set_owned(doc, origin, preset.name, plan.warnings)
     cf.add_crons(doc, ctx_crons + list(cf.cron_triggers(project, preset.name)), where)
     note = f"made by the {preset.name} preset from: {sources or 'defaults'}"
-    em.write_text(f"{server_dir}/wrangler.toml", cf.toml_text(doc, note))
+    plan.add_text(f"{server_dir}/wrangler.toml", cf.toml_text(doc, note))
     target = os.path.relpath(root / server_dir / "wrangler.toml", root / os.path.dirname(cf.DEPLOY_CONFIG))
-    em.write_json(cf.DEPLOY_CONFIG, {"configPath": Path(target).as_posix()})
+    plan.add_json(cf.DEPLOY_CONFIG, {"configPath": Path(target).as_posix()})
 
 
 def take_crons(ctx: dict[str, Any], where: str) -> list[str]:

@@ -14,9 +14,8 @@ from typing import Any
 
 import tomlkit
 
-from ..emit import Emitter
 from ..model import Project
-from ..render import render
+from ..plan import Plan
 
 from . import _cloudflare as cf
 
@@ -43,16 +42,16 @@ class CloudflarePages(cf.CloudflarePreset):
     def entry_context(self, project: Project) -> dict[str, Any]:
         return {**super().entry_context(project), "cron_path": cf.CRON_PATH}
 
-    def emit(self, project: Project, em: Emitter) -> None:
+    def plan(self, project: Project, plan: Plan) -> None:
         """Bundle `_worker.js`, write `_routes.json`, and handle the schedules Pages cannot fire."""
-        name = pages_project_name(project, em)
-        super().emit(project, em)
+        name = pages_project_name(project, plan)
+        super().plan(project, plan)
         # Every path goes to the Worker: `dist` holds no static assets of its own, and the files
         # of `_cron/` (uploaded with the rest of `dist`) must not be served.
         routes = {"version": 1, "include": ["/*"], "exclude": []}
-        em.write_json(f"{self.output_dir(project)}/_routes.json", routes)
+        plan.add_json(f"{self.output_dir(project)}/_routes.json", routes)
         if project.preset_options["cloudflare"]["wrangler"]:
-            em.warnings.warn(
+            plan.warnings.warn(
                 f"{cf.config_name(project)}: cloudflare.wrangler is not used by the cloudflare_pages "
                 "preset (Pages takes its settings from the project, or from a wrangler.toml with "
                 "pages_build_output_dir); remove it or build with cloudflare_module"
@@ -60,9 +59,9 @@ class CloudflarePages(cf.CloudflarePreset):
         if not project.schedules:
             return
         if project.preset_options["cloudflare"]["pagesCronWorker"]:
-            write_cron_worker(self, project, em, name)
+            write_cron_worker(self, project, plan, name)
         else:
-            em.warnings.warn(pages_cron_warning(project, f"{self.output_dir(project)}/{CRON_DIR}/"))
+            plan.warnings.warn(pages_cron_warning(project, f"{self.output_dir(project)}/{CRON_DIR}/"))
 
     def commands(self, project: Project) -> dict[str, str]:
         out = self.output_dir(project)
@@ -76,11 +75,11 @@ class CloudflarePages(cf.CloudflarePreset):
         return commands
 
 
-def pages_project_name(project: Project, em: Emitter) -> str:
+def pages_project_name(project: Project, plan: Plan) -> str:
     """The Pages project name: the user's wrangler config's, else package.json's or the folder's."""
-    path = cf.find_user_config(project.root, em.warnings)
+    path = cf.find_user_config(project.root, plan.warnings)
     name = cf.plain(cf.read_user_config(path).get("name")) if path else None
-    return name if isinstance(name, str) and name else cf.worker_name(project.root, em.warnings)
+    return name if isinstance(name, str) and name else cf.worker_name(project.root, plan.warnings)
 
 
 def pages_cron_warning(project: Project, cron_dir: str) -> str:
@@ -93,11 +92,12 @@ def pages_cron_warning(project: Project, cron_dir: str) -> str:
     )
 
 
-def write_cron_worker(preset: CloudflarePages, project: Project, em: Emitter, name: str) -> None:
+def write_cron_worker(preset: CloudflarePages, project: Project, plan: Plan, name: str) -> None:
     """`dist/_cron/`: a Worker whose Cron Triggers POST each firing to the Pages deployment."""
     folder = f"{preset.output_dir(project)}/{CRON_DIR}"
-    script = render("cloudflare/cron_worker.mjs.jinja", cron_path=cf.CRON_PATH, secret=SECRET)
-    em.write_text(f"{folder}/index.mjs", script)
+    plan.add_template(
+        f"{folder}/index.mjs", "cloudflare/cron_worker.mjs.jinja", cron_path=cf.CRON_PATH, secret=SECRET
+    )
     doc = tomlkit.document()
     doc["name"] = cf.valid_worker_name(f"{name}-cron")
     doc["main"] = "index.mjs"
@@ -109,7 +109,7 @@ def write_cron_worker(preset: CloudflarePages, project: Project, em: Emitter, na
     doc["vars"] = {"NITRO_PAGES_URL": f"https://{cf.valid_worker_name(name)}.pages.dev"}
     doc["triggers"] = {"crons": list(cf.cron_triggers(project, preset.name))}
     note = f"companion cron Worker of the Pages project {name!r}; set the {SECRET} secret on both"
-    em.write_text(f"{folder}/wrangler.toml", cf.toml_text(doc, note))
+    plan.add_text(f"{folder}/wrangler.toml", cf.toml_text(doc, note))
 
 
 preset = CloudflarePages()

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..cron import VERCEL_DOC, fires_more_than_daily, to_vercel
-from ..emit import Emitter
 from ..errors import ConfigError, CronError, Warnings
 from ..model import Project
+from ..plan import Plan
 
 from .base import Preset
 
@@ -66,15 +66,15 @@ class Vercel(Preset):
     def server_dir(self, project: Project) -> str:
         return f"{self.output_dir(project)}/functions/{FUNCTION}.func"
 
-    def emit(self, project: Project, em: Emitter) -> None:
+    def plan(self, project: Project, plan: Plan) -> None:
         """Validate, bundle the function, then write `.vc-config.json` and `config.json`."""
         jobs = cron_jobs(project)
         user = read_vercel_json(project.root)
-        warn_about_schedules(project, em.warnings)
-        super().emit(project, em)
-        em.write_json(f"{self.server_dir(project)}/.vc-config.json", FUNCTION_CONFIG)
-        config = build_config(jobs, user, cron_handler_route(project), em.warnings)
-        em.write_json(f"{self.output_dir(project)}/config.json", config)
+        warn_about_schedules(project, plan.warnings)
+        super().plan(project, plan)
+        plan.add_json(f"{self.server_dir(project)}/.vc-config.json", FUNCTION_CONFIG)
+        config = build_config(jobs, user, cron_handler_route(project), plan.warnings)
+        plan.add_json(f"{self.output_dir(project)}/config.json", config)
 
     def entry_context(self, project: Project) -> dict[str, Any]:
         vercel = project.preset_options["vercel"]

@@ -68,7 +68,7 @@ def test_interrupt_between_the_swap_renames_puts_the_previous_output_back(
     output at all (the old one stranded in .nitro/staging-*.old). In-process: the window is two
     renames wide, too narrow to hit with a real signal."""
     import nitro_build.emit as emit
-    from nitro_build.build import build
+    from nitro_build import build
 
     project = copy_fixture("basic", tmp_path)
     build_project(project)

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import pytest
 
-from nitro_build.build import build
+from nitro_build import build
 from nitro_build.errors import CompilerError
 from conftest import (
     BIN, NODE, NODE_BUNDLE, REPO, build_project, free_port, log_lines, normalize_paths, preview_argv, run_cli,

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ..build import build
+from ..pipeline import build
 from ..config import load_config
 from ..console import print_warnings
 from ..errors import CompilerError, Warnings

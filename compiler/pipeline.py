@@ -1,0 +1,155 @@
+"""The pipeline, in one direction: load -> scan -> merge -> compile crons -> plan -> (bundle -> swap).
+
+A dry run stops after the plan: every generated file is known as text, nothing is written and
+esbuild is not needed. A real build writes exactly those texts, bundles, then swaps into place.
+"""
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .presets import Preset, get_preset
+
+from .config import load_config
+from .errors import CompilerError, PresetError, Warnings
+from .inputs import input_hash
+from .merge import build_project
+from .model import Project
+from .plan import Plan, to_json
+from .result import Artifacts, BuildResult, ScheduleInfo, TaskInfo
+
+NEXT_FIRINGS = 3  # how many upcoming firings BuildResult.schedules lists
+
+
+def load_project(root: Path, warnings: Warnings) -> tuple[Project, str | None]:
+    """Load and merge the project at `root`; also return the preset its config names."""
+    if not root.is_dir():
+        raise CompilerError(f"project folder {root} does not exist")
+    config, config_file = load_config(root)
+    return build_project(root, config, config_file, warnings), config.preset
+
+
+def choose_preset(project: Project, configured: str | None, preset: str | None) -> Preset:
+    """`preset`, else the config's, else node_server; a bad configured name names the config file."""
+    try:
+        return get_preset(preset or configured or "node_server")
+    except PresetError as exc:
+        if preset or not configured or project.config_file is None:
+            raise
+        raise PresetError(f"{project.config_file.name}: preset: {exc}") from None
+
+
+def plan_build(project: Project, chosen: Preset, warnings: Warnings) -> Plan:
+    """Every generated file as text, and the bundles to make; touches nothing on disk."""
+    plan = Plan(project, chosen.name, warnings)
+    chosen.plan(project, plan)
+    plan.files()  # render now: a template error is a build error, in a dry run too
+    return plan
+
+
+def build(
+    root: Path,
+    preset: str | None = None,
+    *,
+    strict: bool = False,
+    dry_run: bool = False,
+    warnings: Warnings | None = None,
+) -> BuildResult:
+    """Build the project at `root` for `preset` (else the config's, else node_server)."""
+    root = Path(root).resolve()
+    warnings = warnings if warnings is not None else Warnings(strict=strict)
+    project, configured = load_project(root, warnings)
+    chosen = choose_preset(project, configured, preset)
+    outputs = chosen.outputs(project)
+    if dry_run:
+        plan = plan_build(project, chosen, warnings)
+        return result(project, chosen, plan.files(), {}, outputs, warnings, dry_run=True)
+    from .emit import build_lock
+
+    with build_lock(root):
+        return write_build(project, chosen, outputs, warnings)
+
+
+def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: Warnings) -> BuildResult:
+    """Plan, write the plan, bundle, write nitro.json with the CI facts, swap into place."""
+    from .emit import Emitter
+
+    em = Emitter(project, chosen.name, warnings)
+    try:
+        em.check_outputs(outputs)
+        plan = plan_build(project, chosen, warnings)
+        files = em.write_plan(plan)
+        em.run_bundles(plan)
+        hashes, digest = em.staged_hashes(outputs), input_hash(project, chosen.name)
+        nitro_json = to_json({**chosen.nitro_json(project), **ci_facts(digest, hashes)})
+        em.path(chosen.nitro_json_path(project)).write_text(nitro_json, encoding="utf-8")
+        em.swap_into_place(outputs)
+    except BaseException:
+        em.discard()
+        raise
+    files[chosen.nitro_json_path(project)] = nitro_json
+    return result(project, chosen, files, hashes, outputs, warnings, digest=digest)
+
+
+def ci_facts(digest: str, hashes: dict[str, str]) -> dict[str, object]:
+    """What nitro.json and `nitro-build --json` tell a CI pipeline: the inputs' hash (a cache key)
+    and every output file's sha256 (nitro.json itself excepted)."""
+    return {"inputHash": digest, "files": hashes}
+
+
+def result(
+    project: Project,
+    chosen: Preset,
+    files: dict[str, str],
+    hashes: dict[str, str],
+    outputs: list[str],
+    warnings: Warnings,
+    dry_run: bool = False,
+    digest: str | None = None,
+) -> BuildResult:
+    return BuildResult(
+        root=project.root,
+        preset=chosen.name,
+        output_dir=chosen.output_dir(project),
+        dry_run=dry_run,
+        artifacts=Artifacts(files),
+        tasks=task_infos(project),
+        schedules=schedule_infos(project, chosen),
+        warnings=tuple(warnings.items),
+        commands=chosen.commands(project),
+        input_hash=digest or input_hash(project, chosen.name),
+        files=hashes,
+        outputs=tuple(outputs),
+        project=project,
+    )
+
+
+def task_infos(project: Project) -> tuple[TaskInfo, ...]:
+    root = project.root
+    return tuple(
+        TaskInfo(
+            name=t.name,
+            description=t.description,
+            handler=Path(os.path.relpath(t.handler, root)).as_posix() if t.handler else None,
+            source=t.source,
+        )
+        for t in project.tasks
+    )
+
+
+def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]:
+    """Each schedule with the platform's cron string and its next firings."""
+    from .cron import next_firings
+
+    # Platform cron triggers (Cloudflare, Vercel) fire in UTC; servers fire in local time.
+    start = datetime.now(UTC) if getattr(chosen, "utc_schedules", False) else datetime.now().astimezone()
+    return tuple(
+        ScheduleInfo(
+            cron=s.cron,
+            tasks=s.tasks,
+            platform_cron=chosen.platform_cron(s.cron),
+            next=tuple(next_firings(s.cron, start, NEXT_FIRINGS)),
+        )
+        for s in project.schedules
+    )

@@ -1,0 +1,130 @@
+"""What a build will write, as data: every generated file's text, and the bundles still to make.
+
+Presets fill a Plan and never touch the disk. A dry run (`--dry-run`, `build(dry_run=True)`,
+`nitro-build check`) stops there; a real build writes exactly these texts (emit.Emitter), then
+bundles. So a dry run's artifacts are, byte for byte, the files a real build writes. What depends on
+the bundle (the bundles themselves, and nitro.json, which lists their sha256) is not in a plan.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Warnings
+from .model import Project
+
+WORK_DIR = ".nitro"
+
+
+def to_json(data: Any) -> str:
+    """Platform files and nitro.json: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class BundleOptions:
+    """What a preset chooses about bundling; the rest is common to every preset."""
+
+    platform: str = "node"  # esbuild --platform
+    target: str = "node20"
+    conditions: tuple[str, ...] = ()
+    banner: str = ""
+    entry_name: str = "index"
+    out_extension: str = ".mjs"
+    external: tuple[str, ...] = field(default=())
+    metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
+
+
+def import_path(target: Path, from_dir: Path) -> str:
+    """A relative ES import specifier from `from_dir` to `target` (no absolute paths in sources)."""
+    rel = os.path.relpath(target, from_dir).replace(os.sep, "/")
+    return rel if rel.startswith(".") else "./" + rel
+
+
+def import_paths(targets: list[Path | None], from_dir: Path, root: Path) -> list[str | None]:
+    """import_path for many files: those under `root` take a string shortcut.
+
+    os.path.relpath normalises both paths on every call, which was a tenth of a 10000-task
+    build (bench/bench_build.py); files inside the project only need their suffix re-rooted.
+    """
+    prefix = str(root) + os.sep
+    up = import_path(root, from_dir) + "/"
+    return [
+        up + str(t)[len(prefix):].replace(os.sep, "/")
+        if t is not None and str(t).startswith(prefix)
+        else (t and import_path(t, from_dir))
+        for t in targets
+    ]
+
+
+@dataclass(frozen=True)
+class BundleStep:
+    """Bundle the generated entry `entry` (relative to the project) into the folder `out_dir`."""
+
+    entry: str
+    out_dir: str
+    options: BundleOptions
+
+
+@dataclass
+class Plan:
+    """The generated files of one build (path relative to the project -> text), before bundling.
+
+    Sources (registry, entry) live in `.nitro/build/<preset>/`; everything else is output, staged
+    and swapped into place by a real build. A template is rendered only when its text is read, so
+    `nitro-build check` validates a build without loading Jinja.
+    """
+
+    project: Project
+    preset: str
+    warnings: Warnings
+    bundles: list[BundleStep] = field(default_factory=list)
+    _files: dict[str, str | Callable[[], str]] = field(default_factory=dict)
+
+    @property
+    def sources_rel(self) -> str:
+        return f"{WORK_DIR}/build/{self.preset}"
+
+    @property
+    def sources(self) -> Path:
+        """The absolute folder of the generated sources (import paths are relative to it)."""
+        return self.project.root / self.sources_rel
+
+    def add_text(self, rel: str, text: str | Callable[[], str]) -> str:
+        """Add the output file `rel` (relative to the project); return `rel`."""
+        self._files[rel] = text
+        return rel
+
+    def add_json(self, rel: str, data: Any) -> str:
+        return self.add_text(rel, to_json(data))
+
+    def add_template(self, rel: str, template: str, **context: Any) -> str:
+        """Add `rel`, rendered from `templates/<template>` when first read."""
+
+        def rendered() -> str:
+            from .render import render
+
+            return render(template, **context)
+
+        return self.add_text(rel, rendered)
+
+    def add_source(self, template: str, name: str, **context: Any) -> str:
+        """Add a generated (unbundled) source in `.nitro/build/<preset>/`; return its path."""
+        return self.add_template(f"{self.sources_rel}/{name}", template, **context)
+
+    def bundle(self, entry: str, out_dir: str, options: BundleOptions) -> None:
+        self.bundles.append(BundleStep(entry, out_dir, options))
+
+    def is_source(self, rel: str) -> bool:
+        return rel.startswith(self.sources_rel + "/")
+
+    def files(self) -> dict[str, str]:
+        """Every planned file's text, rendered, sorted by path."""
+        for rel, text in list(self._files.items()):
+            if callable(text):
+                self._files[rel] = text()
+        return {rel: str(self._files[rel]) for rel in sorted(self._files)}

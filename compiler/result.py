@@ -1,0 +1,129 @@
+"""What `nitro_build.build()` returns: the public, typed result of a build or a dry run."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Project
+
+
+class Artifact(str):
+    """A generated file's text (a `str`) that also knows its `path` relative to the project.
+
+    Compared with syrupy's `snapshot` (`assert artifact == snapshot`), it is stored as its own
+    snapshot file with the artifact's extension (`.toml`, `.json`, `.mjs`), so a changed platform
+    config shows up in review as a readable, syntax-highlighted file diff.
+    """
+
+    path: str
+
+    def __new__(cls, text: str, path: str) -> Artifact:
+        self = super().__new__(cls, text)
+        self.path = path
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if type(other).__name__ == "SnapshotAssertion" and type(other).__module__.startswith("syrupy"):
+            from .pytest_plugin import compare_with_snapshot
+
+            return compare_with_snapshot(self, other)
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+class Artifacts(Mapping[str, Artifact]):
+    """Generated files by path relative to the project (`.output/server/wrangler.toml`).
+
+    A key may also be a unique trailing part of a path: `artifacts["wrangler.toml"]` is the one
+    artifact named wrangler.toml; a name that several paths end with is a KeyError naming them.
+    """
+
+    def __init__(self, files: Mapping[str, str]) -> None:
+        self._files = {rel: Artifact(text, rel) for rel, text in sorted(files.items())}
+
+    def resolve(self, key: str) -> str:
+        """The full path `key` names (itself, or the one path ending in `/key`)."""
+        if key in self._files:
+            return key
+        found = [rel for rel in self._files if rel.endswith("/" + key.lstrip("/"))]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise KeyError(f"{key!r} is ambiguous: {', '.join(found)}")
+        raise KeyError(f"no artifact {key!r}; artifacts: {', '.join(self._files)}")
+
+    def __getitem__(self, key: str) -> Artifact:
+        return self._files[self.resolve(key)]
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        try:
+            self.resolve(key)
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __repr__(self) -> str:
+        return f"Artifacts({list(self._files)})"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A registered task. `handler` is relative to the project (None: it answers 501)."""
+
+    name: str
+    description: str | None
+    handler: str | None
+    source: str  # "scan" | "config"
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """A schedule: the cron as written, as the platform's cron service receives it, its next firings.
+
+    `platform_cron` is None on presets whose own scheduler fires it (servers); `next` is in UTC on
+    presets whose platform fires in UTC (Cloudflare, Vercel), else in the machine's local time.
+    """
+
+    cron: str
+    tasks: tuple[str, ...]
+    platform_cron: str | None
+    next: tuple[datetime, ...]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build (or a dry run) produced.
+
+    `artifacts`: every generated file's text by path relative to the project: platform configs
+    (wrangler.toml, .wrangler/deploy/config.json, .vercel/output/config.json, .vc-config.json,
+    _routes.json, ...) and the generated sources (.nitro/build/<preset>/registry.mjs, entry.mjs).
+    A real build also writes the bundles and `nitro.json`; those depend on esbuild's output, so a
+    dry run has neither, and `files` (each output file's sha256) is empty.
+    """
+
+    root: Path
+    preset: str
+    output_dir: str
+    dry_run: bool
+    artifacts: Artifacts
+    tasks: tuple[TaskInfo, ...]
+    schedules: tuple[ScheduleInfo, ...]
+    warnings: tuple[str, ...]
+    commands: dict[str, str]
+    input_hash: str
+    files: dict[str, str] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
+    project: Project | None = field(default=None, repr=False, compare=False)  # internal
