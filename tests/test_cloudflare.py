@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import BIN, NODE, REPO, copy_fixture, free_port, last_json_line, normalize_paths, run_cli
+from conftest import BIN, NODE, REPO, copy_fixture, free_port, last_json_line, normalize_nitro_json, normalize_paths, run_cli
 from test_build_errors import tree_digest
 
 DRIVER = REPO / "tests" / "js" / "miniflare_driver.mjs"
@@ -130,7 +130,7 @@ def test_module_generated_files(module_build: Path, snapshot_file) -> None:
         "module.nitro.json": project / ".output/nitro.json",
     }
     for name, path in files.items():
-        assert normalize_paths(path.read_text(), project) == snapshot_file(name=name), name
+        assert normalize_nitro_json(path.read_text(), project) == snapshot_file(name=name), name
     config = toml(files["module.wrangler.toml"])
     assert sorted(config["triggers"]["crons"]) == sorted(MODULE_TRIGGERS)
     assert config["main"] == "index.mjs" and (project / ".output/server/index.mjs").is_file()
@@ -343,7 +343,7 @@ def test_pages_generated_files(pages_build: Path, snapshot_file) -> None:
         "pages.cron.wrangler.toml": dist / "_cron/wrangler.toml",
     }
     for name, path in files.items():
-        assert normalize_paths(path.read_text(), project) == snapshot_file(name=name), name
+        assert normalize_nitro_json(path.read_text(), project) == snapshot_file(name=name), name
     assert (dist / "_worker.js/index.js").is_file()
     cron_config = toml(dist / "_cron/wrangler.toml")
     assert sorted(cron_config["triggers"]["crons"]) == sorted(MODULE_TRIGGERS)

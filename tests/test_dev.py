@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from conftest import (
-    Server, assert_generated_sources, build_project, built_fixture, cli_env, free_port, normalize_paths,
+    Server, assert_generated_sources, build_project, built_fixture, cli_env, free_port, normalize_nitro_json,
     run_cli, wait_for_lines, wait_until, write_project,
 )
 
@@ -358,7 +358,7 @@ def test_dev_preset_generated_files(tmp_path: Path, snapshot_file):
     assert_generated_sources(project, "dev", snapshot_file)
     sources = project / ".nitro" / "build" / "dev"
     nitro_json = (project / ".nitro" / "dev" / "nitro.json").read_text()
-    assert normalize_paths(nitro_json, project) == snapshot_file(name="nitro.json")
+    assert normalize_nitro_json(nitro_json, project) == snapshot_file(name="nitro.json")
     assert '"dev":true' in (sources / "registry.mjs").read_text()
     assert (project / ".nitro" / "dev" / "server" / "index.mjs").is_file()
     assert not (project / ".output").exists(), "dev builds go to .nitro/dev only"

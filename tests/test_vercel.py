@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import FIXTURES, REPO, build_project, built_fixture, copy_fixture, normalize_paths, run_cli
+from conftest import FIXTURES, REPO, build_project, built_fixture, copy_fixture, normalize_nitro_json, run_cli
 from test_build_errors import tree_digest
 
 HARNESS = REPO / "tests" / "js" / "vercel_launcher.mjs"
@@ -34,7 +34,7 @@ def cron_path(cron: str, route: str = "/_vercel/cron") -> str:
 def snapshot_outputs(project: Path, snapshot_file, *names: str) -> None:
     """Snapshot each generated file (paths relative to the project), one snapshot file each."""
     for rel in names:
-        text = normalize_paths((project / rel).read_text(), project)
+        text = normalize_nitro_json((project / rel).read_text(), project)
         assert text == snapshot_file(name=Path(rel).name)
 
 
