@@ -5,6 +5,7 @@ and the key path, and a misspelt key gets a did-you-mean.
 """
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import re
@@ -17,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import ConfigError
 
 CONFIG_NAMES = ("nitro.config.toml", "nitro.config.json")
+# Far deeper than any real config; Python's parsers and pydantic recurse once per level and
+# raised RecursionError (a traceback) at a few hundred.
+MAX_DEPTH = 64
 
 
 class _Strict(BaseModel):
@@ -89,6 +93,7 @@ def load_config(root: Path) -> tuple[NitroConfig, Path | None]:
     if path is None:
         return NitroConfig(), None
     raw = _read_raw(path)
+    check_depth(raw, path.name)
     try:
         return NitroConfig.model_validate(raw), path
     except ValidationError as exc:
@@ -106,6 +111,8 @@ def _read_raw(path: Path) -> dict[str, Any]:
         ) from None
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else _read_json(text, path.name)
+    except RecursionError:
+        raise ConfigError(_too_deep(path.name, ())) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
     except json.JSONDecodeError as exc:
@@ -116,9 +123,32 @@ def _read_raw(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
         ) from None
+    except ValueError:  # Python refuses to parse integers of more than 4300 digits
+        raise ConfigError(
+            f"{path.name}: a number has more than 4300 digits; no setting takes such a number"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name}: the top level must be an object of settings")
     return data
+
+
+def check_depth(data: Any, name: str) -> None:
+    """Refuse values nested deeper than MAX_DEPTH, walking without recursion."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while stack:
+        value, where = stack.pop()
+        if len(where) > MAX_DEPTH:
+            raise ConfigError(_too_deep(name, where[:3]))
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        stack.extend((child, (*where, key)) for key, child in items)
+
+
+def _too_deep(name: str, where: tuple[Any, ...]) -> str:
+    at = f"{key_path(where)}...: " if where else ""
+    return (
+        f"{name}: {at}values are nested more than {MAX_DEPTH} levels deep; no setting needs that, "
+        "flatten the structure"
+    )
 
 
 class _Pairs(dict):
@@ -207,7 +237,7 @@ def _format_one(filename: str, err: Any, raw: dict[str, Any]) -> str:
         got = _describe(err.get("input"))
         return f"{where}: must be a table of settings (got {got}){_table_hint(loc, err)}"
     if err["type"] == "literal_error":
-        return f"{where}: {err['msg'].lower()}, got {json.dumps(err.get('input'))}"
+        return f"{where}: {err['msg'].lower()}, got {_describe(err.get('input'))}"
     return f"{where}: {err['msg'].lower()} (got {_describe(err.get('input'))})"
 
 
@@ -264,6 +294,12 @@ def _model_of(annotation: Any) -> Any:
 
 
 def _describe(value: Any) -> str:
+    """A short rendering of a config value for an error message (any type TOML or JSON gives)."""
     if isinstance(value, (dict, list)):
         return type(value).__name__.replace("dict", "a table").replace("list", "an array")
-    return json.dumps(value) if not isinstance(value, str) else repr(value)
+    if isinstance(value, (datetime.date, datetime.time)):  # TOML's unquoted dates and times
+        return f"the TOML date/time {value.isoformat()}; put it in quotes to make it a string"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "a number too large for any setting"
+    text = repr(value) if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"

@@ -131,11 +131,11 @@ def _range_bounds(base: str, field: Field) -> tuple[int, int]:
 
 def _step(text: str, field: Field) -> int:
     """A step: a number from 1 to the field size (croner's limit)."""
-    if not text.isdigit():
-        raise CronError(f"{field.name} step '{text}' is not a number")
-    step = int(text)
+    if not _is_number(text):
+        raise CronError(f"{field.name} step '{_short(text)}' is not a number")
+    step = _to_int(text)
     if not 1 <= step <= field.step_max:
-        raise CronError(f"{field.name} step {step} is out of range 1-{field.step_max}")
+        raise CronError(f"{field.name} step {_short(text)} is out of range 1-{field.step_max}")
     return step
 
 
@@ -143,13 +143,28 @@ def _value(text: str, field: Field) -> int:
     """A number or (month, day-of-week) a three-letter name, within the field's range."""
     if field.names and text.upper() in field.names:
         return field.names[text.upper()]
-    if not text.isdigit():
+    if not _is_number(text):
         kind = "a number or a name" if field.names else "a number"
-        raise CronError(f"{field.name} value '{text}' is not {kind}")
-    value = int(text)
+        raise CronError(f"{field.name} value '{_short(text)}' is not {kind}")
+    value = _to_int(text)
     if not field.lo <= value <= field.hi:
-        raise CronError(f"{field.name} {value} is out of range {field.lo}-{field.hi}")
+        raise CronError(f"{field.name} {_short(text)} is out of range {field.lo}-{field.hi}")
     return value
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²' and other digits int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def _to_int(text: str) -> int:
+    """int(text) for _is_number text; a huge number (int() refuses > 4300 digits) becomes one that
+    is out of range of every field."""
+    return int(text) if len(text) <= 9 else 10**9
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 20 else f"{text[:12]}...({len(text)} characters)"
 
 
 def _parse_dom(text: str) -> dict:
@@ -181,8 +196,8 @@ def _nearest_day(item: str, text: str) -> int:
     day = item[:-1]
     if not day:
         raise CronError(f"day-of-month W needs a day before it, e.g. 15W ('{text}')")
-    if not day.isdigit():
-        raise CronError(f"day-of-month W takes a single day, not '{day}' ('{text}')")
+    if not _is_number(day):
+        raise CronError(f"day-of-month W takes a single day, not '{_short(day)}' ('{_short(text)}')")
     return _value(day, DOM)
 
 
@@ -221,7 +236,7 @@ def _split_dow_modifier(item: str, text: str) -> tuple[str, str | int | None]:
 
 def _last_hint(day: str) -> str:
     """'; write the last Friday as 5L' for croniter's `L5` spelling."""
-    if not day.isdigit() or int(day) > 7:
+    if not _is_number(day) or _to_int(day) > 7:
         return ""
     return f"; write the last {calendar.day_name[(int(day) + 6) % 7]} as {day}L"
 
@@ -237,7 +252,7 @@ def _nth(text: str, item: str) -> str | int:
     """The n of `#n`: 1-5, or L for the last occurrence."""
     if text == "L":
         return "L"
-    if not text.isdigit() or not 1 <= int(text) <= 5:
+    if not _is_number(text) or not 1 <= _to_int(text) <= 5:
         raise CronError(f"day-of-week '{item}': the occurrence after # must be 1-5 or L")
     return int(text)
 
