@@ -96,7 +96,10 @@ def _write_auto_imports(folder: Path, runtime: Path) -> Path:
 
 def _run(args: list[str], root: Path) -> None:
     try:
-        proc = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
+        # errors="replace": esbuild quotes the offending source line, which may not be UTF-8.
+        proc = subprocess.run(
+            args, cwd=root, capture_output=True, text=True, errors="replace", check=False
+        )
     except OSError as exc:
         raise BundleError(f"could not run esbuild ({args[0]}): {exc}. {INSTALL_HINT}") from None
     if proc.returncode != 0:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from .config import NitroConfig
@@ -23,14 +24,16 @@ def build_project(
                 f"{name} is not read: nitro-build takes its config from nitro.config.toml or "
                 "nitro.config.json; move the settings there"
             )
-    server_dir = (root / config.server_dir).resolve()
+    server_dir = resolve_config_path(root, cfg_name, "serverDir", config.server_dir)
     if not server_dir.is_dir():
         what = "is a file, not a folder" if server_dir.exists() else "does not exist"
         raise ConfigError(
             f"{cfg_name}: serverDir: {config.server_dir!r} {what} under {root}; point it at the "
             "folder that holds tasks/, api/ and routes/"
         )
-    scanned = scan_tasks(server_dir, root)
+    out_dir = _output_dir(root, cfg_name, config.output.dir)
+    skip = frozenset({str(out_dir)} if out_dir else ())
+    scanned = scan_tasks(server_dir, root, skip)
     enabled = config.experimental.tasks
     tasks: tuple[Task, ...] = ()
     schedules: tuple[Schedule, ...] = ()
@@ -44,7 +47,6 @@ def build_project(
             "not compiled; set `experimental.tasks = true` to enable them"
         )
     check_scheduler_lock(cfg_name, config, warnings)
-    out_dir = _output_dir(root, cfg_name, config.output.dir)
     return Project(
         root=root,
         config_file=config_file,
@@ -54,7 +56,7 @@ def build_project(
         tasks=tasks,
         schedules=schedules,
         routes=tuple(
-            Route(r.route, r.method, r.file, r.segments) for r in scan_routes(server_dir, root)
+            Route(r.route, r.method, r.file, r.segments) for r in scan_routes(server_dir, root, skip)
         ),
         preset_options={
             "cloudflare": config.cloudflare.model_dump(by_alias=True),
@@ -68,13 +70,31 @@ def _output_dir(root: Path, cfg_name: str, value: str | None) -> Path | None:
     """`output.dir` resolved; it must be a folder inside the project (a build replaces it)."""
     if not value:
         return None
-    out = (root / value).resolve()
+    out = resolve_config_path(root, cfg_name, "output.dir", value)
     if out == root or root not in out.parents:
         raise ConfigError(
             f"{cfg_name}: output.dir: {value!r} is not a folder inside the project; a build "
             "replaces its output folder wholesale, so use a subfolder such as '.output'"
         )
     return out
+
+
+def resolve_config_path(root: Path, cfg_name: str, key: str, value: str) -> Path:
+    """A path from the config made absolute; a value no file system accepts is a ConfigError."""
+    problem = None
+    if "\0" in value:
+        problem = "contains a NUL byte (\\0), which no file name may hold"
+    elif any(len(os.fsencode(part)) > 255 for part in Path(value).parts):
+        problem = "has a path component longer than 255 bytes, the limit of common file systems"
+    if problem is None:
+        try:
+            path = (root / value).resolve()
+            path.exists()  # stat: also raises for names the file system refuses
+            return path
+        except (OSError, ValueError) as exc:
+            problem = f"is not a usable path ({getattr(exc, 'strerror', None) or exc})"
+    shown = json.dumps(value if len(value) <= 60 else value[:40] + "...", ensure_ascii=False)
+    raise ConfigError(f"{cfg_name}: {key}: {shown} {problem}; fix the path")
 
 
 def merge_tasks(
@@ -121,9 +141,9 @@ def _warn_no_default_export(
 
 
 def _config_handler(root: Path, cfg_name: str, name: str, handler: str) -> Path:
-    path = (root / handler).resolve()
+    key = f"tasks.{json.dumps(name, ensure_ascii=False)}.handler"
+    path = resolve_config_path(root, cfg_name, key, handler)
     if not path.is_file():
-        key = f"tasks.{json.dumps(name)}.handler"
         raise ConfigError(
             f"{cfg_name}: {key}: handler file {handler!r} for task {name!r} "
             f"{'is a folder, not a module' if path.is_dir() else 'does not exist'} "

@@ -47,32 +47,61 @@ class ScannedRoute:
     segments: tuple[dict[str, str], ...]
 
 
-def _module_files(folder: Path) -> list[tuple[str, Path]]:
+# Folders a scan never enters, even through a symlink (`tasks/up -> ..`): build outputs and
+# work folders (an old bundle taken in as a task module fails to load), and installed packages.
+NOT_SCANNED = (".nitro", ".output", ".vercel", ".wrangler", "dist", "node_modules")
+
+
+def _module_files(folder: Path, root: Path, skip: frozenset[str] = frozenset()) -> list[tuple[str, Path]]:
     """(posix path relative to `folder`, file) for every module below it, sorted by that path.
 
     os.walk rather than Path.rglob: with 10000 task files pathlib's per-path parsing was the
     largest cost of a build (bench/bench_build.py).
     """
     found = []
-    seen = {os.path.realpath(folder)}
+    top = os.path.realpath(folder)
+    seen = {top}
     # Symlinked folders are followed, as Nitro's scanner does (a shared tasks folder linked in);
-    # a folder reached twice (a link cycle) is walked once.
+    # a folder reached twice (a link cycle) is walked once, and one that holds the scanned folder
+    # (a link to `..`) or is an output, work or package folder is not walked at all.
+    fences = {os.path.realpath(root / n) for n in NOT_SCANNED} | skip
+    fences = {f for f in fences if not _inside(top, f)}  # a serverDir inside one is still scanned
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = [d for d in sorted(dirnames) if _first_visit(Path(dirpath, d), seen)]
+        dirnames[:] = [d for d in sorted(dirnames) if _first_visit(Path(dirpath, d), top, seen, fences)]
         rel_dir = os.path.relpath(dirpath, folder).replace(os.sep, "/")
         for name in filenames:
             if name.endswith(EXTENSIONS) and not name.endswith((".d.ts", ".d.mts", ".d.cts")):
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-                found.append((rel, Path(dirpath, name)))
+                found.append((_utf8_name(rel, folder, root), Path(dirpath, name)))
     return sorted(found)
 
 
-def _first_visit(folder: Path, seen: set[str]) -> bool:
+def _first_visit(folder: Path, top: str, seen: set[str], fences: set[str]) -> bool:
     real = os.path.realpath(folder)
-    if real in seen:
+    if real in seen or _inside(top, real) or any(_inside(real, f) for f in fences):
         return False
     seen.add(real)
     return True
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or below it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _utf8_name(rel: str, folder: Path, root: Path) -> str:
+    """`rel` when it is valid UTF-8; a file name with other bytes cannot name a task or route."""
+    if rel.isascii():
+        return rel
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise ScanError(
+            f"{_rel(folder, root)}/{shown}: the file name is not valid UTF-8, so it cannot name a "
+            "task or route; rename it"
+        ) from None
+    return rel
 
 
 def _strip_ext(rel: str) -> list[str]:
@@ -89,11 +118,13 @@ def task_name(rel: str) -> str:
     return ":".join(parts)
 
 
-def scan_tasks(server_dir: Path, root: Path) -> list[ScannedTask]:
-    """The task modules under `<serverDir>/tasks`, one per name (two files, one name: error)."""
+def scan_tasks(server_dir: Path, root: Path, skip: frozenset[str] = frozenset()) -> list[ScannedTask]:
+    """The task modules under `<serverDir>/tasks`, one per name (two files, one name: error).
+
+    `skip`: more real paths never to enter (the configured output folder)."""
     folder = server_dir / "tasks"
     by_name: dict[str, Path] = {}
-    for rel, file in _module_files(folder):
+    for rel, file in _module_files(folder, root, skip):
         name = task_name(rel)
         if name in by_name:
             first, second = (_rel(p, root) for p in (by_name[name], file))
@@ -168,12 +199,12 @@ def _route_of(rel: str, prefix: str, where: str) -> tuple[str, str | None, tuple
     return route, method, _segments(segments, where)
 
 
-def scan_routes(server_dir: Path, root: Path) -> list[ScannedRoute]:
+def scan_routes(server_dir: Path, root: Path, skip: frozenset[str] = frozenset()) -> list[ScannedRoute]:
     """Handlers from `api/` (mounted at /api) and `routes/` (mounted at /)."""
     seen: dict[tuple, Path] = {}
     routes = []
     for folder, prefix in ((server_dir / "api", "/api"), (server_dir / "routes", "/")):
-        for rel, file in _module_files(folder):
+        for rel, file in _module_files(folder, root, skip):
             route, method, segments = _route_of(rel, prefix, _rel(file, root))
             # By shape: `[id]` and `[name]` in the same place match the same requests.
             key = (_shape(segments), method)
