@@ -17,7 +17,9 @@ from .inputs import input_hash
 from .merge import build_project
 from .model import Project
 from .plan import Plan, to_json
+from .output_rules import check_outputs
 from .result import Artifacts, BuildResult, ScheduleInfo, TaskInfo
+from .swap import build_lock, recover_staging
 
 NEXT_FIRINGS = 3  # how many upcoming firings BuildResult.schedules lists
 
@@ -59,15 +61,20 @@ def build(
     """Build the project at `root` for `preset` (else the config's, else node_server)."""
     root = Path(root).resolve()
     warnings = warnings if warnings is not None else Warnings(strict=strict)
-    project, configured = load_project(root, warnings)
-    chosen = choose_preset(project, configured, preset)
-    outputs = chosen.outputs(project)
     if dry_run:
+        project, configured = load_project(root, warnings)
+        chosen = choose_preset(project, configured, preset)
         plan = plan_build(project, chosen, warnings)
+        outputs = chosen.outputs(project)
         return result(project, chosen, plan.files(), {}, outputs, warnings, dry_run=True)
-    from .emit import build_lock
-
+    if not root.is_dir():
+        raise CompilerError(f"project folder {root} does not exist")
     with build_lock(root):
+        recover_staging(root)  # a build killed earlier: finish or discard its swap first
+        project, configured = load_project(root, warnings)
+        chosen = choose_preset(project, configured, preset)
+        outputs = chosen.outputs(project)
+        check_outputs(project, outputs, chosen.output_dir(project))
         return write_build(project, chosen, outputs, warnings)
 
 
@@ -77,7 +84,6 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
 
     em = Emitter(project, chosen.name, warnings)
     try:
-        em.check_outputs(outputs)
         plan = plan_build(project, chosen, warnings)
         files = em.write_plan(plan)
         em.run_bundles(plan)
