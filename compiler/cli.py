@@ -1,7 +1,9 @@
-"""The `nitro` command (build, dev, task) and `nitro-build` (= `nitro build`)."""
+"""The `nitro` command (build, dev, task, check, schema) and `nitro-build` (= `nitro build`)."""
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,11 @@ import click
 from ._version import __version__
 from .pipeline import BuildResult, build
 from .check import check_command
-from .console import print_warnings, run_guarded
+from .console import echo, print_warnings, run_guarded, styled
 from .dev import dev_command
 from .errors import Warnings
+from .presets import ALIASES, PRESETS
+from .schema import schema_text
 from .task_cli import task_group
 
 
@@ -46,13 +50,20 @@ def summary(result: BuildResult) -> dict[str, Any]:
     }
 
 
-def print_summary(data: dict[str, Any]) -> None:
+def pasteable(command: str, root: Path) -> str:
+    """`command` (run from the project root) as it works when pasted where nitro-build was run."""
+    rel = os.path.relpath(root, Path.cwd())
+    return command if rel == "." else f"cd {shlex.quote(Path(rel).as_posix())} && {command}"
+
+
+def print_summary(data: dict[str, Any], root: Path) -> None:
     if data["dryRun"]:
         click.echo(f"Dry run of preset {data['preset']}: nothing written, nothing bundled")
         for path in data["artifacts"]:
             click.echo(f"  would write {path}")
     else:
-        click.echo(f"Built preset {data['preset']} into {data['output']}/")
+        done = styled(f"Built preset {data['preset']}", sys.stdout, fg="green", bold=True)
+        echo(f"{done} into {data['output']}/")
     click.echo(f"Tasks ({len(data['tasks'])}):")
     for t in data["tasks"]:
         where = t["handler"] or "no handler (answers 501)"
@@ -63,20 +74,43 @@ def print_summary(data: dict[str, Any]) -> None:
         if s["platformCron"] and s["platformCron"] != s["cron"]:
             click.echo(f"  {'':<20} {data['preset']} runs it as: {s['platformCron']}")
     for name, command in data["commands"].items():
-        click.echo(f"{name.capitalize()}: {command}")
+        click.echo(f"{name.capitalize()}: {pasteable(command, root)}")
+
+
+class PresetChoice(click.Choice):
+    """`--preset`: lists the presets in --help and completes them in the shell, but lets an
+    unknown name through to the build, whose error has a did-you-mean and honours --json."""
+
+    def __init__(self) -> None:
+        super().__init__(PRESETS)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        return value
+
+    def shell_complete(self, ctx: Any, param: Any, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        names = [*PRESETS, *ALIASES, *(p.replace("_", "-") for p in PRESETS if "_" in p)]
+        return [CompletionItem(n) for n in names if n.startswith(incomplete)]
 
 
 def build_options(func: Any) -> Any:
     """The options `nitro build` and `nitro-build` share."""
     for option in reversed(
         [
-            click.option("--preset", help="Deployment preset (default: config's, else node_server)."),
+            click.option(
+                "--preset", type=PresetChoice(),
+                help="Deployment preset (default: $NITRO_PRESET, else the config's, else node_server).",
+            ),
             click.option(
                 "--dir", "root", default=".", type=click.Path(file_okay=False, path_type=Path),
                 help="Project folder.",
             ),
             click.option("--strict", is_flag=True, help="Turn warnings into errors."),
-            click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+            click.option(
+                "--json", "as_json", is_flag=True,
+                help='Print the summary as JSON (on failure: {"error": {"type", "message"}}).',
+            ),
             click.option(
                 "--dry-run", is_flag=True,
                 help="Everything except bundling and the swap: no esbuild needed, nothing written.",
@@ -98,7 +132,8 @@ def do_build(preset: str | None, root: Path, strict: bool, as_json: bool, debug:
     warnings = Warnings(strict=strict)
     try:
         result = run_guarded(
-            debug, lambda: build(root, preset, strict=strict, dry_run=dry_run, warnings=warnings)
+            debug, lambda: build(root, preset, strict=strict, dry_run=dry_run, warnings=warnings),
+            as_json, warnings,
         )
     finally:
         print_warnings(warnings)
@@ -109,7 +144,7 @@ def do_build(preset: str | None, root: Path, strict: bool, as_json: bool, debug:
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
-        print_summary(data)
+        print_summary(data, result.root)
 
 
 def print_artifact(result: BuildResult, path: str) -> None:
@@ -120,6 +155,12 @@ def print_artifact(result: BuildResult, path: str) -> None:
         click.echo(f"error: --print: {exc.args[0]}", err=True)
         sys.exit(1)
     click.echo(text, nl=False)
+
+
+@click.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of nitro.config.json / nitro.config.toml."""
+    click.echo(schema_text(), nl=False)
 
 
 @click.group()
@@ -139,16 +180,25 @@ def build_command(preset: str | None, root: Path, strict: bool, as_json: bool, d
 main.add_command(dev_command)
 main.add_command(task_group)
 main.add_command(check_command)
+main.add_command(schema_command)
 
 
-@click.command("nitro-build")
+@click.group("nitro-build", invoke_without_command=True)
+@click.version_option(version=__version__, prog_name="nitro-build")
 @build_options
-def build_main(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool,
-               dry_run: bool, print_path: str | None) -> None:
+@click.pass_context
+def build_main(ctx: click.Context, preset: str | None, root: Path, strict: bool, as_json: bool,
+               debug: bool, dry_run: bool, print_path: str | None) -> None:
     """Build the project for a deployment preset (same as `nitro build`).
 
-    `nitro-build check` validates instead (see `nitro-build check --help`)."""
-    do_build(preset, root, strict, as_json, debug, dry_run, print_path)
+    `nitro-build check` validates instead (see `nitro-build check --help`); `nitro-build schema`
+    prints the config's JSON Schema."""
+    if ctx.invoked_subcommand is None:
+        do_build(preset, root, strict, as_json, debug, dry_run, print_path)
+
+
+build_main.add_command(check_command)
+build_main.add_command(schema_command)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ class SchedulerConfig(_Strict):
 
 
 class NitroConfig(_Strict):
+    # Editors read `$schema` to find schema/nitro.config.schema.json (`nitro-build schema`).
+    schema_url: str | None = Field(None, alias="$schema")
     preset: str | None = None
     experimental: Experimental = Field(default_factory=Experimental)
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)

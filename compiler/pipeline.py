@@ -32,14 +32,25 @@ def load_project(root: Path, warnings: Warnings) -> tuple[Project, str | None]:
     return build_project(root, config, config_file, warnings), config.preset
 
 
+# Nitro reads the preset from the environment when no --preset is given, before the config
+# (https://github.com/nitrojs/nitro/blob/main/src/config/loader.ts: NITRO_PRESET || SERVER_PRESET).
+PRESET_ENV = ("NITRO_PRESET", "SERVER_PRESET")
+
+
 def choose_preset(project: Project, configured: str | None, preset: str | None) -> Preset:
-    """`preset`, else the config's, else node_server; a bad configured name names the config file."""
+    """`preset`, else $NITRO_PRESET (or $SERVER_PRESET), else the config's, else node_server;
+    an unknown name is an error that says where it came from."""
+    if preset:
+        return get_preset(preset)
+    env = next(((k, os.environ[k]) for k in PRESET_ENV if os.environ.get(k)), None)
+    config_name = project.config_file.name if project.config_file else None
+    where, name = env or (config_name, configured)
     try:
-        return get_preset(preset or configured or "node_server")
+        return get_preset(name or "node_server")
     except PresetError as exc:
-        if preset or not configured or project.config_file is None:
-            raise
-        raise PresetError(f"{project.config_file.name}: preset: {exc}") from None
+        if env:
+            raise PresetError(f"{where}={name}: {exc}") from None
+        raise PresetError(f"{where}: preset: {exc}") from None
 
 
 def plan_build(project: Project, chosen: Preset, warnings: Warnings) -> Plan:
@@ -58,7 +69,7 @@ def build(
     dry_run: bool = False,
     warnings: Warnings | None = None,
 ) -> BuildResult:
-    """Build the project at `root` for `preset` (else the config's, else node_server)."""
+    """Build the project at `root` for `preset` (else $NITRO_PRESET, the config's, node_server)."""
     root = Path(root).resolve()
     warnings = warnings if warnings is not None else Warnings(strict=strict)
     if dry_run:

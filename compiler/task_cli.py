@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .console import run_guarded
+from .console import run_guarded, warning
 from .dev import info_path, pid_alive, read_info
 from .errors import CompilerError
 
@@ -118,7 +118,7 @@ def parse_payload(text: str | None) -> dict[str, Any] | None:
         if isinstance(value, dict):
             return value
         reason = f"{JSON_KINDS.get(type(value), 'a JSON value')}, not a JSON object"
-    click.echo(f"warning: --payload is {reason}; running the task without a payload", err=True)
+    warning(f"--payload is {reason}; running the task without a payload")
     return None
 
 
@@ -166,7 +166,7 @@ def list_command(root: Path, timeout: float, debug: bool, as_json: bool) -> None
             raise CompilerError(f"the dev server at {address} answered {status}: {_message(body)}")
         click.echo(json.dumps(body, indent=2) if as_json else "\n".join(task_table(body)))
 
-    run_guarded(debug, action)
+    run_guarded(debug, action, as_json)
 
 
 @task_group.command("run")

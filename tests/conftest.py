@@ -113,6 +113,11 @@ def run_task_cli(command: list[str], project: Path, *args: str, timeout: float =
                           capture_output=True, text=True, timeout=timeout)
 
 
+def last_line(text: str) -> str:
+    """The last line of a process's output (a command's `error: ...` sentence)."""
+    return text.strip().splitlines()[-1]
+
+
 def last_json_line(text: str) -> Any:
     """The last line of a process's output, parsed as JSON (a bundle's error or a driver's result)."""
     return json.loads(text.strip().splitlines()[-1])

@@ -139,7 +139,8 @@ def test_text_summary_and_json_summary(tmp_path: Path) -> None:
     assert "Built preset node_server into .output/" in text
     assert "db:migrate" in text and "Run database migrations" in text
     assert "0 3 * * *" in text and "next: " in text
-    assert "Preview: node .output/server/index.mjs" in text
+    # Run from the repository with --dir: the command says where to run it from.
+    assert f"Preview: cd {os.path.relpath(project, REPO)} && node .output/server/index.mjs" in text
     data = json.loads(run_cli("build", "--dir", str(project), "--json").stdout)
     assert data["preset"] == "node_server" and data["output"] == ".output"
     crons = {s["cron"]: s for s in data["schedules"]}

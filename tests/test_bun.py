@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import BIN, assert_generated_files, built_fixture, last_json_line, preview_argv
+from conftest import BIN, assert_generated_files, built_fixture, last_line, preview_argv
 from matrix import Runtime, call
 from matrix import (  # noqa: F401 (shared tests, run here)
     test_matrix, test_nitro_port_and_host_win, test_port_in_use_exits_1_with_a_message,
@@ -42,4 +42,4 @@ def test_task_cli_runs_one_task_under_bun(task_cli: Callable[..., Any]) -> None:
         "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
     failed = task_cli("run", "nope")
     assert failed.returncode == 1
-    assert last_json_line(failed.stderr)["statusCode"] == 404
+    assert last_line(failed.stderr) == 'error: Task "nope" is not available (404)'

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from conftest import (
-    BIN, assert_generated_files, build_project, built_fixture, last_json_line, preview_argv, write_project,
+    BIN, assert_generated_files, build_project, built_fixture, last_line, preview_argv, write_project,
 )
 from matrix import AUTH, TOKEN, Runtime, call
 from matrix import (  # noqa: F401 (shared tests, run here)
@@ -110,4 +110,4 @@ def test_task_cli_runs_one_task_under_deno(task_cli: Callable[..., Any]) -> None
         "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
     failed = task_cli("run", "no:handler", timeout=60)
     assert failed.returncode == 1
-    assert last_json_line(failed.stderr)["statusCode"] == 501
+    assert last_line(failed.stderr) == 'error: Task "no:handler" has no handler implementation (501)'

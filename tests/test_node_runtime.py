@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NODE, NODE_BUNDLE, REPO, last_json_line, log_lines, wait_for_lines, wait_until
+from conftest import NODE, NODE_BUNDLE, REPO, last_line, log_lines, wait_for_lines, wait_until
 from matrix import AUTH, LISTING, TOKEN, Runtime, assert_signal_waits_for_the_running_task_then_exits_0, call
 from matrix import (  # noqa: F401 (shared tests, run here)
     test_matrix, test_nitro_port_and_host_win, test_port_in_use_exits_1_with_a_message,
@@ -158,16 +158,17 @@ def test_cli_payload_that_is_not_an_object_warns_and_runs_without(task_cli, payl
     assert json.loads(proc.stdout)["result"]["payload"] == {}
 
 
-@pytest.mark.parametrize("name, status, message", [
-    ("nope", 404, 'Task "nope" is not available'),
-    ("no:handler", 501, 'Task "no:handler" has no handler implementation'),
-    ("fail:always", 500, "deliberate failure"),
+@pytest.mark.parametrize("name, sentence", [
+    ("nope", 'error: Task "nope" is not available (404)'),
+    ("no:handler", 'error: Task "no:handler" has no handler implementation (501)'),
+    ("fail:always", 'error: task "fail:always" failed: deliberate failure (500)'),
 ])
-def test_cli_task_run_failure_exits_1_with_json_error(task_cli, name, status, message):
+def test_cli_task_run_failure_exits_1_with_an_error_sentence(task_cli, name, sentence):
+    """The same error style as nitro-build and nitro dev: one sentence on stderr, exit 1."""
     proc = task_cli("run", name)
     assert proc.returncode == 1
     assert proc.stdout == ""
-    assert last_json_line(proc.stderr) == {"statusCode": status, "message": message}
+    assert last_line(proc.stderr) == sentence
 
 
 # ---------------------------------------------------------------- shutdown

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import click
 
 from ..pipeline import build
 from ..config import load_config
-from ..console import print_warnings
+from ..console import error, print_warnings, run_guarded
 from ..errors import CompilerError, Warnings
 from .info import client_url, info_path, pid_alive, read_info, write_info
 from .process import ServerProcess, check_port_free, find_node
@@ -130,7 +129,7 @@ class DevServer:
         self.restart()
 
     def build_failed(self, message: str) -> None:
-        click.echo(f"error: {message}", err=True)
+        error(message)
         still = "the previous server keeps running" if self.server else "no server is running yet"
         click.echo(f"[nitro dev] build failed; {still}. Fix the error and save to rebuild.", err=True)
 
@@ -144,9 +143,9 @@ class DevServer:
             code = self.server.stop()
             self.server = None
             self.write_info()
-            click.echo(
-                f"error: the dev server did not start (exit code {code}); see its output above. "
-                "Fix the cause and save a file to retry", err=True,
+            error(
+                f"the dev server did not start (exit code {code}); see its output above. "
+                "Fix the cause and save a file to retry"
             )
             return
         self.pin_port(self.server.url)
@@ -161,8 +160,8 @@ class DevServer:
         code = self.server.stop()
         self.server = None
         self.write_info()
-        click.echo(f"error: the dev server exited unexpectedly (exit code {code}); see its output "
-                   "above. Save a file to rebuild and start it again", err=True)
+        error(f"the dev server exited unexpectedly (exit code {code}); see its output "
+              "above. Save a file to rebuild and start it again")
 
     def pin_port(self, url: str | None) -> None:
         """With --port 0 the first server picks a free port; restarts keep that one."""
@@ -199,10 +198,4 @@ class DevServer:
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def dev_command(root: Path, port: int, host: str, strict: bool, debug: bool) -> None:
     """Build for Node into .nitro/dev/, serve it, and rebuild and restart on every change."""
-    try:
-        DevServer(root.resolve(), host, port, strict, debug).run()
-    except CompilerError as exc:
-        if debug:
-            traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    run_guarded(debug, lambda: DevServer(root.resolve(), host, port, strict, debug).run())

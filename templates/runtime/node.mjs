@@ -34,7 +34,7 @@ export async function runCli(registry, args) {
   // `task run -- -name` runs a task whose name starts with a dash (tasks/-name.ts).
   const escaped = rest[0] === "--";
   const name = escaped ? rest[1] : rest[0];
-  if (command !== "run" || !name || (!escaped && name.startsWith("-"))) return fail(1, 400, USAGE);
+  if (command !== "run" || !name || (!escaped && name.startsWith("-"))) return fail(USAGE);
   const flags = rest.slice(escaped ? 2 : 1);
   const waitUntil = tracker();
   try {
@@ -43,7 +43,8 @@ export async function runCli(registry, args) {
     return finish(0, result ?? null);
   } catch (error) {
     await waitUntil.settled();
-    return fail(1, statusOf(error), error?.message || String(error));
+    const message = error?.message || String(error);
+    return fail(message.includes(`"${name}"`) ? message : `task "${name}" failed: ${message}`, statusOf(error));
   }
 }
 
@@ -57,7 +58,7 @@ function parsePayload(flags) {
     const value = JSON.parse(text);
     if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;
   } catch {}
-  process.stderr.write(`[nitro] warning: --payload is not a JSON object, running the task without a payload\n`);
+  process.stderr.write(`warning: --payload is not a JSON object; running the task without a payload\n`);
   return {};
 }
 
@@ -68,8 +69,10 @@ function finish(code, value) {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`, () => process.exit(code));
 }
 
-function fail(code, statusCode, message) {
-  process.stderr.write(`${JSON.stringify({ statusCode, message })}\n`, () => process.exit(code));
+/** The error style of every nitro-build command: one sentence on stderr, exit code 1. */
+function fail(message, statusCode) {
+  const status = statusCode === undefined ? "" : ` (${statusCode})`;
+  process.stderr.write(`error: ${message}${status}\n`, () => process.exit(1));
 }
 
 // ---------------------------------------------------------------- server
