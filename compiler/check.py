@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from .console import error, warning
 from .errors import CompilerError, Warnings
 
 
@@ -50,12 +51,12 @@ def print_results(results: list[dict[str, Any]]) -> None:
     """Warnings and errors on stderr as a build prints them; one line per preset on stdout."""
     for result in results:
         for item in result["warnings"]:
-            click.echo(f"warning: {item}", err=True)
+            warning(item)
         if result["ok"]:
             count = len(result["schedules"])
             click.echo(f"ok: {result['preset']}: {result['tasks']} tasks, {count} schedules")
         else:
-            click.echo(f"error: {result['error']}", err=True)
+            error(result["error"])
 
 
 @click.command("check")

@@ -13,7 +13,7 @@ import click
 from ._version import __version__
 from .pipeline import BuildResult, build
 from .check import check_command
-from .console import echo, print_warnings, run_guarded, styled
+from .console import echo, error, print_warnings, run_guarded, styled
 from .dev import dev_command
 from .errors import Warnings
 from .presets import ALIASES, PRESETS
@@ -152,7 +152,7 @@ def print_artifact(result: BuildResult, path: str) -> None:
     try:
         text = result.artifacts[path]
     except KeyError as exc:
-        click.echo(f"error: --print: {exc.args[0]}", err=True)
+        error(f"--print: {exc.args[0]}")
         sys.exit(1)
     click.echo(text, nl=False)
 
