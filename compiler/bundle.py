@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors
+from .libs import h3_entry, node_path, used_auto_imports
 from .plan import BundleOptions
 from .provided import alias_args, auto_import_source
 from .render import RUNTIME_DIR
@@ -55,8 +56,9 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     without one chunk file per task. With splitting, 10000 tasks meant 10000 files and about
     3x the bundling time and memory (bench/bench_build.py).
     """
+    esbuild = find_esbuild(root)
     args = [
-        find_esbuild(root),
+        esbuild,
         # Relative to the project (esbuild's cwd): esbuild reads an entry point containing `=` as
         # `outname=entry`, which broke builds of projects under a folder such as `a=b`.
         os.path.relpath(entry, root),
@@ -69,7 +71,10 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
         f"--out-extension:.js={opts.out_extension}",
         f"--alias:#nitro-runtime={runtime}",
         *alias_args(runtime),
-        f"--inject:{_write_auto_imports(entry.parent, runtime)}",
+        # The build's own runtime config and storage mounts (compiler/nitro_apis.py), and h3 v2.
+        f"--alias:#nitro-virtual={entry.parent / '_virtual'}",
+        f"--alias:#nitro-h3={h3_entry(root, esbuild)}",
+        f"--inject:{_write_auto_imports(entry.parent, runtime, root)}",
         "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
         "--log-level=error",
         "--log-limit=0",
@@ -87,18 +92,22 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     check_unprovided_globals(outdir / f"{opts.entry_name}{opts.out_extension}", root)
 
 
-def _write_auto_imports(folder: Path, runtime: Path) -> Path:
-    """The injected auto-import module, written beside the generated entry."""
+def _write_auto_imports(folder: Path, runtime: Path, root: Path) -> Path:
+    """The injected auto-import module, written beside the generated entry, with only the names
+    the project's files mention: esbuild imports the injected module into every file, and a
+    lazily loaded task module keeps its imports whole, so every listed API's library would ship."""
     target = folder / "_auto_imports.mjs"
-    target.write_text(auto_import_source(runtime), encoding="utf-8")
+    target.write_text(auto_import_source(runtime, used_auto_imports(root)), encoding="utf-8")
     return target
 
 
 def _run(args: list[str], root: Path) -> None:
+    # NODE_PATH: the runtime APIs' libraries when the project has no node_modules of its own.
+    env = {**os.environ, "NODE_PATH": node_path(args[0])}
     try:
         # errors="replace": esbuild quotes the offending source line, which may not be UTF-8.
         proc = subprocess.run(
-            args, cwd=root, capture_output=True, text=True, errors="replace", check=False
+            args, cwd=root, env=env, capture_output=True, text=True, errors="replace", check=False
         )
     except OSError as exc:
         raise BundleError(f"could not run esbuild ({args[0]}): {exc}. {INSTALL_HINT}") from None

@@ -62,6 +62,17 @@ class SchedulerConfig(_Strict):
     lock: LockConfig | None = None
 
 
+# ---- Nitro runtime APIs (runtimeConfig, storage, devStorage, plugins): issue 12. nitrocompat's
+# config loading owns the file formats; these are only the keys the runtime APIs read.
+
+
+class StorageMount(BaseModel):
+    """One `storage.<base>` mount: unstorage's driver name plus that driver's own options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+    driver: str
+
+
 class NitroConfig(_Strict):
     # Editors read `$schema` to find schema/nitro.config.schema.json (`nitro-build schema`).
     schema_url: str | None = Field(None, alias="$schema")
@@ -76,6 +87,11 @@ class NitroConfig(_Strict):
     cloudflare: CloudflareConfig = Field(default_factory=CloudflareConfig)
     vercel: VercelConfig = Field(default_factory=VercelConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    # Nitro runtime APIs (issue 12)
+    runtime_config: dict[str, Any] = Field(default_factory=dict, alias="runtimeConfig")
+    storage: dict[str, StorageMount] = Field(default_factory=dict)
+    dev_storage: dict[str, StorageMount] = Field(default_factory=dict, alias="devStorage")
+    plugins: list[str] = Field(default_factory=list)
 
 
 def find_config(root: Path) -> Path | None:

@@ -9,6 +9,7 @@ from .config import NitroConfig
 from .cron import parse_cron
 from .errors import ConfigError, CronError, Warnings
 from .model import Project, Route, Schedule, Task
+from .nitro_apis import runtime_config, scan_plugins
 from .scan import ScannedTask, _rel, scan_routes, scan_tasks
 from .scheduler_lock import check_scheduler_lock
 
@@ -63,6 +64,10 @@ def build_project(
             "vercel": config.vercel.model_dump(by_alias=True),
             "scheduler": config.scheduler.model_dump(by_alias=True),
         },
+        plugins=scan_plugins(root, server_dir, config.plugins, cfg_name),
+        runtime_config=runtime_config(config.runtime_config),
+        storage={k: v.model_dump() for k, v in config.storage.items()},
+        dev_storage={k: v.model_dump() for k, v in config.dev_storage.items()},
     )
 
 

@@ -49,5 +49,11 @@ class Project:
     schedules: tuple[Schedule, ...]
     routes: tuple[Route, ...]
     preset_options: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
+    # Nitro runtime APIs (compiler/nitro_apis.py): plugin files in start-up order, the normalised
+    # runtimeConfig, and the raw `storage` / `devStorage` mounts ({base: {driver, ...options}}).
+    plugins: tuple[Path, ...] = ()
+    runtime_config: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
+    storage: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
+    dev_storage: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
     # Raw platform sections the user wrote (cloudflare.*, vercel.*, scheduler.*), already
     # validated by the config models and turned into plain data.

@@ -60,7 +60,7 @@ def _source_reason(project: Project, live: Path) -> str | None:
     root = project.root
     if live == project.server_dir or live in project.server_dir.parents:
         return "it would contain the project's serverDir; choose another output folder"
-    sources = [project.server_dir / d for d in ("tasks", "api", "routes")]
+    sources = [project.server_dir / d for d in ("tasks", "api", "routes", "plugins")]
     sources += [root / "node_modules"] + ([project.config_file] if project.config_file else [])
     for source in sources:
         if live == source or live in source.parents or source in live.parents:

@@ -21,9 +21,56 @@ class Module:
     exports: tuple[str, ...]
 
 
-_NITRO = Module("nitro.mjs", ("HTTPError", "defineHandler", "defineTask", "runTask"))
+_NITRO = Module("nitro.mjs", ("HTTPError", "defineHandler", "defineTask", "runTask", "definePlugin"))
 _TASK = Module("task.mjs", ("defineTask", "runTask"))
-_H3 = Module("h3.mjs", ("HTTPError", "defineHandler", "defineEventHandler", "eventHandler", "getQuery"))
+# h3 2.x's own exports (h3.mjs re-exports the installed package), v1 names included, plus the v1
+# names h3 2 dropped, adapted in h3.mjs (send, sendError, toWebRequest, define*Middleware).
+H3_NAMES = (
+    "EventStream", "H3", "H3Core", "H3Error", "H3Event", "HTTPResponse", "appendAcceptQuery",
+    "appendCorsHeaders", "appendCorsPreflightHeaders", "appendHeader", "appendHeaders",
+    "appendResponseHeader", "appendResponseHeaders", "assertBodySize", "assertMethod",
+    "basicAuth", "bodyLimit", "callMiddleware", "clearResponseHeaders", "clearSession",
+    "composeMiddleware", "createApp", "createError", "createEventStream", "createRouter",
+    "defaultContentType", "defineEventHandler", "defineJsonRpcHandler",
+    "defineJsonRpcWebSocketHandler", "defineLazyEventHandler", "defineMiddleware",
+    "defineNodeHandler", "defineNodeListener", "defineNodeMiddleware", "definePlugin",
+    "defineRoute", "defineValidatedHandler", "defineWebSocket", "defineWebSocketHandler",
+    "deleteChunkedCookie", "deleteCookie", "dynamicEventHandler", "eventHandler",
+    "fetchWithEvent", "fromNodeHandler", "fromNodeMiddleware", "fromWebHandler",
+    "getBodyStream", "getChunkedCookie", "getCookie", "getEventContext", "getHeader",
+    "getHeaders", "getMethod", "getProxyRequestHeaders", "getQuery", "getRequestFingerprint",
+    "getRequestHeader", "getRequestHeaders", "getRequestHost", "getRequestIP", "getRequestPath",
+    "getRequestProtocol", "getRequestURL", "getRequestWebStream", "getResponseHeader",
+    "getResponseHeaders", "getResponseStatus", "getResponseStatusText", "getRouterParam",
+    "getRouterParams", "getSession", "getValidatedCookies", "getValidatedQuery",
+    "getValidatedRouterParams", "handleCacheHeaders", "handleCors", "html", "isCanonicalPath",
+    "isCorsOriginAllowed", "isError", "isEvent", "isHTTPEvent", "isMethod",
+    "isPreflightRequest", "iterable", "lazyEventHandler", "mockEvent", "noContent",
+    "normalizeRoute", "onDispose", "onError", "onRequest", "onResponse", "parseCookies",
+    "proxy", "proxyRequest", "raw", "readBody", "readFormData", "readFormDataBody",
+    "readMultipartFormData", "readRawBody", "readValidatedBody", "redirect", "redirectBack",
+    "removeResponseHeader", "removeRoute", "requestWithBaseURL", "requestWithURL",
+    "requireBasicAuth", "requireContentType", "resolveDotSegments", "sanitizeStatusCode",
+    "sanitizeStatusMessage", "sealSession", "sendIterable", "sendNoContent", "sendProxy",
+    "sendRedirect", "sendStream", "sendWebResponse", "serve", "serveStatic", "setChunkedCookie",
+    "setCookie", "setHeader", "setHeaders", "setResponseHeader", "setResponseHeaders",
+    "setResponseStatus", "setServerTiming", "toEventHandler", "toMiddleware", "toNodeHandler",
+    "toNodeListener", "toRequest", "toResponse", "toWebHandler", "unsealSession",
+    "updateSession", "useBase", "useSession", "withBase", "withCacheIsolation",
+    "withServerTiming", "writeEarlyHints", "send", "sendError", "toWebRequest",
+    "defineRequestMiddleware", "defineResponseMiddleware",
+)
+_H3 = Module("h3.mjs", ("HTTPError", "defineHandler", *H3_NAMES))
+# Nitro's runtime APIs (issue 12), each its own module so that only the used ones are bundled.
+_RUNTIME_CONFIG = Module("runtime-config.mjs", ("useRuntimeConfig",))
+_STORAGE = Module("storage.mjs", ("useStorage",))
+_APP = Module("nitro-app.mjs", ("defineNitroPlugin", "nitroPlugin", "useNitroApp"))
+_FETCH = Module("fetch.mjs", ("$fetch",))
+# Nitro 2's `#imports` / `nitropack/runtime`: all of them in one module (bundles every library used).
+_IMPORTS = Module("imports.mjs", tuple(dict.fromkeys((
+    *_H3.exports, *_NITRO.exports, *_RUNTIME_CONFIG.exports, *_STORAGE.exports, *_APP.exports,
+    *_FETCH.exports,
+))))
 # Type-only modules: TypeScript `import type` is erased, and a value import from them is an error.
 _TYPES = Module("types.mjs", ())
 
@@ -36,8 +83,13 @@ MODULES: dict[str, Module] = {
     "h3": _H3,
     "nitro/types": _TYPES,
     "nitropack/types": _TYPES,
-    "nitropack/runtime": _NITRO,
-    "#imports": _NITRO,
+    "nitropack/runtime": _IMPORTS,
+    "#imports": _IMPORTS,
+    "nitro/runtime-config": _RUNTIME_CONFIG,
+    "nitro/storage": _STORAGE,
+    "nitro/app": _APP,
+    # Internal: where the auto-imported $fetch comes from (no Nitro specifier exports it alone).
+    "#nitro-fetch": _FETCH,
 }
 
 # Specifier families that are ours: an import below one of these that MODULES lacks is a build
@@ -50,9 +102,13 @@ AUTO_IMPORTS: dict[str, str] = {
     "runTask": "nitro/task",
     "defineHandler": "nitro",
     "HTTPError": "nitro",
-    "defineEventHandler": "nitro/h3",
-    "eventHandler": "nitro/h3",
-    "getQuery": "nitro/h3",
+    "useRuntimeConfig": "nitro/runtime-config",
+    "useStorage": "nitro/storage",
+    "useNitroApp": "nitro/app",
+    "defineNitroPlugin": "nitro/app",
+    "nitroPlugin": "nitro/app",
+    "$fetch": "#nitro-fetch",
+    **{name: "nitro/h3" for name in H3_NAMES},
 }
 
 # Names Nitro 2/3 auto-import (its runtime utilities, https://nitro.build/guide/utils, and h3's)
@@ -82,17 +138,21 @@ def alias_args(runtime: Path) -> list[str]:
     return [f"--alias:{spec}={runtime / mod.file}" for spec, mod in MODULES.items()]
 
 
-def auto_import_source(runtime: Path) -> str:
+def auto_import_source(runtime: Path, used: frozenset[str] | None = None) -> str:
     """The module injected into every file (`--inject`): esbuild adds an import of a name only to
     files that use it unbound. Names Nitro auto-imports that we lack come from `MISSING_PREFIX`
-    stubs, so that a use is found in the bundle and reported at build time (imports_check.py)."""
+    stubs, so that a use is found in the bundle and reported at build time (imports_check.py).
+    `used`: the words the project's files contain; other names are left out (see bundle.py)."""
+    keep = (lambda name: True) if used is None else used.__contains__
     lines = [
         f"export {{ {name} }} from {str(runtime / MODULES[spec].file)!r};"
         for name, spec in sorted(AUTO_IMPORTS.items())
+        if keep(name)
     ]
     lines += [
         f"export function {name}() {{ throw new Error({MISSING_PREFIX + name!r}); }}"
         for name in sorted(set(NITRO_AUTO_IMPORTS) - set(AUTO_IMPORTS))
+        if keep(name)
     ]
     return "\n".join(lines) + "\n"
 
@@ -102,7 +162,7 @@ MISSING_PREFIX = "nitro-build: not provided: "
 
 def available_modules() -> str:
     """The provided specifiers, for error messages."""
-    return ", ".join(spec for spec, mod in MODULES.items() if mod.exports)
+    return ", ".join(spec for spec, mod in MODULES.items() if mod.exports and not spec.startswith("#nitro-"))
 
 
 def available_auto_imports() -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..model import Project
+from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
+from ..scan import _rel
 from ..scheduler_lock import scheduler_options
 
 from .._version import __version__ as VERSION
@@ -52,12 +54,14 @@ class Preset:
     def render_sources(self, project: Project, plan: Plan) -> str:
         """Plan registry.mjs and the entry in .nitro/build/<preset>/; return the entry's path."""
         plan.add_source("registry.mjs.jinja", "registry.mjs", **self.registry_context(project, plan))
+        plan_runtime_apis(project, plan, self.name, self.dev)
         return plan.add_source(self.entry_template, "entry.mjs", **self.entry_context(project))
 
     def registry_context(self, project: Project, plan: Plan) -> dict[str, Any]:
         src, root = plan.sources, project.root
         task_imports = import_paths([t.handler for t in project.tasks], src, root)
         route_imports = import_paths([r.handler for r in project.routes], src, root)
+        plugin_imports = import_paths(list(project.plugins), src, root)
         return {
             "tasks": [
                 {"name": t.name, "description": t.description, "import": path}
@@ -74,6 +78,10 @@ class Preset:
                     "import": path,
                 }
                 for r, path in zip(project.routes, route_imports, strict=True)
+            ],
+            "plugins": [
+                {"file": _rel(p, root), "import": path}
+                for p, path in zip(project.plugins, plugin_imports, strict=True)
             ],
             "options": self.runtime_options(project),
         }

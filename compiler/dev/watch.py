@@ -10,7 +10,7 @@ from typing import Any
 
 from ..config import CONFIG_NAMES
 
-WATCHED_DIRS = ("tasks", "api", "routes")
+WATCHED_DIRS = ("tasks", "api", "routes", "plugins")
 TICK_MS = 300  # how often the config files are checked between file-system events
 
 

@@ -1,5 +1,6 @@
 // The web-standard request handler every preset serves: user routes plus the /_nitro/tasks
 // endpoints. `fetch(request, ctx)` with ctx = { waitUntil?, env?, remoteAddress? }.
+import { callHook, ready, setLocalApp } from "./hooks.mjs";
 import { HTTPError, listTasks, registerTasks, runTask } from "./task.mjs";
 
 const TASKS_PATH = "/_nitro/tasks";
@@ -19,11 +20,12 @@ export function createApp(registry) {
     routes: sortRoutes(registry.routes ?? []),
     schedules: publicSchedules(registry.scheduledTasks),
   };
-  return {
+  const served = {
     async fetch(request, ctx = {}) {
       const refusal = refuseMethod(request.method);
       if (refusal) return refusal;
       try {
+        await ready(); // plugins run before the first request is handled
         return await handle(app, request, ctx);
       } catch (error) {
         return errorResponse(error, { expose: app.options.dev });
@@ -40,6 +42,8 @@ export function createApp(registry) {
       return Boolean(matchRoute(app.routes, pathname, method).route);
     },
   };
+  setLocalApp(served);
+  return served;
 }
 
 /** A 501 answer for a method no route can serve (CONNECT, TRACE, TRACK), else null. Never logged. */
@@ -227,7 +231,13 @@ async function serveRoute(app, request, url, ctx) {
   if (!match.route) throw new HTTPError(404, `Cannot find any route matching ${url.pathname}`);
   const handler = routeHandler((await match.route.load()).default, match.route.route);
   const event = createEvent(request, url, match.params, ctx);
-  return toResponse(await handler(event), event.res);
+  await callHook("request", event);
+  try {
+    return toResponse(await handler(event), event.res);
+  } catch (error) {
+    await callHook("error", error, { event, tags: ["request"] });
+    throw error;
+  }
 }
 
 /** Static segments before params before catch-alls, position by position; method-specific first. */
@@ -294,6 +304,11 @@ function createEvent(request, url, params, ctx) {
 function toResponse(value, res = {}) {
   if (value instanceof Response) return value;
   const headers = new Headers(res.headers);
+  // h3 v2's HTTPResponse (redirect(), noContent(), html(), v1's sendRedirect): its own status and headers.
+  if (value?.[Symbol.for("h3.HTTPResponse")]) {
+    for (const [key, item] of value.headers) headers.set(key, item);
+    return new Response(value.body ?? null, { status: value.status ?? 200, statusText: value.statusText, headers });
+  }
   const init = (status, body, type) => {
     if (type && !headers.has("content-type")) headers.set("content-type", type);
     return new Response(body, { status: res.status ?? status, statusText: res.statusText, headers });

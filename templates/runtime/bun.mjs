@@ -2,8 +2,9 @@
 // Signals, the `task` CLI and the bounded shutdown come from node.mjs: Bun implements node:process
 // (https://bun.sh/docs/runtime/nodejs-apis).
 import { createApp } from "./app.mjs";
+import { ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
-import { onShutdown, runCli, shutdown, tracker } from "./node.mjs";
+import { onShutdown, runCli, shutdown, startFailed, tracker } from "./node.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { runTask } from "./task.mjs";
 
@@ -18,8 +19,9 @@ export function startBun(registry) {
   return serve(registry);
 }
 
-function serve(registry) {
+async function serve(registry) {
   const app = createApp(registry);
+  await Promise.resolve(ready()).catch(startFailed); // plugins, once, before listening and scheduling
   // Bun.serve has no waitUntil of its own (neither Server nor Request has one in Bun 1.4), so the
   // adapter provides one, and shutdown waits for what it was given.
   const pending = tracker();

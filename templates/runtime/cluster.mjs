@@ -8,6 +8,7 @@ import cluster from "node:cluster";
 import { createServer } from "node:http";
 import { availableParallelism } from "node:os";
 import { createApp } from "./app.mjs";
+import { ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
 import { listenUrl, onShutdown, refuseTunnels, respond, runCli, shutdown, tracker } from "./node.mjs";
 import { startScheduler } from "./scheduler.mjs";
@@ -229,6 +230,7 @@ async function worker(registry) {
   const port = Number(process.env.NITRO_PORT || process.env.PORT || 3000);
   const host = process.env.NITRO_HOST || process.env.HOST || undefined;
   try {
+    await ready(); // plugins, once per worker, before it listens
     await new Promise((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
   } catch (error) {
     console.error(`[nitro] could not start the server: ${error?.message ?? error}`);

@@ -2,8 +2,9 @@
 // plus the scheduler. Signals, the `task` CLI and the bounded shutdown come from node.mjs: Deno
 // implements node:process (https://docs.deno.com/runtime/fundamentals/node/).
 import { createApp } from "./app.mjs";
+import { ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
-import { listenUrl, onShutdown, runCli, shutdown, tracker } from "./node.mjs";
+import { listenUrl, onShutdown, runCli, shutdown, startFailed, tracker } from "./node.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { runTask } from "./task.mjs";
 
@@ -13,8 +14,9 @@ export function startDeno(registry) {
   return serve(registry);
 }
 
-function serve(registry) {
+async function serve(registry) {
   const app = createApp(registry);
+  await Promise.resolve(ready()).catch(startFailed); // plugins, once, before listening and scheduling
   // Deno.serve has no waitUntil of its own, so the adapter provides one and shutdown waits for it.
   const pending = tracker();
   // Deno ends the process on an unhandled rejection unless it is prevented; Node's adapter logs it.

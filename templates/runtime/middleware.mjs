@@ -2,6 +2,7 @@
 // answers the app's routes and task endpoints and calls next() for everything else; `handler` is
 // the same app as a web fetch function. The scheduler starts when the bundle is imported, once.
 import { createApp } from "./app.mjs";
+import { ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -25,6 +26,8 @@ export function createMiddleware(registry) {
   }
   const app = createApp(registry);
   const pending = tracker();
+  // Plugins start when the host imports the bundle; app.fetch and runTask wait for them.
+  Promise.resolve(ready()).catch((error) => console.error(`[nitro] ${error?.message ?? error}`));
   startOnce(registry, pending);
   return {
     middleware(req, res, next) {

@@ -11,3 +11,6 @@ export function defineHandler(fn) {
   handler[HANDLER] = true;
   return handler;
 }
+
+/** Nitro 3's `definePlugin` (Nitro 2: defineNitroPlugin): returns the plugin unchanged, for typing. */
+export const definePlugin = (plugin) => plugin;

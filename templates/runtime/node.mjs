@@ -4,6 +4,7 @@
 // (Bun and Deno implement node:process, so signals and the task CLI work there too).
 import { createServer } from "node:http";
 import { createApp, jsonError, refuseMethod } from "./app.mjs";
+import { callHook, ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { listTasks, registerTasks, runTask, tasksIdle } from "./task.mjs";
@@ -11,11 +12,13 @@ import { listTasks, registerTasks, runTask, tasksIdle } from "./task.mjs";
 /** Entry point of the generated node_server bundle: `startNode(registry)`. */
 export function startNode(registry) {
   if (process.argv[2] === "task") return runCli(registry, process.argv.slice(3));
-  return serve(registry).catch((error) => {
-    // e.g. EADDRINUSE: without a server there is nothing to keep running.
-    console.error(`[nitro] could not start the server: ${error?.message ?? error}`);
-    process.exit(1);
-  });
+  return serve(registry).catch(startFailed);
+}
+
+/** A plugin that throws, or EADDRINUSE: without a server there is nothing to keep running. */
+export function startFailed(error) {
+  console.error(`[nitro] could not start the server: ${error?.message ?? error}`);
+  process.exit(1);
 }
 
 // ---------------------------------------------------------------- task CLI
@@ -79,6 +82,7 @@ function fail(message, statusCode) {
 
 async function serve(registry) {
   const app = createApp(registry);
+  await ready(); // plugins, once, before listening and scheduling
   const pending = tracker();
   const server = refuseTunnels(createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server })));
   process.on("unhandledRejection", (reason) => console.error("[nitro] unhandled rejection:", reason));
@@ -258,4 +262,5 @@ export async function shutdown(server, scheduler, pending) {
     console.error(`[nitro] shutdown: tasks still running after ${timeoutMs} ms, exiting anyway`);
   }
   clearTimeout(timer);
+  await callHook("close"); // plugins' close hooks (Nitro's nitroApp.hooks "close"), awaited
 }

@@ -1,5 +1,6 @@
 // Task registry and runTask: the lowest runtime layer, shared by every preset.
 // Plain web-standard JavaScript, no node: imports (it also runs on workerd and Vercel).
+import { callHook, ready } from "./hooks.mjs";
 
 /** An error that carries an HTTP status; the app answers it as JSON {statusCode, message}. */
 export class HTTPError extends Error {
@@ -68,8 +69,18 @@ export async function tasksIdle() {
 }
 
 async function execute(name, payload, context) {
+  await ready(); // plugins run before the first task, whichever way it is started
   const task = await resolveTask(name);
-  return task.run({ name, payload, context });
+  await callHook("task:start", { name, payload, context });
+  const started = Date.now();
+  try {
+    const result = await task.run({ name, payload, context });
+    await callHook("task:end", { name, payload, context, duration: Date.now() - started, result });
+    return result;
+  } catch (error) {
+    await callHook("task:end", { name, payload, context, duration: Date.now() - started, error });
+    throw error;
+  }
 }
 
 async function resolveTask(name) {

@@ -1,0 +1,93 @@
+"""Where the npm libraries behind Nitro's runtime APIs come from when a project uses them.
+
+unstorage, h3, ofetch, hookable and destr are bundled (never required at run time), resolved as
+esbuild resolves any import: from the project's own node_modules first, then, as a fallback
+(NODE_PATH), from the node_modules that holds the esbuild in use and from nitro-build's own
+checkout, so a project without a package.json still builds.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+_CHECKOUT_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+
+
+def fallback_dirs(esbuild: str) -> list[Path]:
+    """node_modules folders searched after the project's own (esbuild's NODE_PATH)."""
+    found: list[Path] = []
+    for parent in Path(esbuild).resolve().parents:
+        if parent.name == "node_modules":
+            found.append(parent)
+            break
+    if _CHECKOUT_MODULES.is_dir():
+        found.append(_CHECKOUT_MODULES)
+    return list(dict.fromkeys(found))
+
+
+def node_path(esbuild: str) -> str:
+    """The NODE_PATH value for an esbuild run."""
+    return os.pathsep.join(str(d) for d in fallback_dirs(esbuild))
+
+
+def find_package(root: Path, name: str, esbuild: str) -> Path | None:
+    """The folder of package `name` as the bundle would resolve it, or None."""
+    for folder in (root, *root.parents):
+        candidate = folder / "node_modules" / name
+        if (candidate / "package.json").is_file():
+            return candidate
+    for folder in fallback_dirs(esbuild):
+        if (folder / name / "package.json").is_file():
+            return folder / name
+    return None
+
+
+@lru_cache(maxsize=8)
+def package_version(folder: Path) -> str:
+    """The `version` of the package in `folder`."""
+    return str(json.loads((folder / "package.json").read_text(encoding="utf-8")).get("version", ""))
+
+
+def h3_entry(root: Path, esbuild: str) -> str:
+    """The h3 v2 module that `h3` / `nitro/h3` imports get (runtime/h3.mjs re-exports it).
+
+    A project's own h3 1.x (a Nitro 2 dependency) is passed over: its utilities read
+    `event.node.req`, which our events do not have; h3 2.x keeps the v1 names on web events.
+    """
+    for folder in _h3_candidates(root, esbuild):
+        if package_version(folder).startswith("2."):
+            return str(folder / "dist" / "_entries" / "generic.mjs")
+    return "h3"  # unresolved: esbuild's "Could not resolve" names it if a file imports h3
+
+
+def _h3_candidates(root: Path, esbuild: str) -> list[Path]:
+    own = [f / "node_modules" / "h3" for f in (root, *root.parents)]
+    return [p for p in [*own, *(d / "h3" for d in fallback_dirs(esbuild))] if (p / "package.json").is_file()]
+
+
+# ------------------------------------------------------------------------------------ auto-imports
+
+_SKIP_DIRS = {"node_modules", "dist"}
+_SOURCE_EXT = (".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".tsx", ".jsx")
+_WORD = re.compile(rb"(?<![\w$.])[A-Za-z_$][\w$]*")
+
+
+def used_auto_imports(root: Path) -> frozenset[str]:
+    """Every identifier-like word in the project's own source files (outside node_modules, build
+    outputs and dot-folders): the auto-imports worth injecting. A word in a comment only costs
+    bundle size; a name missed would be a run-time ReferenceError, so every file is read."""
+    words: set[bytes] = set()
+    for file in _source_files(root):
+        words.update(_WORD.findall(file.read_bytes()))
+    return frozenset(w.decode("utf-8", "replace") for w in words)
+
+
+def _source_files(root: Path) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS]
+        files += [Path(dirpath, f) for f in filenames if f.endswith(_SOURCE_EXT)]
+    return files
