@@ -1,7 +1,6 @@
 // Cloudflare adapter (workerd): the module Worker's `fetch` and `scheduled` handlers, and the
 // Pages deployment's cron endpoint. Web-standard APIs only: no node: imports, no `process`.
 import { createApp, sameSecret } from "./app.mjs";
-import { setPlatformEnv } from "./platform-env.mjs";
 import { runFiring } from "./scheduler.mjs";
 import { runTask } from "./task.mjs";
 
@@ -13,12 +12,12 @@ export function createModuleWorker(registry, cronTriggers) {
   const app = createApp(registry);
   return {
     fetch(request, env, ctx) {
-      setPlatformEnv(env);
+      globalThis.__env__ = env; // useRuntimeConfig and unstorage's cloudflare-kv-binding read it
       return app.fetch(request, requestContext(env, ctx));
     },
     // https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/
     scheduled(controller, env, ctx) {
-      setPlatformEnv(env);
+      globalThis.__env__ = env; // useRuntimeConfig and unstorage's cloudflare-kv-binding read it
       ctx.waitUntil(runCron(cronTriggers, controller.cron, controller.scheduledTime, env, ctx));
     },
   };
@@ -32,7 +31,7 @@ export function createPagesWorker(registry, cronTriggers, cronPath) {
   const app = createApp(registry);
   return {
     async fetch(request, env, ctx) {
-      setPlatformEnv(env);
+      globalThis.__env__ = env; // useRuntimeConfig and unstorage's cloudflare-kv-binding read it
       if (new URL(request.url).pathname === cronPath) {
         const answer = await serveCron(request, env, ctx, cronTriggers);
         // null: no secret is configured, so the endpoint does not exist (fail closed).

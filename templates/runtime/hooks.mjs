@@ -17,10 +17,7 @@ export function setNitroApp(app) {
  * failing hook is logged, so a logging plugin cannot fail the request or task it observes.
  */
 export function callHook(name, ...args) {
-  if (!nitroApp) return undefined;
-  return Promise.resolve(nitroApp.hooks.callHook(name, ...args)).catch((error) =>
-    console.error(`[nitro] "${name}" hook failed:`, error),
-  );
+  return nitroApp?.hooks.callHook(name, ...args)?.catch((error) => console.error(`[nitro] "${name}" hook failed:`, error));
 }
 
 /** The registry's plugin runner (null without plugins); `ready()` runs it once. */

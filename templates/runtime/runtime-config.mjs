@@ -4,7 +4,6 @@
 // else NITRO_ENV_PREFIX, else "_"); values are parsed with destr (JSON-looking text becomes data);
 // an object value is merged over a nested table. Computed once, on first use, then frozen.
 import destr from "destr";
-import { readEnv } from "./platform-env.mjs";
 import { runtimeConfig as inlineConfig } from "#nitro-virtual/runtime-config.mjs";
 
 let cached;
@@ -90,6 +89,21 @@ export function snakeCase(text) {
   }
   parts.push(buff);
   return parts.map((part) => part.toLowerCase()).join("_");
+}
+
+/**
+ * One variable: the Worker's `env` bindings on Cloudflare (the adapter sets `globalThis.__env__` at
+ * each request or firing, as Nitro's Cloudflare handlers do; bindings that are not text, such as KV
+ * namespaces, are skipped), else `process.env` (Node, Bun, Vercel, Deno) or `Deno.env`.
+ */
+function readEnv(key) {
+  const bound = globalThis.__env__?.[key];
+  if (typeof bound === "string") return bound;
+  try {
+    return globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
+  } catch {
+    return undefined; // Deno without --allow-env for this name: treat as unset.
+  }
 }
 
 function deepFreeze(value) {

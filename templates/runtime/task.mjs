@@ -71,14 +71,16 @@ export async function tasksIdle() {
 async function execute(name, payload, context) {
   await ready(); // plugins run before the first task, whichever way it is started
   const task = await resolveTask(name);
-  await callHook("task:start", { name, payload, context });
+  const event = { name, payload, context };
+  await callHook("task:start", event);
   const started = Date.now();
+  const end = (outcome) => callHook("task:end", { ...event, duration: Date.now() - started, ...outcome });
   try {
-    const result = await task.run({ name, payload, context });
-    await callHook("task:end", { name, payload, context, duration: Date.now() - started, result });
+    const result = await task.run(event);
+    await end({ result });
     return result;
   } catch (error) {
-    await callHook("task:end", { name, payload, context, duration: Date.now() - started, error });
+    await end({ error });
     throw error;
   }
 }
