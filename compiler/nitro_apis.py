@@ -27,7 +27,7 @@ def scan_plugins(root: Path, server_dir: Path, configured: list[str], cfg_name: 
     """The config's `plugins` first, then `<serverDir>/plugins/**` sorted by path (Nitro's order);
     each must have a default export, the function Nitro calls with the app."""
     files = [_configured_plugin(root, cfg_name, i, p) for i, p in enumerate(configured)]
-    files += [file for _, file in _module_files(server_dir / "plugins")]
+    files += [file for _, file in _module_files(server_dir / "plugins", root)]
     unique = tuple(dict.fromkeys(f.resolve() for f in files))
     for file in unique:
         if not _DEFAULT_EXPORT.search(file.read_bytes()):
