@@ -1,0 +1,226 @@
+"""The public Python API (`nitro_build.build`), dry runs, and the CI facts in nitro.json.
+
+A dry run's artifacts are, byte for byte, the files a real build writes, on every preset; the real
+builds here run the real esbuild."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nitro_build
+from conftest import BIN, TASK, TASKS_ON, copy_fixture, run_cli, write_project
+from nitro_build import build
+from nitro_build.presets import PRESETS
+from test_build_errors import tree_digest
+
+MISSING_ESBUILD = "/nonexistent/esbuild"
+# Each preset on a fixture that exercises its platform files (user wrangler.toml, vercel.json, ...).
+CASES = {
+    "node_server": "basic",
+    "node_cluster": "basic",
+    "node_middleware": "basic",
+    "bun": "basic",
+    "deno_server": "basic",
+    "dev": "basic",
+    "cloudflare_module": "cloudflare-toml",
+    "cloudflare_pages": "cloudflare",
+    "vercel": "vercel_user_json",
+}
+# Files a real build writes that are not artifacts: bundles (and their maps), esbuild's inputs.
+BUNDLED_SUFFIXES = ("index.mjs", "index.js", ".map")
+
+
+def project_for(preset: str, dest: Path) -> Path:
+    project = copy_fixture(CASES[preset], dest)
+    if preset == "cloudflare_pages":  # the companion cron Worker's files are artifacts too
+        config = project / "nitro.config.toml"
+        config.write_text(config.read_text() + "\n[cloudflare]\npagesCronWorker = true\n")
+    return project
+
+
+def test_every_preset_is_covered() -> None:
+    assert set(CASES) == set(PRESETS)
+
+
+@pytest.mark.parametrize("preset", sorted(CASES))
+def test_dry_run_artifacts_are_the_bytes_a_real_build_writes(
+        preset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = project_for(preset, tmp_path)
+    monkeypatch.setenv("NITRO_ESBUILD", MISSING_ESBUILD)
+    before = tree_digest(project)
+    dry = build(project, preset, dry_run=True)
+    assert tree_digest(project) == before  # nothing written, no esbuild needed
+    assert dry.dry_run and dry.files == {} and dry.preset == preset
+    monkeypatch.setenv("NITRO_ESBUILD", str(BIN / "esbuild"))
+    real = build(project, preset)
+    for rel, text in dry.artifacts.items():
+        assert (project / rel).read_bytes() == text.encode("utf-8"), rel
+    nitro_json = real.artifacts[f"{real.output_dir}/nitro.json"]
+    assert {k: v for k, v in real.artifacts.items() if not k.endswith("/nitro.json")} == dict(dry.artifacts)
+    assert (project / real.output_dir / "nitro.json").read_text() == nitro_json
+    # Complete: every written output that is not a bundle is an artifact of the dry run.
+    outputs = set(real.files)
+    assert outputs and all(k in outputs for k in dry.artifacts if not k.startswith(".nitro/build/"))
+    assert {k for k in outputs if not k.endswith(BUNDLED_SUFFIXES)} <= set(dry.artifacts)
+    assert dry.input_hash == real.input_hash
+
+
+def test_nitro_json_lists_every_output_file_with_its_sha256_and_json_prints_the_same(tmp_path: Path) -> None:
+    project = project_for("cloudflare_module", tmp_path)
+    proc = run_cli("build", "--dir", str(project), "--preset", "cloudflare_module", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    facts = json.loads((project / ".output/nitro.json").read_text())
+    assert facts["inputHash"] == summary["inputHash"] and facts["inputHash"].startswith("sha256:")
+    assert facts["files"] == summary["files"]
+    written = {p.relative_to(project).as_posix() for p in (project / ".output").rglob("*") if p.is_file()}
+    written |= {".wrangler/deploy/config.json"}
+    assert set(facts["files"]) == written - {".output/nitro.json"}
+    for rel, digest in facts["files"].items():
+        assert hashlib.sha256((project / rel).read_bytes()).hexdigest() == digest, rel
+    dry = json.loads(run_cli("build", "--dir", str(project), "--preset", "cloudflare_module", "--dry-run",
+                             "--json", NITRO_ESBUILD=MISSING_ESBUILD).stdout)
+    assert dry["inputHash"] == facts["inputHash"] and dry["files"] == {} and dry["dryRun"] is True
+
+
+# ---------------------------------------------------------------- the input hash
+
+
+def hash_of(project: Path, preset: str = "node_server") -> str:
+    return build(project, preset, dry_run=True).input_hash
+
+
+def test_input_hash_ignores_the_folder_and_timestamps(tmp_path: Path) -> None:
+    project = copy_fixture("basic", tmp_path / "a")
+    first = hash_of(project)
+    moved = tmp_path / "elsewhere" / "deeper" / "basic"
+    shutil.copytree(project, moved)
+    shutil.rmtree(project)
+    assert hash_of(moved) == first
+    for path in moved.rglob("*"):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert hash_of(moved) == first
+
+
+def test_input_hash_changes_with_config_task_file_preset_and_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = copy_fixture("basic", tmp_path)
+    seen = {hash_of(project)}
+
+    def changed() -> str:
+        digest = hash_of(project)
+        assert digest not in seen
+        seen.add(digest)
+        return digest
+
+    config = project / "nitro.config.toml"
+    config.write_text(config.read_text() + "\n# a comment is a change of input\n")
+    changed()
+    task = next((project / "tasks").rglob("*.ts"))
+    task.write_text(task.read_text() + "\n// edited\n")
+    changed()
+    assert build(project, "bun", dry_run=True).input_hash not in seen
+    (project / "wrangler.toml").write_text('name = "x"\n')  # a platform config the presets read
+    changed()
+    import nitro_build.inputs
+
+    monkeypatch.setattr(nitro_build.inputs, "__version__", "99.0.0")
+    changed()
+
+
+# ---------------------------------------------------------------- CLI: check, --dry-run, --print
+
+BAD_CONFIGS = {
+    "cron out of range": TASKS_ON + '[scheduledTasks]\n"61 * * * *" = "a"\n',
+    "misspelt key": TASKS_ON + '[scheduledTask]\n"* * * * *" = "a"\n',
+    "invalid TOML": TASKS_ON + "[scheduledTasks\n",
+    "unknown preset": 'preset = "cloudflare_modul"\n' + TASKS_ON,
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_check_and_dry_run_give_the_build_s_message_for_a_bad_config(case: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path, {"nitro.config.toml": BAD_CONFIGS[case], "tasks/a.ts": TASK})
+    built = run_cli("build", "--dir", str(project))
+    assert built.returncode == 1 and "\nerror: " in "\n" + built.stderr
+    for argv in (["check"], ["build", "--dry-run"]):
+        proc = run_cli(*argv, "--dir", str(project), NITRO_ESBUILD=MISSING_ESBUILD)
+        assert proc.returncode == 1, proc
+        assert proc.stderr == built.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_preset_specific_cron_error_is_found_by_check_for_that_preset(tmp_path: Path) -> None:
+    """Seconds other than 0 are fine on servers, refused by Cloudflare and Vercel."""
+    config = TASKS_ON + '[scheduledTasks]\n"*/10 * * * * *" = "a"\n'
+    project = write_project(tmp_path, {"nitro.config.toml": config, "tasks/a.ts": TASK})
+    ok = run_cli("check", "--dir", str(project), NITRO_ESBUILD=MISSING_ESBUILD)
+    assert ok.returncode == 0 and "ok: node_server: 1 tasks, 1 schedules" in ok.stdout
+    proc = run_cli("check", "--dir", str(project), "--preset", "node_server", "--preset", "vercel",
+                   "--preset", "cloudflare_module", "--json", NITRO_ESBUILD=MISSING_ESBUILD)
+    assert proc.returncode == 1
+    results = {r["preset"]: r for r in json.loads(proc.stdout)["results"]}
+    assert [results[p]["ok"] for p in ("node_server", "vercel", "cloudflare_module")] == [True, False, False]
+    assert not (project / ".output").exists() and not (project / ".nitro").exists()  # check writes nothing
+    for preset in ("vercel", "cloudflare_module"):
+        built = run_cli("build", "--dir", str(project), "--preset", preset)
+        assert built.stderr == f"error: {results[preset]['error']}\n"
+
+
+def test_check_passes_on_every_fixture_without_esbuild(tmp_path: Path) -> None:
+    for name in sorted(set(CASES.values())):
+        project = copy_fixture(name, tmp_path)
+        proc = run_cli("check", "--dir", str(project), NITRO_ESBUILD=MISSING_ESBUILD)
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert proc.stdout.startswith("ok: ")
+
+
+def test_dry_run_print_shows_one_artifact_exactly(tmp_path: Path) -> None:
+    project = copy_fixture("vercel_user_json", tmp_path)
+    proc = run_cli("build", "--dir", str(project), "--preset", "vercel", "--dry-run", "--print",
+                   ".vercel/output/config.json", NITRO_ESBUILD=MISSING_ESBUILD)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == build(project, "vercel", dry_run=True).artifacts[".vercel/output/config.json"]
+    assert json.loads(proc.stdout)["version"] == 3
+    assert not (project / ".vercel").exists()
+    missing = run_cli("build", "--dir", str(project), "--preset", "vercel", "--dry-run", "--print",
+                      "wrangler.toml", NITRO_ESBUILD=MISSING_ESBUILD)
+    assert missing.returncode == 1 and "no artifact 'wrangler.toml'" in missing.stderr
+    assert ".vercel/output/config.json" in missing.stderr  # it lists what there is
+
+
+# ---------------------------------------------------------------- the public surface
+
+
+def test_public_names_and_a_cheap_import() -> None:
+    for name in nitro_build.__all__:
+        assert hasattr(nitro_build, name), name
+    assert issubclass(nitro_build.CronError, nitro_build.CompilerError)
+    heavy = "('pydantic', 'jinja2', 'click', 'tomlkit')"
+    code = f"import sys, nitro_build; print(sorted(m for m in {heavy} if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_artifacts_are_found_by_a_unique_file_name(tmp_path: Path) -> None:
+    project = copy_fixture("cloudflare", tmp_path)
+    config = project / "nitro.config.toml"
+    config.write_text(config.read_text() + "\n[cloudflare]\npagesCronWorker = true\n")
+    module = build(project, "cloudflare_module", dry_run=True)
+    assert module.artifacts["wrangler.toml"] == module.artifacts[".output/server/wrangler.toml"]
+    assert module.artifacts["wrangler.toml"].path == ".output/server/wrangler.toml"
+    assert "wrangler.toml" in module.artifacts and "nitro.json" not in module.artifacts
+    assert {s.platform_cron for s in module.schedules} >= {"0 9 * * MON", "0 0 * * *"}
+    assert all(len(s.next) == 3 and s.next[0].utcoffset().total_seconds() == 0 for s in module.schedules)
+    pages = build(project, "cloudflare_pages", dry_run=True)
+    assert pages.artifacts["_cron/wrangler.toml"].startswith("# generated by nitro-build")
+    two = nitro_build.Artifacts({"a/config.json": "{}", "b/config.json": "[]"})
+    with pytest.raises(KeyError, match="ambiguous: a/config.json, b/config.json"):
+        two["config.json"]
+    assert two["b/config.json"] == "[]" and "config.json" not in two

@@ -1,0 +1,108 @@
+"""The pytest plugin users install with nitro-build: a throwaway project with its own test suite
+(tests/test_configs.py), run in a fresh pytest process that finds the plugin through its `pytest11`
+entry point, with the real syrupy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import TASK, TASKS_ON
+
+pytest_plugins = ["pytester"]
+
+CONFIG = TASKS_ON + '[scheduledTasks]\n"0 9 * * 1" = "report"\n'
+TEST_CONFIGS = '''
+def test_wrangler(nitro_build, snapshot):
+    assert nitro_build("cloudflare_module").artifacts["wrangler.toml"] == snapshot
+
+
+def test_vercel(nitro_build, snapshot):
+    result = nitro_build("vercel")
+    assert result.artifacts[".vercel/output/config.json"] == snapshot
+    assert result.artifacts[".vc-config.json"] == snapshot
+'''
+SNAPSHOTS = Path("tests/__snapshots__/test_configs")
+
+
+@pytest.fixture
+def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A Nitro project whose tests/test_configs.py snapshots its generated platform configs."""
+    (pytester.path / "nitro.config.toml").write_text(CONFIG)
+    (pytester.path / "tasks").mkdir()
+    (pytester.path / "tasks" / "report.ts").write_text(TASK)
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_configs.py").write_text(TEST_CONFIGS)
+    return pytester
+
+
+def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # -p no:cacheprovider: no .pytest_cache in the project; NITRO_ESBUILD unset: dry runs need none.
+    return project.runpytest_subprocess("tests", "-p", "no:cacheprovider", *args)
+
+
+def snapshot_files(project: pytest.Pytester) -> dict[str, str]:
+    folder = project.path / SNAPSHOTS
+    return {p.name: p.read_text() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def test_first_run_writes_one_file_per_artifact_with_its_extension(user_project: pytest.Pytester) -> None:
+    first = run(user_project, "--snapshot-update")
+    first.assert_outcomes(passed=2)
+    files = snapshot_files(user_project)
+    assert sorted(files) == [
+        "test_vercel[vercel-output-config].json",
+        "test_vercel[vercel-output-functions-__server-func-vc-config].json",
+        "test_wrangler[output-server-wrangler].toml",
+    ]
+    # Each file is the artifact's exact text: what a reviewer sees is the generated file.
+    from nitro_build import build
+
+    result = build(user_project.path, "cloudflare_module", dry_run=True)
+    assert files["test_wrangler[output-server-wrangler].toml"] == result.artifacts["wrangler.toml"]
+    assert 'crons = ["0 9 * * MON"]' in files["test_wrangler[output-server-wrangler].toml"]
+    run(user_project).assert_outcomes(passed=2)  # and they match on the next run
+
+
+def test_a_config_change_fails_with_a_readable_diff_and_update_accepts_it(
+        user_project: pytest.Pytester) -> None:
+    run(user_project, "--snapshot-update").assert_outcomes(passed=2)
+    (user_project.path / "nitro.config.toml").write_text(CONFIG.replace("0 9 * * 1", "30 6 * * 5"))
+    failed = run(user_project)
+    failed.assert_outcomes(passed=0, failed=2)
+    out = failed.stdout.str()
+    assert '- crons = ["0 9 * * MON"]' in out and '+ crons = ["30 6 * * FRI"]' in out
+    assert "Re-run pytest with --snapshot-update" in out or "snapshot-update" in out
+    run(user_project, "--snapshot-update").assert_outcomes(passed=2)
+    toml = snapshot_files(user_project)["test_wrangler[output-server-wrangler].toml"]
+    assert 'crons = ["30 6 * * FRI"]' in toml
+    run(user_project).assert_outcomes(passed=2)
+
+
+def test_fixture_builds_for_real_when_asked_and_names_its_project(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dry_run=False bundles (esbuild from NITRO_ESBUILD) and the result lists nitro.json; `root`
+    points the fixture at another project; a bad config raises the build's own error."""
+    from conftest import BIN
+
+    (pytester.path / "nitro.config.toml").write_text(CONFIG)
+    (pytester.path / "tasks").mkdir()
+    (pytester.path / "tasks" / "report.ts").write_text(TASK)
+    bad = pytester.path / "bad"
+    bad.mkdir()
+    (bad / "nitro.config.toml").write_text(TASKS_ON + '[scheduledTasks]\n"61 * * * *" = "x"\n')
+    pytester.makepyfile(test_real='''
+import pytest
+from nitro_build import CronError
+
+def test_real(nitro_build):
+    result = nitro_build(dry_run=False)
+    assert result.files[".output/server/index.mjs"]
+    assert result.artifacts[".output/nitro.json"].startswith("{")
+
+def test_bad(nitro_build):
+    with pytest.raises(CronError, match="minute 61 is out of range"):
+        nitro_build(root="bad")
+''')
+    monkeypatch.setenv("NITRO_ESBUILD", str(BIN / "esbuild"))
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
