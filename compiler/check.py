@@ -18,11 +18,10 @@ from .errors import CompilerError, Warnings
 
 def check_preset(root: Path, preset: str | None, strict: bool, warnings: Warnings) -> dict[str, Any]:
     """Plan one preset's build without writing or rendering; raise the build's CompilerError."""
-    from .pipeline import choose_preset, load_project
+    from .pipeline import prepare
     from .plan import Plan
 
-    project, configured = load_project(root.resolve(), warnings)
-    chosen = choose_preset(project, configured, preset)
+    project, chosen, _ = prepare(root.resolve(), preset, warnings)
     chosen.plan(project, Plan(project, chosen.name, warnings))
     return {
         "preset": chosen.name,

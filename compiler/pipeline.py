@@ -73,20 +73,24 @@ def build(
     root = Path(root).resolve()
     warnings = warnings if warnings is not None else Warnings(strict=strict)
     if dry_run:
-        project, configured = load_project(root, warnings)
-        chosen = choose_preset(project, configured, preset)
+        project, chosen, outputs = prepare(root, preset, warnings)
         plan = plan_build(project, chosen, warnings)
-        outputs = chosen.outputs(project)
         return result(project, chosen, plan.files(), {}, outputs, warnings, dry_run=True)
     if not root.is_dir():
         raise CompilerError(f"project folder {root} does not exist")
     with build_lock(root):
         recover_staging(root)  # a build killed earlier: finish or discard its swap first
-        project, configured = load_project(root, warnings)
-        chosen = choose_preset(project, configured, preset)
-        outputs = chosen.outputs(project)
-        check_outputs(project, outputs, chosen.output_dir(project))
+        project, chosen, outputs = prepare(root, preset, warnings)
         return write_build(project, chosen, outputs, warnings)
+
+
+def prepare(root: Path, preset: str | None, warnings: Warnings) -> tuple[Project, Preset, list[str]]:
+    """Load the project, choose the preset and check its output paths (a build, a dry run, check)."""
+    project, configured = load_project(root, warnings)
+    chosen = choose_preset(project, configured, preset)
+    outputs = chosen.outputs(project)
+    check_outputs(project, outputs, chosen.output_dir(project))
+    return project, chosen, outputs
 
 
 def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: Warnings) -> BuildResult:

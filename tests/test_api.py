@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import nitro_build
-from conftest import BIN, TASK, TASKS_ON, copy_fixture, run_cli, write_project
+from conftest import BIN, REPO, TASK, TASKS_ON, copy_fixture, run_cli, write_project
 from nitro_build import build
 from nitro_build.presets import PRESETS
 from test_build_errors import tree_digest
@@ -142,6 +142,7 @@ BAD_CONFIGS = {
     "misspelt key": TASKS_ON + '[scheduledTask]\n"* * * * *" = "a"\n',
     "invalid TOML": TASKS_ON + "[scheduledTasks\n",
     "unknown preset": 'preset = "cloudflare_modul"\n' + TASKS_ON,
+    "output over the sources": TASKS_ON + '[output]\ndir = "tasks"\n',
 }
 
 
@@ -224,3 +225,22 @@ def test_artifacts_are_found_by_a_unique_file_name(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="ambiguous: a/config.json, b/config.json"):
         two["config.json"]
     assert two["b/config.json"] == "[]" and "config.json" not in two
+
+
+def test_the_pre_commit_hook_runs_the_check_command(tmp_path: Path) -> None:
+    """.pre-commit-hooks.yaml names `nitro-build check`; that console script's function checks."""
+    hooks = (REPO / ".pre-commit-hooks.yaml").read_text()
+    assert "- id: nitro-build-check\n" in hooks and "entry: nitro-build check\n" in hooks
+    assert "pass_filenames: false" in hooks and "language: python" in hooks
+    bad = BAD_CONFIGS["cron out of range"]
+    project = write_project(tmp_path, {"nitro.config.toml": bad, "tasks/a.ts": TASK})
+    script = ("import sys; from nitro_build.entry import nitro_build;"
+              " sys.argv[0] = 'nitro-build'; nitro_build()")
+    env = {**os.environ, "NITRO_ESBUILD": MISSING_ESBUILD}
+    proc = subprocess.run([sys.executable, "-c", script, "check"], cwd=project, env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and "minute 61 is out of range 0-59" in proc.stderr
+    (project / "nitro.config.toml").write_text(TASKS_ON + '[scheduledTasks]\n"1 * * * *" = "a"\n')
+    proc = subprocess.run([sys.executable, "-c", script, "check", "--json"], cwd=project, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["ok"] is True
