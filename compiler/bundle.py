@@ -84,6 +84,7 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     ]
     args += [f"--conditions={c}" for c in opts.conditions]
     args += [f"--external:{e}" for e in opts.external]
+    args += [f"--define:{name}={value}" for name, value in opts.defines]
     if opts.banner:
         args.append(f"--banner:js={opts.banner}")
     if opts.metafile:

@@ -29,6 +29,8 @@ def summary(result: BuildResult) -> dict[str, Any]:
         "dryRun": result.dry_run,
         "outputs": list(result.outputs),
         "artifacts": list(result.artifacts),
+        # Set when the server files were found in server/ (Nitro 2 / Nuxt layout), not the root.
+        "layout": result.project.layout_note if result.project else None,
         "tasks": [
             {"name": t.name, "description": t.description, "source": t.source, "handler": t.handler}
             for t in result.tasks
@@ -64,6 +66,8 @@ def print_summary(data: dict[str, Any], root: Path) -> None:
     else:
         done = styled(f"Built preset {data['preset']}", sys.stdout, fg="green", bold=True)
         echo(f"{done} into {data['output']}/")
+    if data["layout"]:
+        click.echo(f"Layout: {data['layout']}")
     click.echo(f"Tasks ({len(data['tasks'])}):")
     for t in data["tasks"]:
         where = t["handler"] or "no handler (answers 501)"

@@ -1,4 +1,5 @@
-"""Load `nitro.config.toml` or `nitro.config.json` and validate it with strict pydantic models.
+"""Load the project's nitro config (TOML, JSON, or a TypeScript/JavaScript module evaluated by
+config_script.py) and validate it with strict pydantic models.
 
 Keys are Nitro's own camelCase names (https://nitro.build/config). Every error names the file
 and the key path, and a misspelt key gets a did-you-mean.
@@ -13,11 +14,13 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from .config_script import SCRIPT_CONFIG_NAMES, read_script_config
 from .errors import ConfigError
+from .nitro_keys import NITRO_UNUSED, set_aside_unused
 
-CONFIG_NAMES = ("nitro.config.toml", "nitro.config.json")
+CONFIG_NAMES = ("nitro.config.toml", "nitro.config.json", *SCRIPT_CONFIG_NAMES)
 # Far deeper than any real config; Python's parsers and pydantic recurse once per level and
 # raised RecursionError (a traceback) at a few hundred.
 MAX_DEPTH = 64
@@ -82,7 +85,10 @@ class NitroConfig(_Strict):
     scheduled_tasks: dict[str, str | list[str]] = Field(
         default_factory=dict, alias="scheduledTasks"
     )
-    server_dir: str = Field(".", alias="serverDir")
+    # Nitro 3: false scans the project root, true means "server" (Nitro's resolvers/paths.ts).
+    server_dir: str | bool = Field(".", alias="serverDir")
+    # Nitro's compatibility date: "YYYY-MM-DD", "latest", or per platform {default, cloudflare}.
+    compatibility_date: str | dict[str, str] | None = Field(None, alias="compatibilityDate")
     output: OutputConfig = Field(default_factory=OutputConfig)
     cloudflare: CloudflareConfig = Field(default_factory=CloudflareConfig)
     vercel: VercelConfig = Field(default_factory=VercelConfig)
@@ -92,15 +98,32 @@ class NitroConfig(_Strict):
     storage: dict[str, StorageMount] = Field(default_factory=dict)
     dev_storage: dict[str, StorageMount] = Field(default_factory=dict, alias="devStorage")
     plugins: list[str] = Field(default_factory=list)
+    # Nitro keys present in the file that nitro-build does not use (nitro_keys.py), for the warning.
+    _unused: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def unused_keys(self) -> tuple[str, ...]:
+        """Dotted paths of the Nitro keys in the file that nitro-build sets aside."""
+        return self._unused
+
+    @property
+    def scan_dir(self) -> str:
+        """serverDir as a path relative to the project."""
+        if isinstance(self.server_dir, bool):
+            return "server" if self.server_dir else "."
+        return self.server_dir
 
 
 def find_config(root: Path) -> Path | None:
     """The project's config file, or None; both formats present is an error."""
     found = [root / name for name in CONFIG_NAMES if (root / name).is_file()]
     if len(found) > 1:
+        names = ", ".join(p.name for p in found[:-1]) + f" and {found[-1].name}"
         raise ConfigError(
-            f"{found[0].name} and {found[1].name} are both present in {root}: "
-            "keep one of them and delete the other"
+            f"{names} are all present in {root}: nitro-build reads one config file; keep one "
+            "of them and delete the others"
+            if len(found) > 2
+            else f"{names} are both present in {root}: keep one of them and delete the other"
         )
     return found[0] if found else None
 
@@ -110,12 +133,24 @@ def load_config(root: Path) -> tuple[NitroConfig, Path | None]:
     path = find_config(root)
     if path is None:
         return NitroConfig(), None
-    raw = _read_raw(path)
+    raw = read_script_config(path) if path.name in SCRIPT_CONFIG_NAMES else _read_raw(path)
     check_depth(raw, path.name)
+    kept, unused = set_aside_unused(_nitro2_src_dir(raw))
     try:
-        return NitroConfig.model_validate(raw), path
+        config = NitroConfig.model_validate(kept)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(path.name, exc, raw)) from None
+        raise ConfigError(_format_validation(path.name, exc, kept)) from None
+    config._unused = unused
+    return config, path
+
+
+def _nitro2_src_dir(raw: dict[str, Any]) -> dict[str, Any]:
+    """Nitro 2's `srcDir` is Nitro 3's `serverDir` (Nitro 3 still reads it, deprecated)."""
+    if "srcDir" not in raw or "serverDir" in raw:
+        return raw
+    out = {k: v for k, v in raw.items() if k != "srcDir"}
+    out["serverDir"] = raw["srcDir"]
+    return out
 
 
 def _read_raw(path: Path) -> dict[str, Any]:
@@ -288,7 +323,9 @@ def _did_you_mean(loc: tuple[Any, ...], raw: dict[str, Any]) -> str:
         if model is None:
             return ""
     names = [f.alias or n for n, f in model.model_fields.items()]
-    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    # Nitro's own keys count too: `routeRule` is a misspelt `routeRules`, accepted when spelt right.
+    nitro = sorted(NITRO_UNUSED.get(".".join(map(str, loc[:-1])), ()))
+    close = difflib.get_close_matches(str(loc[-1]), names + nitro, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return hint + f" Known keys here: {', '.join(sorted(names))}"
 

@@ -8,9 +8,11 @@ from pathlib import Path
 from .config import NitroConfig
 from .cron import parse_cron
 from .errors import ConfigError, CronError, Warnings
+from .layout import resolve_server_dir, warn_unsupported
 from .model import Project, Route, Schedule, Task
 from .nitro_apis import runtime_config, scan_plugins
-from .scan import ScannedTask, _rel, scan_routes, scan_tasks
+from .nitro_keys import cloudflare_compatibility_date
+from .scan import ScannedTask, _rel, read_task_description, scan_routes, scan_tasks
 from .scheduler_lock import check_scheduler_lock
 
 
@@ -19,19 +21,10 @@ def build_project(
 ) -> Project:
     """Load everything the presets need from the project at `root`."""
     cfg_name = config_file.name if config_file else "nitro config"
-    for name in ("nitro.config.ts", "nitro.config.mts", "nitro.config.js", "nitro.config.mjs"):
-        if config_file is None and (root / name).is_file():
-            warnings.warn(
-                f"{name} is not read: nitro-build takes its config from nitro.config.toml or "
-                "nitro.config.json; move the settings there"
-            )
-    server_dir = resolve_config_path(root, cfg_name, "serverDir", config.server_dir)
-    if not server_dir.is_dir():
-        what = "is a file, not a folder" if server_dir.exists() else "does not exist"
-        raise ConfigError(
-            f"{cfg_name}: serverDir: {config.server_dir!r} {what} under {root}; point it at the "
-            "folder that holds tasks/, api/ and routes/"
-        )
+    server_dir, layout_note = resolve_server_dir(
+        root, config, cfg_name, resolve_config_path(root, cfg_name, "serverDir", config.scan_dir)
+    )
+    warn_unsupported(root, server_dir, config, cfg_name, warnings)
     out_dir = _output_dir(root, cfg_name, config.output.dir)
     skip = frozenset({str(out_dir)} if out_dir else ())
     scanned = scan_tasks(server_dir, root, skip)
@@ -52,6 +45,7 @@ def build_project(
         root=root,
         config_file=config_file,
         server_dir=server_dir,
+        layout_note=layout_note,
         output_dir=out_dir,
         tasks_enabled=enabled,
         tasks=tasks,
@@ -68,6 +62,7 @@ def build_project(
         runtime_config=runtime_config(config.runtime_config),
         storage={k: v.model_dump() for k, v in config.storage.items()},
         dev_storage={k: v.model_dump() for k, v in config.dev_storage.items()},
+        cloudflare_compatibility_date=cloudflare_compatibility_date(config.compatibility_date, cfg_name),
     )
 
 
@@ -105,8 +100,12 @@ def resolve_config_path(root: Path, cfg_name: str, key: str, value: str) -> Path
 def merge_tasks(
     root: Path, cfg_name: str, config: NitroConfig, scanned: list[ScannedTask]
 ) -> tuple[Task, ...]:
-    """Config tasks keep their description and their handler wins; scanned files fill the rest."""
-    by_name = {t.name: Task(t.name, t.file, t.description, "scan") for t in scanned}
+    """Config handlers win over scanned files; the description is the module's `meta.description`,
+    else the config's (Nitro's listing reads the module: src/runtime/internal/routes/dev-tasks.ts)."""
+    by_name = {
+        t.name: Task(t.name, t.file, t.description, "scan", dynamic_description=t.dynamic_description)
+        for t in scanned
+    }
     for name, tc in config.tasks.items():
         if not name.strip():  # could never be run: no URL, CLI argument or schedule can name it
             raise ConfigError(
@@ -114,12 +113,17 @@ def merge_tasks(
             )
         found = by_name.get(name)
         handler = _config_handler(root, cfg_name, name, tc.handler) if tc.handler else None
+        module, dynamic = (
+            read_task_description(handler, root) if handler
+            else (found.description, found.dynamic_description) if found else (None, False)
+        )
         by_name[name] = Task(
             name=name,
             handler=handler or (found.handler if found else None),
-            description=tc.description or (found.description if found else None),
+            description=module or tc.description,
             source="config" if handler or not found else "scan",
             overlap=tc.overlap,
+            dynamic_description=dynamic,
         )
     if "__proto__" in by_name:  # a generated object literal would take it as its prototype
         proto = by_name["__proto__"]

@@ -15,6 +15,8 @@ class Task:
     description: str | None = None
     source: str = "scan"  # "scan" | "config"
     overlap: str = "skip"  # "skip" | "allow"
+    # The module may set meta.description in a way not read at build time: the listing loads it.
+    dynamic_description: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,7 @@ class Project:
     dev_storage: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
     # Raw platform sections the user wrote (cloudflare.*, vercel.*, scheduler.*), already
     # validated by the config models and turned into plain data.
+    # Nitro's compatibilityDate resolved for Cloudflare (None: "latest" or unset, the preset's pinned default).
+    cloudflare_compatibility_date: str | None = None
+    # Set when the server files were found by a layout fallback (server/), for the summary.
+    layout_note: str | None = None

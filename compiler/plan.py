@@ -36,6 +36,7 @@ class BundleOptions:
     entry_name: str = "index"
     out_extension: str = ".mjs"
     external: tuple[str, ...] = field(default=())
+    defines: tuple[tuple[str, str], ...] = ()  # esbuild --define (name, JavaScript expression)
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
 
 

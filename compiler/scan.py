@@ -37,6 +37,9 @@ class ScannedTask:
     file: Path
     description: str | None
     has_default: bool = True  # False: no default export seen, the task would answer 501
+    # True: the module may set meta.description in a way not read statically (computed, spread):
+    # the runtime's listing loads the module to read it.
+    dynamic_description: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,13 +138,21 @@ def scan_tasks(server_dir: Path, root: Path, skip: frozenset[str] = frozenset())
     return [ScannedTask(n, f, *_read_task(f, root)) for n, f in sorted(by_name.items())]
 
 
-def _read_task(file: Path, root: Path) -> tuple[str | None, bool]:
-    """The module's literal description, and whether it has a default export (read once)."""
+def _read_task(file: Path, root: Path) -> tuple[str | None, bool, bool]:
+    """The module's literal description, whether it has a default export, and whether its
+    description may be set otherwise (read once)."""
     try:
         data = file.read_bytes()
     except OSError as exc:  # a dangling symlink, a file without read permission
         raise ScanError(f"{_rel(file, root)}: cannot be read ({exc.strerror}); fix or remove it") from None
-    return read_description(data), bool(_DEFAULT_EXPORT.search(data))
+    literal = read_description(data)
+    return literal, bool(_DEFAULT_EXPORT.search(data)), literal is None and b"meta" in data
+
+
+def read_task_description(file: Path, root: Path) -> tuple[str | None, bool]:
+    """(literal meta.description, may have another) of a task module named by the config."""
+    literal, _, dynamic = _read_task(file, root)
+    return literal, dynamic
 
 
 def read_description(data: bytes) -> str | None:

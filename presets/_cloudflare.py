@@ -28,6 +28,12 @@ from .base import Preset
 # Used when neither wrangler config nor cloudflare.wrangler sets one; a constant, never the build
 # day, so that the same input gives the same output.
 DEFAULT_COMPATIBILITY_DATE = "2025-09-01"
+
+
+def compatibility_date(project: Project) -> str:
+    """The config's compatibilityDate for Cloudflare (Nitro's key), else our pinned default."""
+    return project.cloudflare_compatibility_date or DEFAULT_COMPATIBILITY_DATE
+
 # The Pages deployment's endpoint the companion cron Worker calls (see templates/runtime/cloudflare.mjs).
 CRON_PATH = "/_nitro/cron"
 # wrangler's own lookup order (findWranglerConfig in wrangler 4): json, then jsonc, then toml.

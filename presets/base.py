@@ -6,6 +6,8 @@ output folder, platform artifacts), in the spirit of Nitro's `extends`
 """
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from ..model import Project
@@ -49,7 +51,23 @@ class Preset:
         """Plan the sources and their bundle; presets add platform artifacts. nitro.json, which
         lists the bundle's hashes, is written by the pipeline after bundling (nitro_json_path)."""
         entry = self.render_sources(project, plan)
-        plan.bundle(entry, self.server_dir(project), self.bundle_options)
+        opts = replace(self.bundle_options, defines=self.import_meta(project))
+        plan.bundle(entry, self.server_dir(project), opts)
+
+    def import_meta(self, project: Project) -> tuple[tuple[str, str], ...]:
+        """`import.meta.*` constants as Nitro defines them (src/build/config.ts): replaced at build
+        time, so `if (import.meta._tasks)` and `import.meta.dev` branches are decided by esbuild."""
+        values = {
+            "dev": self.dev,
+            "preset": "nitro-dev" if self.dev else self.name.replace("_", "-"),
+            "prerender": False,
+            "nitro": True,
+            "server": True,
+            "client": False,
+            "baseURL": "/",
+            "_tasks": project.tasks_enabled,
+        }
+        return tuple((f"import.meta.{k}", json.dumps(v)) for k, v in values.items())
 
     def render_sources(self, project: Project, plan: Plan) -> str:
         """Plan registry.mjs and the entry in .nitro/build/<preset>/; return the entry's path."""
@@ -64,7 +82,8 @@ class Preset:
         plugin_imports = import_paths(list(project.plugins), src, root)
         return {
             "tasks": [
-                {"name": t.name, "description": t.description, "import": path}
+                {"name": t.name, "description": t.description,
+                 "dynamic": t.dynamic_description, "import": path}
                 for t, path in zip(project.tasks, task_imports, strict=True)
             ],
             "schedules": [

@@ -73,7 +73,7 @@ def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, plan: P
     server_dir = preset.server_dir(project)
     cf.rebase_paths(doc, root, root / server_dir)
     set_name(doc, origin, root, plan.warnings)
-    set_owned(doc, origin, preset.name, plan.warnings)
+    set_owned(doc, origin, preset.name, plan.warnings, cf.compatibility_date(project))
     cf.add_crons(doc, ctx_crons + list(cf.cron_triggers(project, preset.name)), where)
     note = f"made by the {preset.name} preset from: {sources or 'defaults'}"
     plan.add_text(f"{server_dir}/wrangler.toml", cf.toml_text(doc, note))
@@ -100,7 +100,7 @@ def set_name(doc: Any, origin: Callable[[str], str], root: Path, warnings: Warni
         cf.set_key(doc, "name", cf.worker_name(root, warnings))
 
 
-def set_owned(doc: Any, origin: Callable[[str], str], preset: str, warnings: Warnings) -> None:
+def set_owned(doc: Any, origin: Callable[[str], str], preset: str, warnings: Warnings, date: str) -> None:
     """Set the keys the preset owns, warning on each user value it overrides; then the defaults."""
     for key, value in OWNED.items():
         current = cf.plain(doc.get(key))
@@ -115,7 +115,7 @@ def set_owned(doc: Any, origin: Callable[[str], str], preset: str, warnings: War
             warnings.warn(f"{origin(key)} does not apply to the generated Worker and is ignored; remove it")
             del doc[key]
     if "compatibility_date" not in doc:
-        cf.set_key(doc, "compatibility_date", cf.DEFAULT_COMPATIBILITY_DATE)
+        cf.set_key(doc, "compatibility_date", date)
     flags = cf.string_list(doc, "compatibility_flags", origin("compatibility_flags"))
     # node: built-ins that tasks import are left external by esbuild and provided by workerd.
     if not {"nodejs_compat", "nodejs_compat_v2", "no_nodejs_compat"} & set(flags):

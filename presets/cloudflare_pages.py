@@ -65,7 +65,7 @@ class CloudflarePages(cf.CloudflarePreset):
 
     def commands(self, project: Project) -> dict[str, str]:
         out = self.output_dir(project)
-        flags = f"--compatibility-date={cf.DEFAULT_COMPATIBILITY_DATE} --compatibility-flags=nodejs_compat"
+        flags = f"--compatibility-date={cf.compatibility_date(project)} --compatibility-flags=nodejs_compat"
         commands = {
             "preview": f"npx wrangler pages dev {out} {flags}",
             "deploy": f"npx wrangler pages deploy {out}",
@@ -101,7 +101,7 @@ def write_cron_worker(preset: CloudflarePages, project: Project, plan: Plan, nam
     doc = tomlkit.document()
     doc["name"] = cf.valid_worker_name(f"{name}-cron")
     doc["main"] = "index.mjs"
-    doc["compatibility_date"] = cf.DEFAULT_COMPATIBILITY_DATE
+    doc["compatibility_date"] = cf.compatibility_date(project)
     doc["workers_dev"] = False  # the Worker only has Cron Triggers; no public URL is needed
     # A Pages project's production URL is <project>.pages.dev
     # (https://developers.cloudflare.com/pages/configuration/preview-deployments/); for a custom

@@ -60,7 +60,7 @@ description = "From config"
 description = "Registered, no handler"
 
 [tasks."db:seed"]
-description = "Config description wins"
+description = "The module's meta.description wins"
 """
     files = {
         "nitro.config.toml": config,
@@ -87,11 +87,13 @@ description = "Config description wins"
         "handler": "custom/migrate.ts",
     }
     assert summary["cfg:only"]["handler"] is None
-    assert summary["db:seed"]["description"] == "Config description wins"
+    # As Nitro's listing: the module's meta.description, else the config's.
+    assert summary["db:seed"]["description"] == "file"
     assert summary["db:seed"]["handler"] == "tasks/db/seed.mts"
     assert summary["meta"]["description"] == "From 'meta'"
     listed = task_list(project)["tasks"]
-    assert listed["db:seed"] == {"description": "Config description wins"}
+    assert listed["db:seed"] == {"description": "file"}
+    assert listed["cfg:only"] == {"description": "Registered, no handler"}
     assert listed["meta"] == {"description": "From 'meta'"}
 
 

@@ -89,18 +89,6 @@ def test_unknown_preset_in_config_names_the_key_and_suggests_a_preset(tmp_path: 
     assert "error: unknown preset 'cloudflare_modul'; did you mean 'cloudflare_module'?" in proc.stderr
 
 
-def test_a_nitro_config_ts_is_not_silently_ignored(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {
-        "nitro.config.ts": 'export default defineConfig({ experimental: { tasks: true } });\n',
-        "tasks/a.ts": TASK,
-    })
-    proc = build_project(project)
-    expected = "warning: nitro.config.ts is not read: nitro-build takes its config from nitro.config.toml"
-    assert expected in proc.stderr
-    proc = run_cli("build", "--dir", str(project), "--strict")
-    assert proc.returncode == 1 and "nitro.config.ts is not read" in proc.stderr
-
-
 @pytest.mark.parametrize("name, text", [
     ("wrangler.toml", 'name = "bom-worker"\n'),
     ("wrangler.json", '{"name": "bom-worker"}'),

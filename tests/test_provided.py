@@ -5,15 +5,15 @@ import json
 import subprocess
 
 import pytest
-
 from nitro_build.provided import AUTO_IMPORTS, MODULES
 from nitro_build.render import RUNTIME_DIR
 
 
 def _exports(file: str) -> set[str]:
     url = (RUNTIME_DIR / file).as_uri()
+    script = f"console.log(JSON.stringify(Object.keys(await import({url!r}))))"
     out = subprocess.run(
-        ["node", "--input-type=module", "-e", f"console.log(JSON.stringify(Object.keys(await import({url!r}))))"],
+        ["node", "--input-type=module", "-e", script],
         capture_output=True, text=True, check=True, timeout=30,
     )
     return set(json.loads(out.stdout))

@@ -15,10 +15,11 @@ from typing import Any
 
 import click
 
-from ..pipeline import build
 from ..config import load_config
 from ..console import error, print_warnings, run_guarded
 from ..errors import CompilerError, Warnings
+from ..layout import resolve_server_dir
+from ..pipeline import build
 from .info import client_url, info_path, pid_alive, read_info, write_info
 from .process import ServerProcess, check_port_free, find_node
 from .watch import Watcher, bundled_project_files
@@ -59,7 +60,10 @@ class DevServer:
         # The configured serverDir from the start: otherwise the first build moves the watch from
         # the root to it, and that alone triggers a second build and server restart.
         try:
-            configured = (self.root / load_config(self.root)[0].server_dir).resolve()
+            config = load_config(self.root)[0]
+            configured = resolve_server_dir(
+                self.root, config, "", (self.root / config.scan_dir).resolve()
+            )[0]
         except Exception:  # noqa: BLE001 - the first build reports it
             configured = self.root
         self.server_dir = configured if configured.is_dir() else self.root

@@ -30,8 +30,9 @@ export function registerTasks(tasks) {
 }
 
 /**
- * `{ name: { description } }` for every registered task. A description the registry lacks is read
- * from the module's `meta.description`, loading it as Nitro's listing does; none gives "".
+ * `{ name: { description } }` for every registered task: the module's `meta.description`, else
+ * the config's, as Nitro's listing (src/runtime/internal/routes/dev-tasks.ts). The build read a
+ * literal one already; a module that may compute it (`meta.dynamic`) is loaded; none gives "".
  */
 export async function listTasks() {
   const entries = Object.entries(registered).map(async ([name, task]) => [name, { description: await describe(task) }]);
@@ -39,9 +40,9 @@ export async function listTasks() {
 }
 
 async function describe(task) {
-  if (task.meta?.description) return task.meta.description;
+  if (!task.meta?.dynamic) return task.meta?.description ?? "";
   const mod = await task.load?.().catch(() => undefined);
-  return mod?.default?.meta?.description ?? "";
+  return mod?.default?.meta?.description ?? task.meta.description ?? "";
 }
 
 /** Runs a task, or joins its run in progress; rejects with statusCode 404/501 when it cannot run. */

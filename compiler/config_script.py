@@ -1,0 +1,149 @@
+"""Evaluate `nitro.config.ts` / `.mts` / `.js` / `.mjs` at build time, as Nitro does (c12).
+
+esbuild bundles a small entry that imports the config (TypeScript, the project's own relative
+modules), with the project's npm packages left for Node to resolve from the project (so they
+run as they are, not stubbed); Node runs it in a child process with the project as its working
+directory and the caller's environment, and prints the default export as JSON. `defineConfig` /
+`defineNitroConfig` from nitro, nitro/config, nitropack or nitropack/config (or used without an
+import) are the identity. Functions and `undefined` values are dropped, as JSON does.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .bundle import find_esbuild
+from .errors import ConfigError
+from .imports_check import explain_esbuild_errors
+from .render import RUNTIME_DIR
+
+SCRIPT_CONFIG_NAMES = ("nitro.config.ts", "nitro.config.mts", "nitro.config.js", "nitro.config.mjs")
+CONFIG_SPECIFIERS = ("nitro", "nitro/config", "nitropack", "nitropack/config")
+SHIM = RUNTIME_DIR / "config_shim.mjs"
+MARKER = "\n\x00nitro-build-config\x00"
+# A config that loops forever must not hang the build; NITRO_CONFIG_TIMEOUT (seconds) raises it.
+DEFAULT_TIMEOUT_S = 10.0
+
+# Runs in Node after the config module: default export (or what a function default returns,
+# as c12 allows) -> JSON after MARKER; a failure -> {"error": ...} after MARKER.
+_ENTRY = """
+const write = (value) => process.stdout.write({marker} + JSON.stringify(value));
+try {{
+  const mod = await import({config});
+  if (!("default" in mod)) throw Object.assign(new Error("no default export"), {{ nitroBuild: "nodefault" }});
+  let config = mod.default;
+  if (typeof config === "function") config = await config();
+  const kind = config === null ? "null" : Array.isArray(config) ? "an array" : typeof config;
+  if (kind !== "object") write({{ error: "kind", kind }});
+  else write({{ config: JSON.parse(JSON.stringify(config)) ?? {{}} }});
+}} catch (error) {{
+  write({{ error: error?.nitroBuild ?? "throw", message: String(error?.stack ?? error) }});
+}}
+"""
+
+
+def read_script_config(path: Path) -> dict[str, Any]:
+    """The evaluated default export of the config module at `path`, as plain JSON data."""
+    root = path.parent
+    bundled = _bundle(path, root)
+    result = _evaluate(bundled, path, root)
+    if "config" in result:
+        return result["config"]
+    raise ConfigError(_failure(path.name, result).replace(str(root) + os.sep, ""))
+
+
+def _bundle(path: Path, root: Path) -> str:
+    entry = _ENTRY.format(config=json.dumps("./" + path.name), marker=json.dumps(MARKER))
+    args = [
+        find_esbuild(root),
+        "--bundle",
+        "--platform=node",
+        "--format=esm",
+        "--target=node20",
+        "--packages=external",  # Node resolves the project's npm packages itself
+        "--loader=ts",
+        "--sourcemap=inline",  # with --enable-source-maps: a throw names the config's own line
+        "--sourcefile=nitro-config-entry.ts",
+        f"--inject:{SHIM}",
+        f"--define:__filename={json.dumps(str(path))}",
+        f"--define:__dirname={json.dumps(str(root))}",
+        "--log-level=error",
+        "--log-limit=0",
+        "--color=false",
+        *(f"--alias:{spec}={SHIM}" for spec in CONFIG_SPECIFIERS),
+    ]
+    try:
+        proc = subprocess.run(args, input=entry, cwd=root, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: could not run esbuild ({args[0]}): {exc}") from None
+    if proc.returncode != 0:
+        raise ConfigError(f"{path.name}: cannot be bundled:\n{explain_esbuild_errors(proc.stderr)}")
+    return proc.stdout
+
+
+def _evaluate(bundled: str, path: Path, root: Path) -> dict[str, Any]:
+    node = shutil.which("node")
+    if node is None:
+        raise ConfigError(f"{path.name}: Node.js is needed to read this config and was not found on PATH")
+    timeout = float(os.environ.get("NITRO_CONFIG_TIMEOUT") or DEFAULT_TIMEOUT_S)
+    try:
+        proc = subprocess.run(
+            [node, "--enable-source-maps", "--input-type=module"], input=bundled, cwd=root,
+            capture_output=True, text=True, check=False, timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise ConfigError(
+            f"{path.name}: evaluating the config did not finish within {timeout:g} s (a loop, or "
+            "a pending timer or connection at the top level?); NITRO_CONFIG_TIMEOUT=<seconds> "
+            "allows longer"
+        ) from None
+    output, sep, result = proc.stdout.rpartition(MARKER)
+    if not sep:
+        detail = proc.stderr.strip() or f"exit code {proc.returncode}"
+        raise ConfigError(f"{path.name}: evaluating the config failed: {_node_error(detail)}")
+    _forward(output, proc.stderr)
+    return json.loads(result)
+
+
+def _forward(stdout: str, stderr: str) -> None:
+    """What the config printed goes to our stderr, so the user still sees it."""
+    for text in (stdout, stderr):
+        if text.strip():
+            sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+def _node_error(detail: str) -> str:
+    """Node's message for an import the project cannot satisfy (esbuild leaves npm packages to
+    Node, which resolves them before any config code runs), else Node's own error line."""
+    if m := re.search(r"Cannot find (?:package|module) '([^']+)'", detail):
+        return (
+            f"it imports {m.group(1)!r}, which Node cannot find from the project folder; install "
+            f"it (npm install {m.group(1)}) or remove the import"
+        )
+    errors = [ln for ln in detail.splitlines() if re.match(r"^\w*Error\b|^\w+ \[ERR_", ln)]
+    return errors[0] if errors else detail.splitlines()[-1]
+
+
+def _failure(name: str, result: dict[str, Any]) -> str:
+    kind = result["error"]
+    if kind == "kind":
+        return (
+            f"{name}: the default export must be an object of settings (got {result['kind']}); "
+            "write `export default defineConfig({ ... })`"
+        )
+    if kind == "nodefault":
+        return f"{name}: has no default export; write `export default defineConfig({{ ... }})`"
+    lines = result.get("message", "").splitlines() or ["an error"]
+    first = lines[0]
+    if first.startswith(("TypeError: Do not know how to serialize", "TypeError: Converting circular")):
+        return f"{name}: the config cannot be turned into JSON ({first}); use plain values"
+    # With source maps the stack names the original files: show the first frame in the project.
+    frame = next((ln.strip() for ln in lines[1:] if "nitro-config-entry" not in ln and "/" in ln), "")
+    where = f" ({frame.removeprefix('at ')})" if frame else ""
+    return f"{name}: evaluating the config threw {first}{where}"

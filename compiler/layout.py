@@ -1,0 +1,67 @@
+"""Where a project's server files live: Nitro 3's `serverDir`, or Nitro 2 / Nuxt's `server/`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import NitroConfig
+from .errors import ConfigError, Warnings
+from .provided import UNSUPPORTED_DIRS
+
+SCANNED_DIRS = ("tasks", "api", "routes")
+NITRO2_SERVER_DIR = "server"
+
+
+def resolve_server_dir(
+    root: Path, config: NitroConfig, cfg_name: str, server_dir: Path
+) -> tuple[Path, str | None]:
+    """The folder to scan (`server_dir`: serverDir resolved), and a note for the summary when it
+    is the `server/` fallback.
+
+    Without a serverDir in the config, a project whose root has none of tasks/, api/, routes/
+    but whose `server/` has them is a Nitro 2 or Nuxt project: scan `server/`.
+    """
+    if not server_dir.is_dir():
+        what = "is a file, not a folder" if server_dir.exists() else "does not exist"
+        raise ConfigError(
+            f"{cfg_name}: serverDir: {config.scan_dir!r} {what} under {root}; point it at the "
+            "folder that holds tasks/, api/ and routes/"
+        )
+    fallback = root / NITRO2_SERVER_DIR
+    if "server_dir" in config.model_fields_set or _has_server_files(server_dir):
+        return server_dir, None
+    if fallback.is_dir() and _has_server_files(fallback):
+        return fallback.resolve(), (
+            f"scanned {NITRO2_SERVER_DIR}/ (Nitro 2 / Nuxt layout: no tasks/, api/ or routes/ at "
+            f"the project root); set serverDir = \"{NITRO2_SERVER_DIR}\" to say so"
+        )
+    return server_dir, None
+
+
+def _has_server_files(folder: Path) -> bool:
+    return any((folder / name).is_dir() for name in SCANNED_DIRS)
+
+
+def warn_unsupported(
+    root: Path, server_dir: Path, config: NitroConfig, cfg_name: str, warnings: Warnings
+) -> None:
+    """One warning for the Nitro keys set aside, one for Nitro folders that are not built."""
+    if config.unused_keys:
+        warnings.warn(
+            f"{cfg_name}: not used by nitro-build: {', '.join(config.unused_keys)} (Nitro options "
+            "nitro-build does not implement; they are accepted and ignored)"
+        )
+    present = [name for name in UNSUPPORTED_DIRS if (server_dir / name).is_dir()]
+    if present:
+        shown = ", ".join(_shown(server_dir / name, root) + "/" for name in present)
+        files = "these files are" if len(present) > 1 else "its files are"
+        warnings.warn(
+            f"{shown}: not supported by nitro-build, so {files} not built; only tasks/, api/ "
+            "and routes/ are"
+        )
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
