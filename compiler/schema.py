@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from .config import NitroConfig
+from .nitro_keys import NITRO_UNUSED
 from .presets import ALIASES, PRESETS
 
 SCHEMA_URL = (
@@ -24,7 +25,13 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "experimental": "Opt-in features.",
         "tasks": "Tasks by name: handler module, description, overlap policy.",
         "scheduledTasks": "Cron expression -> a task name or an array of names, run in parallel.",
-        "serverDir": "Where tasks/, api/ and routes/ live (default `.`).",
+        "serverDir": "Where tasks/, api/ and routes/ live (default `.`, else `server/` when only "
+        "it has them; true means `server`, false the root).",
+        "compatibilityDate": "Nitro's compatibility date; gives Cloudflare's compatibility_date.",
+        "runtimeConfig": "Values for useRuntimeConfig(), overridable by NITRO_* variables.",
+        "storage": "useStorage() mounts: base -> { driver, ...options }.",
+        "devStorage": "useStorage() mounts under `nitro dev`.",
+        "plugins": "Plugin modules run at start-up.",
         "output": "Where the build writes its output.",
         "cloudflare": "cloudflare_module / cloudflare_pages settings.",
         "vercel": "vercel preset settings.",
@@ -33,7 +40,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
     "Experimental": {"tasks": "Must be true for tasks and schedules to be compiled."},
     "TaskConfig": {
         "handler": "Module path, relative to the project; wins over a scanned file.",
-        "description": "Shown in listings; wins over the module's meta.description.",
+        "description": "Shown in listings when the module has no meta.description.",
         "overlap": "A firing while the task still runs: skip it (default) or allow it.",
     },
     "OutputConfig": {"dir": "Output folder (default `.output`; `dist` for cloudflare_pages)."},
@@ -70,6 +77,7 @@ def config_schema() -> dict[str, Any]:
             prop.pop("title", None)  # pydantic's "Pagescronworker" titles help nobody
             if key in DESCRIPTIONS.get(name, {}):
                 prop["description"] = DESCRIPTIONS[name][key]
+    _accept_nitro_keys(schema, models)
     schema["properties"]["preset"] = {
         "description": DESCRIPTIONS["NitroConfig"]["preset"], "enum": preset_names(),
     }
@@ -79,6 +87,19 @@ def config_schema() -> dict[str, Any]:
         **{k: v for k, v in schema.items() if k != "title"},
         "title": "nitro-build config (nitro.config.json / nitro.config.toml)",
     }
+
+
+# Where NITRO_UNUSED's key paths live in the generated schema.
+_MODEL_OF_PATH = {"": "NitroConfig", "experimental": "Experimental", "output": "OutputConfig",
+                  "cloudflare": "CloudflareConfig", "vercel": "VercelConfig"}
+
+
+def _accept_nitro_keys(schema: dict[str, Any], models: dict[str, Any]) -> None:
+    """Nitro's own keys validate too (any value): the build accepts and ignores them."""
+    for where, names in NITRO_UNUSED.items():
+        props = models[_MODEL_OF_PATH[where]]["properties"]
+        for name in sorted(names):
+            props[name] = {"description": "A Nitro option nitro-build accepts and does not use."}
 
 
 def schema_text() -> str:
