@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -98,8 +99,20 @@ def _write_auto_imports(folder: Path, runtime: Path, root: Path) -> Path:
     the project's files mention: esbuild imports the injected module into every file, and a
     lazily loaded task module keeps its imports whole, so every listed API's library would ship."""
     target = folder / "_auto_imports.mjs"
-    target.write_text(auto_import_source(runtime, used_auto_imports(root)), encoding="utf-8")
+    used = used_auto_imports(root, _folders_outside(folder, root))
+    target.write_text(auto_import_source(runtime, used), encoding="utf-8")
     return target
+
+
+def _folders_outside(folder: Path, root: Path) -> tuple[Path, ...]:
+    """Folders of the modules the generated registry imports from outside the project (a
+    serverDir such as `../shared`, a config task handler there)."""
+    registry = folder / "registry.mjs"
+    if not registry.is_file():
+        return ()
+    targets = re.findall(r'import\("([^"]+)"\)', registry.read_text(encoding="utf-8"))
+    found = {(folder / t).resolve().parent for t in targets}
+    return tuple(sorted(p for p in found if p != root and root not in p.parents))
 
 
 def _run(args: list[str], root: Path) -> None:

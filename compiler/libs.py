@@ -75,19 +75,28 @@ _SOURCE_EXT = (".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".tsx", ".jsx")
 _WORD = re.compile(rb"(?<![\w$.])[A-Za-z_$][\w$]*")
 
 
-def used_auto_imports(root: Path) -> frozenset[str]:
+def used_auto_imports(root: Path, extra: tuple[Path, ...] = ()) -> frozenset[str]:
     """Every identifier-like word in the project's own source files (outside node_modules, build
-    outputs and dot-folders): the auto-imports worth injecting. A word in a comment only costs
-    bundle size; a name missed would be a run-time ReferenceError, so every file is read."""
+    outputs and dot-folders), and in `extra` folders (a serverDir outside the project): the
+    auto-imports worth injecting. A word in a comment only costs bundle size; a name missed would
+    be a run-time ReferenceError, so every file is read, symlinked folders included."""
     words: set[bytes] = set()
-    for file in _source_files(root):
-        words.update(_WORD.findall(file.read_bytes()))
+    seen: set[str] = set()
+    for folder in (root, *extra):
+        for file in _source_files(folder, seen):
+            words.update(_WORD.findall(file.read_bytes()))
     return frozenset(w.decode("utf-8", "replace") for w in words)
 
 
-def _source_files(root: Path) -> list[Path]:
+def _source_files(root: Path, seen: set[str]) -> list[Path]:
     files = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    # followlinks: a symlinked tasks folder is bundled too (scan.py follows links); `seen` keeps a
+    # link cycle, or a folder reached twice, from being read again.
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        if os.path.realpath(dirpath) in seen:
+            dirnames[:] = []
+            continue
+        seen.add(os.path.realpath(dirpath))
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS]
         files += [Path(dirpath, f) for f in filenames if f.endswith(_SOURCE_EXT)]
     return files

@@ -59,7 +59,7 @@ class Project:
     dev_storage: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
     # Raw platform sections the user wrote (cloudflare.*, vercel.*, scheduler.*), already
     # validated by the config models and turned into plain data.
-    # Nitro's compatibilityDate resolved for Cloudflare (None: "latest" or unset, the preset's pinned default).
+    # Nitro's compatibilityDate for Cloudflare (None: "latest" or unset: the preset's pinned date).
     cloudflare_compatibility_date: str | None = None
     # Set when the server files were found by a layout fallback (server/), for the summary.
     layout_note: str | None = None

@@ -166,10 +166,11 @@ def available_modules() -> str:
 
 
 def available_auto_imports() -> str:
-    """The names usable without an import, for error messages."""
-    return ", ".join(sorted(AUTO_IMPORTS))
+    """The names usable without an import, for error messages (h3's summed up)."""
+    own = sorted(name for name, spec in AUTO_IMPORTS.items() if spec != "nitro/h3")
+    return ", ".join(own) + " and h3's exports (getQuery, readBody, defineEventHandler, ...)"
 
 
 # Nitro server folders the bundle does not build yet: present in a project, they are named in a
 # warning (layout.py) rather than silently ignored. Remove a name when its support lands.
-UNSUPPORTED_DIRS = ("middleware", "plugins")
+UNSUPPORTED_DIRS = ("middleware",)

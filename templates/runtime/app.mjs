@@ -158,7 +158,7 @@ export async function sameSecret(given, expected) {
  * dropped (as h3's getQuery does): a task that merges its payload into another object must not
  * be handed a key that reaches Object.prototype.
  */
-export function queryObject(searchParams) {
+function queryObject(searchParams) {
   const values = new Map();
   for (const [key, value] of searchParams) {
     if (key === "__proto__" || key === "constructor") continue;
