@@ -159,9 +159,11 @@ def recover_staging(root: Path) -> None:
         if not folder.name.startswith(STAGING_PREFIX) or folder.name.endswith(".old"):
             continue
         journal = _read_journal(folder / JOURNAL)
-        if journal is not None:  # the swap had begun: finish it
-            for rel, has_new in journal:
-                _move_in(root, folder, old_folder(folder), rel, has_new)
+        if journal is None:  # killed before its swap began (a `.old` beside it is older: below)
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        for rel, has_new in journal:  # the swap had begun: finish it
+            _move_in(root, folder, old_folder(folder), rel, has_new)
         _finish(folder)
     for trash in sorted(work.glob(STAGING_PREFIX + "*.old")):  # no staging folder beside it
         _put_back_missing(trash, root)
