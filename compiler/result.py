@@ -126,4 +126,4 @@ class BuildResult:
     input_hash: str
     files: dict[str, str] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
-    project: Project | None = field(default=None, repr=False, compare=False)  # internal
+    project: Project = field(repr=False, compare=False, kw_only=True)  # internal, may change
