@@ -19,7 +19,7 @@ _CHECKOUT_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 def fallback_dirs(esbuild: str) -> list[Path]:
     """node_modules folders searched after the project's own (esbuild's NODE_PATH)."""
     found: list[Path] = []
-    for parent in Path(esbuild).resolve().parents:
+    for parent in Path(esbuild).resolve().parents if esbuild else ():
         if parent.name == "node_modules":
             found.append(parent)
             break

@@ -16,7 +16,7 @@ from typing import Any
 
 from .bundle import find_esbuild
 from .config import key_path
-from .errors import ConfigError, PresetError, ScanError
+from .errors import BundleError, ConfigError, PresetError, ScanError
 from .libs import find_package
 from .scan import _DEFAULT_EXPORT, _module_files, _rel
 
@@ -219,12 +219,21 @@ def plan_runtime_apis(project: Any, plan: Any, preset: str, dev: bool) -> None:
     plan.add_source("virtual/storage.mjs.jinja", "_virtual/storage.mjs", **storage_context(mounts, dev))
 
 
+def _esbuild_if_any(root: Path) -> str:
+    """The esbuild in use, for its node_modules; "" when there is none: a dry run and `check`
+    plan without esbuild (the project's own node_modules and our checkout's are still searched)."""
+    try:
+        return find_esbuild(root)
+    except BundleError:
+        return ""
+
+
 def _drivers(project: Any) -> dict[str, str]:
     """unstorage's driver table when the project names drivers; {} when it names none."""
     named = [*project.storage.values(), *project.dev_storage.values()]
     if not any(not m["driver"].startswith((".", "/")) for m in named):
         return {"fs": "unstorage/drivers/fs"}  # the dev default mount
-    folder = find_package(project.root, "unstorage", find_esbuild(project.root))
+    folder = find_package(project.root, "unstorage", _esbuild_if_any(project.root))
     if folder is None:
         cfg = project.config_file.name if project.config_file else "nitro config"
         raise ConfigError(

@@ -182,6 +182,20 @@ def test_check_passes_on_every_fixture_without_esbuild(tmp_path: Path) -> None:
         assert proc.stdout.startswith("ok: ")
 
 
+def test_check_and_dry_run_of_a_project_with_storage_drivers_need_no_esbuild(tmp_path: Path) -> None:
+    """The unstorage driver table is looked up while planning; without esbuild it is still found
+    (the project's node_modules, else nitro-build's own), and the dry run equals a real build."""
+    config = TASKS_ON + '[storage.cache]\ndriver = "memory"\n'
+    project = write_project(tmp_path, {"nitro.config.toml": config, "tasks/a.ts": TASK})
+    for argv in (["check"], ["build", "--dry-run", "--print", "storage.mjs"]):
+        proc = run_cli(*argv, "--dir", str(project), NITRO_ESBUILD=MISSING_ESBUILD)
+        assert proc.returncode == 0, proc.stderr
+    assert "memory" in proc.stdout
+    real = run_cli("build", "--dir", str(project))
+    assert real.returncode == 0, real.stderr
+    assert (project / ".nitro/build/node_server/_virtual/storage.mjs").read_text() == proc.stdout
+
+
 def test_dry_run_print_shows_one_artifact_exactly(tmp_path: Path) -> None:
     project = copy_fixture("vercel_user_json", tmp_path)
     proc = run_cli("build", "--dir", str(project), "--preset", "vercel", "--dry-run", "--print",
