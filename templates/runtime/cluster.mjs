@@ -135,17 +135,21 @@ const livingWorkers = () => Object.values(cluster.workers ?? {}).filter((child) 
  * firing (`dispatch`) and a worker's own runTask (`begin`) both start a run only when none of
  * that task is in progress; otherwise they join it and get its outcome, as in one process.
  */
-function taskFlights(pool) {
+export function taskFlights(pool) {
   const flights = new Map(); // name -> { owner: worker | null, payload, waiters: [] }
   const queued = new Set(); // names of dispatched runs waiting for a live worker
 
+  /**
+   * One promise per run, shared by every firing that joins it (overlap "allow"): a run that never
+   * ends holds one waiter, not one per firing.
+   */
   function dispatch(name, { payload } = {}) {
-    return new Promise((resolve, reject) => {
-      const flight = flights.get(name);
-      if (flight) return flight.waiters.push({ resolve, reject });
-      flights.set(name, { owner: null, payload, waiters: [{ resolve, reject }] });
-      assign(name);
-    });
+    let flight = flights.get(name);
+    const fresh = !flight;
+    if (fresh) flights.set(name, (flight = { owner: null, payload, waiters: [] }));
+    flight.dispatched ??= new Promise((resolve, reject) => flight.waiters.push({ resolve, reject }));
+    if (fresh) assign(name);
+    return flight.dispatched;
   }
 
   function assign(name) {

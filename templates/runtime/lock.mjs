@@ -50,20 +50,26 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
     return true;
   }
 
-  async function guardedRunTask(name, opts) {
+  // Not async: without a lease it returns runTask's own promise, the run in progress when the task
+  // is already running, which is how the scheduler sees that a firing joined it (see `watched`).
+  function guardedRunTask(name, opts) {
     const key = slot(name, opts?.payload?.scheduledTime);
     if (!leases.has(key)) return runTask(name, opts);
     const lease = leases.get(key);
     leases.delete(key);
-    try {
-      return await runTask(name, opts);
-    } finally {
-      running.delete(name);
-      await lease?.release();
-    }
+    return leasedRun(() => runTask(name, opts), () => running.delete(name), lease);
   }
 
   return { runTask: guardedRunTask, claim: guardedClaim, log, close: () => lock?.close() };
+}
+
+async function leasedRun(run, done, lease) {
+  try {
+    return await run();
+  } finally {
+    done();
+    await lease?.release();
+  }
 }
 
 function skipOverlap(log, name, firingMs, where) {

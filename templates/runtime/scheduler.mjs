@@ -22,6 +22,10 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
   // trigger do. Without this it ran twice when its first run ended before the second timer's
   // callback, and was skipped as "still running" (overlap) when it did not.
   const lastFiring = new Map();
+  // Run promises this scheduler already waits for. A firing whose runTask joins one of them (overlap
+  // "allow", a run longer than the interval: runTask returns the run in progress) does not wait
+  // again, so a run that never ends costs one waiter, not one per firing (it leaked ~1.5 KiB each).
+  const watched = new Set();
   let stopped = false;
 
   function wait(at, fire) {
@@ -66,7 +70,7 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
     const tasks = schedule.tasks.filter((name) => lastFiring.get(name) !== at);
     if (tasks.length === 0) return;
     for (const name of tasks) lastFiring.set(name, at);
-    const run = runFiring(tasks, at, { runTask, claim, log });
+    const run = runFiring(tasks, at, { runTask, claim, log, watched });
     inFlight.add(run);
     run.finally(() => inFlight.delete(run));
   }
@@ -83,26 +87,41 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
     async idle() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
+    /** How many firings and distinct runs are being waited for (bounded by the number of tasks). */
+    pending: () => ({ firings: inFlight.size, runs: watched.size, timers: timers.size }),
   };
 }
 
 /**
  * Runs one firing's tasks in parallel, each with `payload.scheduledTime = firingMs`, and resolves
- * (never rejects) to `[{ name, status: "ok" | "skipped" | "failed", error? }]`. Presets whose
- * platform fires the cron (Cloudflare, Vercel) call this directly.
+ * (never rejects) to `[{ name, status: "ok" | "skipped" | "failed" | "joined", error? }]`. Presets
+ * whose platform fires the cron (Cloudflare, Vercel) call this directly. With `watched` (a Set of
+ * run promises the caller already waits for), a task whose runTask returns one of them is
+ * "joined": that run's end is reported by the firing that started waiting for it.
  */
-export function runFiring(taskNames, firingMs, { runTask, claim = async () => true, log = console, context = {} }) {
-  const each = (name) => runClaimed(name, firingMs, { runTask, claim, log, context: { ...context } });
+export function runFiring(taskNames, firingMs, { runTask, claim = async () => true, log = console, context = {}, watched }) {
+  const each = (name) => runClaimed(name, firingMs, { runTask, claim, log, context: { ...context }, watched });
   return Promise.all(taskNames.map(each));
 }
 
-async function runClaimed(name, firingMs, { runTask, claim, log, context }) {
+async function runClaimed(name, firingMs, { runTask, claim, log, context, watched }) {
   try {
     if (!(await claim(name, firingMs))) return { name, status: "skipped" };
-    await runTask(name, { payload: { scheduledTime: firingMs }, context });
+    const run = runTask(name, { payload: { scheduledTime: firingMs }, context });
+    if (watched?.has(run)) return { name, status: "joined" };
+    await waitFor(run, watched);
     return { name, status: "ok" };
   } catch (error) {
     log.error(`[nitro] scheduled task "${name}" failed: ${error?.message ?? error}`);
     return { name, status: "failed", error };
+  }
+}
+
+async function waitFor(run, watched) {
+  watched?.add(run);
+  try {
+    await run;
+  } finally {
+    watched?.delete(run);
   }
 }

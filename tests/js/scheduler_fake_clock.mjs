@@ -4,7 +4,10 @@
 // Exits 0 when the scenario's assertions hold; an assertion error otherwise.
 import assert from "node:assert/strict";
 import { nextFiring } from "../../templates/runtime/cron.mjs";
+import { taskFlights } from "../../templates/runtime/cluster.mjs";
+import { scheduleGuards } from "../../templates/runtime/lock.mjs";
 import { startScheduler } from "../../templates/runtime/scheduler.mjs";
+import { registerTasks, runTask } from "../../templates/runtime/task.mjs";
 
 const [scenario, specsJson] = process.argv.slice(2);
 const specs = JSON.parse(specsJson);
@@ -133,6 +136,52 @@ const scenarios = {
     finish();
     await flush();
     assert.equal(idle, true);
+  },
+
+  // overlap = "allow" and a run that never ends: every firing joins it (one running instance per
+  // task name), and what the scheduler keeps per firing must not grow (it was ~1.5 KiB each).
+  async allowedOverlapWithANeverEndingRunStaysBounded() {
+    clock = second;
+    let started = 0;
+    registerTasks({ hang: { load: async () => ({ default: { run: () => (started++, new Promise(() => {})) } }) } });
+    const hooks = scheduleGuards({ taskOverlap: { hang: "allow" } }, { runTask, log });
+    const scheduler = startScheduler([{ cron: "* * * * * *", tasks: ["hang"], spec: specs["* * * * * *"] }], { ...hooks, now: () => clock });
+    const fireMany = async (count) => {
+      for (let i = 0; i < count; i++) {
+        const timer = takeTimer();
+        clock += timer.delay;
+        timer.fn();
+        await flush();
+      }
+    };
+    await fireMany(1000);
+    globalThis.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    await fireMany(20_000);
+    assert.equal(started, 1, "every firing joined the one run");
+    assert.deepEqual(scheduler.pending(), { firings: 1, runs: 1, timers: 1 });
+    assert.deepEqual(errors, []);
+    if (globalThis.gc) {
+      globalThis.gc();
+      const perFiring = (process.memoryUsage().heapUsed - before) / 20_000;
+      assert.ok(perFiring < 100, `heap grows ${perFiring.toFixed(0)} bytes per firing`);
+    }
+    scheduler.stop();
+  },
+
+  // node_cluster's primary: every firing joining a dispatched run shares that run's one promise.
+  async clusterDispatchSharesOneRunPerTask() {
+    const sent = [];
+    const child = { isConnected: () => true, send: (message) => sent.push(message), process: { pid: 1 } };
+    const handlers = {};
+    const pool = { pick: () => child, drop() {}, on: (event, handle) => (handlers[event] = handle) };
+    const { dispatch } = taskFlights(pool);
+    const first = dispatch("hang", { payload: { scheduledTime: 1 } });
+    for (let i = 2; i < 5000; i++) assert.equal(dispatch("hang", { payload: { scheduledTime: i } }), first);
+    assert.deepEqual(sent, [{ nitro: "run", name: "hang", payload: { scheduledTime: 1 } }]);
+    handlers.message(child, { nitro: "end", name: "hang", ok: true, value: 7 });
+    assert.equal(await first, 7);
+    assert.notEqual(dispatch("hang", { payload: { scheduledTime: 6000 } }), first, "a new run after it ended");
   },
 };
 
