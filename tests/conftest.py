@@ -13,8 +13,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -273,3 +274,20 @@ def snapshot_file(snapshot):
     """`assert text == snapshot_file(name="registry.mjs")`: one snapshot file per output file."""
     return lambda **kw: snapshot.use_extension(TextFileSnapshot)(**kw)
 
+
+@pytest.fixture
+def redis(tmp_path) -> Iterator[Callable[..., Any]]:
+    """redis(*extra_args, tls=(cert, key)) -> a started RedisServer, stopped after the test."""
+    from redis_nodes import RedisServer  # here: only the Redis tests need it
+
+    servers: list[RedisServer] = []
+
+    def start(*extra: str, tls: tuple[Path, Path] | None = None) -> RedisServer:
+        server = RedisServer(tmp_path, *extra, tls=tls)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,4 +1,6 @@
-// A minimal Redis client (RESP2 over one node:net / node:tls connection) for the scheduler lock.
+// A minimal Redis client (RESP2 over node:net / node:tls connections) for the scheduler lock: this
+// file speaks the protocol to one node; redis_client.mjs routes commands across a Sentinel or
+// Cluster topology and retries them.
 //
 // Why our own client instead of node-redis (`redis` on npm), which does run bundled on Node,
 // Bun and Deno alike:
@@ -28,41 +30,41 @@ const CRLF = "\r\n";
 /** An error reply from Redis (`-ERR ...`, `-NOAUTH ...`); the connection stays usable. */
 export class RedisReplyError extends Error {
   name = "RedisReplyError";
-}
-
-/** `redis://[user:password@]host[:port][/db]` or `rediss://` (TLS) -> connection settings. */
-export function parseRedisUrl(text) {
-  let url;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(`not a valid Redis URL: ${redactUrl(text)}`);
+  /** The reply's first word: ERR, NOAUTH, WRONGPASS, MOVED, ASK, READONLY, CLUSTERDOWN, ... */
+  get code() {
+    return this.message.split(" ", 1)[0];
   }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new Error(`Redis URL must start with redis:// or rediss:// (got ${url.protocol}//)`);
-  }
-  const db = url.pathname.replace(/^\//, "");
-  if (db !== "" && !/^\d+$/.test(db)) throw new Error(`Redis URL database must be a number (got "/${db}")`);
-  return {
-    host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1",
-    port: Number(url.port || 6379),
-    tls: url.protocol === "rediss:",
-    username: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    db: Number(db || 0),
-  };
 }
 
 /**
- * The URL with its password replaced by `***`, safe to log. The user info runs to the last `@`
- * (a password may hold `@`, `/`, `?` or `#`, written raw), so everything between the first `:`
- * in the user info and that `@` is hidden, also in a URL that does not parse.
+ * `-MOVED <slot> <host>:<port>` / `-ASK ...`: the key's slot is served by another Redis Cluster
+ * node (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#redirection-and-resharding).
  */
-export function redactUrl(text) {
-  return String(text).replace(/^(\w+:\/\/)([^]*)@/, (_, scheme, info) =>
-    info.includes(":") ? `${scheme}${info.slice(0, info.indexOf(":"))}:***@` : `${scheme}${info}@`,
-  );
+export class RedisRedirectError extends RedisReplyError {
+  name = "RedisRedirectError";
+  constructor(message) {
+    super(message);
+    const [, slot, address] = message.split(" ");
+    const colon = address?.lastIndexOf(":") ?? -1;
+    this.slot = Number(slot);
+    this.node = { host: address?.slice(0, colon).replace(/^\[|\]$/g, "") ?? "", port: Number(address?.slice(colon + 1)) };
+  }
 }
+
+/** `-READONLY`: a write went to a replica (a Sentinel fail-over demoted the node we talk to). */
+export class RedisReadOnlyError extends RedisReplyError {
+  name = "RedisReadOnlyError";
+}
+
+function replyError(line) {
+  const code = line.split(" ", 1)[0];
+  if (code === "MOVED" || code === "ASK") return new RedisRedirectError(line);
+  if (code === "READONLY") return new RedisReadOnlyError(line);
+  return new RedisReplyError(line);
+}
+
+/** A failure of the connection itself (not an answer from Redis): the command may be retried. */
+export const isConnectionError = (error) => !(error instanceof RedisReplyError);
 
 /** RESP2 request: an array of bulk strings. */
 export function encodeCommand(args) {
@@ -82,7 +84,7 @@ export function parseReply(buf, start = 0) {
   const line = buf.toString("utf8", start + 1, lineEnd);
   const next = lineEnd + 2;
   if (type === "+") return { value: line, next };
-  if (type === "-") return { value: new RedisReplyError(line), next };
+  if (type === "-") return { value: replyError(line), next };
   if (type === ":") return { value: Number(line), next };
   if (type === "$") return parseBulk(buf, Number(line), next);
   if (type === "*") return parseArray(buf, Number(line), next);
@@ -108,21 +110,29 @@ function parseArray(buf, count, start) {
   return { value: items, next: at };
 }
 
+// TCP keepalive probes after this much idle time: NATs and cloud load balancers forget idle
+// connections (often after 350 s, some much sooner), and then drop the next command silently. A
+// probe keeps the mapping alive where the middlebox counts it; where it does not, the dead
+// connection is noticed by the failed command, which the client retries on a fresh connection.
+export const KEEPALIVE_MS = 1000;
+
 /**
- * One lazily opened connection. `command(...args)` resolves to the reply or rejects (error
- * reply, connection failure, or no answer within `commandTimeoutMs`); it never queues a command
- * for a later connection. `close()` ends the connection.
+ * One lazily opened connection to one Redis node (`{ host, port }`), with `settings`
+ * `{ tls, username, password, db, onServer(runId) }`. `command(args)` resolves to the reply or rejects (an error
+ * reply, a connection failure, or no answer within `commandTimeoutMs`); it never queues a command
+ * for a later connection. A failed connection fails every command waiting on it and is dropped:
+ * the next command opens a fresh one. `close()` ends it.
  */
-export function createRedisClient(url, { connectTimeoutMs = 2000, commandTimeoutMs = 2000 } = {}) {
-  const target = parseRedisUrl(url);
-  let conn = null; // { socket, ready: Promise<void>, pending: [], buffer }
+export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTimeoutMs = 2000 } = {}) {
+  let conn = null; // { socket, ready: Promise<void>, pending: [], buffer, error }
 
   function open() {
-    const socket = target.tls
-      ? tls.connect({ host: target.host, port: target.port, servername: net.isIP(target.host) ? undefined : target.host })
-      : net.connect({ host: target.host, port: target.port });
+    const socket = settings.tls
+      ? tls.connect({ host: node.host, port: node.port, servername: net.isIP(node.host) ? undefined : node.host })
+      : net.connect({ host: node.host, port: node.port });
     const c = { socket, pending: [], buffer: Buffer.alloc(0) };
     socket.setNoDelay?.(true);
+    socket.setKeepAlive?.(true, KEEPALIVE_MS);
     // The lock must never keep a process alive that would otherwise exit.
     socket.unref?.();
     socket.on("data", (chunk) => onData(c, chunk));
@@ -136,16 +146,18 @@ export function createRedisClient(url, { connectTimeoutMs = 2000, commandTimeout
   function connected(c) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`could not connect within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-      c.socket.once(target.tls ? "secureConnect" : "connect", () => (clearTimeout(timer), resolve()));
+      c.socket.once(settings.tls ? "secureConnect" : "connect", () => (clearTimeout(timer), resolve()));
       c.socket.once("close", () => (clearTimeout(timer), reject(c.error ?? new Error("connection to Redis closed"))));
     });
   }
 
   async function handshake(c) {
-    if (target.password) {
-      await send(c, target.username ? ["AUTH", target.username, target.password] : ["AUTH", target.password]);
+    if (settings.password) {
+      await send(c, settings.username ? ["AUTH", settings.username, settings.password] : ["AUTH", settings.password]);
     }
-    if (target.db) await send(c, ["SELECT", target.db]);
+    if (settings.db) await send(c, ["SELECT", settings.db]);
+    // Which server answers (its run_id changes on a restart): see onChange in redis_client.mjs.
+    if (settings.onServer) settings.onServer(/run_id:(\w+)/.exec(await send(c, ["INFO", "server"]))?.[1] ?? "");
   }
 
   function onData(c, chunk) {
@@ -187,12 +199,15 @@ export function createRedisClient(url, { connectTimeoutMs = 2000, commandTimeout
   }
 
   return {
-    target,
-    async command(...args) {
+    node,
+    /** Sends `commands` (arrays) back to back on one connection; resolves to the last reply. */
+    async command(...commands) {
       conn ??= open();
       const c = conn;
       await c.ready;
-      return send(c, args);
+      const replies = commands.map((args) => send(c, args));
+      replies.slice(0, -1).forEach((reply) => reply.catch(() => {})); // the last one reports
+      return replies.at(-1);
     },
     close() {
       if (conn) drop(conn, new Error("Redis client closed"));

@@ -5,7 +5,7 @@
 // Env: REDIS_URL (plain), AUTH_URL (requirepass server, with password and db), DEAD_URL (nothing
 // listens). Prints one JSON object of results.
 import { CLAIM_TTL_MS, LEASE_TTL_MS, scheduleGuards } from "../../templates/runtime/lock.mjs";
-import { createRedisClient } from "../../templates/runtime/redis.mjs";
+import { createRedisClient } from "../../templates/runtime/redis_client.mjs";
 
 const env = (key) => globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
 const prefix = `t${Date.now()}${Math.random().toString(36).slice(2, 8)}`;

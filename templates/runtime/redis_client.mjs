@@ -1,0 +1,166 @@
+// The scheduler lock's Redis client: routes each command to the node that serves its key, in the
+// three topologies of redis_url.mjs, over connections from redis.mjs.
+// - one server: every command goes to it;
+// - Sentinel (https://redis.io/docs/latest/operate/oss_and_stack/management/sentinel/): the
+//   master's address comes from `SENTINEL get-master-addr-by-name`, asked again after a
+//   connection failure or a `-READONLY` (the node we used was demoted by a fail-over);
+// - Cluster (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/): a
+//   command goes to the node known to serve its key's hash slot, else to a seed node; `-MOVED`
+//   teaches the slot's node, `-ASK` sends that one command (after ASKING) to the node named.
+// A command that fails on its connection (reset, closed, no answer in time: a NAT or load balancer
+// that dropped the idle connection) is retried once, on a fresh connection, after re-discovery.
+//
+// `onChange(reason)` is called when the data behind the lock may have been replaced by an older
+// or empty copy: the server answers with another run_id than before (a restart, which without
+// persistence loses every key), Sentinel names another master, or a Cluster slot moves to
+// another node (a fail-over promotes a replica that may lack the newest writes).
+import { connectNode, isConnectionError, RedisReadOnlyError, RedisRedirectError, RedisReplyError } from "./redis.mjs";
+import { parseRedisUrl } from "./redis_url.mjs";
+
+// Redirections followed for one command before giving up (a slot moving while we follow it).
+const MAX_HOPS = 5;
+
+/**
+ * Whether a command that failed this way may be sent again: its connection failed (the command
+ * may or may not have run), or it reached a node a fail-over had demoted (READONLY: it did not run).
+ */
+export const retryable = (error) => isConnectionError(error) || error instanceof RedisReadOnlyError;
+
+/** `{ target, command(...args), commandOnce(...args), close() }` for a Redis URL (see redis_url.mjs). */
+export function createRedisClient(url, { onChange = () => {}, ...options } = {}) {
+  const target = parseRedisUrl(url);
+  const settings = { tls: target.tls, username: target.username, password: target.password, db: target.db };
+  const nodes = new Map(); // "host:port" -> connectNode()
+  const slots = new Map(); // hash slot -> node, learned from MOVED
+  const runIds = new Map(); // "host:port" (or "primary") -> run_id last seen
+  const sentinels = target.topology === "sentinel" ? sentinelDirectory(target, options) : null;
+  let seedTurn = 0;
+  let primary = sentinels ? null : target.hosts[0]; // where commands go without a known slot
+
+  function nodeClient(node) {
+    const id = nodeId(node);
+    if (!nodes.has(id)) nodes.set(id, connectNode(node, { ...settings, onServer: (runId) => seen(id, runId) }, options));
+    return nodes.get(id);
+  }
+
+  // One server or Sentinel's master: one identity however its address changes; Cluster: per node.
+  function seen(id, runId) {
+    const key = target.topology === "cluster" ? id : "primary";
+    const before = runIds.get(key);
+    runIds.set(key, runId);
+    if (before !== undefined && before !== runId) onChange(`Redis at ${id} is a new server (run_id changed: restarted or failed over)`);
+  }
+
+  async function route(key) {
+    const known = key === undefined ? undefined : slots.get(keySlot(key));
+    if (known) return known;
+    primary ??= await sentinels.master();
+    return primary;
+  }
+
+  function learn(error) {
+    const before = slots.get(error.slot);
+    slots.set(error.slot, error.node);
+    if (before && nodeId(before) !== nodeId(error.node)) onChange(`Redis Cluster slot ${error.slot} moved to ${nodeId(error.node)}`);
+  }
+
+  /** After a failed connection or READONLY: find where the data lives now. */
+  function rediscover(node) {
+    if (sentinels) return void (primary = null);
+    for (const [slot, owner] of slots) if (nodeId(owner) === nodeId(node)) slots.delete(slot);
+    if (target.topology === "cluster") primary = target.hosts[++seedTurn % target.hosts.length];
+  }
+
+  async function attempt(args, retries) {
+    let asking = null;
+    for (let hop = 0; ; hop++) {
+      const node = asking ?? (await route(keyOf(args)));
+      try {
+        return await nodeClient(node).command(...(asking ? [["ASKING"], args] : [args]));
+      } catch (error) {
+        asking = null;
+        if (error instanceof RedisRedirectError && hop < MAX_HOPS) {
+          if (error.code === "MOVED") learn(error);
+          else asking = error.node;
+          continue;
+        }
+        if (!retryable(error)) throw named(error, node);
+        rediscover(node); // also before giving up: the caller's own retry goes to the right place
+        if (retries === 0) throw named(error, node);
+        retries -= 1;
+      }
+    }
+  }
+
+  /** The error to report, with what to do for the replies that mean "wrong node". */
+  function named(error, node) {
+    const at = `${nodeId(node)}${node === primary && sentinels ? ` (master "${target.master}" per Sentinel)` : ""}`;
+    if (error instanceof RedisReadOnlyError) {
+      error.message = `${error.message} (${at} is a read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master so fail-overs are followed)`;
+    } else if (error instanceof RedisRedirectError) {
+      error.message = `${error.message} (still redirected after ${MAX_HOPS} hops: the cluster is resharding)`;
+    } else if (error instanceof RedisReplyError && /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING)$/.test(error.code)) {
+      error.message = `${error.message} (at ${at}: the Redis topology is changing; later firings retry)`;
+    }
+    return error;
+  }
+
+  return {
+    target,
+    /** Sends one command, retried once on a fresh connection if its connection failed. */
+    command: (...args) => attempt(args.map(String), 1),
+    /** Sends one command without the retry (a claim retried by the caller, see lock.mjs). */
+    commandOnce: (...args) => attempt(args.map(String), 0),
+    close() {
+      for (const client of nodes.values()) client.close();
+      sentinels?.close();
+    },
+  };
+}
+
+/** Asks the sentinels, in turn, for the master's address; the last one that answered goes first. */
+function sentinelDirectory(target, options) {
+  const clients = target.hosts.map((node) => connectNode(node, { tls: target.tls }, options));
+  let first = 0;
+  return {
+    async master() {
+      const failures = [];
+      for (let i = 0; i < clients.length; i++) {
+        const index = (first + i) % clients.length;
+        try {
+          const reply = await clients[index].command(["SENTINEL", "get-master-addr-by-name", target.master]);
+          if (!Array.isArray(reply)) throw new Error(`it does not know a master named "${target.master}"`);
+          first = index;
+          return { host: reply[0], port: Number(reply[1]) };
+        } catch (error) {
+          failures.push(`${nodeId(target.hosts[index])}: ${error?.message ?? error}`);
+        }
+      }
+      throw new Error(`no Sentinel named the master "${target.master}" (${failures.join("; ")})`);
+    },
+    close: () => clients.forEach((client) => client.close()),
+  };
+}
+
+const nodeId = ({ host, port }) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+
+/** The key a command is about (routed by its hash slot), or undefined for keyless commands. */
+function keyOf(args) {
+  const name = args[0].toUpperCase();
+  if (name === "EVAL" || name === "EVALSHA") return Number(args[2]) > 0 ? args[3] : undefined;
+  return ["SET", "GET", "DEL", "EXISTS", "PTTL", "PEXPIRE"].includes(name) ? args[1] : undefined;
+}
+
+/** The key's hash slot: CRC16 (XMODEM) of the key, or of its `{hash tag}`, modulo 16384. */
+export function keySlot(key) {
+  let bytes = new TextEncoder().encode(key);
+  const open = bytes.indexOf(0x7b);
+  const close = open < 0 ? -1 : bytes.indexOf(0x7d, open + 1);
+  if (close > open + 1) bytes = bytes.subarray(open + 1, close);
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}

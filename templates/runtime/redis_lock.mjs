@@ -1,0 +1,165 @@
+// The Redis side of the scheduler lock (lock.mjs): claims of firings and leases of runs.
+import { createRedisClient, retryable } from "./redis_client.mjs";
+import { redactUrl } from "./redis_url.mjs";
+
+// A firing's claim key (`<prefix>:firing:<firingMs>:<task>`) lives CLAIM_TTL_MS. Every replica
+// computes the same firing time from the cron spec, but replicas whose clocks differ by S ms
+// try to claim it S ms apart: the key must still exist when the last replica tries, so this
+// assumes replica clocks agree within CLAIM_TTL_MS minus the scheduling delay (NTP keeps them
+// within milliseconds). A replica whose clock lags by more than this would see the key gone
+// and run the firing a second time. Keys are tiny, so a generous TTL costs little (a
+// per-second schedule keeps ~60 keys per task).
+export const CLAIM_TTL_MS = 60_000;
+// A run holds `<prefix>:running:<task>` while it runs (overlap "skip"); if the process dies the
+// key expires after at most this long.
+export const LEASE_TTL_MS = 30_000;
+// The holder renews its lease this often, and sets it again (re-asserts it) if it is gone: Redis
+// restarted without persistence, or a fail-over promoted a replica that had not received it.
+export const RENEW_MS = 1_000;
+// After such a change (redis_client.mjs onChange) this replica starts no overlap-"skip" run for
+// GRACE_MS, so that runs in progress elsewhere re-assert their leases first. A restart or a
+// fail-over closes every client connection, so the holder's next renewal (within RENEW_MS)
+// reconnects at once; the rest is margin for a slow answer. A holder that cannot reach Redis for
+// longer than that (a network partition at the same time) may not re-assert in time.
+export const GRACE_MS = RENEW_MS + 2_000;
+
+// Compare-and-delete: only the run that set the key may delete it.
+const RELEASE = 'if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end';
+// Renew our lease (1), set it again if Redis lost it (2), or report another holder (0).
+const RENEW = `local held = redis.call("get", KEYS[1])
+if held == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) end
+if not held then redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2]) return 2 end
+return 0`;
+
+/**
+ * `claimFiring` (true = this replica runs the firing), `acquireRun` (a lease; "held" when a run is
+ * in progress elsewhere; "grace" just after Redis may have lost leases; "unavailable" when Redis
+ * is down and onLockError = "skip"; null when it is down and onLockError = "run").
+ *
+ * Redis down: with onLockError = "skip" (default) the firing is skipped: at-most-once, a
+ * firing during an outage never runs twice but may not run at all. With "run" every replica
+ * that cannot reach Redis runs it: at-least-once. Either way the outage is logged once, when
+ * it starts, and once more when Redis answers again.
+ */
+export function createRedisLock(config, { log = console } = {}) {
+  // The run-time variable wins so the secret can stay out of the bundle.
+  const url = runtimeEnv("NITRO_SCHEDULER_REDIS_URL") || config.url;
+  const prefix = config.prefix ?? "nitro";
+  const policy = config.onLockError === "run" ? "run" : "skip";
+  const owner = `${globalThis.process?.pid ?? 0}-${crypto.randomUUID()}`;
+  const health = outageLog(log, redactUrl(url ?? "(none)"), policy);
+  const held = new Set(); // renew() of each lease this replica holds now
+  let grace = { until: 0, reason: "" };
+  let client = null;
+  let setupError = null;
+  try {
+    if (!url) throw new Error("no URL: set NITRO_SCHEDULER_REDIS_URL at run time, or scheduler.lock.url in the config");
+    client = createRedisClient(url, { onChange });
+  } catch (error) {
+    setupError = error;
+    health.failed(error);
+  }
+
+  function onChange(reason) {
+    grace = { until: Date.now() + GRACE_MS, reason };
+    (log.warn ?? log.error).call(log, `[nitro] scheduler lock: ${reason}; it may have lost leases, so runs in progress re-assert theirs and no overlap = "skip" run starts here for ${GRACE_MS / 1000} s`);
+    for (const renew of held) renew();
+  }
+
+  async function call(method, ...args) {
+    if (setupError) throw setupError;
+    const reply = await client[method](...args);
+    health.ok();
+    return reply;
+  }
+
+  /** SET key value NX PX ttl; true if the key is ours. Retried once on a fresh connection. */
+  async function setOwned(key, value, ttl) {
+    const args = ["SET", key, value, "NX", "PX", ttl];
+    try {
+      return (await call("commandOnce", ...args)) === "OK";
+    } catch (error) {
+      if (!retryable(error)) throw error;
+    }
+    if ((await call("commandOnce", ...args)) === "OK") return true;
+    // Nil: taken, possibly by our first attempt, which may have landed before its connection died.
+    return (await call("command", "GET", key)) === value;
+  }
+
+  async function claimFiring(name, firingMs) {
+    try {
+      return await setOwned(`${prefix}:firing:${firingMs}:${name}`, owner, CLAIM_TTL_MS);
+    } catch (error) {
+      health.failed(error);
+      return policy === "run";
+    }
+  }
+
+  async function acquireRun(name, firingMs) {
+    if (Date.now() < grace.until) return "grace";
+    const key = `${prefix}:running:${name}`;
+    const token = `${owner}@${firingMs}`;
+    try {
+      return (await setOwned(key, token, LEASE_TTL_MS)) ? holdLease(key, token) : "held";
+    } catch (error) {
+      health.failed(error);
+      return policy === "run" ? null : "unavailable";
+    }
+  }
+
+  /** Renews (or re-asserts) the lease while the run lasts; `release()` deletes it if still ours. */
+  function holdLease(key, token) {
+    const renew = () =>
+      call("command", "EVAL", RENEW, 1, key, token, LEASE_TTL_MS)
+        .then((kept) => {
+          if (kept === 0) log.error(`[nitro] scheduler lock: lease ${key} was taken by another run while this one was still going`);
+          if (kept === 2) (log.warn ?? log.error).call(log, `[nitro] scheduler lock: lease ${key} was gone (Redis lost it) and is set again`);
+        })
+        .catch((error) => health.failed(error));
+    const timer = setInterval(renew, RENEW_MS);
+    timer.unref?.();
+    held.add(renew);
+    return {
+      release: () => {
+        clearInterval(timer);
+        held.delete(renew);
+        // If Redis is down now, the lease simply expires after LEASE_TTL_MS.
+        return call("command", "EVAL", RELEASE, 1, key, token).catch((error) => health.failed(error));
+      },
+    };
+  }
+
+  // Early feedback at startup: an unreachable Redis is reported before the first firing.
+  if (client) call("command", "PING").then(() => log.log?.(`[nitro] scheduler lock: Redis at ${redactUrl(url)} (prefix "${prefix}")`), health.failed);
+  const graceReason = () => `${grace.reason}; runs in progress may re-assert their leases until ${new Date(grace.until).toISOString()}`;
+  return { claimFiring, acquireRun, graceReason, close: () => client?.close() };
+}
+
+/** Logs the start of an outage once (not once per firing) and its end once. */
+function outageLog(log, where, policy) {
+  let down = false;
+  const effect =
+    policy === "run"
+      ? 'running scheduled tasks without the lock (onLockError = "run": a firing may run on more than one replica)'
+      : 'skipping scheduled firings until it is back (set scheduler.lock.onLockError = "run" to run them anyway)';
+  return {
+    failed(error) {
+      if (down) return;
+      down = true;
+      log.error(`[nitro] scheduler lock: Redis at ${where} is unavailable (${error?.message ?? error}); ${effect}`);
+    },
+    ok() {
+      if (!down) return;
+      down = false;
+      (log.log ?? log.error).call(log, `[nitro] scheduler lock: Redis at ${where} is reachable again; scheduled firings resume`);
+    },
+  };
+}
+
+function runtimeEnv(key) {
+  try {
+    return globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
+  } catch {
+    return undefined; // Deno without --allow-env
+  }
+}

@@ -1,0 +1,241 @@
+"""Real Redis topologies on free loopback ports, for the scheduler lock's tests.
+
+One redis-server (restartable, no persistence), a Sentinel set-up (master, replica, two
+redis-sentinel processes), a Redis Cluster (three masters, three replicas, created with
+`redis-cli --cluster create`) and a TCP proxy that silently stops forwarding a connection after it
+was idle for a while (as NATs and cloud load balancers do). Every process is stopped by `stop()`.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import free_port, wait_until
+
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_SENTINEL = shutil.which("redis-sentinel")
+
+
+def redis_cli(port: int, *args: str) -> str:
+    """One redis-cli command against 127.0.0.1:`port`; its output."""
+    proc = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+class RedisServer:
+    """One redis-server on a loopback port, without persistence; restartable on the same port."""
+
+    def __init__(self, folder: Path, *extra: str, tls: tuple[Path, Path] | None = None,
+                 binary: str | None = REDIS_SERVER):
+        if binary is None:
+            pytest.fail("redis-server / redis-sentinel is not on PATH: "
+                        "`apt-get install -y redis-server redis-sentinel`")
+        self.binary = binary
+        self.port = free_port()
+        self.tls = tls
+        self.extra = extra
+        self.folder = folder / f"redis-{self.port}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.log = self.folder / "log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}"
+
+    def argv(self) -> list[str]:
+        ports = ["--port", str(self.port)]
+        if self.tls:  # https://redis.io/docs/latest/operate/oss_and_stack/management/security/encryption/
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls[0]),
+                     "--tls-key-file", str(self.tls[1]), "--tls-auth-clients", "no"]
+        return [self.binary, *ports, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *self.extra]
+
+    def start(self) -> None:
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, cwd=self.folder,
+                                         start_new_session=True)
+        deadline = time.time() + 10
+        while not self._answers():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise AssertionError(f"{self.binary} did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw:
+                sock = _unverified_tls().wrap_socket(raw) if self.tls else raw
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=15)
+
+
+def _unverified_tls() -> ssl.SSLContext:
+    """The readiness probe only checks that the server answers; the tests check the certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Sentinel(RedisServer):
+    """One redis-sentinel watching `master` (quorum 1, fast fail-over settings)."""
+
+    def __init__(self, folder: Path, master_port: int, name: str):
+        super().__init__(folder, binary=REDIS_SENTINEL)
+        self.config = self.folder / "sentinel.conf"  # sentinel rewrites its config file
+        self.config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\n"
+            f"sentinel monitor {name} 127.0.0.1 {master_port} 1\n"
+            f"sentinel down-after-milliseconds {name} 1000\n"
+            f"sentinel failover-timeout {name} 4000\n"
+        )
+
+    def argv(self) -> list[str]:
+        return [self.binary, str(self.config)]
+
+
+class SentinelSetup:
+    """A master, its replica and two sentinels; `url` is the lock's redis+sentinel:// URL."""
+
+    def __init__(self, folder: Path, name: str = "mymaster"):
+        self.name = name
+        self.master = RedisServer(folder)
+        self.master.start()
+        self.replica = RedisServer(folder, "--replicaof", "127.0.0.1", str(self.master.port))
+        self.replica.start()
+        self.sentinels = [Sentinel(folder, self.master.port, name) for _ in range(2)]
+        for sentinel in self.sentinels:
+            sentinel.start()
+        wait_until(self._replica_known, 20, "the sentinels to know the synced replica")
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        return f"redis+sentinel://{hosts}/{self.name}"
+
+    def _replica_known(self) -> bool:
+        synced = "master_link_status:up" in redis_cli(self.replica.port, "INFO", "replication")
+        listed = all(str(self.replica.port) in redis_cli(s.port, "SENTINEL", "REPLICAS", self.name)
+                     for s in self.sentinels)
+        return synced and listed
+
+    def master_port(self) -> int:
+        answer = redis_cli(self.sentinels[0].port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.name)
+        return int(answer.split()[1])
+
+    def failover(self) -> None:
+        """SENTINEL FAILOVER: the replica becomes the master, the old master its replica."""
+        before = self.master_port()
+        assert redis_cli(self.sentinels[0].port, "SENTINEL", "FAILOVER", self.name) == "OK"
+        wait_until(lambda: self.master_port() != before, 15, "the sentinels to name the new master")
+
+    def stop(self) -> None:
+        for server in (*self.sentinels, self.replica, self.master):
+            server.stop()
+
+
+class ClusterSetup:
+    """Three masters and three replicas in one Redis Cluster; `url` is a redis+cluster:// URL."""
+
+    def __init__(self, folder: Path):
+        self.nodes = []
+        for _ in range(6):
+            node = RedisServer(folder, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                               "--cluster-node-timeout", "2000", "--cluster-port", str(free_port()))
+            self.nodes.append(node)
+            node.start()
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        create = ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "1", "--cluster-yes"]
+        subprocess.run(create, check=True, capture_output=True, timeout=60)
+        wait_until(self._ready, 30, "the cluster to be ok on every node")
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
+
+    def _ready(self) -> bool:
+        return all("cluster_state:ok" in redis_cli(n.port, "CLUSTER", "INFO") for n in self.nodes)
+
+    def roles(self) -> dict[int, str]:
+        """port -> "master" or "slave"."""
+        return {n.port: redis_cli(n.port, "ROLE").split()[0] for n in self.nodes}
+
+    def failover(self) -> int:
+        """CLUSTER FAILOVER on one replica: it takes over its master's slots. Its port."""
+        replica = next(n for n in self.nodes if self.roles()[n.port] == "slave")
+        assert redis_cli(replica.port, "CLUSTER", "FAILOVER") == "OK"
+        wait_until(lambda: self.roles()[replica.port] == "master", 15, "the replica to become a master")
+        wait_until(self._ready, 15, "the cluster to be ok again")
+        return replica.port
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+class IdleDropProxy:
+    """A TCP proxy to 127.0.0.1:`target` that, once a connection has been idle for `idle` seconds,
+    silently stops forwarding it in both directions (it does not close it): a NAT or load balancer
+    that forgot the connection. Runs its own event loop in a thread."""
+
+    def __init__(self, target: int, idle: float = 1.5):
+        self.target, self.idle = target, idle
+        self.port = free_port()
+        self.dropped = 0
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        ready.wait(10)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._accept, "127.0.0.1", self.port))
+        ready.set()
+        self.loop.run_forever()
+
+    async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target)
+        state = {"last": time.monotonic(), "dead": False}
+        await asyncio.gather(self._pump(client_r, server_w, state), self._pump(server_r, client_w, state),
+                             return_exceptions=True)
+        for writer in (client_w, server_w):
+            writer.close()
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict) -> None:
+        while data := await reader.read(65536):
+            if not state["dead"] and time.monotonic() - state["last"] > self.idle:
+                state["dead"] = True
+                self.dropped += 1
+            if state["dead"]:
+                continue  # swallowed: the peer waits for an answer that never comes
+            state["last"] = time.monotonic()
+            writer.write(data)
+            await writer.drain()
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self.server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
