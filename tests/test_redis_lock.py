@@ -76,12 +76,21 @@ def test_without_lock_or_overlap_settings_the_options_are_unchanged(tmp_path) ->
 
 
 BAD_URLS = [
-    ("http://cache:6379", "the scheme must be redis or rediss, got 'http'"),
-    ("redis://cache:99999", "Port out of range 0-65535"),
+    ("http://cache:6379", "unknown scheme http://"),
+    ("redis://cache:99999", "port out of range 1-65535: 99999"),
     ("redis://cache:6379/zero", "the path must be a database number such as /0, got '/zero'"),
     ("redis:///0", "no host"),
     ("redis://:pw@cache?db=1", "query strings and fragments are not supported"),
+    ("redis://a:1,b:2", "several hosts need redis+sentinel:// or redis+cluster://"),
+    ("redis+sentinel://a:26379", "name the master: redis+sentinel://host:26379/mymaster"),
+    ("redis+cluster://a:1,b:2/3", "a Redis Cluster has only database 0"),
+    # No scheme: the user info is still recognised, and the password hidden.
+    ("user:S3cret@host:6379", "no scheme"),
 ]
+URL_SHAPE = (
+    "redis://[user:password@]host[:port][/db], redis+sentinel://[user:password@]host[:port][,host[:port]...]"
+    "/master[/db] or redis+cluster://[user:password@]host[:port][,host[:port]...] (rediss for TLS)"
+)
 
 
 def test_bad_lock_url_fails_the_build_and_keeps_the_previous_output(tmp_path) -> None:
@@ -89,10 +98,10 @@ def test_bad_lock_url_fails_the_build_and_keeps_the_previous_output(tmp_path) ->
     before = (project / ".output/server/index.mjs").read_bytes()
     for i, (url, problem) in enumerate(BAD_URLS):
         (project / "nitro.config.toml").write_text(config("tick", f'driver = "redis"\nurl = "{url}"\n'))
+        shown = url.replace(":pw@", ":***@").replace(":S3cret@", ":***@")
         expected = (
-            f"nitro.config.toml: scheduler.lock.url: {url.replace(':pw@', ':***@')!r} is not a usable Redis "
-            f"URL ({problem}); write it as redis://[user:password@]host[:port][/db] (or rediss:// for TLS), "
-            "or leave it out and set NITRO_SCHEDULER_REDIS_URL at run time"
+            f"nitro.config.toml: scheduler.lock.url: {shown!r} is not a usable Redis URL ({problem}); "
+            f"write it as {URL_SHAPE}, or leave it out and set NITRO_SCHEDULER_REDIS_URL at run time"
         )
         if i == 0:  # through the CLI once; the other URLs in-process, which is much faster
             proc = run_cli("build", "--dir", str(project))
