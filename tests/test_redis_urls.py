@@ -7,7 +7,6 @@ import os
 import subprocess
 
 import pytest
-
 from conftest import NODE, NODE_BUNDLE, REPO, free_port, run_cli, write_project
 from lock_replicas import TICK, built, config
 
@@ -35,18 +34,21 @@ USABLE = [
 
 
 def test_build_never_prints_the_lock_url_password(tmp_path) -> None:
-    project = write_project(tmp_path / "p", {"nitro.config.toml": config("tick", None), "tasks/tick.ts": TICK})
+    files = {"nitro.config.toml": config("tick", None), "tasks/tick.ts": TICK}
+    project = write_project(tmp_path / "p", files)
 
     def cli(url: str, *flags: str) -> subprocess.CompletedProcess:
         (project / "nitro.config.toml").write_text(config("tick", f'driver = "redis"\nurl = "{url}"\n'))
         proc = run_cli("build", "--dir", str(project), *flags)
-        assert SECRET not in proc.stdout + proc.stderr, (url, flags, proc.stdout + proc.stderr)
+        output = proc.stdout + proc.stderr
+        assert SECRET not in output, (url, flags, output)
         return proc
 
     for url in UNUSABLE:
         for flags in ([], ["--json"]):
             proc = cli(url, *flags)
-            assert proc.returncode == 1 and "is not a usable Redis URL" in proc.stdout + proc.stderr, proc.stderr
+            assert proc.returncode == 1, proc.stderr
+            assert "is not a usable Redis URL" in proc.stdout + proc.stderr
     for url in USABLE:  # --strict: the password warning becomes the error
         proc = cli(url, "--strict")
         assert proc.returncode == 1 and "the URL contains a password" in proc.stderr, proc.stderr
@@ -89,16 +91,17 @@ def test_a_bundle_given_a_url_without_scheme_logs_it_redacted(tmp_path, start_se
     url = f"default:{SECRET}@127.0.0.1:{free_port()}"
     server = start_server(NODE_BUNDLE, project, {"NITRO_SCHEDULER_REDIS_URL": url, "NO_COLOR": "1"})
     shown = url.replace(SECRET, "***")
-    server.wait_for(f"[nitro] scheduler lock: Redis at {shown} is unavailable ({shown} is not a usable Redis URL "
-                    "(no scheme); write it as redis://[user:password@]host[:port][/db]")
+    server.wait_for(f"[nitro] scheduler lock: Redis at {shown} is unavailable ({shown} is not a usable "
+                    "Redis URL (no scheme); write it as redis://[user:password@]host[:port][/db]")
     assert SECRET not in server.output
 
 
 @pytest.mark.parametrize("url", USABLE)
 def test_the_runtime_accepts_every_url_the_build_accepts(url) -> None:
-    probe = ("import { parseRedisUrl } from %s; console.log(JSON.stringify(parseRedisUrl(process.argv[1])));"
-             % json.dumps(str(REPO / "templates/runtime/redis_url.mjs")))
-    proc = subprocess.run([NODE, "--input-type=module", "-e", probe, url], capture_output=True, text=True, timeout=30)
+    module = json.dumps(str(REPO / "templates/runtime/redis_url.mjs"))
+    probe = f"import {{ parseRedisUrl as p }} from {module}; console.log(JSON.stringify(p(process.argv[1])));"
+    proc = subprocess.run([NODE, "--input-type=module", "-e", probe, url], capture_output=True, text=True,
+                          timeout=30)
     assert proc.returncode == 0, proc.stderr
     target = json.loads(proc.stdout)
     expected_topology = "sentinel" if "sentinel" in url else "cluster" if "cluster" in url else "single"
