@@ -211,12 +211,17 @@ class IdleDropProxy:
         self.loop.run_forever()
 
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target)
-        state = {"last": time.monotonic(), "dead": False}
-        await asyncio.gather(self._pump(client_r, server_w, state), self._pump(server_r, client_w, state),
-                             return_exceptions=True)
-        for writer in (client_w, server_w):
-            writer.close()
+        writers = [client_w]
+        try:
+            server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target)
+            writers.append(server_w)
+            state = {"last": time.monotonic(), "dead": False}
+            await asyncio.gather(self._pump(client_r, server_w, state), self._pump(server_r, client_w, state))
+        except (OSError, asyncio.CancelledError):
+            pass
+        finally:
+            for writer in writers:
+                writer.close()
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict) -> None:
         while data := await reader.read(65536):
@@ -232,9 +237,10 @@ class IdleDropProxy:
     def stop(self) -> None:
         async def close() -> None:
             self.server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)

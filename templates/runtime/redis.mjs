@@ -115,6 +115,11 @@ function parseArray(buf, count, start) {
 // probe keeps the mapping alive where the middlebox counts it; where it does not, the dead
 // connection is noticed by the failed command, which the client retries on a fresh connection.
 export const KEEPALIVE_MS = 1000;
+// A connection that has been silent longer than KEEPALIVE_MS may have been forgotten that way: its
+// next command gets this long (not the full command timeout) before the connection is given up
+// and the command retried on a fresh one, so a claim is not late by a whole timeout. Redis
+// answers in well under a millisecond on a LAN and in one round trip across regions.
+export const STALE_TIMEOUT_MS = 500;
 
 /**
  * One lazily opened connection to one Redis node (`{ host, port }`), with `settings`
@@ -130,7 +135,7 @@ export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTi
     const socket = settings.tls
       ? tls.connect({ host: node.host, port: node.port, servername: net.isIP(node.host) ? undefined : node.host })
       : net.connect({ host: node.host, port: node.port });
-    const c = { socket, pending: [], buffer: Buffer.alloc(0) };
+    const c = { socket, pending: [], buffer: Buffer.alloc(0), heard: Date.now() };
     socket.setNoDelay?.(true);
     socket.setKeepAlive?.(true, KEEPALIVE_MS);
     // The lock must never keep a process alive that would otherwise exit.
@@ -161,6 +166,7 @@ export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTi
   }
 
   function onData(c, chunk) {
+    c.heard = Date.now();
     c.buffer = c.buffer.length ? Buffer.concat([c.buffer, chunk]) : chunk;
     let at = 0;
     for (let reply = parseReply(c.buffer, at); reply; reply = parseReply(c.buffer, at)) {
@@ -189,10 +195,8 @@ export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTi
     return new Promise((resolve, reject) => {
       if (c.error) return reject(c.error);
       // Without an answer the reply order is lost, so the whole connection goes.
-      const timer = setTimeout(
-        () => drop(c, new Error(`Redis did not answer ${args[0]} within ${commandTimeoutMs} ms`)),
-        commandTimeoutMs,
-      );
+      const limitMs = c.pending.length === 0 && Date.now() - c.heard > KEEPALIVE_MS ? STALE_TIMEOUT_MS : commandTimeoutMs;
+      const timer = setTimeout(() => drop(c, new Error(`Redis did not answer ${args[0]} within ${limitMs} ms`)), limitMs);
       c.pending.push({ resolve, reject, timer });
       c.socket.write(encodeCommand(args));
     });

@@ -10,10 +10,9 @@
 // A command that fails on its connection (reset, closed, no answer in time: a NAT or load balancer
 // that dropped the idle connection) is retried once, on a fresh connection, after re-discovery.
 //
-// `onChange(reason)` is called when the data behind the lock may have been replaced by an older
-// or empty copy: the server answers with another run_id than before (a restart, which without
-// persistence loses every key), Sentinel names another master, or a Cluster slot moves to
-// another node (a fail-over promotes a replica that may lack the newest writes).
+// `onChange(reason)` is called when a node answers at the same address with another run_id than
+// before: it restarted, and without persistence it lost every key. (A fail-over is not reported:
+// the promoted replica holds the data it had replicated, all but the last moment's writes.)
 import { connectNode, isConnectionError, RedisReadOnlyError, RedisRedirectError, RedisReplyError } from "./redis.mjs";
 import { parseRedisUrl } from "./redis_url.mjs";
 
@@ -32,7 +31,7 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   const settings = { tls: target.tls, username: target.username, password: target.password, db: target.db };
   const nodes = new Map(); // "host:port" -> connectNode()
   const slots = new Map(); // hash slot -> node, learned from MOVED
-  const runIds = new Map(); // "host:port" (or "primary") -> run_id last seen
+  const runIds = new Map(); // "host:port" -> run_id last seen
   const sentinels = target.topology === "sentinel" ? sentinelDirectory(target, options) : null;
   let seedTurn = 0;
   let primary = sentinels ? null : target.hosts[0]; // where commands go without a known slot
@@ -43,12 +42,10 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
     return nodes.get(id);
   }
 
-  // One server or Sentinel's master: one identity however its address changes; Cluster: per node.
   function seen(id, runId) {
-    const key = target.topology === "cluster" ? id : "primary";
-    const before = runIds.get(key);
-    runIds.set(key, runId);
-    if (before !== undefined && before !== runId) onChange(`Redis at ${id} is a new server (run_id changed: restarted or failed over)`);
+    const before = runIds.get(id);
+    runIds.set(id, runId);
+    if (before !== undefined && before !== runId) onChange(`Redis at ${id} restarted (its run_id changed)`);
   }
 
   async function route(key) {
@@ -56,12 +53,6 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
     if (known) return known;
     primary ??= await sentinels.master();
     return primary;
-  }
-
-  function learn(error) {
-    const before = slots.get(error.slot);
-    slots.set(error.slot, error.node);
-    if (before && nodeId(before) !== nodeId(error.node)) onChange(`Redis Cluster slot ${error.slot} moved to ${nodeId(error.node)}`);
   }
 
   /** After a failed connection or READONLY: find where the data lives now. */
@@ -80,7 +71,7 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
       } catch (error) {
         asking = null;
         if (error instanceof RedisRedirectError && hop < MAX_HOPS) {
-          if (error.code === "MOVED") learn(error);
+          if (error.code === "MOVED") slots.set(error.slot, error.node);
           else asking = error.node;
           continue;
         }

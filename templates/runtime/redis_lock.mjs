@@ -16,9 +16,9 @@ export const LEASE_TTL_MS = 30_000;
 // The holder renews its lease this often, and sets it again (re-asserts it) if it is gone: Redis
 // restarted without persistence, or a fail-over promoted a replica that had not received it.
 export const RENEW_MS = 1_000;
-// After such a change (redis_client.mjs onChange) this replica starts no overlap-"skip" run for
-// GRACE_MS, so that runs in progress elsewhere re-assert their leases first. A restart or a
-// fail-over closes every client connection, so the holder's next renewal (within RENEW_MS)
+// After a restart (redis_client.mjs onChange) this replica starts no overlap-"skip" run for
+// GRACE_MS, so that runs in progress elsewhere re-assert their leases first. A restart closes
+// every client connection, so the holder's next renewal (within RENEW_MS)
 // reconnects at once; the rest is margin for a slow answer. A holder that cannot reach Redis for
 // longer than that (a network partition at the same time) may not re-assert in time.
 export const GRACE_MS = RENEW_MS + 2_000;
@@ -62,7 +62,7 @@ export function createRedisLock(config, { log = console } = {}) {
 
   function onChange(reason) {
     grace = { until: Date.now() + GRACE_MS, reason };
-    (log.warn ?? log.error).call(log, `[nitro] scheduler lock: ${reason}; it may have lost leases, so runs in progress re-assert theirs and no overlap = "skip" run starts here for ${GRACE_MS / 1000} s`);
+    (log.warn ?? log.error).call(log, `[nitro] scheduler lock: ${reason}; it may have lost the leases of runs in progress, which re-assert them; no overlap = "skip" run starts here for ${GRACE_MS / 1000} s`);
     for (const renew of held) renew();
   }
 

@@ -1,0 +1,128 @@
+"""The scheduler lock on real Redis topologies: one server behind a network that drops idle
+connections, Sentinel through a fail-over, Cluster through a fail-over, and a restart that loses
+the data while a task runs. Three node_server replicas each time; every firing runs exactly once.
+
+Real redis-server / redis-sentinel processes on free loopback ports (tests/redis_nodes.py),
+started and stopped by each test.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import wait_until
+from lock_replicas import (
+    GRACE_S, OUTAGE, SLOW, TICK, assert_exactly_once, assert_one_at_a_time, built, sleep_until, slow_runs,
+    start_replicas, tick_counts, whole_seconds,
+)
+from redis_nodes import ClusterSetup, IdleDropProxy, SentinelSetup, redis_cli
+
+LOCK = 'driver = "redis"\nprefix = "topo"\n'
+# Each firing's claim is retried at most once after a command timeout (2 s) and a reconnect:
+# runs land within this long after their firing.
+LATE_S = 6
+
+
+@pytest.fixture
+def stoppable():
+    """stoppable(thing) -> thing, whose stop() is called after the test."""
+    things = []
+    yield lambda thing: things.append(thing) or thing
+    for thing in reversed(things):
+        thing.stop()
+
+
+def run_replicas(start_server, project: Path, url: str, state: Path) -> list:
+    return start_replicas(start_server, project, url, state, ["node"] * 3)
+
+
+def test_a_network_that_drops_idle_connections_loses_no_firing(tmp_path, redis, start_server, stoppable) -> None:
+    # Every 2 s: longer than the proxy's 1.5 s idle limit, so every claim finds its connection dead
+    # (before keepalive and the retry on a fresh connection, every other firing was skipped).
+    server = redis()
+    proxy = stoppable(IdleDropProxy(server.port, idle=1.5))
+    project = built(tmp_path / "p", "tick", TICK, LOCK, cron="*/2 * * * * *")
+    state = tmp_path / "ticks.log"
+    replicas = run_replicas(start_server, project, f"redis://127.0.0.1:{proxy.port}", state)
+    t0 = time.time()
+    sleep_until(t0 + 12)
+    t1 = time.time()
+    expected = {ms for ms in whole_seconds(t0, t1) if ms % 2000 == 0}
+    wait_until(lambda: set(tick_counts(state)) >= expected, LATE_S, "the late claims to land")
+    assert_exactly_once(tick_counts(state), expected)
+    assert proxy.dropped >= 3, "the proxy never dropped a connection: the test did not test anything"
+    for replica in replicas:
+        assert OUTAGE not in replica.output, replica.output
+
+
+def test_sentinel_follows_a_fail_over(tmp_path, start_server, stoppable) -> None:
+    setup = stoppable(SentinelSetup(tmp_path / "sentinel"))
+    first_master = setup.master_port()
+    project = built(tmp_path / "p", "tick", TICK, LOCK)
+    state = tmp_path / "ticks.log"
+    replicas = run_replicas(start_server, project, setup.url, state)
+    t0 = time.time()
+    sleep_until(t0 + 3)
+    setup.failover()
+    assert setup.master_port() != first_master
+    failed_over = time.time()
+    # The old master is demoted (READONLY, its clients disconnected): every replica asks again.
+    wait_until(lambda: max(tick_counts(state), default=0) > (failed_over + 2) * 1000, 10, "firings after it")
+    sleep_until(time.time() + 4)
+    t1 = time.time()
+    wait_until(lambda: set(tick_counts(state)) >= whole_seconds(t0, t1), LATE_S, "the late claims to land")
+    assert_exactly_once(tick_counts(state), whole_seconds(t0, t1))
+    # The newest claims live on the new master.
+    keys = redis_cli(setup.master_port(), "KEYS", "topo:firing:*").split()
+    assert any(int(key.split(":")[2]) > (failed_over + 1) * 1000 for key in keys), keys
+    for replica in replicas:
+        assert OUTAGE not in replica.output, replica.output
+
+
+def test_cluster_follows_moved_and_a_fail_over(tmp_path, start_server, stoppable) -> None:
+    cluster = stoppable(ClusterSetup(tmp_path / "cluster"))
+    project = built(tmp_path / "p", "tick", TICK, LOCK)
+    state = tmp_path / "ticks.log"
+    replicas = run_replicas(start_server, project, cluster.url, state)
+    t0 = time.time()
+    sleep_until(t0 + 3)
+    promoted = cluster.failover()
+    failed_over = time.time()
+    sleep_until(failed_over + 4)
+    t1 = time.time()
+    wait_until(lambda: set(tick_counts(state)) >= whole_seconds(t0, t1), LATE_S, "the late claims to land")
+    assert_exactly_once(tick_counts(state), whole_seconds(t0, t1))
+    # Claims are spread over the three masters' slots, the promoted one's included.
+    masters = [port for port, role in cluster.roles().items() if role == "master"]
+    assert promoted in masters and len(masters) == 3
+    assert all(redis_cli(port, "DBSIZE") != "0" for port in masters)
+    for replica in replicas:
+        assert OUTAGE not in replica.output, replica.output
+
+
+def test_a_redis_restart_that_loses_the_lease_does_not_start_a_second_run(tmp_path, redis, start_server) -> None:
+    # SLOW takes 2.5 s and fires every second (overlap = "skip"). Redis restarts without
+    # persistence while a run is going: the lease is gone. The holder re-asserts it within a second,
+    # and the other replicas start nothing during the grace period after seeing the new server.
+    server = redis()
+    project = built(tmp_path / "p", "slow", SLOW, LOCK)
+    state = tmp_path / "runs.log"
+    replicas = run_replicas(start_server, project, server.url, state)
+    t0 = time.time()
+    # The first run is in progress once the lease exists: restart 0.5 s into it.
+    lease = wait_until(lambda: redis_cli(server.port, "GET", "topo:running:slow"), 10, "a run to hold the lease")
+    time.sleep(0.5)
+    server.stop()
+    server.start()
+    restarted = time.time()
+    assert redis_cli(server.port, "EXISTS", "topo:running:slow") == "0"  # the data is gone
+    wait_until(lambda: redis_cli(server.port, "GET", "topo:running:slow") == lease, 3, "the lease re-asserted")
+    sleep_until(restarted + GRACE_S + 7)
+    runs = slow_runs(state)
+    assert_one_at_a_time(runs)
+    assert len([r for r in runs if r[1] > restarted * 1000]) >= 2, runs  # and runs went on after
+    output = "".join(r.output for r in replicas)
+    assert "was gone (Redis lost it) and is set again" in output
+    assert runs[0][0] >= t0 * 1000 - 1000
