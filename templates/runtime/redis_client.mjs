@@ -2,8 +2,9 @@
 // three topologies of redis_url.mjs, over connections from redis.mjs.
 // - one server: every command goes to it;
 // - Sentinel (https://redis.io/docs/latest/operate/oss_and_stack/management/sentinel/): the
-//   master's address comes from `SENTINEL get-master-addr-by-name`, asked again after a
-//   connection failure or a `-READONLY` (the node we used was demoted by a fail-over);
+//   master's address comes from `SENTINEL get-master-addr-by-name`, asked again before a command
+//   when the last answer is older than SENTINEL_RECHECK_MS, and after a connection failure or a
+//   `-READONLY` (the node we used was demoted by a fail-over);
 // - Cluster (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/): a
 //   command goes to the node known to serve its key's hash slot, else to a seed node; `-MOVED`
 //   teaches the slot's node, `-ASK` sends that one command (after ASKING) to the node named.
@@ -18,6 +19,12 @@ import { parseRedisUrl } from "./redis_url.mjs";
 
 // Redirections followed for one command before giving up (a slot moving while we follow it).
 const MAX_HOPS = 5;
+// Sentinel: the master's address is asked again before a command when the last answer is older
+// than this. After `SENTINEL FAILOVER` the old master stays writable for ~10 s (until the
+// sentinels reconfigure it): a replica that kept writing there while another wrote to the new
+// master would see different claims. Asking right before the claim keeps every replica on the
+// master the sentinels name at that moment.
+const SENTINEL_RECHECK_MS = 250;
 
 /**
  * Whether a command that failed this way may be sent again: its connection failed (the command
@@ -35,6 +42,7 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   const sentinels = target.topology === "sentinel" ? sentinelDirectory(target, options) : null;
   let seedTurn = 0;
   let primary = sentinels ? null : target.hosts[0]; // where commands go without a known slot
+  let checkedAt = 0; // when the sentinels last named `primary`
 
   function nodeClient(node) {
     const id = nodeId(node);
@@ -51,7 +59,11 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   async function route(key) {
     const known = key === undefined ? undefined : slots.get(keySlot(key));
     if (known) return known;
-    primary ??= await sentinels.master();
+    if (sentinels && (!primary || Date.now() - checkedAt > SENTINEL_RECHECK_MS)) {
+      // With the sentinels unreachable, the master last named is still the best guess.
+      primary = await sentinels.master().catch((error) => primary ?? Promise.reject(error));
+      checkedAt = Date.now();
+    }
     return primary;
   }
 
