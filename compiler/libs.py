@@ -13,6 +13,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from .scan import NOT_SCANNED, inside
+
 _CHECKOUT_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 
 
@@ -92,11 +94,15 @@ def _source_files(root: Path, seen: set[str]) -> list[Path]:
     files = []
     # followlinks: a symlinked tasks folder is bundled too (scan.py follows links); `seen` keeps a
     # link cycle, or a folder reached twice, from being read again.
+    # A link into a build output (`tasks/out -> ../.output`) is not read either: the previous
+    # bundle's words made the next bundle differ (scan.py's fences).
+    fences = {os.path.realpath(root / n) for n in NOT_SCANNED}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        if os.path.realpath(dirpath) in seen:
+        real = os.path.realpath(dirpath)
+        if real in seen or any(inside(real, f) for f in fences):
             dirnames[:] = []
             continue
-        seen.add(os.path.realpath(dirpath))
+        seen.add(real)
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS]
         files += [Path(dirpath, f) for f in filenames if f.endswith(_SOURCE_EXT)]
     return files

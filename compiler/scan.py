@@ -68,7 +68,7 @@ def _module_files(folder: Path, root: Path, skip: frozenset[str] = frozenset()) 
     # a folder reached twice (a link cycle) is walked once, and one that holds the scanned folder
     # (a link to `..`) or is an output, work or package folder is not walked at all.
     fences = {os.path.realpath(root / n) for n in NOT_SCANNED} | skip
-    fences = {f for f in fences if not _inside(top, f)}  # a serverDir inside one is still scanned
+    fences = {f for f in fences if not inside(top, f)}  # a serverDir inside one is still scanned
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         dirnames[:] = [d for d in sorted(dirnames) if _first_visit(Path(dirpath, d), top, seen, fences)]
         rel_dir = os.path.relpath(dirpath, folder).replace(os.sep, "/")
@@ -81,13 +81,13 @@ def _module_files(folder: Path, root: Path, skip: frozenset[str] = frozenset()) 
 
 def _first_visit(folder: Path, top: str, seen: set[str], fences: set[str]) -> bool:
     real = os.path.realpath(folder)
-    if real in seen or _inside(top, real) or any(_inside(real, f) for f in fences):
+    if real in seen or inside(top, real) or any(inside(real, f) for f in fences):
         return False
     seen.add(real)
     return True
 
 
-def _inside(path: str, folder: str) -> bool:
+def inside(path: str, folder: str) -> bool:
     """Whether `path` is `folder` or below it."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
