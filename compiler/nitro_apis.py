@@ -240,3 +240,15 @@ def _drivers(project: Any) -> dict[str, str]:
             f"{cfg}: storage: unstorage is not installed; run `npm install unstorage` in the project"
         )
     return unstorage_drivers(folder)
+
+
+# ------------------------------------------------------------------------------------ deno
+
+
+def deno_permissions(project: Any) -> tuple[list[str], list[str]]:
+    """What the runtime APIs need from `deno run`: variable names that can override the runtime
+    config (none unless the project has one), and the folders of its fs storage mounts."""
+    names = env_names(project.runtime_config) if project.runtime_config != runtime_config({}) else []
+    mounts = resolve_mounts(project, "deno_server", False, _drivers(project)) if project.storage else []
+    folders = [str(m.options.get("base", ".")) for m in mounts if m.module.endswith(("/fs", "/fs-lite"))]
+    return names, sorted(set(folders))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..model import Project
+from ..nitro_apis import deno_permissions
 
 from .base import Preset
 
@@ -29,8 +30,11 @@ class DenoServer(Preset):
     def permissions(self, project: Project) -> list[str]:
         """The narrowest `deno run` flags that work: network (listen, fetch) and named env vars."""
         names = [*RUNTIME_ENV, LOCK_ENV] if "schedulerLock" in self.runtime_options(project) else RUNTIME_ENV
-        # No --allow-read: Deno loads the bundle's chunks and node_modules packages without it.
-        return ["--allow-net", f"--allow-env={','.join(sorted(names))}"]
+        # useRuntimeConfig's override variables and useStorage's fs folders (compiler/nitro_apis.py).
+        config_env, folders = deno_permissions(project)
+        # No --allow-read otherwise: Deno loads the bundle's chunks and node_modules packages without it.
+        files = [f"--allow-{what}={','.join(folders)}" for what in ("read", "write")] if folders else []
+        return ["--allow-net", f"--allow-env={','.join(sorted({*names, *config_env}))}", *files]
 
     def commands(self, project: Project) -> dict[str, str]:
         flags = " ".join(self.permissions(project))

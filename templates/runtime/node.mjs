@@ -7,7 +7,7 @@ import { createApp, jsonError, refuseMethod } from "./app.mjs";
 import { callHook, ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
 import { startScheduler } from "./scheduler.mjs";
-import { listTasks, registerTasks, runTask, tasksIdle } from "./task.mjs";
+import { listTasks, runTask, tasksIdle } from "./task.mjs";
 
 /** Entry point of the generated node_server bundle: `startNode(registry)`. */
 export function startNode(registry) {
@@ -26,7 +26,7 @@ export function startFailed(error) {
 const USAGE = "Usage: node index.mjs task list | task run [--] NAME [--payload '{...}']";
 
 export async function runCli(registry, args) {
-  registerTasks(registry.tasks ?? {});
+  createApp(registry); // registers the tasks; $fetch("/api/...") from a task reaches this app
   // stdout carries only the JSON answer (scripts pipe it to jq); task logs go to stderr.
   console.log = console.info = console.debug = console.error;
   const [command, ...rest] = args;

@@ -1,6 +1,7 @@
 // Runs built Workers in real workerd through Miniflare and performs the actions of a JSON spec:
 //   node miniflare_driver.mjs '{"workers":[...],"actions":[...]}'
-// workers: [{ name, scriptPath, compatibilityDate, compatibilityFlags?, bindings?, outboundService? }]
+// workers: [{ name, scriptPath, compatibilityDate, compatibilityFlags?, bindings?, outboundService?,
+//             kvNamespaces?: ["KV"], kvPersist?: folder (KV kept across driver runs) }]
 // actions: { type: "scheduled", worker?, cron, scheduledTime }  -> { outcome, noRetry }
 //          { type: "fetch", worker?, url, method?, headers?, body? } -> { status, headers, body }
 //          { type: "waitLog", contains, timeoutMs? }              -> { found }
@@ -34,6 +35,7 @@ function workerOptions(w) {
     compatibilityFlags: w.compatibilityFlags ?? [],
     bindings: w.bindings ?? {},
     ...(w.outboundService ? { outboundService: w.outboundService } : {}),
+    ...(w.kvNamespaces ? { kvNamespaces: w.kvNamespaces, kvPersist: w.kvPersist ?? false } : {}),
   };
 }
 
