@@ -250,5 +250,15 @@ def deno_permissions(project: Any) -> tuple[list[str], list[str]]:
     config (none unless the project has one), and the folders of its fs storage mounts."""
     names = env_names(project.runtime_config) if project.runtime_config != runtime_config({}) else []
     mounts = resolve_mounts(project, "deno_server", False, _drivers(project)) if project.storage else []
-    folders = [str(m.options.get("base", ".")) for m in mounts if m.module.endswith(("/fs", "/fs-lite"))]
+    folders = [_deno_folder(str(m.options.get("base", "."))) for m in mounts if m.module.endswith(("/fs", "/fs-lite"))]
     return names, sorted(set(folders))
+
+
+def _deno_folder(base: str) -> str:
+    """The folder to allow for an fs mount: unstorage creates missing parents one by one, so a
+    relative base is allowed from its first segment (`./.data/kv` -> `./.data`); an absolute one
+    as it is (it must exist)."""
+    if base.startswith("/"):
+        return base
+    first = next((part for part in base.split("/") if part not in ("", ".")), ".")
+    return first if first == ".." or first == "." else f"./{first}"

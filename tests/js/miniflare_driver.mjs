@@ -35,7 +35,7 @@ function workerOptions(w) {
     compatibilityFlags: w.compatibilityFlags ?? [],
     bindings: w.bindings ?? {},
     ...(w.outboundService ? { outboundService: w.outboundService } : {}),
-    ...(w.kvNamespaces ? { kvNamespaces: w.kvNamespaces, kvPersist: w.kvPersist ?? false } : {}),
+    ...(w.kvNamespaces ? { kvNamespaces: w.kvNamespaces } : {}),
   };
 }
 
@@ -64,6 +64,8 @@ async function perform(mf, action) {
 
 const mf = new Miniflare({
   workers: spec.workers.map(workerOptions),
+  // A shared option in Miniflare: KV data kept on disk across driver runs.
+  kvPersist: spec.workers.find((w) => w.kvPersist)?.kvPersist ?? false,
   handleRuntimeStdio(stdout, stderr) {
     collect(stdout);
     collect(stderr);
