@@ -90,6 +90,9 @@ def resolve_mounts(project: Any, preset: str, dev: bool, drivers: dict[str, str]
         if "data" not in chosen:
             chosen["data"] = ("devStorage", {"driver": "fs", "base": str(project.root / ".data" / "kv")})
     cfg = project.config_file.name if project.config_file else "nitro config"
+    for key, table in (("storage", project.storage), ("devStorage", project.dev_storage)):
+        for base, spec in table.items():  # a misspelt driver is an error in every build
+            _module_of(project.root, cfg, key, base, spec["driver"], drivers)
     features = PLATFORM_FEATURES.get(preset, SERVER_FEATURES)
     return [
         _mount(project.root, cfg, key, base, spec, drivers, preset, features)
@@ -100,28 +103,32 @@ def resolve_mounts(project: Any, preset: str, dev: bool, drivers: dict[str, str]
 def _mount(root: Path, cfg: str, key: str, base: str, spec: dict[str, Any], drivers: dict[str, str],
            preset: str, features: frozenset[str]) -> StorageMount:
     name = spec["driver"]
+    module = _module_of(root, cfg, key, base, name, drivers)
+    need = DRIVER_NEEDS.get(module.rsplit("/", 1)[-1])
+    if need and need[0] not in features:
+        raise PresetError(
+            f"{cfg}: {key_path((key, base, 'driver'))}: storage driver {name!r} (useStorage) is not "
+            f"available on preset {preset}: {need[1]}; {PORTABLE_HINT}"
+        )
+    return StorageMount(base, name, module, {k: v for k, v in spec.items() if k != "driver"})
+
+
+def _module_of(root: Path, cfg: str, key: str, base: str, name: str, drivers: dict[str, str]) -> str:
+    """The module a driver name stands for: unstorage's, or a driver file of the project's own."""
     where = f"{cfg}: {key_path((key, base, 'driver'))}"
-    options = {k: v for k, v in spec.items() if k != "driver"}
-    if name.startswith((".", "/")):  # a driver module of the project's own, as Nitro allows
+    if name.startswith((".", "/")):  # Nitro also accepts a path to a driver module
         path = (root / name).resolve()
         if not path.is_file():
             raise ConfigError(f"{where}: driver file {name!r} does not exist")
-        return StorageMount(base, name, str(path), options)
-    module = drivers.get(name)
-    if module is None:
+        return str(path)
+    if name not in drivers:
         close = difflib.get_close_matches(name, list(drivers), n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(
             f"{where}: unknown storage driver {name!r}; {hint}unstorage's drivers are: "
             f"{', '.join(sorted(n for n in drivers if '-' in n or n.islower()))}"
         )
-    need = DRIVER_NEEDS.get(module.rsplit("/", 1)[-1])
-    if need and need[0] not in features:
-        raise PresetError(
-            f"{where}: storage driver {name!r} (useStorage) is not available on preset {preset}: "
-            f"{need[1]}; {PORTABLE_HINT}"
-        )
-    return StorageMount(base, name, module, options)
+    return drivers[name]
 
 
 _BUILTIN = re.compile(r'^\s*"?([\w-]+)"?:\s*"(unstorage/drivers/[\w-]+)"', re.M)
