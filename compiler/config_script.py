@@ -18,9 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .bundle import find_esbuild
 from .errors import ConfigError
-from .imports_check import explain_esbuild_errors
 from .render import RUNTIME_DIR
 
 SCRIPT_CONFIG_NAMES = ("nitro.config.ts", "nitro.config.mts", "nitro.config.js", "nitro.config.mjs")
@@ -59,6 +57,10 @@ def read_script_config(path: Path) -> dict[str, Any]:
 
 
 def _bundle(path: Path, root: Path) -> str:
+    # Imported here: reading a TOML or JSON config (and `nitro-build check`) needs no bundler.
+    from .bundle import find_esbuild
+    from .imports_check import explain_esbuild_errors
+
     entry = _ENTRY.format(config=json.dumps("./" + path.name), marker=json.dumps(MARKER))
     args = [
         find_esbuild(root),

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bundle import find_esbuild
 from .config import key_path
 from .errors import BundleError, ConfigError, PresetError, ScanError
 from .libs import find_package
@@ -229,6 +228,8 @@ def plan_runtime_apis(project: Any, plan: Any, preset: str, dev: bool) -> None:
 def _esbuild_if_any(root: Path) -> str:
     """The esbuild in use, for its node_modules; "" when there is none: a dry run and `check`
     plan without esbuild (the project's own node_modules and our checkout's are still searched)."""
+    from .bundle import find_esbuild  # here: planning without storage drivers needs no bundler
+
     try:
         return find_esbuild(root)
     except BundleError:
