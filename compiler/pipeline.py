@@ -6,8 +6,8 @@ esbuild is not needed. A real build writes exactly those texts, bundles, then sw
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .presets import Preset, get_preset
 
@@ -18,11 +18,11 @@ from .merge import build_project
 from .model import Project
 from .plan import Plan, to_json
 from .output_rules import check_outputs
-from .result import Artifacts, BuildResult, ScheduleInfo, TaskInfo
+from .result import Artifacts, BuildResult
 from .swap import build_lock, recover_staging
 
-NEXT_FIRINGS = 3  # how many upcoming firings BuildResult.schedules lists
-
+if TYPE_CHECKING:
+    from .emit import Emitter
 
 def load_project(root: Path, warnings: Warnings) -> tuple[Project, str | None]:
     """Load and merge the project at `root`; also return the preset its config names."""
@@ -102,15 +102,26 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
         plan = plan_build(project, chosen, warnings)
         files = em.write_plan(plan)
         em.run_bundles(plan)
-        hashes, digest = em.staged_hashes(outputs), input_hash(project, chosen.name)
-        nitro_json = to_json({**chosen.nitro_json(project), **ci_facts(digest, hashes)})
+        hashes, digest = ci_inputs(project, chosen, em, outputs)
+        facts = ci_facts(digest, hashes) if digest else {}
+        nitro_json = to_json({**chosen.nitro_json(project), **facts})
         em.path(chosen.nitro_json_path(project)).write_text(nitro_json, encoding="utf-8")
         em.swap_into_place(outputs)
     except BaseException:
         em.discard()
         raise
     files[chosen.nitro_json_path(project)] = nitro_json
-    return result(project, chosen, files, hashes, outputs, warnings, digest=digest)
+    return result(project, chosen, files, hashes, outputs, warnings, digest=digest or None)
+
+
+def ci_inputs(
+    project: Project, chosen: Preset, em: Emitter, outputs: list[str]
+) -> tuple[dict[str, str], str]:
+    """Output sha256s and the input hash; none for `dev`, whose output is never deployed (and
+    whose rebuilds on every file change should not read every task file once more)."""
+    if chosen.dev:
+        return {}, ""
+    return em.staged_hashes(outputs), input_hash(project, chosen.name)
 
 
 def ci_facts(digest: str, hashes: dict[str, str]) -> dict[str, object]:
@@ -129,48 +140,18 @@ def result(
     dry_run: bool = False,
     digest: str | None = None,
 ) -> BuildResult:
+    """The BuildResult; its tasks, schedules and input hash are computed when first read."""
     return BuildResult(
         root=project.root,
         preset=chosen.name,
         output_dir=chosen.output_dir(project),
         dry_run=dry_run,
         artifacts=Artifacts(files),
-        tasks=task_infos(project),
-        schedules=schedule_infos(project, chosen),
         warnings=tuple(warnings.items),
         commands=chosen.commands(project),
-        input_hash=digest or input_hash(project, chosen.name),
         files=hashes,
         outputs=tuple(outputs),
         project=project,
-    )
-
-
-def task_infos(project: Project) -> tuple[TaskInfo, ...]:
-    root = project.root
-    return tuple(
-        TaskInfo(
-            name=t.name,
-            description=t.description,
-            handler=Path(os.path.relpath(t.handler, root)).as_posix() if t.handler else None,
-            source=t.source,
-        )
-        for t in project.tasks
-    )
-
-
-def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]:
-    """Each schedule with the platform's cron string and its next firings."""
-    from .cron import next_firings
-
-    # Platform cron triggers (Cloudflare, Vercel) fire in UTC; servers fire in local time.
-    start = datetime.now(UTC) if getattr(chosen, "utc_schedules", False) else datetime.now().astimezone()
-    return tuple(
-        ScheduleInfo(
-            cron=s.cron,
-            tasks=s.tasks,
-            platform_cron=chosen.platform_cron(s.cron),
-            next=tuple(next_firings(s.cron, start, NEXT_FIRINGS)),
-        )
-        for s in project.schedules
+        preset_impl=chosen,
+        known_input_hash=digest,
     )

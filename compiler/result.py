@@ -1,14 +1,19 @@
 """What `nitro_build.build()` returns: the public, typed result of a build or a dry run."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .model import Project
+    from .presets import Preset
+
+NEXT_FIRINGS = 3  # how many upcoming firings BuildResult.schedules lists
 
 
 class Artifact(str):
@@ -111,7 +116,8 @@ class BuildResult:
     (wrangler.toml, .wrangler/deploy/config.json, .vercel/output/config.json, .vc-config.json,
     _routes.json, ...) and the generated sources (.nitro/build/<preset>/registry.mjs, entry.mjs).
     A real build also writes the bundles and `nitro.json`; those depend on esbuild's output, so a
-    dry run has neither, and `files` (each output file's sha256) is empty.
+    dry run has neither, and `files` (each output file's sha256) is empty. `tasks`, `schedules`
+    and `input_hash` are computed when first read (`schedules[i].next` counts from then).
     """
 
     root: Path
@@ -119,11 +125,58 @@ class BuildResult:
     output_dir: str
     dry_run: bool
     artifacts: Artifacts
-    tasks: tuple[TaskInfo, ...]
-    schedules: tuple[ScheduleInfo, ...]
     warnings: tuple[str, ...]
     commands: dict[str, str]
-    input_hash: str
     files: dict[str, str] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
-    project: Project = field(repr=False, compare=False, kw_only=True)  # internal, may change
+    # Internal, may change: what the properties below are computed from.
+    project: Project = field(repr=False, compare=False, kw_only=True)
+    preset_impl: Preset = field(repr=False, compare=False, kw_only=True)
+    known_input_hash: str | None = field(default=None, repr=False, compare=False, kw_only=True)
+
+    @cached_property
+    def tasks(self) -> tuple[TaskInfo, ...]:
+        """Every registered task, sorted by name."""
+        return task_infos(self.project)
+
+    @cached_property
+    def schedules(self) -> tuple[ScheduleInfo, ...]:
+        """Every schedule, with the platform's cron string and its next firings."""
+        return schedule_infos(self.project, self.preset_impl)
+
+    @cached_property
+    def input_hash(self) -> str:
+        """`sha256:<hex>` of the build's inputs (README "CI"): a cache key."""
+        from .inputs import input_hash
+
+        return self.known_input_hash or input_hash(self.project, self.preset)
+
+
+def task_infos(project: Project) -> tuple[TaskInfo, ...]:
+    root = project.root
+    return tuple(
+        TaskInfo(
+            name=t.name,
+            description=t.description,
+            handler=Path(os.path.relpath(t.handler, root)).as_posix() if t.handler else None,
+            source=t.source,
+        )
+        for t in project.tasks
+    )
+
+
+def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]:
+    """Each schedule with the platform's cron string and its next firings."""
+    from .cron import next_firings
+
+    # Platform cron triggers (Cloudflare, Vercel) fire in UTC; servers fire in local time.
+    start = datetime.now(UTC) if getattr(chosen, "utc_schedules", False) else datetime.now().astimezone()
+    return tuple(
+        ScheduleInfo(
+            cron=s.cron,
+            tasks=s.tasks,
+            platform_cron=chosen.platform_cron(s.cron),
+            next=tuple(next_firings(s.cron, start, NEXT_FIRINGS)),
+        )
+        for s in project.schedules
+    )

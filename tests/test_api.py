@@ -45,6 +45,14 @@ def project_for(preset: str, dest: Path) -> Path:
     return project
 
 
+def written_files(path: Path) -> list[Path]:
+    return [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_every_preset_is_covered() -> None:
     assert set(CASES) == set(PRESETS)
 
@@ -62,13 +70,15 @@ def test_dry_run_artifacts_are_the_bytes_a_real_build_writes(
     real = build(project, preset)
     for rel, text in dry.artifacts.items():
         assert (project / rel).read_bytes() == text.encode("utf-8"), rel
-    nitro_json = real.artifacts[f"{real.output_dir}/nitro.json"]
+    nitro = f"{real.output_dir}/nitro.json"
+    nitro_json = real.artifacts[nitro]
     assert {k: v for k, v in real.artifacts.items() if not k.endswith("/nitro.json")} == dict(dry.artifacts)
     assert (project / real.output_dir / "nitro.json").read_text() == nitro_json
-    # Complete: every written output that is not a bundle is an artifact of the dry run.
-    outputs = set(real.files)
-    assert outputs and all(k in outputs for k in dry.artifacts if not k.startswith(".nitro/build/"))
-    assert {k for k in outputs if not k.endswith(BUNDLED_SUFFIXES)} <= set(dry.artifacts)
+    # Complete: every written output that is not a bundle (or nitro.json) is an artifact of the dry run.
+    written = {f.relative_to(project).as_posix() for r in real.outputs for f in written_files(project / r)}
+    assert written and {k for k in dry.artifacts if not k.startswith(".nitro/build/")} <= written
+    assert {k for k in written if not k.endswith(BUNDLED_SUFFIXES + ("/nitro.json",))} <= set(dry.artifacts)
+    assert real.files == ({} if preset == "dev" else {k: sha256(project / k) for k in written - {nitro}})
     assert dry.input_hash == real.input_hash
 
 
