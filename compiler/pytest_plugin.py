@@ -3,6 +3,8 @@
     def test_wrangler(nitro_build, snapshot):
         assert nitro_build("cloudflare_module").artifacts["wrangler.toml"] == snapshot
 
+(`snapshot == artifact` works too: the plugin teaches syrupy's assertion about artifacts.)
+
 `nitro_build(preset=None, *, root=None, dry_run=True, strict=False)` builds the project (the
 `nitro_build_root` ini option, else the nearest folder above the test file with a nitro config, else
 the rootdir; a dry run unless told otherwise) and returns its BuildResult. An artifact compared
@@ -25,6 +27,27 @@ if TYPE_CHECKING:
     from .result import Artifact, BuildResult
 
 ROOT_INI = "nitro_build_root"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With syrupy installed, `snapshot == artifact` also stores the artifact as its own file."""
+    try:
+        from syrupy.assertion import SnapshotAssertion
+    except ImportError:
+        return
+    original = SnapshotAssertion.__eq__
+    if getattr(original, "nitro_build", False):
+        return
+
+    def __eq__(self: Any, other: object) -> bool:  # noqa: N807 (the method it replaces)
+        from .result import Artifact
+
+        if isinstance(other, Artifact):
+            return compare_with_snapshot(other, self)
+        return bool(original(self, other))
+
+    __eq__.nitro_build = True  # type: ignore[attr-defined]
+    SnapshotAssertion.__eq__ = __eq__  # type: ignore[method-assign,assignment]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -20,7 +20,7 @@ def test_wrangler(nitro_build, snapshot):
 def test_vercel(nitro_build, snapshot):
     result = nitro_build("vercel")
     assert result.artifacts[".vercel/output/config.json"] == snapshot
-    assert result.artifacts[".vc-config.json"] == snapshot
+    assert snapshot == result.artifacts[".vc-config.json"]  # either side of ==
 '''
 SNAPSHOTS = Path("tests/__snapshots__/test_configs")
 
@@ -50,6 +50,7 @@ def test_first_run_writes_one_file_per_artifact_with_its_extension(user_project:
     first = run(user_project, "--snapshot-update")
     first.assert_outcomes(passed=2)
     files = snapshot_files(user_project)
+    assert not list((user_project.path / "tests/__snapshots__").glob("*.ambr"))
     assert sorted(files) == [
         "test_vercel[vercel-output-config].json",
         "test_vercel[vercel-output-functions-__server-func-vc-config].json",
