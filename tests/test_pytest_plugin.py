@@ -14,7 +14,9 @@ pytest_plugins = ["pytester"]
 CONFIG = TASKS_ON + '[scheduledTasks]\n"0 9 * * 1" = "report"\n'
 TEST_CONFIGS = '''
 def test_wrangler(nitro_build, snapshot):
-    assert nitro_build("cloudflare_module").artifacts["wrangler.toml"] == snapshot
+    result = nitro_build("cloudflare_module")
+    assert result.artifacts["wrangler.toml"] == snapshot
+    assert result.artifacts[".wrangler/deploy/config.json"] == snapshot(name="redirect")
 
 
 def test_vercel(nitro_build, snapshot):
@@ -55,6 +57,7 @@ def test_first_run_writes_one_file_per_artifact_with_its_extension(user_project:
         "test_vercel[vercel-output-config].json",
         "test_vercel[vercel-output-functions-__server-func-vc-config].json",
         "test_wrangler[output-server-wrangler].toml",
+        "test_wrangler[redirect].json",
     ]
     # Each file is the artifact's exact text: what a reviewer sees is the generated file.
     from nitro_build import build
