@@ -7,6 +7,7 @@ only below a staging folder, and the outputs are renamed into place after everyt
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class Emitter:
         for step in plan.bundles:
             entry = self.project.root / step.entry
             bundle(self.project.root, entry, self.path(step.out_dir), step.options, self._runtime_copy())
+            if step.check is not None:
+                step.check(json.loads((entry.parent / "meta.json").read_text(encoding="utf-8")))
 
     def staged_hashes(self, outputs: list[str]) -> dict[str, str]:
         """sha256 of every staged output file, by path relative to the project."""

@@ -24,6 +24,10 @@ class PresetError(CompilerError):
     """A preset cannot do what the project asks of it."""
 
 
+class UnsupportedFeatureError(PresetError):
+    """The project uses a feature its preset declares it cannot provide (presets/*.py `features`)."""
+
+
 class BundleError(CompilerError):
     """esbuild is missing or failed."""
 

@@ -1,6 +1,7 @@
 """Merge the validated config with the scanned files into the neutral, sorted `Project` model."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -9,7 +10,16 @@ from .config import NitroConfig
 from .cron import parse_cron
 from .errors import ConfigError, CronError, Warnings
 from .layout import resolve_server_dir, warn_unsupported
-from .model import Project, Route, Schedule, Task
+from .model import (
+    CloudflareOptions,
+    LockOptions,
+    Project,
+    Route,
+    Schedule,
+    SchedulerOptions,
+    Task,
+    VercelOptions,
+)
 from .nitro_apis import runtime_config, scan_plugins
 from .nitro_keys import cloudflare_compatibility_date
 from .scan import ScannedTask, _rel, read_task_description, scan_routes, scan_tasks
@@ -40,7 +50,7 @@ def build_project(
             f"{cfg_name}: tasks are defined but experimental.tasks is not true, so they are "
             "not compiled; set `experimental.tasks = true` to enable them"
         )
-    check_scheduler_lock(cfg_name, config, warnings)
+    check_scheduler_lock(cfg_name, config)
     return Project(
         root=root,
         config_file=config_file,
@@ -53,16 +63,34 @@ def build_project(
         routes=tuple(
             Route(r.route, r.method, r.file, r.segments) for r in scan_routes(server_dir, root, skip)
         ),
-        preset_options={
-            "cloudflare": config.cloudflare.model_dump(by_alias=True),
-            "vercel": config.vercel.model_dump(by_alias=True),
-            "scheduler": config.scheduler.model_dump(by_alias=True),
-        },
+        scheduler=scheduler_options(config),
+        cloudflare=cloudflare_options(config, cfg_name),
+        vercel=VercelOptions(
+            cron_handler_route=config.vercel.cron_handler_route,
+            allow_unauthenticated_cron=config.vercel.allow_unauthenticated_cron,
+        ),
         plugins=scan_plugins(root, server_dir, config.plugins, cfg_name),
         runtime_config=runtime_config(config.runtime_config),
         storage={k: v.model_dump() for k, v in config.storage.items()},
         dev_storage={k: v.model_dump() for k, v in config.dev_storage.items()},
-        cloudflare_compatibility_date=cloudflare_compatibility_date(config.compatibility_date, cfg_name),
+    )
+
+
+def scheduler_options(config: NitroConfig) -> SchedulerOptions:
+    """`scheduler.*` as the typed model."""
+    lock = config.scheduler.lock
+    if lock is None:
+        return SchedulerOptions()
+    return SchedulerOptions(LockOptions(lock.driver, lock.url, lock.prefix, lock.on_lock_error))
+
+
+def cloudflare_options(config: NitroConfig, cfg_name: str) -> CloudflareOptions:
+    """`cloudflare.*` (the free-form wrangler table deep-copied as plain data) and Nitro's
+    `compatibilityDate` for Cloudflare, as the typed model."""
+    return CloudflareOptions(
+        wrangler=copy.deepcopy(config.cloudflare.wrangler),
+        pages_cron_worker=config.cloudflare.pages_cron_worker,
+        compatibility_date=cloudflare_compatibility_date(config.compatibility_date, cfg_name),
     )
 
 
@@ -122,7 +150,7 @@ def merge_tasks(
             handler=handler or (found.handler if found else None),
             description=module or tc.description,
             source="config" if handler or not found else "scan",
-            overlap=tc.overlap,
+            overlap=tc.overlap if "overlap" in tc.model_fields_set else None,
             dynamic_description=dynamic,
         )
     if "__proto__" in by_name:  # a generated object literal would take it as its prototype

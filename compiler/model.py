@@ -14,7 +14,8 @@ class Task:
     handler: Path | None
     description: str | None = None
     source: str = "scan"  # "scan" | "config"
-    overlap: str = "skip"  # "skip" | "allow"
+    # "skip" | "allow" as written in tasks.<name>.overlap; None when unset (server presets skip).
+    overlap: str | None = None
     # The module may set meta.description in a way not read at build time: the listing loads it.
     dynamic_description: bool = False
 
@@ -39,8 +40,48 @@ class Route:
 
 
 @dataclass(frozen=True)
+class LockOptions:
+    """`scheduler.lock`: claim each firing in Redis so it runs on one replica."""
+
+    driver: str  # "redis"
+    url: str | None  # None: NITRO_SCHEDULER_REDIS_URL at run time
+    prefix: str = "nitro"
+    on_lock_error: str = "skip"  # "skip" | "run"
+
+
+@dataclass(frozen=True)
+class SchedulerOptions:
+    """How the in-process scheduler of the server presets coordinates replicas."""
+
+    lock: LockOptions | None = None
+
+
+@dataclass(frozen=True)
+class CloudflareOptions:
+    """`cloudflare.*`. `wrangler` is free-form wrangler config: copy it before changing it."""
+
+    wrangler: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    pages_cron_worker: bool = False
+    # The project's own date for Workers (Nitro's `compatibilityDate`); a wrangler config's
+    # `compatibility_date` wins over it, and the preset's fixed default applies without either.
+    compatibility_date: str | None = None
+
+
+@dataclass(frozen=True)
+class VercelOptions:
+    """`vercel.*`."""
+
+    cron_handler_route: str = "/_vercel/cron"
+    allow_unauthenticated_cron: bool = False
+
+
+@dataclass(frozen=True)
 class Project:
-    """Everything a preset needs, sorted so the same input gives the same output."""
+    """Everything a preset needs, sorted so the same input gives the same output.
+
+    The build narrows it to what the chosen preset supports (compiler/features.py) before the
+    preset sees it, so a preset never receives data it does not use.
+    """
 
     root: Path
     config_file: Path | None
@@ -50,16 +91,19 @@ class Project:
     tasks: tuple[Task, ...]
     schedules: tuple[Schedule, ...]
     routes: tuple[Route, ...]
-    preset_options: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
+    scheduler: SchedulerOptions = SchedulerOptions()
+    cloudflare: CloudflareOptions = CloudflareOptions()
+    vercel: VercelOptions = VercelOptions()
     # Nitro runtime APIs (compiler/nitro_apis.py): plugin files in start-up order, the normalised
     # runtimeConfig, and the raw `storage` / `devStorage` mounts ({base: {driver, ...options}}).
     plugins: tuple[Path, ...] = ()
     runtime_config: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
     storage: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
     dev_storage: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
-    # Raw platform sections the user wrote (cloudflare.*, vercel.*, scheduler.*), already
-    # validated by the config models and turned into plain data.
-    # Nitro's compatibilityDate for Cloudflare (None: "latest" or unset: the preset's pinned date).
-    cloudflare_compatibility_date: str | None = None
     # Set when the server files were found by a layout fallback (server/), for the summary.
     layout_note: str | None = None
+
+    @property
+    def config_name(self) -> str:
+        """The config file's name for messages ("nitro config" when there is none)."""
+        return self.config_file.name if self.config_file else "nitro config"

@@ -13,6 +13,7 @@ from .presets import Preset, get_preset
 
 from .config import load_config
 from .errors import CompilerError, PresetError, Warnings
+from .features import narrow
 from .inputs import input_hash
 from .merge import build_project
 from .model import Project
@@ -88,6 +89,7 @@ def prepare(root: Path, preset: str | None, warnings: Warnings) -> tuple[Project
     """Load the project, choose the preset and check its output paths (a build, a dry run, check)."""
     project, configured = load_project(root, warnings)
     chosen = choose_preset(project, configured, preset)
+    project = narrow(chosen, project, warnings)  # what the preset does not support, left out
     outputs = chosen.outputs(project)
     check_outputs(project, outputs, chosen.output_dir(project))
     return project, chosen, outputs

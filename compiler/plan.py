@@ -69,6 +69,9 @@ class BundleStep:
     entry: str
     out_dir: str
     options: BundleOptions
+    # Called with esbuild's metafile once bundled (options.metafile): a preset's check of what the
+    # bundle imports, which only esbuild knows (a dry run does not bundle, so does not check).
+    check: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -117,8 +120,11 @@ class Plan:
         """Add a generated (unbundled) source in `.nitro/build/<preset>/`; return its path."""
         return self.add_template(f"{self.sources_rel}/{name}", template, **context)
 
-    def bundle(self, entry: str, out_dir: str, options: BundleOptions) -> None:
-        self.bundles.append(BundleStep(entry, out_dir, options))
+    def bundle(
+        self, entry: str, out_dir: str, options: BundleOptions,
+        check: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.bundles.append(BundleStep(entry, out_dir, options, check))
 
     def is_source(self, rel: str) -> bool:
         return rel.startswith(self.sources_rel + "/")

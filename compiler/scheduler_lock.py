@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from .config import NitroConfig
-from .errors import ConfigError, Warnings
+from .errors import ConfigError
 from .model import Project
 
 URL_ENV = "NITRO_SCHEDULER_REDIS_URL"
@@ -27,8 +27,9 @@ TOPOLOGIES = {
 }
 
 
-def check_scheduler_lock(cfg_name: str, config: NitroConfig, warnings: Warnings) -> None:
-    """Refuse a lock URL the runtime could not use; warn when it would put a password in the bundle."""
+def check_scheduler_lock(cfg_name: str, config: NitroConfig) -> None:
+    """Refuse a lock URL the runtime could not use (the password warning is the lock feature
+    check's, compiler/features.py: only presets that ship the lock put the URL in the bundle)."""
     lock = config.scheduler.lock
     if lock is None or lock.url is None:
         return
@@ -40,11 +41,17 @@ def check_scheduler_lock(cfg_name: str, config: NitroConfig, warnings: Warnings)
             f"write it as {URL_SHAPE}, or leave it out and set {URL_ENV} at run time"
         )
         raise ConfigError(_scrub(message, lock.url))
-    if _password(lock.url):
-        warnings.warn(
-            f"{where}: the URL contains a password, which is written into the bundle; "
-            f"remove it from the config and set {URL_ENV} at run time instead"
-        )
+
+
+def password_warning(project: Project) -> str | None:
+    """The warning for a lock URL with a password, which a lock-using bundle carries."""
+    lock = project.scheduler.lock
+    if lock is None or lock.url is None or not _password(lock.url):
+        return None
+    return (
+        f"{project.config_name}: scheduler.lock.url: the URL contains a password, which is written "
+        f"into the bundle; remove it from the config and set {URL_ENV} at run time instead"
+    )
 
 
 def _split(url: str) -> tuple[str, str, str, str] | None:
@@ -129,11 +136,16 @@ def _scrub(message: str, url: str) -> str:
 def scheduler_options(project: Project) -> dict[str, Any]:
     """`taskOverlap` (tasks that allow overlap) and `schedulerLock` for the runtime, when set."""
     options: dict[str, Any] = {}
-    allow = {t.name: t.overlap for t in project.tasks if t.overlap != "skip"}
+    allow = {t.name: t.overlap for t in project.tasks if t.overlap == "allow"}
     if allow:
         options["taskOverlap"] = allow
-    lock = project.preset_options.get("scheduler", {}).get("lock")
+    lock = project.scheduler.lock
     # A lock without schedules would only open a useless connection at startup.
     if lock and project.schedules:
-        options["schedulerLock"] = dict(lock)
+        options["schedulerLock"] = {
+            "driver": lock.driver,
+            "url": lock.url,
+            "prefix": lock.prefix,
+            "onLockError": lock.on_lock_error,
+        }
     return options

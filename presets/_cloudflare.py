@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,19 +21,13 @@ from tomlkit.toml_document import TOMLDocument
 
 from ..cron import to_cloudflare
 from ..errors import ConfigError, CronError, Warnings
+from ..features import Features, NodeBuiltins, Scheduling
 from ..model import Project
 from ..plan import BundleOptions, Plan
 
+from . import _cloudflare_node as node
+from ._jsonc import parse_jsonc
 from .base import Preset
-
-# Used when neither wrangler config nor cloudflare.wrangler sets one; a constant, never the build
-# day, so that the same input gives the same output.
-DEFAULT_COMPATIBILITY_DATE = "2025-09-01"
-
-
-def compatibility_date(project: Project) -> str:
-    """The config's compatibilityDate for Cloudflare (Nitro's key), else our pinned default."""
-    return project.cloudflare_compatibility_date or DEFAULT_COMPATIBILITY_DATE
 
 # The Pages deployment's endpoint the companion cron Worker calls (see templates/runtime/cloudflare.mjs).
 CRON_PATH = "/_nitro/cron"
@@ -47,16 +42,39 @@ DEPLOY_CONFIG = ".wrangler/deploy/config.json"
 MAX_NAME = 63
 
 
+# Cloudflare runs a scheduled() invocation per Cron Trigger firing without waiting for the last
+# one to finish (https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/), and
+# each may land on another isolate: nothing of ours can skip a firing while a run goes on.
+OVERLAP_WHY = (
+    "each Cron Trigger firing is its own scheduled() invocation, started whether or not the "
+    "previous one has finished, possibly on another isolate, so runs of a slow task can overlap "
+    "(in the same isolate a firing joins the run in progress)"
+)
+FEATURES = Features(
+    scheduling=Scheduling.CLOUDFLARE_CRON,
+    scheduler_lock=False,
+    overlap=frozenset(),
+    node_builtins=NodeBuiltins.NODEJS_COMPAT,
+    why_not=(
+        ("scheduler_lock", "Cloudflare fires each Cron Trigger once per deployment, so no lock is needed"),
+        ("overlap", OVERLAP_WHY),
+    ),
+)
+
+
 class CloudflarePreset(Preset):
     """A workerd bundle: ES modules, workerd export conditions, node: built-ins left to nodejs_compat."""
 
     utc_schedules: ClassVar[bool] = True  # Cron Triggers fire in UTC
-    # Same resolution as wrangler's own esbuild step (conditions workerd, worker, browser).
+    features: ClassVar[Features] = FEATURES
+    # Same resolution as wrangler's own esbuild step (conditions workerd, worker, browser). The
+    # metafile lists the node: modules left external, which workerd must serve (_cloudflare_node.py).
     bundle_options: ClassVar[BundleOptions] = BundleOptions(
         platform="browser",
         target="es2022",
         conditions=("workerd", "worker", "browser"),
         external=("node:*",),
+        metafile=True,
     )
 
     def platform_cron(self, cron: str) -> str | None:
@@ -65,18 +83,41 @@ class CloudflarePreset(Preset):
     def entry_context(self, project: Project) -> dict[str, Any]:
         return {"preset": self.name, "cron_triggers": cron_triggers(project, self.name)}
 
-    def runtime_options(self, project: Project) -> dict[str, Any]:
-        """No scheduler lock or overlap options: those drive the server scheduler, not shipped here."""
-        return {"preset": self.name, "dev": self.dev}
-
     def plan(self, project: Project, plan: Plan) -> None:
-        if project.preset_options["scheduler"].get("lock"):
-            plan.warnings.warn(
-                f"{config_name(project)}: scheduler.lock is not used by the {self.name} preset: "
-                "Cloudflare fires each Cron Trigger once per deployment, so no lock is needed (and "
-                "its URL is not written into the Worker); it still applies to server presets"
-            )
-        super().plan(project, plan)
+        """Plan the platform files and the Worker; once bundled, its node: imports are held
+        against the Worker's compatibility date and flags (a dry run does not bundle)."""
+        runtime = self.worker_runtime(project, plan)
+        entry = self.render_sources(project, plan)
+
+        def check(meta: dict[str, Any]) -> None:
+            node.check_node_imports(self.name, node.node_imports(meta), runtime)
+
+        plan.bundle(entry, self.server_dir(project), self.bundle_options, check=check)
+
+    def worker_runtime(self, project: Project, plan: Plan) -> node.Runtime:
+        """Write the platform files that set the Worker's compatibility; return its date and flags."""
+        raise NotImplementedError
+
+
+def compatibility(doc: Any, origin: Callable[[str], str], project: Project) -> node.Runtime:
+    """The date and flags a merged wrangler config gives the Worker (`origin(key)`: where a key
+    was written, for messages); the date falls back on compatibilityDate, then our default."""
+    date, where = plain(doc.get("compatibility_date")), origin("compatibility_date")
+    if date is None and project.cloudflare.compatibility_date:
+        date, where = project.cloudflare.compatibility_date, f"{project.config_name}: compatibilityDate"
+    elif date is None:
+        date, where = node.DEFAULT_COMPATIBILITY_DATE, "compatibility_date (nitro-build's default)"
+    if not isinstance(date, str) or not node.DATE.fullmatch(date):
+        raise ConfigError(
+            f"{where} must be a date such as {json.dumps(node.DEFAULT_COMPATIBILITY_DATE)} "
+            f"(got {json.dumps(date, default=str)}); "
+            "https://developers.cloudflare.com/workers/configuration/compatibility-dates/"
+        )
+    flags = string_list(doc, "compatibility_flags", origin("compatibility_flags"))
+    # node: built-ins that tasks import are left external by esbuild and provided by workerd.
+    if not {"nodejs_compat", "nodejs_compat_v2", "no_nodejs_compat"} & set(flags):
+        flags = [*flags, "nodejs_compat"]
+    return node.Runtime(date, tuple(flags), where)
 
 
 # ---------------------------------------------------------------- crons
@@ -97,16 +138,12 @@ def translate(project: Project, cron: str, preset: str) -> str:
     try:
         return to_cloudflare(cron)
     except CronError as exc:
-        where = f"{config_name(project)}: scheduledTasks.{json.dumps(cron)}"
+        where = f"{project.config_name}: scheduledTasks.{json.dumps(cron)}"
         raise CronError(
             f"{where}: the {preset} preset cannot use this schedule: {exc}. Cloudflare Cron "
             "Triggers take 5 fields in UTC (https://developers.cloudflare.com/workers/configuration/"
             "cron-triggers/#supported-cron-expressions); rewrite the expression or use a server preset"
         ) from None
-
-
-def config_name(project: Project) -> str:
-    return project.config_file.name if project.config_file else "nitro config"
 
 
 # ---------------------------------------------------------------- the user's wrangler config
@@ -141,40 +178,6 @@ def read_user_config(path: Path) -> tomlkit.TOMLDocument:
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name}: the top level must be an object of settings")
     return to_toml_document(data)
-
-
-def parse_jsonc(text: str, filename: str) -> Any:
-    """JSON with comments and trailing commas, as wrangler.json(c) allows."""
-    try:
-        return json.loads(_drop_trailing_commas(_blank_comments(text, filename)))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{filename}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
-            "fix the file and build again"
-        ) from None
-
-
-_JSONC_TOKEN = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/|/\*', re.S)
-
-
-def _blank_comments(text: str, filename: str) -> str:
-    """Comments become spaces (newlines kept), so JSON errors still point at the right place."""
-
-    def blank(match: re.Match[str]) -> str:
-        token = match.group()
-        if token == "/*":
-            line = text.count("\n", 0, match.start()) + 1
-            raise ConfigError(f"{filename}: line {line}: a /* comment is never closed")
-        return token if token.startswith('"') else re.sub(r"[^\n]", " ", token)
-
-    return _JSONC_TOKEN.sub(blank, text)
-
-
-_TRAILING_COMMA = re.compile(r'"(?:\\.|[^"\\\n])*"|,(?=\s*[}\]])')
-
-
-def _drop_trailing_commas(text: str) -> str:
-    return _TRAILING_COMMA.sub(lambda m: m.group() if m.group().startswith('"') else " ", text)
 
 
 def to_toml_document(data: dict[str, Any]) -> tomlkit.TOMLDocument:

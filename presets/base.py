@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from ..features import SERVER, Features
 from ..model import Project
 from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
@@ -33,6 +34,8 @@ class Preset:
         "const require = __nitroRequire(import.meta.url);",
     )
     dev: ClassVar[bool] = False
+    # What the preset supports; the build holds the project against it (compiler/features.py).
+    features: ClassVar[Features] = SERVER
 
     def output_dir(self, project: Project) -> str:
         """The output folder relative to the project root."""

@@ -21,6 +21,7 @@ from ..model import Project
 from ..plan import Plan
 
 from . import _cloudflare as cf
+from . import _cloudflare_node as node
 
 # Keys this preset must own for wrangler to upload the bundle as built: our index.mjs, unbundled,
 # with any further module found through the ESModule rule
@@ -44,22 +45,23 @@ class CloudflareModule(cf.CloudflarePreset):
         """The output folder and the deploy redirect; the user's wrangler files are never written."""
         return [self.output_dir(project), cf.DEPLOY_CONFIG]
 
-    def plan(self, project: Project, plan: Plan) -> None:
-        """The Worker's wrangler.toml and the deploy redirect, then the Worker's bundle."""
-        write_wrangler_config(self, project, plan)
-        super().plan(project, plan)
+    def worker_runtime(self, project: Project, plan: Plan) -> node.Runtime:
+        """Write the Worker's wrangler.toml and the deploy redirect."""
+        return write_wrangler_config(self, project, plan)
 
     def commands(self, project: Project) -> dict[str, str]:
         return {"preview": "npx wrangler dev", "deploy": "npx wrangler deploy"}
 
 
-def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, plan: Plan) -> None:
-    """wrangler.toml = user file <- cloudflare.wrangler <- CLOUDFLARE_ENV environment <- preset keys."""
+def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, plan: Plan) -> node.Runtime:
+    """wrangler.toml = user file <- cloudflare.wrangler <- CLOUDFLARE_ENV environment <- preset keys.
+
+    Returns the Worker's compatibility date and flags."""
     root = project.root
     user_path = cf.find_user_config(root, plan.warnings)
     doc = cf.read_user_config(user_path) if user_path else tomlkit.document()
-    ctx = copy.deepcopy(project.preset_options["cloudflare"]["wrangler"])
-    ctx_where = f"{cf.config_name(project)}: cloudflare.wrangler"
+    ctx = copy.deepcopy(project.cloudflare.wrangler)
+    ctx_where = f"{project.config_name}: cloudflare.wrangler"
     where = user_path.name if user_path else ctx_where
 
     def origin(key: str) -> str:
@@ -73,12 +75,18 @@ def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, plan: P
     server_dir = preset.server_dir(project)
     cf.rebase_paths(doc, root, root / server_dir)
     set_name(doc, origin, root, plan.warnings)
-    set_owned(doc, origin, preset.name, plan.warnings, cf.compatibility_date(project))
+    set_owned(doc, origin, preset.name, plan.warnings)
+    runtime = cf.compatibility(doc, origin, project)
+    if "compatibility_date" not in doc:
+        cf.set_key(doc, "compatibility_date", runtime.date)
+    if list(runtime.flags) != cf.plain(doc.get("compatibility_flags", [])):
+        cf.set_key(doc, "compatibility_flags", list(runtime.flags))
     cf.add_crons(doc, ctx_crons + list(cf.cron_triggers(project, preset.name)), where)
     note = f"made by the {preset.name} preset from: {sources or 'defaults'}"
     plan.add_text(f"{server_dir}/wrangler.toml", cf.toml_text(doc, note))
     target = os.path.relpath(root / server_dir / "wrangler.toml", root / os.path.dirname(cf.DEPLOY_CONFIG))
     plan.add_json(cf.DEPLOY_CONFIG, {"configPath": Path(target).as_posix()})
+    return runtime
 
 
 def take_crons(ctx: dict[str, Any], where: str) -> list[str]:
@@ -100,8 +108,8 @@ def set_name(doc: Any, origin: Callable[[str], str], root: Path, warnings: Warni
         cf.set_key(doc, "name", cf.worker_name(root, warnings))
 
 
-def set_owned(doc: Any, origin: Callable[[str], str], preset: str, warnings: Warnings, date: str) -> None:
-    """Set the keys the preset owns, warning on each user value it overrides; then the defaults."""
+def set_owned(doc: Any, origin: Callable[[str], str], preset: str, warnings: Warnings) -> None:
+    """Set the keys the preset owns, warning on each user value it overrides."""
     for key, value in OWNED.items():
         current = cf.plain(doc.get(key))
         if current is not None and current != value:
@@ -114,12 +122,6 @@ def set_owned(doc: Any, origin: Callable[[str], str], preset: str, warnings: War
         if key in doc:
             warnings.warn(f"{origin(key)} does not apply to the generated Worker and is ignored; remove it")
             del doc[key]
-    if "compatibility_date" not in doc:
-        cf.set_key(doc, "compatibility_date", date)
-    flags = cf.string_list(doc, "compatibility_flags", origin("compatibility_flags"))
-    # node: built-ins that tasks import are left external by esbuild and provided by workerd.
-    if not {"nodejs_compat", "nodejs_compat_v2", "no_nodejs_compat"} & set(flags):
-        cf.set_key(doc, "compatibility_flags", [*flags, "nodejs_compat"])
 
 
 preset = CloudflareModule()

@@ -14,10 +14,12 @@ from typing import Any
 
 import tomlkit
 
+from ..errors import Warnings
 from ..model import Project
 from ..plan import Plan
 
 from . import _cloudflare as cf
+from . import _cloudflare_node as node
 
 CRON_DIR = "_cron"
 SECRET = "NITRO_CRON_SECRET"
@@ -42,6 +44,9 @@ class CloudflarePages(cf.CloudflarePreset):
     def entry_context(self, project: Project) -> dict[str, Any]:
         return {**super().entry_context(project), "cron_path": cf.CRON_PATH}
 
+    def worker_runtime(self, project: Project, plan: Plan) -> node.Runtime:
+        return pages_runtime(project, plan.warnings)
+
     def plan(self, project: Project, plan: Plan) -> None:
         """Bundle `_worker.js`, write `_routes.json`, and handle the schedules Pages cannot fire."""
         name = pages_project_name(project, plan)
@@ -50,29 +55,39 @@ class CloudflarePages(cf.CloudflarePreset):
         # of `_cron/` (uploaded with the rest of `dist`) must not be served.
         routes = {"version": 1, "include": ["/*"], "exclude": []}
         plan.add_json(f"{self.output_dir(project)}/_routes.json", routes)
-        if project.preset_options["cloudflare"]["wrangler"]:
+        if project.cloudflare.wrangler:
             plan.warnings.warn(
-                f"{cf.config_name(project)}: cloudflare.wrangler is not used by the cloudflare_pages "
+                f"{project.config_name}: cloudflare.wrangler is not used by the cloudflare_pages "
                 "preset (Pages takes its settings from the project, or from a wrangler.toml with "
                 "pages_build_output_dir); remove it or build with cloudflare_module"
             )
         if not project.schedules:
             return
-        if project.preset_options["cloudflare"]["pagesCronWorker"]:
+        if project.cloudflare.pages_cron_worker:
             write_cron_worker(self, project, plan, name)
         else:
             plan.warnings.warn(pages_cron_warning(project, f"{self.output_dir(project)}/{CRON_DIR}/"))
 
     def commands(self, project: Project) -> dict[str, str]:
         out = self.output_dir(project)
-        flags = f"--compatibility-date={cf.compatibility_date(project)} --compatibility-flags=nodejs_compat"
+        runtime = pages_runtime(project, Warnings())
+        flags = f"--compatibility-date={runtime.date} --compatibility-flags={','.join(runtime.flags)}"
         commands = {
             "preview": f"npx wrangler pages dev {out} {flags}",
             "deploy": f"npx wrangler pages deploy {out}",
         }
-        if project.schedules and project.preset_options["cloudflare"]["pagesCronWorker"]:
+        if project.schedules and project.cloudflare.pages_cron_worker:
             commands["cron"] = f"npx wrangler deploy --config {out}/{CRON_DIR}/wrangler.toml"
         return commands
+
+
+def pages_runtime(project: Project, warnings: Warnings) -> node.Runtime:
+    """The date and flags of the user's wrangler config (which Pages reads), else ours; the
+    preview command passes them to `wrangler pages dev`."""
+    path = cf.find_user_config(project.root, warnings)
+    doc = cf.read_user_config(path) if path else tomlkit.document()
+    where = path.name if path else "wrangler config"
+    return cf.compatibility(doc, lambda key: f"{where}: {key}", project)
 
 
 def pages_project_name(project: Project, plan: Plan) -> str:
@@ -85,7 +100,7 @@ def pages_project_name(project: Project, plan: Plan) -> str:
 def pages_cron_warning(project: Project, cron_dir: str) -> str:
     crons = ", ".join(f'"{s.cron}"' for s in project.schedules)
     return (
-        f"{cf.config_name(project)}: scheduledTasks ({crons}): Cloudflare Pages has no Cron "
+        f"{project.config_name}: scheduledTasks ({crons}): Cloudflare Pages has no Cron "
         "Triggers, so these schedules will not run on Pages. Set `cloudflare.pagesCronWorker = "
         f"true` to emit a companion cron Worker in {cron_dir} that triggers them, or build with "
         "the cloudflare_module preset (a Worker with native Cron Triggers)"
@@ -101,7 +116,7 @@ def write_cron_worker(preset: CloudflarePages, project: Project, plan: Plan, nam
     doc = tomlkit.document()
     doc["name"] = cf.valid_worker_name(f"{name}-cron")
     doc["main"] = "index.mjs"
-    doc["compatibility_date"] = cf.compatibility_date(project)
+    doc["compatibility_date"] = project.cloudflare.compatibility_date or node.DEFAULT_COMPATIBILITY_DATE
     doc["workers_dev"] = False  # the Worker only has Cron Triggers; no public URL is needed
     # A Pages project's production URL is <project>.pages.dev
     # (https://developers.cloudflare.com/pages/configuration/preview-deployments/); for a custom

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..cron import VERCEL_DOC, fires_more_than_daily, to_vercel
 from ..errors import ConfigError, CronError, Warnings
+from ..features import Features, NodeBuiltins, Scheduling
 from ..model import Project
 from ..plan import Plan
 
@@ -45,11 +46,36 @@ MAX_CRON_PATH = 512
 MAX_CRON_JOBS = 100
 
 
+# Vercel calls the cron job's path on schedule and does not wait for the previous invocation
+# to finish: runs of a slow job overlap unless the function locks
+# (https://vercel.com/docs/cron-jobs/manage-cron-jobs, "concurrency control").
+FEATURES = Features(
+    scheduling=Scheduling.VERCEL_CRON,
+    scheduler_lock=False,
+    overlap=frozenset(),
+    node_builtins=NodeBuiltins.ALL,  # a Node.js function
+    why_not=(
+        (
+            "scheduler_lock",
+            "Vercel Cron Jobs invoke the function once per schedule; the lock coordinates the "
+            "in-process scheduler of the server presets, which this bundle does not run",
+        ),
+        (
+            "overlap",
+            "Vercel invokes a cron job on schedule without waiting for the previous invocation, so "
+            "runs of a slow task can overlap (an invocation on the same instance joins the run in "
+            "progress)",
+        ),
+    ),
+)
+
+
 class Vercel(Preset):
     name = "vercel"
     output_root = ".vercel/output"
     entry_template = "entries/vercel.mjs.jinja"
     utc_schedules = True  # Vercel runs cron jobs in UTC
+    features = FEATURES
 
     def output_dir(self, project: Project) -> str:
         # Always .vercel/output, whatever `output.dir` says: `vercel deploy --prebuilt` reads the
@@ -77,10 +103,9 @@ class Vercel(Preset):
         plan.add_json(f"{self.output_dir(project)}/config.json", config)
 
     def entry_context(self, project: Project) -> dict[str, Any]:
-        vercel = project.preset_options["vercel"]
         cron = {
             "route": cron_handler_route(project),
-            "allowUnauthenticated": vercel["allowUnauthenticatedCron"],
+            "allowUnauthenticated": project.vercel.allow_unauthenticated_cron,
             "jobs": cron_jobs(project),
         }
         return {"preset": self.name, "cron": cron}
@@ -92,14 +117,10 @@ class Vercel(Preset):
 preset = Vercel()
 
 
-def _config_name(project: Project) -> str:
-    return project.config_file.name if project.config_file else "nitro config"
-
-
 def cron_handler_route(project: Project) -> str:
     """`vercel.cronHandlerRoute`, checked: a URL path the cron handler owns outright."""
-    route = project.preset_options["vercel"]["cronHandlerRoute"]
-    where = f"{_config_name(project)}: vercel.cronHandlerRoute"
+    route = project.vercel.cron_handler_route
+    where = f"{project.config_name}: vercel.cronHandlerRoute"
     if not route.startswith("/"):
         raise ConfigError(
             f"{where}: must start with a slash (got {route!r}); write {'/' + route!r}"
@@ -132,7 +153,7 @@ def cron_jobs(project: Project) -> list[dict[str, Any]]:
             schedule = to_vercel(s.cron)
         except CronError as exc:
             raise CronError(
-                f"{_config_name(project)}: scheduledTasks.{json.dumps(s.cron)}: {exc} ({VERCEL_DOC})"
+                f"{project.config_name}: scheduledTasks.{json.dumps(s.cron)}: {exc} ({VERCEL_DOC})"
             ) from None
         path = cron_path(route, s.cron)
         jobs.append({"path": path, "schedule": schedule, "cron": s.cron, "tasks": list(s.tasks)})
@@ -141,7 +162,7 @@ def cron_jobs(project: Project) -> list[dict[str, Any]]:
 
 def warn_about_schedules(project: Project, warnings: Warnings) -> None:
     """The Hobby plan's daily limit, and an unauthenticated cron handler."""
-    name = _config_name(project)
+    name = project.config_name
     for s in project.schedules:
         if fires_more_than_daily(s.cron):
             warnings.warn(
@@ -149,7 +170,7 @@ def warn_about_schedules(project: Project, warnings: Warnings) -> None:
                 "Hobby plan runs cron jobs at most once a day and refuses more frequent ones; Pro "
                 "and Enterprise run it as written (https://vercel.com/docs/cron-jobs/usage-and-pricing)"
             )
-    if project.preset_options["vercel"]["allowUnauthenticatedCron"]:
+    if project.vercel.allow_unauthenticated_cron:
         warnings.warn(
             f"{name}: vercel.allowUnauthenticatedCron = true: when CRON_SECRET is not set, anyone "
             "can run the scheduled tasks through the cron handler; set CRON_SECRET in the Vercel "

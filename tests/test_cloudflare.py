@@ -20,6 +20,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from nitro_build.presets._cloudflare_node import DEFAULT_COMPATIBILITY_DATE
+
 from conftest import BIN, NODE, REPO, copy_fixture, free_port, last_json_line, normalize_nitro_json, normalize_paths, run_cli
 from test_build_errors import tree_digest
 
@@ -413,7 +415,7 @@ def test_wrangler_accepts_the_pages_output(pages_build: Path, tmp_path: Path, st
     assert proc.returncode == 0, proc.stdout + proc.stderr
     port = free_port()
     argv = [str(WRANGLER), "pages", "dev", "dist", "--ip", "127.0.0.1", "--port", str(port),
-            "--inspector-port", str(free_port()), "--compatibility-date=2025-09-01",
+            "--inspector-port", str(free_port()), f"--compatibility-date={DEFAULT_COMPATIBILITY_DATE}",
             "--compatibility-flags=nodejs_compat", "--binding", f"NITRO_CRON_SECRET={SECRET}"]
     server = start_server(argv, pages_build, env=wrangler_env(tmp_path), ready="Ready on", port=port)
     assert server.request("GET", "/api/run") == (200, {"result": "migrated"})

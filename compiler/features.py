@@ -1,0 +1,130 @@
+"""What each preset supports, and the one check that holds a project against it.
+
+Every preset declares a `Features` (presets/*.py). Before a preset emits anything, `narrow`
+compares what the project uses with that declaration: an unsupported feature becomes a warning
+(it is dropped, and the message says what happens instead) or an `UnsupportedFeatureError`, and
+the preset receives the project without the data it does not use (the Vercel bundle never holds
+the scheduler lock's URL). The `node:` built-ins a bundle imports are only known once esbuild has
+run; `check_node_imports` holds them against the same declaration.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import ClassVar, Protocol
+
+from .errors import UnsupportedFeatureError, Warnings
+from .model import Project, SchedulerOptions
+from .scheduler_lock import password_warning
+
+
+class Scheduling(Enum):
+    """Who fires `scheduledTasks`."""
+
+    IN_PROCESS = "in-process scheduler"  # ours, in the server process (croner's dialect)
+    CLOUDFLARE_CRON = "Cloudflare Cron Triggers"
+    COMPANION_CRON = "Cron Triggers of a companion Worker (cloudflare.pagesCronWorker)"
+    VERCEL_CRON = "Vercel Cron Jobs"
+
+
+class NodeBuiltins(Enum):
+    """Which `node:` modules the bundle may import."""
+
+    ALL = "every node: module (a Node-compatible runtime)"
+    NODEJS_COMPAT = "the node: modules workerd serves under nodejs_compat at the compatibility date"
+
+
+OVERLAP_POLICIES = frozenset({"skip", "allow"})
+
+
+@dataclass(frozen=True)
+class Features:
+    """A preset's declared capabilities; `why_not` explains, for messages, what the platform does."""
+
+    scheduling: Scheduling
+    scheduler_lock: bool
+    overlap: frozenset[str]  # the tasks.<name>.overlap policies the preset enforces
+    node_builtins: NodeBuiltins
+    # None: whatever the runtime offers; a set: the only unstorage drivers the preset can bundle.
+    storage_drivers: frozenset[str] | None = None
+    why_not: tuple[tuple[str, str], ...] = ()  # (feature, the platform's behaviour instead)
+
+    def reason(self, feature: str) -> str:
+        return dict(self.why_not).get(feature, "")
+
+
+SERVER = Features(
+    scheduling=Scheduling.IN_PROCESS,
+    scheduler_lock=True,
+    overlap=OVERLAP_POLICIES,
+    node_builtins=NodeBuiltins.ALL,
+)
+
+
+class FeatureHolder(Protocol):
+    """What `narrow` needs to know of a preset (its name and its declaration)."""
+
+    name: ClassVar[str]
+    features: ClassVar[Features]
+
+
+Check = Callable[[FeatureHolder, Project, Warnings], Project]
+
+
+def narrow(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
+    """The project as `preset` receives it: every check run in order, unsupported data removed."""
+    for check in CHECKS:
+        project = check(preset, project, warnings)
+    return project
+
+
+def check_lock(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
+    """scheduler.lock: kept (and its password warned about) only where the preset ships it."""
+    if project.scheduler.lock is None:
+        return project
+    if preset.features.scheduler_lock:
+        if message := password_warning(project):
+            warnings.warn(message)
+        return project
+    warnings.warn(
+        f"{project.config_name}: scheduler.lock is not used by the {preset.name} preset: "
+        f"{preset.features.reason('scheduler_lock')}; its URL is not written into the bundle "
+        "(it still applies to the server presets)"
+    )
+    return replace(project, scheduler=SchedulerOptions())
+
+
+def check_overlap(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
+    """tasks.<name>.overlap: a policy the preset cannot enforce is warned about, then dropped."""
+    enforced = preset.features.overlap
+    dropped = [t for t in project.tasks if t.overlap is not None and t.overlap not in enforced]
+    if not dropped:
+        return project
+    for task in dropped:
+        warnings.warn(
+            f"{project.config_name}: tasks.{json.dumps(task.name)}.overlap = {json.dumps(task.overlap)} "
+            f"has no effect with the {preset.name} preset: {preset.features.reason('overlap')}; "
+            "remove the key, or make the task safe to run twice at once"
+        )
+    names = {t.name for t in dropped}
+    tasks = tuple(replace(t, overlap=None) if t.name in names else t for t in project.tasks)
+    return replace(project, tasks=tasks)
+
+
+def check_storage(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
+    """Hook for `storage` drivers: the project model does not name them yet, so nothing to hold."""
+    drivers: frozenset[str] = getattr(project, "storage_drivers", frozenset())
+    allowed = preset.features.storage_drivers
+    missing = sorted(drivers - allowed) if allowed is not None else []
+    if missing:
+        raise UnsupportedFeatureError(
+            f"{project.config_name}: storage: the {preset.name} preset cannot bundle the "
+            f"{', '.join(missing)} driver(s) ({preset.features.reason('storage_drivers')}); "
+            f"use one of {', '.join(sorted(allowed or ()))} or another preset"
+        )
+    return project
+
+
+CHECKS: tuple[Check, ...] = (check_lock, check_overlap, check_storage)
