@@ -1,0 +1,130 @@
+"""Each preset declares what it supports; the build holds the project against it.
+
+A feature a preset lacks is a warning (dropped, and the message says what the platform does
+instead) or an UnsupportedFeatureError; either way the preset never receives the data, so its
+output never carries it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from nitro_build.errors import CompilerError, UnsupportedFeatureError, Warnings
+from nitro_build.features import SERVER, Features, NodeBuiltins, Scheduling, check_storage, narrow
+from nitro_build.pipeline import load_project
+from nitro_build.presets import PRESETS, get_preset
+
+from conftest import build_project, run_cli, write_project
+
+SECRET = "S3cretPassw0rd"
+LOCKED = f"""
+[experimental]
+tasks = true
+
+[scheduledTasks]
+"0 3 * * *" = "tick"
+
+[tasks.tick]
+overlap = "allow"
+
+[scheduler.lock]
+driver = "redis"
+url = "redis://default:{SECRET}@127.0.0.1:6379/0"
+"""
+TASK = "export default defineTask({ run: () => ({ result: 'tick' }) });\n"
+
+
+def locked_project(root: Path) -> Path:
+    return write_project(root, {"nitro.config.toml": LOCKED, "tasks/tick.ts": TASK})
+
+
+def tree_bytes(*folders: Path) -> bytes:
+    """Every file under `folders`, concatenated."""
+    return b"".join(p.read_bytes() for f in folders if f.exists() for p in sorted(f.rglob("*")) if p.is_file())
+
+
+@pytest.mark.parametrize(("preset", "outputs"), [
+    ("vercel", (".vercel/output",)),
+    ("cloudflare_module", (".output", ".wrangler")),
+    ("cloudflare_pages", ("dist",)),
+])
+def test_platform_bundles_carry_no_lock_url_and_say_so(tmp_path: Path, preset: str, outputs: tuple[str, ...]) -> None:
+    project = locked_project(tmp_path / "p")
+    proc = build_project(project, preset)
+    assert SECRET.encode() not in tree_bytes(*(project / o for o in outputs))
+    assert SECRET not in (project / ".nitro/build" / preset / "registry.mjs").read_text()  # nor its sources
+    assert f"scheduler.lock is not used by the {preset} preset" in proc.stdout + proc.stderr
+    assert "its URL is not written into the bundle" in proc.stdout + proc.stderr
+    # The password warning is about what a bundle carries: not given where the URL is left out.
+    assert "the URL contains a password" not in proc.stdout + proc.stderr
+
+
+def test_server_bundle_keeps_the_lock_and_warns_about_its_password(tmp_path: Path) -> None:
+    project = locked_project(tmp_path / "p")
+    proc = build_project(project, "node_server")
+    assert SECRET.encode() in tree_bytes(project / ".output")
+    assert "scheduler.lock.url: the URL contains a password" in proc.stdout + proc.stderr
+    assert "overlap" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("preset", ["vercel", "cloudflare_module"])
+@pytest.mark.parametrize("policy", ["allow", "skip"])
+def test_overlap_is_never_silently_ignored(tmp_path: Path, preset: str, policy: str) -> None:
+    config = f'[experimental]\ntasks = true\n[scheduledTasks]\n"0 3 * * *" = "tick"\n[tasks.tick]\noverlap = "{policy}"\n'
+    project = write_project(tmp_path / "p", {"nitro.config.toml": config, "tasks/tick.ts": TASK})
+    proc = build_project(project, preset)
+    expected = (f'nitro.config.toml: tasks."tick".overlap = "{policy}" has no effect with the {preset} preset')
+    assert expected in proc.stdout + proc.stderr
+    assert "can overlap" in proc.stdout + proc.stderr
+    assert "taskOverlap" not in (project / ".nitro/build" / preset / "registry.mjs").read_text()
+    strict = run_cli("build", "--preset", preset, "--dir", str(project), "--strict")
+    assert strict.returncode == 1 and expected in strict.stderr
+
+
+def test_unset_overlap_is_not_warned_about(tmp_path: Path) -> None:
+    config = '[experimental]\ntasks = true\n[scheduledTasks]\n"0 3 * * *" = "tick"\n'
+    project = write_project(tmp_path / "p", {"nitro.config.toml": config, "tasks/tick.ts": TASK})
+    for preset in ("vercel", "cloudflare_module", "node_server"):
+        proc = build_project(project, preset)
+        assert "overlap" not in proc.stdout + proc.stderr, preset
+
+
+def test_every_preset_declares_its_features() -> None:
+    declared = {name: get_preset(name).features for name in PRESETS}
+    assert all(isinstance(f, Features) for f in declared.values())
+    servers = ("node_server", "node_cluster", "node_middleware", "bun", "deno_server", "dev")
+    assert all(declared[name] == SERVER for name in servers)
+    assert declared["cloudflare_module"].scheduling is Scheduling.CLOUDFLARE_CRON
+    assert declared["vercel"].scheduling is Scheduling.VERCEL_CRON
+    assert declared["cloudflare_module"].node_builtins is NodeBuiltins.NODEJS_COMPAT
+    for name in ("cloudflare_module", "cloudflare_pages", "vercel"):
+        assert not declared[name].scheduler_lock and not declared[name].overlap
+        assert declared[name].reason("overlap") and declared[name].reason("scheduler_lock")
+
+
+def test_narrow_drops_what_the_preset_lacks(tmp_path: Path) -> None:
+    project, _ = load_project(locked_project(tmp_path / "p"), Warnings())
+    assert project.scheduler.lock is not None and project.tasks[0].overlap == "allow"
+    kept = narrow(get_preset("node_server"), project, Warnings())
+    assert kept == project and kept.scheduler.lock == project.scheduler.lock
+    warnings = Warnings()
+    vercel = narrow(get_preset("vercel"), project, warnings)
+    assert vercel.scheduler.lock is None and vercel.tasks[0].overlap is None
+    assert len(warnings.items) == 2
+
+
+def test_unsupported_storage_driver_is_a_named_error() -> None:
+    """The storage hook: a preset declaring its drivers refuses others with UnsupportedFeatureError."""
+
+    class Limited:
+        name = "limited"
+        features = Features(Scheduling.IN_PROCESS, True, frozenset({"skip", "allow"}), NodeBuiltins.ALL,
+                            storage_drivers=frozenset({"memory"}), why_not=(("storage_drivers", "no sockets"),))
+
+    uses = SimpleNamespace(storage_drivers=frozenset({"redis"}), config_name="nitro.config.toml")
+    with pytest.raises(UnsupportedFeatureError) as info:
+        check_storage(Limited, uses, Warnings())  # type: ignore[arg-type]
+    assert isinstance(info.value, CompilerError)
+    assert "the limited preset cannot bundle the redis driver(s) (no sockets)" in str(info.value)
