@@ -41,7 +41,8 @@ GATED: dict[str, tuple[str, str]] = {
     "os": ("2025-09-15", "enable_nodejs_os_module"),
     "console": ("2025-09-21", "enable_nodejs_console_module"),
     "vm": ("2025-10-01", "enable_nodejs_vm_module"),
-    **{m: ("2025-12-04", f"enable_nodejs_{m}_module") for m in ("cluster", "domain", "punycode", "trace_events", "wasi")},
+    **{m: ("2025-12-04", f"enable_nodejs_{m}_module") for m in (
+        "cluster", "domain", "punycode", "trace_events", "wasi")},
     "_stream_wrap": ("2026-01-29", "enable_nodejs_stream_wrap_module"),
     "dgram": ("2026-01-29", "enable_nodejs_dgram_module"),
     "inspector": ("2026-01-29", "enable_nodejs_inspector_module"),

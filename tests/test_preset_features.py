@@ -42,7 +42,8 @@ def locked_project(root: Path) -> Path:
 
 def tree_bytes(*folders: Path) -> bytes:
     """Every file under `folders`, concatenated."""
-    return b"".join(p.read_bytes() for f in folders if f.exists() for p in sorted(f.rglob("*")) if p.is_file())
+    files = [p for f in folders if f.exists() for p in sorted(f.rglob("*")) if p.is_file()]
+    return b"".join(p.read_bytes() for p in files)
 
 
 @pytest.mark.parametrize(("preset", "outputs"), [
@@ -50,7 +51,9 @@ def tree_bytes(*folders: Path) -> bytes:
     ("cloudflare_module", (".output", ".wrangler")),
     ("cloudflare_pages", ("dist",)),
 ])
-def test_platform_bundles_carry_no_lock_url_and_say_so(tmp_path: Path, preset: str, outputs: tuple[str, ...]) -> None:
+def test_platform_bundles_carry_no_lock_url_and_say_so(
+    tmp_path: Path, preset: str, outputs: tuple[str, ...]
+) -> None:
     project = locked_project(tmp_path / "p")
     proc = build_project(project, preset)
     assert SECRET.encode() not in tree_bytes(*(project / o for o in outputs))
@@ -72,10 +75,13 @@ def test_server_bundle_keeps_the_lock_and_warns_about_its_password(tmp_path: Pat
 @pytest.mark.parametrize("preset", ["vercel", "cloudflare_module"])
 @pytest.mark.parametrize("policy", ["allow", "skip"])
 def test_overlap_is_never_silently_ignored(tmp_path: Path, preset: str, policy: str) -> None:
-    config = f'[experimental]\ntasks = true\n[scheduledTasks]\n"0 3 * * *" = "tick"\n[tasks.tick]\noverlap = "{policy}"\n'
+    config = (
+        '[experimental]\ntasks = true\n[scheduledTasks]\n"0 3 * * *" = "tick"\n'
+        f'[tasks.tick]\noverlap = "{policy}"\n'
+    )
     project = write_project(tmp_path / "p", {"nitro.config.toml": config, "tasks/tick.ts": TASK})
     proc = build_project(project, preset)
-    expected = (f'nitro.config.toml: tasks."tick".overlap = "{policy}" has no effect with the {preset} preset')
+    expected = f'nitro.config.toml: tasks."tick".overlap = "{policy}" has no effect with the {preset} preset'
     assert expected in proc.stdout + proc.stderr
     assert "can overlap" in proc.stdout + proc.stderr
     assert "taskOverlap" not in (project / ".nitro/build" / preset / "registry.mjs").read_text()
@@ -120,8 +126,10 @@ def test_unsupported_storage_driver_is_a_named_error() -> None:
 
     class Limited:
         name = "limited"
-        features = Features(Scheduling.IN_PROCESS, True, frozenset({"skip", "allow"}), NodeBuiltins.ALL,
-                            storage_drivers=frozenset({"memory"}), why_not=(("storage_drivers", "no sockets"),))
+        features = Features(
+            Scheduling.IN_PROCESS, True, frozenset({"skip", "allow"}), NodeBuiltins.ALL,
+            storage_drivers=frozenset({"memory"}), why_not=(("storage_drivers", "no sockets"),),
+        )
 
     uses = SimpleNamespace(storage_drivers=frozenset({"redis"}), config_name="nitro.config.toml")
     with pytest.raises(UnsupportedFeatureError) as info:
