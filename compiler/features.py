@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import ClassVar, Protocol
 
-from .errors import UnsupportedFeatureError, Warnings
+from .errors import Warnings
 from .model import Project, SchedulerOptions
 from .scheduler_lock import password_warning
 
@@ -47,8 +47,9 @@ class Features:
     scheduler_lock: bool
     overlap: frozenset[str]  # the tasks.<name>.overlap policies the preset enforces
     node_builtins: NodeBuiltins
-    # None: whatever the runtime offers; a set: the only unstorage drivers the preset can bundle.
-    storage_drivers: frozenset[str] | None = None
+    # What the platform offers storage drivers and runtime APIs: "filesystem" (lasting, shared),
+    # "tcp" (node:net sockets), "cloudflare-bindings", "deno-kv" (compiler/nitro_apis.py DRIVER_NEEDS).
+    platform: frozenset[str] = frozenset({"filesystem", "tcp"})
     why_not: tuple[tuple[str, str], ...] = ()  # (feature, the platform's behaviour instead)
 
     def reason(self, feature: str) -> str:
@@ -113,18 +114,6 @@ def check_overlap(preset: FeatureHolder, project: Project, warnings: Warnings) -
     return replace(project, tasks=tasks)
 
 
-def check_storage(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
-    """Hook for `storage` drivers: the project model does not name them yet, so nothing to hold."""
-    drivers: frozenset[str] = getattr(project, "storage_drivers", frozenset())
-    allowed = preset.features.storage_drivers
-    missing = sorted(drivers - allowed) if allowed is not None else []
-    if missing:
-        raise UnsupportedFeatureError(
-            f"{project.config_name}: storage: the {preset.name} preset cannot bundle the "
-            f"{', '.join(missing)} driver(s) ({preset.features.reason('storage_drivers')}); "
-            f"use one of {', '.join(sorted(allowed or ()))} or another preset"
-        )
-    return project
-
-
-CHECKS: tuple[Check, ...] = (check_lock, check_overlap, check_storage)
+# Storage drivers are held against `Features.platform` where the mounts are resolved
+# (compiler/nitro_apis.py), since the driver a name means is only known there.
+CHECKS: tuple[Check, ...] = (check_lock, check_overlap)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import key_path
-from .errors import BundleError, ConfigError, PresetError, ScanError
+from .errors import BundleError, ConfigError, ScanError, UnsupportedFeatureError
 from .libs import find_package
 from .scan import _DEFAULT_EXPORT, _module_files, _rel
 
@@ -48,15 +48,8 @@ def _configured_plugin(root: Path, cfg_name: str, index: int, value: str) -> Pat
 
 # ------------------------------------------------------------------------------------ storage
 
-# Each preset's platform, as far as storage drivers care: a lasting filesystem, TCP sockets (ioredis),
-# Cloudflare bindings, Deno KV. Presets not named have the first two (Node, Bun, dev).
-PLATFORM_FEATURES: dict[str, frozenset[str]] = {
-    "cloudflare_module": frozenset({"cloudflare-bindings"}),
-    "cloudflare_pages": frozenset({"cloudflare-bindings"}),
-    "vercel": frozenset({"tcp"}),
-    "deno_server": frozenset({"filesystem", "tcp", "deno-kv"}),
-}
-SERVER_FEATURES = frozenset({"filesystem", "tcp"})
+# What each preset's platform offers storage drivers (a lasting filesystem, TCP sockets, Cloudflare
+# bindings, Deno KV) is part of the preset's declared features: `Features.platform`, presets/*.py.
 
 # unstorage driver module -> what it needs from the platform, and why.
 DRIVER_NEEDS: dict[str, tuple[str, str]] = {
@@ -92,7 +85,9 @@ def resolve_mounts(project: Any, preset: str, dev: bool, drivers: dict[str, str]
     for key, table in (("storage", project.storage), ("devStorage", project.dev_storage)):
         for base, spec in table.items():  # a misspelt driver is an error in every build
             _module_of(project.root, cfg, key, base, spec["driver"], drivers)
-    features = PLATFORM_FEATURES.get(preset, SERVER_FEATURES)
+    from .presets import get_preset  # presets import this module's callers: import when needed
+
+    features = get_preset(preset).features.platform
     return [
         _mount(project.root, cfg, key, base, spec, drivers, preset, features)
         for base, (key, spec) in sorted(chosen.items())
@@ -105,7 +100,7 @@ def _mount(root: Path, cfg: str, key: str, base: str, spec: dict[str, Any], driv
     module = _module_of(root, cfg, key, base, name, drivers)
     need = DRIVER_NEEDS.get(module.rsplit("/", 1)[-1])
     if need and need[0] not in features:
-        raise PresetError(
+        raise UnsupportedFeatureError(
             f"{cfg}: {key_path((key, base, 'driver'))}: storage driver {name!r} (useStorage) is not "
             f"available on preset {preset}: {need[1]}; {PORTABLE_HINT}"
         )

@@ -55,6 +55,7 @@ FEATURES = Features(
     scheduler_lock=False,
     overlap=frozenset(),
     node_builtins=NodeBuiltins.NODEJS_COMPAT,
+    platform=frozenset({"cloudflare-bindings"}),  # no lasting filesystem, no TCP for ioredis
     why_not=(
         ("scheduler_lock", "Cloudflare fires each Cron Trigger once per deployment, so no lock is needed"),
         ("overlap", OVERLAP_WHY),

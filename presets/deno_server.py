@@ -19,6 +19,7 @@ LOCK_ENV = "NITRO_SCHEDULER_REDIS_URL"
 
 class DenoServer(Preset):
     name = "deno_server"
+    features = replace(Preset.features, platform=frozenset({"filesystem", "tcp", "deno-kv"}))
     entry_template = "entries/deno_server.mjs.jinja"
     # `npm:` and `jsr:` specifiers are Deno's to resolve at run time (from the project's
     # node_modules when it has a package.json, else from the registry); `node:` built-ins are

@@ -54,6 +54,7 @@ FEATURES = Features(
     scheduler_lock=False,
     overlap=frozenset(),
     node_builtins=NodeBuiltins.ALL,  # a Node.js function
+    platform=frozenset({"tcp"}),  # its filesystem is per instance and read-only outside /tmp
     why_not=(
         (
             "scheduler_lock",

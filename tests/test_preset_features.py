@@ -7,12 +7,11 @@ output never carries it.
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from nitro_build.errors import CompilerError, UnsupportedFeatureError, Warnings
-from nitro_build.features import SERVER, Features, NodeBuiltins, Scheduling, check_storage, narrow
+from nitro_build.errors import Warnings
+from nitro_build.features import SERVER, Features, NodeBuiltins, Scheduling, narrow
 from nitro_build.pipeline import load_project
 from nitro_build.presets import PRESETS, get_preset
 
@@ -69,7 +68,7 @@ def test_server_bundle_keeps_the_lock_and_warns_about_its_password(tmp_path: Pat
     proc = build_project(project, "node_server")
     assert SECRET.encode() in tree_bytes(project / ".output")
     assert "scheduler.lock.url: the URL contains a password" in proc.stdout + proc.stderr
-    assert "overlap" not in proc.stdout + proc.stderr
+    assert "overlap =" not in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("preset", ["vercel", "cloudflare_module"])
@@ -94,14 +93,15 @@ def test_unset_overlap_is_not_warned_about(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", {"nitro.config.toml": config, "tasks/tick.ts": TASK})
     for preset in ("vercel", "cloudflare_module", "node_server"):
         proc = build_project(project, preset)
-        assert "overlap" not in proc.stdout + proc.stderr, preset
+        assert "overlap =" not in proc.stdout + proc.stderr, preset
 
 
 def test_every_preset_declares_its_features() -> None:
     declared = {name: get_preset(name).features for name in PRESETS}
     assert all(isinstance(f, Features) for f in declared.values())
-    servers = ("node_server", "node_cluster", "node_middleware", "bun", "deno_server", "dev")
+    servers = ("node_server", "node_cluster", "node_middleware", "bun", "dev")
     assert all(declared[name] == SERVER for name in servers)
+    assert declared["deno_server"].platform == SERVER.platform | {"deno-kv"}
     assert declared["cloudflare_module"].scheduling is Scheduling.CLOUDFLARE_CRON
     assert declared["vercel"].scheduling is Scheduling.VERCEL_CRON
     assert declared["cloudflare_module"].node_builtins is NodeBuiltins.NODEJS_COMPAT
@@ -121,18 +121,13 @@ def test_narrow_drops_what_the_preset_lacks(tmp_path: Path) -> None:
     assert len(warnings.items) == 2
 
 
-def test_unsupported_storage_driver_is_a_named_error() -> None:
-    """The storage hook: a preset declaring its drivers refuses others with UnsupportedFeatureError."""
-
-    class Limited:
-        name = "limited"
-        features = Features(
-            Scheduling.IN_PROCESS, True, frozenset({"skip", "allow"}), NodeBuiltins.ALL,
-            storage_drivers=frozenset({"memory"}), why_not=(("storage_drivers", "no sockets"),),
-        )
-
-    uses = SimpleNamespace(storage_drivers=frozenset({"redis"}), config_name="nitro.config.toml")
-    with pytest.raises(UnsupportedFeatureError) as info:
-        check_storage(Limited, uses, Warnings())  # type: ignore[arg-type]
-    assert isinstance(info.value, CompilerError)
-    assert "the limited preset cannot bundle the redis driver(s) (no sockets)" in str(info.value)
+def test_storage_drivers_follow_the_declared_platform(tmp_path: Path) -> None:
+    """A storage driver the preset's platform cannot serve is an UnsupportedFeatureError naming both."""
+    config = '[experimental]\ntasks = true\n[storage.cache]\ndriver = "fs"\nbase = ".data/cache"\n'
+    task = "export default defineTask({ run: async () => ({ result: await useStorage('cache').getKeys() }) });\n"
+    project = write_project(tmp_path / "p", {"nitro.config.toml": config, "tasks/keys.ts": task})
+    assert "filesystem" not in get_preset("cloudflare_module").features.platform
+    proc = run_cli("build", "--preset", "cloudflare_module", "--dir", str(project))
+    assert proc.returncode == 1
+    assert "storage driver 'fs' (useStorage) is not available on preset cloudflare_module" in proc.stderr
+    build_project(project, "node_server")
