@@ -24,6 +24,9 @@ from .render import RUNTIME_DIR
 SCRIPT_CONFIG_NAMES = ("nitro.config.ts", "nitro.config.mts", "nitro.config.js", "nitro.config.mjs")
 CONFIG_SPECIFIERS = ("nitro", "nitro/config", "nitropack", "nitropack/config")
 SHIM = RUNTIME_DIR / "config_shim.mjs"
+# esbuild's list of the files the config was bundled from: `nitro dev` watches them (dev/watch.py).
+CONFIG_META = Path(".nitro") / "config-meta.json"
+CONFIG_ENTRY = "nitro-config-entry.ts"  # the generated entry (esbuild's stdin), not a project file
 MARKER = "\n\x00nitro-build-config\x00"
 # A config that loops forever must not hang the build; NITRO_CONFIG_TIMEOUT (seconds) raises it.
 DEFAULT_TIMEOUT_S = 10.0
@@ -49,14 +52,20 @@ try {{
 def read_script_config(path: Path) -> dict[str, Any]:
     """The evaluated default export of the config module at `path`, as plain JSON data."""
     root = path.parent
-    bundled = _bundle(path, root)
-    result = _evaluate(bundled, path, root)
+    (root / CONFIG_META).parent.mkdir(exist_ok=True)
+    out = root / CONFIG_META.parent / f"config-{os.getpid()}.mjs"
+    try:
+        _bundle(path, root, out)
+        result = _evaluate(out, path, root)
+    finally:
+        out.unlink(missing_ok=True)
     if "config" in result:
         return result["config"]
     raise ConfigError(_failure(path.name, result).replace(str(root) + os.sep, ""))
 
 
-def _bundle(path: Path, root: Path) -> str:
+def _bundle(path: Path, root: Path, out: Path) -> None:
+    """esbuild: the config and its local modules into `out` (npm packages stay imports)."""
     # Imported here: reading a TOML or JSON config (and `nitro-build check`) needs no bundler.
     from .bundle import find_esbuild
     from .imports_check import explain_esbuild_errors
@@ -71,10 +80,16 @@ def _bundle(path: Path, root: Path) -> str:
         "--packages=external",  # Node resolves the project's npm packages itself
         "--loader=ts",
         "--sourcemap=inline",  # with --enable-source-maps: a throw names the config's own line
-        "--sourcefile=nitro-config-entry.ts",
+        f"--sourcefile={CONFIG_ENTRY}",
         f"--inject:{SHIM}",
+        # The bundle runs from .nitro/: module locations say where the config is, as under Nitro.
         f"--define:__filename={json.dumps(str(path))}",
         f"--define:__dirname={json.dumps(str(root))}",
+        f"--define:import.meta.url={json.dumps(path.as_uri())}",
+        f"--define:import.meta.filename={json.dumps(str(path))}",
+        f"--define:import.meta.dirname={json.dumps(str(root))}",
+        f"--outfile={out}",  # esbuild writes a metafile only beside an output file
+        f"--metafile={root / CONFIG_META}",
         "--log-level=error",
         "--log-limit=0",
         "--color=false",
@@ -86,17 +101,16 @@ def _bundle(path: Path, root: Path) -> str:
         raise ConfigError(f"{path.name}: could not run esbuild ({args[0]}): {exc}") from None
     if proc.returncode != 0:
         raise ConfigError(f"{path.name}: cannot be bundled:\n{explain_esbuild_errors(proc.stderr)}")
-    return proc.stdout
 
 
-def _evaluate(bundled: str, path: Path, root: Path) -> dict[str, Any]:
+def _evaluate(bundled: Path, path: Path, root: Path) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None:
         raise ConfigError(f"{path.name}: Node.js is needed to read this config and was not found on PATH")
     timeout = float(os.environ.get("NITRO_CONFIG_TIMEOUT") or DEFAULT_TIMEOUT_S)
     try:
         proc = subprocess.run(
-            [node, "--enable-source-maps", "--input-type=module"], input=bundled, cwd=root,
+            [node, "--enable-source-maps", str(bundled)], cwd=root, stdin=subprocess.DEVNULL,
             capture_output=True, text=True, check=False, timeout=timeout,
         )
     except subprocess.TimeoutExpired:
@@ -145,7 +159,8 @@ def _failure(name: str, result: dict[str, Any]) -> str:
     first = lines[0]
     if first.startswith(("TypeError: Do not know how to serialize", "TypeError: Converting circular")):
         return f"{name}: the config cannot be turned into JSON ({first}); use plain values"
-    # With source maps the stack names the original files: show the first frame in the project.
-    frame = next((ln.strip() for ln in lines[1:] if "nitro-config-entry" not in ln and "/" in ln), "")
-    where = f" ({frame.removeprefix('at ')})" if frame else ""
+    # With source maps the stack names the original files: show the first place in the project.
+    places = [m.group(1) for ln in lines[1:] if (m := re.search(r"\(?([^()\s]+:\d+:\d+)\)?$", ln))]
+    place = next((p for p in places if CONFIG_ENTRY not in p and "node:" not in p), "")
+    where = f" ({place})" if place else ""
     return f"{name}: evaluating the config threw {first}{where}"

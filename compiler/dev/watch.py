@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import CONFIG_NAMES
+from ..config_script import CONFIG_ENTRY, CONFIG_META
 
 WATCHED_DIRS = ("tasks", "api", "routes", "plugins")
 TICK_MS = 300  # how often the config files are checked between file-system events
@@ -20,16 +21,18 @@ def _relative(root: Path, path: str | Path) -> str:
 
 def bundled_project_files(root: Path, server_dir: Path) -> list[Path]:
     """Project files in the last dev build (esbuild's meta.json) that no folder watch covers."""
-    meta = root / ".nitro" / "build" / "dev" / "meta.json"
-    try:
-        inputs = json.loads(meta.read_text())["inputs"]
-    except (OSError, ValueError, KeyError):
-        return []
+    inputs: list[str] = []
+    # The dev bundle's inputs, and the files nitro.config.ts imports (config_script.py).
+    for meta in (root / ".nitro" / "build" / "dev" / "meta.json", root / CONFIG_META):
+        try:
+            inputs += json.loads(meta.read_text())["inputs"]
+        except (OSError, ValueError, KeyError):
+            pass
     watched = [server_dir / name for name in WATCHED_DIRS] + [root / ".nitro"]
     found = []
     for rel in inputs:
         path = (root / rel).resolve()
-        if not path.is_relative_to(root) or "node_modules" in path.parts:
+        if not path.is_relative_to(root) or "node_modules" in path.parts or rel == CONFIG_ENTRY:
             continue  # our runtime templates, installed packages
         if not any(path.is_relative_to(folder) for folder in watched):
             found.append(path)
