@@ -160,8 +160,8 @@ def read_description(data: bytes) -> str | None:
     if b"description" not in data:  # most modules: skip decoding and the regex
         return None
     match = _META_DESCRIPTION.search(data.decode("utf-8", errors="replace"))
-    if not match:
-        return None
+    if not match or (match.group("q") == "`" and "${" in match.group("text")):
+        return None  # a template with ${...} is computed: the listing loads the module
     return re.sub(r"\\(.)", r"\1", match.group("text"))
 
 

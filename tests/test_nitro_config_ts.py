@@ -9,7 +9,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from conftest import NODE_BUNDLE, build_project, run_cli, run_task_cli, write_project
 from test_dev import dev_runs  # noqa: F401 (fixture)
 from test_dev_reload import restarted

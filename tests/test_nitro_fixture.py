@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import FIXTURES, Server, build_project, copy_fixture, free_port, run_cli
 from test_dev import running_dev
 
