@@ -54,11 +54,16 @@ def choose_preset(project: Project, configured: str | None, preset: str | None) 
         raise PresetError(f"{where}: preset: {exc}") from None
 
 
-def plan_build(project: Project, chosen: Preset, warnings: Warnings) -> Plan:
+def plan_build(project: Project, chosen: Preset, outputs: list[str], warnings: Warnings) -> Plan:
     """Every generated file as text, and the bundles to make; touches nothing on disk."""
     plan = Plan(project, chosen.name, warnings)
     chosen.plan(project, plan)
-    plan.files()  # render now: a template error is a build error, in a dry run too
+    # A file outside the preset's outputs would be in a dry run but never swapped into place.
+    inside = [o.rstrip("/") + "/" for o in outputs]
+    stray = [rel for rel in plan.files() if not plan.is_source(rel) and rel not in outputs
+             and not rel.startswith(tuple(inside))]
+    if stray:
+        raise RuntimeError(f"nitro-build bug: {chosen.name} plans {stray} outside its outputs {outputs}")
     return plan
 
 
@@ -75,7 +80,7 @@ def build(
     warnings = warnings if warnings is not None else Warnings(strict=strict)
     if dry_run:
         project, chosen, outputs = prepare(root, preset, warnings)
-        plan = plan_build(project, chosen, warnings)
+        plan = plan_build(project, chosen, outputs, warnings)
         return result(project, chosen, plan.files(), {}, outputs, warnings, dry_run=True)
     if not root.is_dir():
         raise CompilerError(f"project folder {root} does not exist")
@@ -101,7 +106,7 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
 
     em = Emitter(project, chosen.name, warnings)
     try:
-        plan = plan_build(project, chosen, warnings)
+        plan = plan_build(project, chosen, outputs, warnings)
         files = em.write_plan(plan)
         em.run_bundles(plan)
         hashes, digest = ci_inputs(project, chosen, em, outputs)
