@@ -253,7 +253,8 @@ def deno_permissions(project: Any) -> tuple[list[str], list[str]]:
     config (none unless the project has one), and the folders of its fs storage mounts."""
     names = env_names(project.runtime_config) if project.runtime_config != runtime_config({}) else []
     mounts = resolve_mounts(project, "deno_server", False, _drivers(project)) if project.storage else []
-    folders = [_deno_folder(str(m.options.get("base", "."))) for m in mounts if m.module.endswith(("/fs", "/fs-lite"))]
+    on_disk = [m for m in mounts if m.module.endswith(("/fs", "/fs-lite"))]
+    folders = [_deno_folder(str(m.options.get("base", "."))) for m in on_disk]
     return names, sorted(set(folders))
 
 

@@ -9,7 +9,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import NODE, Server, free_port
 from runtime_apis import project, run_task, run_workers, worker
 
@@ -19,7 +18,8 @@ def server(tmp_path_factory, request):
     """fixtures/runtime_apis on node_server, started once for this module (stopped after it)."""
     root = project(tmp_path_factory.mktemp("h3"), "node_server", storage=None)
     port = free_port()
-    srv = Server([NODE, ".output/server/index.mjs"], root, {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}, port)
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+    srv = Server([NODE, ".output/server/index.mjs"], root, env, port)
     request.addfinalizer(srv.stop)
     srv.wait_for("Listening")
     return srv
@@ -28,7 +28,8 @@ def server(tmp_path_factory, request):
 def test_nitro2_route_with_v1_names(server) -> None:
     # defineEventHandler, getRouterParam, getQuery (repeated keys: arrays), readBody, setResponseStatus
     status, body = server.request("POST", "/nitro2/42?tag=a&tag=b&one=1", body={"name": "x"})
-    assert (status, body) == (201, {"id": "42", "query": {"tag": ["a", "b"], "one": "1"}, "body": {"name": "x"}})
+    assert status == 201
+    assert body == {"id": "42", "query": {"tag": ["a", "b"], "one": "1"}, "body": {"name": "x"}}
     assert server.request("GET", "/nitro2/7") == (200, {"id": "7", "query": {}})
     # createError({ statusCode, message }) answers that status, as under Nitro
     assert server.request("GET", "/nitro2/missing") == (404, {"statusCode": 404, "message": "no such item"})
@@ -81,8 +82,10 @@ def test_h3_route_and_fetch_on_workerd(tmp_path: Path) -> None:
     out = run_workers([app], [
         {"type": "fetch", "url": "http://app/nitro2/9?x=1", "method": "POST", "body": '{"a": 1}',
          "headers": {"content-type": "application/json"}},
-        {"type": "fetch", "url": "http://app/_nitro/tasks/fetch-local", "headers": {"authorization": "Bearer tok"}},
+        {"type": "fetch", "url": "http://app/_nitro/tasks/fetch-local",
+         "headers": {"authorization": "Bearer tok"}},
     ])
     first, second = out["results"]
-    assert first["status"] == 201 and json.loads(first["body"]) == {"id": "9", "query": {"x": "1"}, "body": {"a": 1}}
+    assert first["status"] == 201
+    assert json.loads(first["body"]) == {"id": "9", "query": {"x": "1"}, "body": {"a": 1}}
     assert json.loads(second["body"]) == {"result": {"hello": "task"}}

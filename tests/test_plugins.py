@@ -9,7 +9,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from conftest import NODE, copy_fixture, run_cli, wait_until
 from runtime_apis import BUN, command, hooks, project, run_task, run_workers, set_config, worker
 
@@ -125,7 +124,8 @@ def test_config_plugins_run_before_scanned_ones(tmp_path: Path) -> None:
     root = copy_fixture("runtime_apis", tmp_path)
     (root / "extra").mkdir()
     (root / "extra" / "first.ts").write_text(
-        'export default defineNitroPlugin(() => console.error(`HOOK ${JSON.stringify({ hook: "plugin", order: 0 })}`));\n'
+        "export default defineNitroPlugin(() =>\n"
+        '  console.error(`HOOK ${JSON.stringify({ hook: "plugin", order: 0 })}`));\n'
     )
     set_config(root, plugins=["extra/first.ts"])
     assert run_cli("build", "--preset", "node_server", "--dir", str(root)).returncode == 0

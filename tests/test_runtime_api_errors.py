@@ -7,7 +7,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from conftest import build_project, copy_fixture, run_cli
 from runtime_apis import set_config
 

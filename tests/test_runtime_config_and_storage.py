@@ -10,10 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import NODE, build_project, copy_fixture, run_cli
 from runtime_apis import command, project, run_task, run_workers, set_config, worker
-from test_redis_lock import redis  # noqa: F401 (fixture: real redis-server processes)
 
 OVERRIDE = {"NITRO_API_BASE": "https://override.example"}
 
@@ -54,7 +52,28 @@ def test_cloudflare_kv_binding_counts_across_worker_restarts(tmp_path: Path) -> 
     assert {b["result"]["apiBase"] for b in bodies} == {"https://override.example"}
 
 
-def test_redis_driver_on_a_real_redis_server(tmp_path: Path, redis) -> None:  # noqa: F811
+def test_cloudflare_pages_reads_bindings_and_kv(tmp_path: Path) -> None:
+    root = project(tmp_path, "cloudflare_pages",
+                   storage={"data": {"driver": "cloudflare-kv-binding", "binding": "KV"}})
+    app = worker(root, scriptPath=str(root / "dist" / "_worker.js" / "index.js"),
+                 bindings={"NITRO_TASKS_TOKEN": "tok", **OVERRIDE}, kvNamespaces=["KV"])
+    call = {"type": "fetch", "url": "http://app/_nitro/tasks/counter", "headers": {"authorization": "Bearer tok"}}
+    results = [json.loads(r["body"])["result"] for r in run_workers([app], [call, call])["results"]]
+    assert [(r["count"], r["apiBase"]) for r in results] == [(n, OVERRIDE["NITRO_API_BASE"]) for n in (1, 2)]
+
+
+def test_http_drivers_build_for_workers_and_vercel(tmp_path: Path) -> None:
+    """upstash and vercel-kv speak HTTP, so every preset can bundle them (no Upstash here to call)."""
+    root = copy_fixture("runtime_apis", tmp_path)
+    rest = {"url": "https://example.upstash.io", "token": "t"}
+    set_config(root, storage={"data": {"driver": "upstash", **rest}, "kv": {"driver": "vercel-kv", **rest}})
+    for preset in ("cloudflare_module", "vercel"):
+        build_project(root, preset)
+    bundle = (root / ".output" / "server" / "index.mjs").read_text()
+    assert "node_modules/@upstash/redis/" in bundle and "node_modules/@vercel/kv/" in bundle
+
+
+def test_redis_driver_on_a_real_redis_server(tmp_path: Path, redis) -> None:
     server = redis()
     root = project(tmp_path, "node_server", storage={"data": {"driver": "redis", "url": server.url}})
     counts = [json.loads(run_task(root, "node_server", "counter").stdout)["result"]["count"] for _ in range(2)]
