@@ -7,15 +7,27 @@ started and stopped by each test.
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-
-from conftest import wait_until
+from conftest import NODE, REPO, wait_until
 from lock_replicas import (
-    GRACE_S, OUTAGE, SLOW, TICK, assert_exactly_once, assert_one_at_a_time, built, sleep_until, slow_runs,
-    start_replicas, tick_counts, whole_seconds,
+    GRACE_S,
+    OUTAGE,
+    SLOW,
+    TICK,
+    assert_exactly_once,
+    assert_one_at_a_time,
+    built,
+    sleep_until,
+    slow_runs,
+    start_replicas,
+    tick_counts,
+    whole_seconds,
 )
 from redis_nodes import ClusterSetup, IdleDropProxy, SentinelSetup, redis_cli
 
@@ -23,6 +35,15 @@ LOCK = 'driver = "redis"\nprefix = "topo"\n'
 # Each firing's claim is retried at most once after a command timeout (2 s) and a reconnect:
 # runs land within this long after their firing.
 LATE_S = 6
+
+
+def probe(url: str, count: int) -> dict:
+    """tests/js/lock_probe.mjs: `count` claims through the lock at `url`, and what it logged."""
+    env = {**os.environ, "NITRO_SCHEDULER_REDIS_URL": url}
+    proc = subprocess.run([NODE, str(REPO / "tests/js/lock_probe.mjs"), str(count)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 @pytest.fixture
@@ -38,7 +59,9 @@ def run_replicas(start_server, project: Path, url: str, state: Path) -> list:
     return start_replicas(start_server, project, url, state, ["node"] * 3)
 
 
-def test_a_network_that_drops_idle_connections_loses_no_firing(tmp_path, redis, start_server, stoppable) -> None:
+def test_a_network_that_drops_idle_connections_loses_no_firing(
+    tmp_path, redis, start_server, stoppable
+) -> None:
     # Every 2 s: longer than the proxy's 1.5 s idle limit, so every claim finds its connection dead
     # (before keepalive and the retry on a fresh connection, every other firing was skipped).
     server = redis()
@@ -60,6 +83,12 @@ def test_a_network_that_drops_idle_connections_loses_no_firing(tmp_path, redis, 
 def test_sentinel_follows_a_fail_over(tmp_path, start_server, stoppable) -> None:
     setup = stoppable(SentinelSetup(tmp_path / "sentinel"))
     first_master = setup.master_port()
+    # A plain URL naming the replica: every claim fails with a named error saying what to do.
+    replica = probe(f"redis://127.0.0.1:{setup.replica.port}", 2)
+    assert replica["claims"] == [False, False]
+    assert (f"READONLY You can't write against a read only replica. (127.0.0.1:{setup.replica.port} is a "
+            "read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master so "
+            "fail-overs are followed)") in "\n".join(replica["lines"])
     project = built(tmp_path / "p", "tick", TICK, LOCK)
     state = tmp_path / "ticks.log"
     replicas = run_replicas(start_server, project, setup.url, state)
@@ -98,6 +127,10 @@ def test_cluster_follows_moved_and_a_fail_over(tmp_path, start_server, stoppable
     masters = [port for port, role in cluster.roles().items() if role == "master"]
     assert promoted in masters and len(masters) == 3
     assert all(redis_cli(port, "DBSIZE") != "0" for port in masters)
+    # A plain redis:// URL naming one node follows MOVED to the others: 30 claims, all won, once.
+    seed = f"redis://127.0.0.1:{cluster.nodes[0].port}"
+    assert probe(seed, 30)["claims"] == [True] * 30
+    assert probe(seed, 30)["claims"] == [False] * 30
     for replica in replicas:
         assert OUTAGE not in replica.output, replica.output
 

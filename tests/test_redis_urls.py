@@ -11,6 +11,7 @@ from conftest import NODE, NODE_BUNDLE, REPO, free_port, run_cli, write_project
 from lock_replicas import TICK, built, config
 
 SECRET = "S3cret"
+LOCK_PROBE = REPO / "tests/js/lock_probe.mjs"
 # Each with the password S3cret, none usable: every one is a build error.
 UNUSABLE = [
     f"user:{SECRET}@host:6379",                       # no scheme (the reported case)
@@ -56,20 +57,7 @@ def test_build_never_prints_the_lock_url_password(tmp_path) -> None:
     assert proc.returncode == 0 and "the URL contains a password" in proc.stdout + proc.stderr
 
 
-RUNTIME_PROBE = """import { scheduleGuards } from %s;
-const lines = [];
-const log = { log: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
-const guards = scheduleGuards({ schedulerLock: { driver: "redis" } }, { runTask: async () => {}, log });
-const claims = [await guards.claim("tick", 1000), await guards.claim("tick", 2000)];
-await new Promise((resolve) => setTimeout(resolve, 300));
-guards.close();
-console.log(JSON.stringify({ claims, lines }));
-"""
-
-
 def test_runtime_never_logs_the_lock_url_password(tmp_path) -> None:
-    script = tmp_path / "probe.mjs"
-    script.write_text(RUNTIME_PROBE % json.dumps(str(REPO / "templates/runtime/lock.mjs")))
     dead = free_port()  # nothing listens: the connection error is logged too
     urls = [u.replace("6379", str(dead)) for u in UNUSABLE] + [
         f"redis://default:{SECRET}@127.0.0.1:{dead}",
@@ -78,7 +66,7 @@ def test_runtime_never_logs_the_lock_url_password(tmp_path) -> None:
     ]
     for url in urls:
         env = {**os.environ, "NITRO_SCHEDULER_REDIS_URL": url}
-        proc = subprocess.run([NODE, str(script)], env=env, capture_output=True, text=True, timeout=30)
+        proc = subprocess.run([NODE, str(LOCK_PROBE)], env=env, capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, proc.stderr
         got = json.loads(proc.stdout)
         assert got["claims"] == [False, False], url
