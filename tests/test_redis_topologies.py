@@ -86,9 +86,10 @@ def test_sentinel_follows_a_fail_over(tmp_path, start_server, stoppable) -> None
     # A plain URL naming the replica: every claim fails with a named error saying what to do.
     replica = probe(f"redis://127.0.0.1:{setup.replica.port}", 2)
     assert replica["claims"] == [False, False]
-    assert (f"READONLY You can't write against a read only replica. (127.0.0.1:{setup.replica.port} is a "
-            "read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master so "
-            "fail-overs are followed)") in "\n".join(replica["lines"])
+    named = (f"READONLY You can't write against a read only replica. (127.0.0.1:{setup.replica.port} is a "
+             "read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master "
+             "so fail-overs are followed)")
+    assert named in "\n".join(replica["lines"])
     project = built(tmp_path / "p", "tick", TICK, LOCK)
     state = tmp_path / "ticks.log"
     replicas = run_replicas(start_server, project, setup.url, state)
@@ -135,7 +136,9 @@ def test_cluster_follows_moved_and_a_fail_over(tmp_path, start_server, stoppable
         assert OUTAGE not in replica.output, replica.output
 
 
-def test_a_redis_restart_that_loses_the_lease_does_not_start_a_second_run(tmp_path, redis, start_server) -> None:
+def test_a_redis_restart_that_loses_the_lease_does_not_start_a_second_run(
+    tmp_path, redis, start_server
+) -> None:
     # SLOW takes 2.5 s and fires every second (overlap = "skip"). Redis restarts without
     # persistence while a run is going: the lease is gone. The holder re-asserts it within a second,
     # and the other replicas start nothing during the grace period after seeing the new server.
@@ -145,13 +148,16 @@ def test_a_redis_restart_that_loses_the_lease_does_not_start_a_second_run(tmp_pa
     replicas = run_replicas(start_server, project, server.url, state)
     t0 = time.time()
     # The first run is in progress once the lease exists: restart 0.5 s into it.
-    lease = wait_until(lambda: redis_cli(server.port, "GET", "topo:running:slow"), 10, "a run to hold the lease")
+    def lease_now() -> str:
+        return redis_cli(server.port, "GET", "topo:running:slow")
+
+    lease = wait_until(lease_now, 10, "a run to hold the lease")
     time.sleep(0.5)
     server.stop()
     server.start()
     restarted = time.time()
     assert redis_cli(server.port, "EXISTS", "topo:running:slow") == "0"  # the data is gone
-    wait_until(lambda: redis_cli(server.port, "GET", "topo:running:slow") == lease, 3, "the lease re-asserted")
+    wait_until(lambda: lease_now() == lease, 3, "the lease re-asserted")
     sleep_until(restarted + GRACE_S + 5)
     runs = slow_runs(state)
     assert_one_at_a_time(runs)
