@@ -151,13 +151,24 @@ class SentinelSetup:
 
 
 class ClusterSetup:
-    """Three masters and three replicas in one Redis Cluster; `url` is a redis+cluster:// URL."""
+    """Three masters and three replicas in one Redis Cluster; `url` is a redis+cluster:// URL. With
+    `idle_drop`, every node is announced at an IdleDropProxy's port (MOVED and replication go
+    through the proxies; the cluster bus does not)."""
 
-    def __init__(self, folder: Path):
-        self.nodes = []
+    def __init__(self, folder: Path, idle_drop: float | None = None):
+        self.nodes: list[RedisServer] = []
+        self.proxies: list[IdleDropProxy] = []
         for _ in range(6):
-            node = RedisServer(folder, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                               "--cluster-node-timeout", "2000", "--cluster-port", str(free_port()))
+            bus = free_port()
+            args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", "2000", "--cluster-port", str(bus)]
+            node = RedisServer(folder, *args)
+            if idle_drop is not None:
+                proxy = IdleDropProxy(node.port, idle_drop)
+                self.proxies.append(proxy)
+                announce = ["--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", str(proxy.port),
+                            "--cluster-announce-bus-port", str(bus), "--repl-ping-replica-period", "1"]
+                node.extra = (*args, *announce)
             self.nodes.append(node)
             node.start()
         addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
@@ -167,7 +178,8 @@ class ClusterSetup:
 
     @property
     def url(self) -> str:
-        return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
+        ports = [p.port for p in self.proxies] or [n.port for n in self.nodes]
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in ports[:2])
 
     def _ready(self) -> bool:
         return all("cluster_state:ok" in redis_cli(n.port, "CLUSTER", "INFO") for n in self.nodes)
@@ -187,15 +199,18 @@ class ClusterSetup:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+        for proxy in self.proxies:
+            proxy.stop()
 
 
 class IdleDropProxy:
     """A TCP proxy to 127.0.0.1:`target` that, once a connection has been idle for `idle` seconds,
     silently stops forwarding it in both directions (it does not close it): a NAT or load balancer
-    that forgot the connection. Runs its own event loop in a thread."""
+    that forgot the connection. With `replies_only`, commands still reach Redis but no answer comes
+    back (the command ran, the client cannot know). Runs its own event loop in a thread."""
 
-    def __init__(self, target: int, idle: float = 1.5):
-        self.target, self.idle = target, idle
+    def __init__(self, target: int, idle: float = 1.5, replies_only: bool = False):
+        self.target, self.idle, self.replies_only = target, idle, replies_only
         self.port = free_port()
         self.dropped = 0
         self.loop = asyncio.new_event_loop()
@@ -216,19 +231,21 @@ class IdleDropProxy:
             server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target)
             writers.append(server_w)
             state = {"last": time.monotonic(), "dead": False}
-            await asyncio.gather(self._pump(client_r, server_w, state), self._pump(server_r, client_w, state))
+            await asyncio.gather(self._pump(client_r, server_w, state, self.replies_only),
+                                 self._pump(server_r, client_w, state, False))
         except (OSError, asyncio.CancelledError):
             pass
         finally:
             for writer in writers:
                 writer.close()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict,
+                    forward_when_dead: bool) -> None:
         while data := await reader.read(65536):
             if not state["dead"] and time.monotonic() - state["last"] > self.idle:
                 state["dead"] = True
                 self.dropped += 1
-            if state["dead"]:
+            if state["dead"] and not forward_when_dead:
                 continue  # swallowed: the peer waits for an answer that never comes
             state["last"] = time.monotonic()
             writer.write(data)

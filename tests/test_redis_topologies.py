@@ -59,13 +59,16 @@ def run_replicas(start_server, project: Path, url: str, state: Path) -> list:
     return start_replicas(start_server, project, url, state, ["node"] * 3)
 
 
+@pytest.mark.parametrize("replies_only", [False, True], ids=["both-ways", "replies-lost"])
 def test_a_network_that_drops_idle_connections_loses_no_firing(
-    tmp_path, redis, start_server, stoppable
+    tmp_path, redis, start_server, stoppable, replies_only
 ) -> None:
     # Every 2 s: longer than the proxy's 1.5 s idle limit, so every claim finds its connection dead
     # (before keepalive and the retry on a fresh connection, every other firing was skipped).
+    # replies-lost: the first SET NX does reach Redis, only its answer is lost; the winner's retry
+    # then answers nil, and reading the key (our owner token) tells that the claim is ours.
     server = redis()
-    proxy = stoppable(IdleDropProxy(server.port, idle=1.5))
+    proxy = stoppable(IdleDropProxy(server.port, idle=1.5, replies_only=replies_only))
     project = built(tmp_path / "p", "tick", TICK, LOCK, cron="*/2 * * * * *")
     state = tmp_path / "ticks.log"
     replicas = run_replicas(start_server, project, f"redis://127.0.0.1:{proxy.port}", state)
@@ -165,3 +168,24 @@ def test_a_redis_restart_that_loses_the_lease_does_not_start_a_second_run(
     output = "".join(r.output for r in replicas)
     assert "was gone (Redis lost it) and is set again" in output
     assert runs[0][0] >= t0 * 1000 - 1000
+
+
+def test_cluster_behind_a_network_that_drops_idle_connections(tmp_path, start_server, stoppable) -> None:
+    # Every node is announced at a proxy's port, so the replicas reach every node (seeds, MOVED
+    # targets) only through connections that go dead after 1.5 s idle; firings every 2 s.
+    cluster = stoppable(ClusterSetup(tmp_path / "cluster", idle_drop=1.5))
+    project = built(tmp_path / "p", "tick", TICK, LOCK, cron="*/2 * * * * *")
+    state = tmp_path / "ticks.log"
+    replicas = run_replicas(start_server, project, cluster.url, state)
+    t0 = time.time()
+    sleep_until(t0 + 5)
+    cluster.failover()
+    sleep_until(time.time() + 6)
+    t1 = time.time()
+    expected = {ms for ms in whole_seconds(t0, t1) if ms % 2000 == 0}
+    wait_until(lambda: set(tick_counts(state)) >= expected, LATE_S, "the late claims to land")
+    assert_exactly_once(tick_counts(state), expected)
+    dropped = sum(proxy.dropped for proxy in cluster.proxies)
+    assert dropped >= 3, "no connection was dropped: nothing was tested"
+    for replica in replicas:
+        assert OUTAGE not in replica.output, replica.output

@@ -63,6 +63,18 @@ function replyError(line) {
   return new RedisReplyError(line);
 }
 
+/**
+ * The connection failed under a command sent after it had been silent for over KEEPALIVE_MS: most
+ * likely a middlebox forgot it. redis_client.mjs retries such a command on a fresh connection
+ * without counting it against the one retry that other failures get.
+ */
+export class StaleConnectionError extends Error {
+  name = "StaleConnectionError";
+  constructor(cause) {
+    super(`${cause?.message ?? cause} (on a connection idle for over ${KEEPALIVE_MS} ms)`, { cause });
+  }
+}
+
 /** A failure of the connection itself (not an answer from Redis): the command may be retried. */
 export const isConnectionError = (error) => !(error instanceof RedisReplyError);
 
@@ -186,7 +198,7 @@ export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTi
     if (conn === c) conn = null;
     for (const waiter of c.pending.splice(0)) {
       clearTimeout(waiter.timer);
-      waiter.reject(c.error);
+      waiter.reject(waiter.stale ? new StaleConnectionError(c.error) : c.error);
     }
     c.socket.destroy();
   }
@@ -195,9 +207,10 @@ export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTi
     return new Promise((resolve, reject) => {
       if (c.error) return reject(c.error);
       // Without an answer the reply order is lost, so the whole connection goes.
-      const limitMs = c.pending.length === 0 && Date.now() - c.heard > KEEPALIVE_MS ? STALE_TIMEOUT_MS : commandTimeoutMs;
+      const stale = c.pending.length === 0 && Date.now() - c.heard > KEEPALIVE_MS;
+      const limitMs = stale ? STALE_TIMEOUT_MS : commandTimeoutMs;
       const timer = setTimeout(() => drop(c, new Error(`Redis did not answer ${args[0]} within ${limitMs} ms`)), limitMs);
-      c.pending.push({ resolve, reject, timer });
+      c.pending.push({ resolve, reject, timer, stale });
       c.socket.write(encodeCommand(args));
     });
   }

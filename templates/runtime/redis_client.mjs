@@ -14,7 +14,9 @@
 // `onChange(reason)` is called when a node answers at the same address with another run_id than
 // before: it restarted, and without persistence it lost every key. (A fail-over is not reported:
 // the promoted replica holds the data it had replicated, all but the last moment's writes.)
-import { connectNode, isConnectionError, RedisReadOnlyError, RedisRedirectError, RedisReplyError } from "./redis.mjs";
+import {
+  connectNode, isConnectionError, RedisReadOnlyError, RedisRedirectError, RedisReplyError, StaleConnectionError,
+} from "./redis.mjs";
 import { parseRedisUrl } from "./redis_url.mjs";
 
 // Redirections followed for one command before giving up (a slot moving while we follow it).
@@ -30,9 +32,9 @@ const SENTINEL_RECHECK_MS = 250;
  * Whether a command that failed this way may be sent again: its connection failed (the command
  * may or may not have run), or it reached a node a fail-over had demoted (READONLY: it did not run).
  */
-export const retryable = (error) => isConnectionError(error) || error instanceof RedisReadOnlyError;
+const retryable = (error) => isConnectionError(error) || error instanceof RedisReadOnlyError;
 
-/** `{ target, command(...args), commandOnce(...args), close() }` for a Redis URL (see redis_url.mjs). */
+/** `{ target, command(...args), send(...args), close() }` for a Redis URL (see redis_url.mjs). */
 export function createRedisClient(url, { onChange = () => {}, ...options } = {}) {
   const target = parseRedisUrl(url);
   const settings = { tls: target.tls, username: target.username, password: target.password, db: target.db };
@@ -43,6 +45,7 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   let seedTurn = 0;
   let primary = sentinels ? null : target.hosts[0]; // where commands go without a known slot
   let checkedAt = 0; // when the sentinels last named `primary`
+  const suspects = new Set(); // "host:port" of nodes whose last command failed on its connection
 
   function nodeClient(node) {
     const id = nodeId(node);
@@ -67,19 +70,36 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
     return primary;
   }
 
-  /** After a failed connection or READONLY: find where the data lives now. */
+  /**
+   * After a failed connection or READONLY: find where the data lives now. Sentinel: ask the
+   * sentinels again. Otherwise the node is tried once more on a fresh connection (a middlebox
+   * may have dropped an idle one); if that fails too, its slots are forgotten and the next seed
+   * is asked, which redirects to the slot's node now.
+   */
   function rediscover(node) {
-    if (sentinels) return void (primary = null);
-    for (const [slot, owner] of slots) if (nodeId(owner) === nodeId(node)) slots.delete(slot);
+    if (sentinels) return void (checkedAt = 0);
+    const id = nodeId(node);
+    if (!suspects.has(id)) return void suspects.add(id);
+    suspects.delete(id);
+    for (const [slot, owner] of slots) if (nodeId(owner) === id) slots.delete(slot);
     if (target.topology === "cluster") primary = target.hosts[++seedTurn % target.hosts.length];
   }
 
-  async function attempt(args, retries) {
+  /**
+   * Sends `args` where its key lives: `{ reply, retried }`, `retried` when it was sent again after
+   * a connection failure (so it may have run twice: a SET NX answered nil may be our own). One
+   * retry, plus any number (up to MAX_HOPS) after failures on connections that had gone idle.
+   */
+  async function attempt(args) {
     let asking = null;
+    let retries = 1;
+    let retried = false;
     for (let hop = 0; ; hop++) {
       const node = asking ?? (await route(keyOf(args)));
       try {
-        return await nodeClient(node).command(...(asking ? [["ASKING"], args] : [args]));
+        const reply = await nodeClient(node).command(...(asking ? [["ASKING"], args] : [args]));
+        suspects.delete(nodeId(node));
+        return { reply, retried };
       } catch (error) {
         asking = null;
         if (error instanceof RedisRedirectError && hop < MAX_HOPS) {
@@ -87,10 +107,10 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
           else asking = error.node;
           continue;
         }
-        if (!retryable(error)) throw named(error, node);
-        rediscover(node); // also before giving up: the caller's own retry goes to the right place
-        if (retries === 0) throw named(error, node);
-        retries -= 1;
+        if (!retryable(error) || hop >= MAX_HOPS) throw named(error, node);
+        rediscover(node);
+        if (!(error instanceof StaleConnectionError) && retries-- === 0) throw named(error, node);
+        retried ||= isConnectionError(error);
       }
     }
   }
@@ -110,10 +130,10 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
 
   return {
     target,
-    /** Sends one command, retried once on a fresh connection if its connection failed. */
-    command: (...args) => attempt(args.map(String), 1),
-    /** Sends one command without the retry (a claim retried by the caller, see lock.mjs). */
-    commandOnce: (...args) => attempt(args.map(String), 0),
+    /** Sends one command (retried on a fresh connection if its connection failed): its reply. */
+    command: async (...args) => (await attempt(args.map(String))).reply,
+    /** The same, as `{ reply, retried }` (see attempt). */
+    send: (...args) => attempt(args.map(String)),
     close() {
       for (const client of nodes.values()) client.close();
       sentinels?.close();

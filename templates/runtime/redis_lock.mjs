@@ -1,5 +1,5 @@
 // The Redis side of the scheduler lock (lock.mjs): claims of firings and leases of runs.
-import { createRedisClient, retryable } from "./redis_client.mjs";
+import { createRedisClient } from "./redis_client.mjs";
 import { redactUrl } from "./redis_url.mjs";
 
 // A firing's claim key (`<prefix>:firing:<firingMs>:<task>`) lives CLAIM_TTL_MS. Every replica
@@ -73,17 +73,13 @@ export function createRedisLock(config, { log = console } = {}) {
     return reply;
   }
 
-  /** SET key value NX PX ttl; true if the key is ours. Retried once on a fresh connection. */
+  /** SET key value NX PX ttl; true if the key is ours. */
   async function setOwned(key, value, ttl) {
-    const args = ["SET", key, value, "NX", "PX", ttl];
-    try {
-      return (await call("commandOnce", ...args)) === "OK";
-    } catch (error) {
-      if (!retryable(error)) throw error;
-    }
-    if ((await call("commandOnce", ...args)) === "OK") return true;
-    // Nil: taken, possibly by our first attempt, which may have landed before its connection died.
-    return (await call("command", "GET", key)) === value;
+    const { reply, retried } = await call("send", "SET", key, value, "NX", "PX", ttl);
+    if (reply === "OK") return true;
+    // Nil after a retry: taken, possibly by our first attempt, which may have landed before its
+    // connection died. The key says whose it is.
+    return retried && (await call("command", "GET", key)) === value;
   }
 
   async function claimFiring(name, firingMs) {
