@@ -129,11 +129,11 @@ def test_password_in_the_lock_url_warns_and_strict_refuses(tmp_path) -> None:
 
 @pytest.mark.parametrize(("extra", "message"), [
     ('[scheduler.lock]\ndriver = "redis"\nonLockError = "sometimes"\n',
-     "nitro.config.toml: scheduler.lock.onLockError: input should be 'skip' or 'run', got \"sometimes\""),
+     "nitro.config.toml: scheduler.lock.onLockError: input should be 'skip' or 'run', got 'sometimes'"),
     ('[scheduler.lock]\ndriver = "memcached"\n',
-     "nitro.config.toml: scheduler.lock.driver: input should be 'redis', got \"memcached\""),
+     "nitro.config.toml: scheduler.lock.driver: input should be 'redis', got 'memcached'"),
     ('[tasks.tick]\noverlap = "queue"\n',
-     "nitro.config.toml: tasks.tick.overlap: input should be 'skip' or 'allow', got \"queue\""),
+     "nitro.config.toml: tasks.tick.overlap: input should be 'skip' or 'allow', got 'queue'"),
 ])
 def test_bad_lock_and_overlap_values_name_the_key(tmp_path, extra, message) -> None:
     project = write_project(tmp_path / "p", {"nitro.config.toml": config("tick", None) + "\n" + extra,
