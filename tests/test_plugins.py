@@ -59,7 +59,7 @@ def test_plugins_run_before_a_task_on_every_server_runtime(tmp_path: Path, prese
     assert names == ["plugin", "plugin", "task:start", "task:end"]
 
 
-@pytest.mark.parametrize("preset", ["node_cluster", "bun"])
+@pytest.mark.parametrize("preset", ["node_cluster", "bun", "deno_server"])
 def test_close_hook_on_sigterm_on_other_servers(tmp_path: Path, preset: str, start_server) -> None:
     root = project(tmp_path, preset, storage=None)
     env = {"NITRO_CLUSTER_WORKERS": "1"}
