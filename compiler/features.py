@@ -4,8 +4,9 @@ Every preset declares a `Features` (presets/*.py). Before a preset emits anythin
 compares what the project uses with that declaration: an unsupported feature becomes a warning
 (it is dropped, and the message says what happens instead) or an `UnsupportedFeatureError`, and
 the preset receives the project without the data it does not use (the Vercel bundle never holds
-the scheduler lock's URL). The `node:` built-ins a bundle imports are only known once esbuild has
-run; `check_node_imports` holds them against the same declaration.
+the scheduler lock's URL). Two features are held where their facts appear: the `node:` built-ins
+a Worker imports once esbuild has run (`NodeBuiltins.NODEJS_COMPAT`: presets/_cloudflare_node.py),
+and storage drivers where the mounts are resolved (`Features.platform`: compiler/nitro_apis.py).
 """
 from __future__ import annotations
 
