@@ -12,6 +12,7 @@ tests/test_cloudflare_node_modules.py. https://developers.cloudflare.com/workers
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,11 +94,11 @@ def check_node_imports(preset: str, modules: Iterable[str], runtime: Runtime) ->
             lines.append(f"  node:{module}: {why}")
     if lines:
         raise UnsupportedFeatureError(
-            f"the {preset} Worker would not start: its bundle imports node: modules that workerd does "
-            f"not serve with {runtime.where} = {runtime.date!r} and compatibility_flags "
-            f"{list(runtime.flags)}:\n" + "\n".join(lines) + "\n"
-            f"A Worker that imports a module workerd lacks fails to load as a whole, even if only a task "
-            f"that is never run imports it. Raise the date (nitro-build's default is "
+            f"the {preset} Worker imports node: modules that workerd does not serve with "
+            f"{runtime.where} = {runtime.date!r} and compatibility_flags = {json.dumps(list(runtime.flags))}:\n"
+            + "\n".join(lines) + "\n"
+            f"A static import of a module workerd lacks stops the whole Worker from loading, even if only "
+            f"a task that is never run imports it. Raise the date (nitro-build's default is "
             f"{DEFAULT_COMPATIBILITY_DATE}), add the flag, or stop importing the module ({DOC})"
         )
 
