@@ -111,15 +111,25 @@ class Sentinel(RedisServer):
 
 
 class SentinelSetup:
-    """A master, its replica and two sentinels; `url` is the lock's redis+sentinel:// URL."""
+    """A master, its replica and two sentinels; `url` is the lock's redis+sentinel:// URL. With
+    `idle_drop`, master and replica are known to the sentinels at IdleDropProxy ports (replication
+    and the sentinels themselves are reached directly)."""
 
-    def __init__(self, folder: Path, name: str = "mymaster"):
+    def __init__(self, folder: Path, name: str = "mymaster", idle_drop: float | None = None):
         self.name = name
-        self.master = RedisServer(folder)
+        self.proxies: list[IdleDropProxy] = []
+        self.master = RedisServer(folder, "--repl-ping-replica-period", "1")
         self.master.start()
-        self.replica = RedisServer(folder, "--replicaof", "127.0.0.1", str(self.master.port))
+        replica_args = ["--replicaof", "127.0.0.1", str(self.master.port), "--repl-ping-replica-period", "1"]
+        self.replica = RedisServer(folder, *replica_args)
+        master_at, self.replica_at = self.master.port, self.replica.port
+        if idle_drop is not None:
+            self.proxies = [IdleDropProxy(server.port, idle_drop) for server in (self.master, self.replica)]
+            master_at, self.replica_at = (proxy.port for proxy in self.proxies)
+            self.replica.extra = (*replica_args, "--replica-announce-ip", "127.0.0.1",
+                                  "--replica-announce-port", str(self.replica_at))
         self.replica.start()
-        self.sentinels = [Sentinel(folder, self.master.port, name) for _ in range(2)]
+        self.sentinels = [Sentinel(folder, master_at, name) for _ in range(2)]
         for sentinel in self.sentinels:
             sentinel.start()
         wait_until(self._replica_known, 20, "the sentinels to know the synced replica")
@@ -131,7 +141,7 @@ class SentinelSetup:
 
     def _replica_known(self) -> bool:
         synced = "master_link_status:up" in redis_cli(self.replica.port, "INFO", "replication")
-        listed = all(str(self.replica.port) in redis_cli(s.port, "SENTINEL", "REPLICAS", self.name)
+        listed = all(str(self.replica_at) in redis_cli(s.port, "SENTINEL", "REPLICAS", self.name)
                      for s in self.sentinels)
         return synced and listed
 
@@ -148,6 +158,8 @@ class SentinelSetup:
     def stop(self) -> None:
         for server in (*self.sentinels, self.replica, self.master):
             server.stop()
+        for proxy in self.proxies:
+            proxy.stop()
 
 
 class ClusterSetup:
