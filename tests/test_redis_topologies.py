@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import NODE, REPO, wait_until
+from conftest import BIN, NODE, REPO, wait_until
 from lock_replicas import (
     GRACE_S,
     OUTAGE,
@@ -37,11 +37,14 @@ LOCK = 'driver = "redis"\nprefix = "topo"\n'
 LATE_S = 6
 
 
-def probe(url: str, count: int) -> dict:
+PROBE_RUNTIMES = {"node": [NODE], "bun": [str(BIN / "bun")], "deno": [str(BIN / "deno"), "run", "-A"]}
+
+
+def probe(url: str, count: int, runtime: str = "node") -> dict:
     """tests/js/lock_probe.mjs: `count` claims through the lock at `url`, and what it logged."""
     env = {**os.environ, "NITRO_SCHEDULER_REDIS_URL": url}
-    proc = subprocess.run([NODE, str(REPO / "tests/js/lock_probe.mjs"), str(count)], env=env,
-                          capture_output=True, text=True, timeout=60)
+    argv = [*PROBE_RUNTIMES[runtime], str(REPO / "tests/js/lock_probe.mjs"), str(count)]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -89,6 +92,8 @@ def test_sentinel_follows_a_fail_over(tmp_path, start_server, stoppable) -> None
     # A plain URL naming the replica: every claim fails with a named error saying what to do.
     replica = probe(f"redis://127.0.0.1:{setup.replica.port}", 2)
     assert replica["claims"] == [False, False]
+    for runtime in ("bun", "deno"):  # the same client on Bun and Deno asks the sentinels
+        assert probe(setup.url, 1, runtime)["claims"] == [runtime == "bun"], runtime
     named = (f"READONLY You can't write against a read only replica. (127.0.0.1:{setup.replica.port} is a "
              "read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master "
              "so fail-overs are followed)")
@@ -131,10 +136,14 @@ def test_cluster_follows_moved_and_a_fail_over(tmp_path, start_server, stoppable
     masters = [port for port, role in cluster.roles().items() if role == "master"]
     assert promoted in masters and len(masters) == 3
     assert all(redis_cli(port, "DBSIZE") != "0" for port in masters)
-    # A plain redis:// URL naming one node follows MOVED to the others: 30 claims, all won, once.
+    # A plain redis:// URL naming one node follows MOVED to the others: 30 claims, all won, once;
+    # the same client on Bun and Deno (redis+cluster:// seeds) finds them all taken.
     seed = f"redis://127.0.0.1:{cluster.nodes[0].port}"
     assert probe(seed, 30)["claims"] == [True] * 30
     assert probe(seed, 30)["claims"] == [False] * 30
+    for count, runtime in ((31, "bun"), (32, "deno")):
+        assert probe(cluster.url, count, runtime)["claims"] == [False] * (count - 1) + [True], runtime
+        assert probe(cluster.url, count, runtime)["claims"] == [False] * count, runtime
     for replica in replicas:
         assert OUTAGE not in replica.output, replica.output
 
