@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .config_cache import cache_key, cached, store
 from .errors import ConfigError
 from .render import RUNTIME_DIR
 
@@ -56,10 +57,14 @@ def read_script_config(path: Path) -> dict[str, Any]:
     out = root / CONFIG_META.parent / f"config-{os.getpid()}.mjs"
     try:
         _bundle(path, root, out)
+        key = cache_key(root, root / CONFIG_META, (CONFIG_ENTRY, SHIM.name))
+        if (config := cached(root, key)) is not None:
+            return config
         result = _evaluate(out, path, root)
     finally:
         out.unlink(missing_ok=True)
     if "config" in result:
+        store(root, key, result["config"])
         return result["config"]
     raise ConfigError(_failure(path.name, result).replace(str(root) + os.sep, ""))
 

@@ -232,3 +232,19 @@ def test_nitro_dev_rebuilds_when_the_config_or_a_module_it_imports_changes(tmp_p
     restarted(run, ready)
     assert description() == "third"
     run.stop(signal.SIGTERM)
+
+
+def test_a_reused_result_follows_the_code_and_the_environment(tmp_path: Path) -> None:
+    # A plain config's result is reused between builds (config_cache.py): never a stale one.
+    config = ('export default defineConfig({ experimental: { tasks: true },'
+              ' output: { dir: process.env.OUT_DIR ?? ".first" } });\n')
+    project = write_project(tmp_path, {"nitro.config.ts": config, "tasks/a.ts": TASK})
+    for out, env in ((".first", {}), (".second", {"OUT_DIR": ".second"}), (".first", {})):
+        proc = run_cli("build", "--dir", str(project), "--json", **env)
+        assert json.loads(proc.stdout)["output"] == out, proc.stderr
+    write_project(project, {"nitro.config.ts": config.replace(".first", ".third")})
+    assert json.loads(run_cli("build", "--dir", str(project), "--json").stdout)["output"] == ".third"
+    # Printing, the clock: Node runs it on every build.
+    write_project(project, {"nitro.config.ts": 'console.log("each time");\n' + GOOD})
+    for _ in range(2):
+        assert "each time" in build_project(project).stderr
