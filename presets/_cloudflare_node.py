@@ -95,7 +95,8 @@ def check_node_imports(preset: str, modules: Iterable[str], runtime: Runtime) ->
     if lines:
         raise UnsupportedFeatureError(
             f"the {preset} Worker imports node: modules that workerd does not serve with "
-            f"{runtime.where} = {runtime.date!r} and compatibility_flags = {json.dumps(list(runtime.flags))}:\n"
+            f"{runtime.where} = {runtime.date!r} and compatibility_flags = "
+            f"{json.dumps(list(runtime.flags))}:\n"
             + "\n".join(lines) + "\n"
             f"A static import of a module workerd lacks stops the whole Worker from loading, even if only "
             f"a task that is never run imports it. Raise the date (nitro-build's default is "
