@@ -17,7 +17,7 @@ from enum import Enum
 from typing import ClassVar, Protocol
 
 from .errors import Warnings
-from .model import Project, SchedulerOptions
+from .model import CloudflareOptions, Project, SchedulerOptions, VercelOptions
 from .scheduler_lock import password_warning
 
 
@@ -51,6 +51,9 @@ class Features:
     # What the platform offers storage drivers and runtime APIs: "filesystem" (lasting, shared),
     # "tcp" (node:net sockets), "cloudflare-bindings", "deno-kv" (compiler/nitro_apis.py DRIVER_NEEDS).
     platform: frozenset[str] = frozenset({"filesystem", "tcp"})
+    # The platform option sections the preset reads (`cloudflare`, `vercel`); the others are left
+    # at their defaults, silently: one config serves several presets.
+    sections: frozenset[str] = frozenset()
     why_not: tuple[tuple[str, str], ...] = ()  # (feature, the platform's behaviour instead)
 
     def reason(self, feature: str) -> str:
@@ -115,6 +118,14 @@ def check_overlap(preset: FeatureHolder, project: Project, warnings: Warnings) -
     return replace(project, tasks=tasks)
 
 
+def drop_other_platforms(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
+    """`cloudflare.*` and `vercel.*` reach only the presets that read them."""
+    unused = {"cloudflare": CloudflareOptions(), "vercel": VercelOptions()}
+    for section in preset.features.sections:
+        unused.pop(section, None)
+    return replace(project, **unused)
+
+
 # Storage drivers are held against `Features.platform` where the mounts are resolved
 # (compiler/nitro_apis.py), since the driver a name means is only known there.
-CHECKS: tuple[Check, ...] = (check_lock, check_overlap)
+CHECKS: tuple[Check, ...] = (check_lock, check_overlap, drop_other_platforms)

@@ -56,6 +56,7 @@ FEATURES = Features(
     overlap=frozenset(),
     node_builtins=NodeBuiltins.NODEJS_COMPAT,
     platform=frozenset({"cloudflare-bindings"}),  # no lasting filesystem, no TCP for ioredis
+    sections=frozenset({"cloudflare"}),
     why_not=(
         ("scheduler_lock", "Cloudflare fires each Cron Trigger once per deployment, so no lock is needed"),
         ("overlap", OVERLAP_WHY),

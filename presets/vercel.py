@@ -55,6 +55,7 @@ FEATURES = Features(
     overlap=frozenset(),
     node_builtins=NodeBuiltins.ALL,  # a Node.js function
     platform=frozenset({"tcp"}),  # its filesystem is per instance and read-only outside /tmp
+    sections=frozenset({"vercel"}),
     why_not=(
         (
             "scheduler_lock",

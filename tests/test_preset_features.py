@@ -121,10 +121,29 @@ def test_narrow_drops_what_the_preset_lacks(tmp_path: Path) -> None:
     assert len(warnings.items) == 2
 
 
+def test_platform_sections_reach_only_their_presets(tmp_path: Path) -> None:
+    config = (
+        '[experimental]\ntasks = true\n[cloudflare.wrangler.vars]\nGREETING = "hi"\n'
+        '[vercel]\ncronHandlerRoute = "/_cron"\n'
+    )
+    project, _ = load_project(write_project(tmp_path / "p", {"nitro.config.toml": config}), Warnings())
+    wrangler = {"vars": {"GREETING": "hi"}}
+    cloudflare = narrow(get_preset("cloudflare_module"), project, Warnings())
+    assert cloudflare.cloudflare.wrangler == wrangler
+    assert cloudflare.vercel.cron_handler_route == "/_vercel/cron"  # the default: not read there
+    vercel = narrow(get_preset("vercel"), project, Warnings())
+    assert vercel.vercel.cron_handler_route == "/_cron" and vercel.cloudflare.wrangler == {}
+    server = narrow(get_preset("node_server"), project, Warnings())
+    assert server.cloudflare.wrangler == {} and server.vercel.cron_handler_route == "/_vercel/cron"
+
+
+
 def test_storage_drivers_follow_the_declared_platform(tmp_path: Path) -> None:
     """A storage driver the preset's platform cannot serve is an UnsupportedFeatureError naming both."""
     config = '[experimental]\ntasks = true\n[storage.cache]\ndriver = "fs"\nbase = ".data/cache"\n'
-    task = "export default defineTask({ run: async () => ({ result: await useStorage('cache').getKeys() }) });\n"
+    task = (
+        "export default defineTask({ run: async () => ({ result: await useStorage('cache').getKeys() }) });\n"
+    )
     project = write_project(tmp_path / "p", {"nitro.config.toml": config, "tasks/keys.ts": task})
     assert "filesystem" not in get_preset("cloudflare_module").features.platform
     proc = run_cli("build", "--preset", "cloudflare_module", "--dir", str(project))
