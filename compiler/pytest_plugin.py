@@ -16,7 +16,6 @@ Importing this module is cheap: nitro-build and syrupy load only when a test use
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,12 @@ ROOT_INI = "nitro_build_root"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With syrupy installed, `snapshot == artifact` also stores the artifact as its own file."""
+    """Declare the marker; with syrupy installed, `snapshot == artifact` also stores the artifact
+    as its own file."""
+    config.addinivalue_line(
+        "markers", "nitro_build(preset=None, *, root=None, dry_run=True, strict=False): "
+        "what the nitro_build fixture builds when its result is read directly",
+    )
     try:
         from syrupy.assertion import SnapshotAssertion
     except ImportError:
@@ -51,29 +55,57 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The project folder option (the `nitro_build` marker is declared in pytest_configure)."""
     parser.addini(ROOT_INI, "Project folder the nitro_build fixture builds (relative to the rootdir).",
                   default=".")
 
 
-@pytest.fixture
-def nitro_build(request: pytest.FixtureRequest) -> Callable[..., BuildResult]:
-    """A function that builds the project for a preset and returns its BuildResult (dry run by default)."""
-    default_root = project_root(request)
+class NitroBuild:
+    """The `nitro_build` fixture: call it to build (`nitro_build("vercel")`), or read a result's
+    attributes from it directly (`nitro_build.artifacts`), which builds once with the preset of
+    `@pytest.mark.nitro_build(preset=...)` or of `parametrize("nitro_build", [...], indirect=True)`,
+    else the config's."""
 
-    def run(
+    def __init__(self, root: Path, defaults: dict[str, Any]) -> None:
+        self.root = root
+        self.defaults = {"preset": None, "root": None, "dry_run": True, "strict": False, **defaults}
+        self._result: BuildResult | None = None
+
+    def __call__(
+        self,
         preset: str | None = None,
         *,
         root: str | Path | None = None,
-        dry_run: bool = True,
-        strict: bool = False,
+        dry_run: bool | None = None,
+        strict: bool | None = None,
     ) -> BuildResult:
+        """Build the project for `preset`; a relative `root` is relative to the project."""
         from . import build
 
-        # A relative `root` is relative to the project, not to wherever pytest was started.
-        folder = default_root / root if root is not None else default_root
-        return build(folder, preset, strict=strict, dry_run=dry_run)
+        given = {"preset": preset, "root": root, "dry_run": dry_run, "strict": strict}
+        opts = {k: self.defaults[k] if v is None else v for k, v in given.items()}
+        folder = self.root / opts["root"] if opts["root"] is not None else self.root
+        return build(folder, opts["preset"], strict=opts["strict"], dry_run=opts["dry_run"])
 
-    return run
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._result is None:
+            self._result = self()
+        return getattr(self._result, name)
+
+
+@pytest.fixture
+def nitro_build(request: pytest.FixtureRequest) -> NitroBuild:
+    """Builds the project for a preset (a dry run by default) and gives its BuildResult."""
+    marker = request.node.get_closest_marker("nitro_build")
+    defaults = dict(marker.kwargs) if marker else {}
+    if marker and marker.args:
+        defaults["preset"] = marker.args[0]
+    param = getattr(request, "param", None)
+    if param is not None:
+        defaults.update(param if isinstance(param, dict) else {"preset": param})
+    return NitroBuild(project_root(request), defaults)
 
 
 def project_root(request: pytest.FixtureRequest) -> Path:

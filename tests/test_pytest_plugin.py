@@ -83,10 +83,11 @@ def test_a_config_change_fails_with_a_readable_diff_and_update_accepts_it(
     run(user_project).assert_outcomes(passed=2)
 
 
-def test_fixture_builds_for_real_when_asked_and_names_its_project(
+def test_fixture_options_marker_and_parametrize(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """dry_run=False bundles (esbuild from NITRO_ESBUILD) and the result lists nitro.json; `root`
-    points the fixture at another project; a bad config raises the build's own error."""
+    points the fixture at another project; a bad config raises the build's own error; the preset
+    can come from a marker or an indirect parametrization, with the result read off the fixture."""
     from conftest import BIN
 
     (pytester.path / "nitro.config.toml").write_text(CONFIG)
@@ -107,6 +108,19 @@ def test_real(nitro_build):
 def test_bad(nitro_build):
     with pytest.raises(CronError, match="minute 61 is out of range"):
         nitro_build(root="bad")
+
+@pytest.mark.nitro_build("cloudflare_module")
+def test_marker(nitro_build):
+    assert nitro_build.preset == "cloudflare_module" and nitro_build.dry_run
+    assert 'crons = ["0 9 * * MON"]' in nitro_build.artifacts["wrangler.toml"]
+
+@pytest.mark.parametrize("nitro_build", ["vercel", {"preset": "bun", "dry_run": False}], indirect=True)
+def test_each(nitro_build):
+    assert nitro_build.preset in ("vercel", "bun")
+    assert nitro_build.dry_run == (nitro_build.preset == "vercel")
+
+def test_configured_preset(nitro_build):
+    assert nitro_build.preset == "node_server" and nitro_build.outputs == (".output",)
 ''')
     monkeypatch.setenv("NITRO_ESBUILD", str(BIN / "esbuild"))
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers").assert_outcomes(passed=6)
