@@ -68,6 +68,16 @@ def test_close_hook_on_sigterm_on_other_servers(tmp_path: Path, preset: str, sta
     assert {"hook": "close"} in hooks(server.output)
 
 
+def test_node_middleware_plugins_and_close_in_an_express_host(tmp_path: Path, start_server) -> None:
+    root = project(tmp_path, "node_middleware", storage=None)
+    host = Path(__file__).resolve().parent / "js" / "express_host.mjs"
+    server = start_server([NODE, str(host), ".output/server/index.mjs"], root)
+    assert server.request("GET", "/nitro2/5") == (200, {"id": "5", "query": {}})
+    assert server.stop(signal.SIGTERM) == 0
+    names = [h["hook"] for h in hooks(server.output)]
+    assert names == ["plugin", "plugin", "request", "close"]
+
+
 def test_plugins_run_on_workerd_before_the_first_firing(tmp_path: Path) -> None:
     root = project(tmp_path, "cloudflare_module", storage=None, scheduledTasks={"* * * * *": "tick"})
     out = run_workers([worker(root)], [{"type": "scheduled", "cron": "* * * * *", "scheduledTime": 0}])
