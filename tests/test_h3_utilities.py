@@ -31,6 +31,7 @@ def test_nitro2_route_with_v1_names(server) -> None:
     assert status == 201
     assert body == {"id": "42", "query": {"tag": ["a", "b"], "one": "1"}, "body": {"name": "x"}}
     assert server.request("GET", "/nitro2/7") == (200, {"id": "7", "query": {}})
+    assert server.request("GET", "/nitro2/8", headers={"x-agent": "a"}) == (200, {"id": "8", "query": {}, "agent": "a"})
     # createError({ statusCode, message }) answers that status, as under Nitro
     assert server.request("GET", "/nitro2/missing") == (404, {"statusCode": 404, "message": "no such item"})
 

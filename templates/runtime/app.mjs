@@ -295,6 +295,7 @@ function createEvent(request, url, params, ctx) {
     url,
     method: request.method,
     path: url.pathname + url.search,
+    headers: request.headers, // h3 1's event.headers (Nitro 2 handlers read it)
     params,
     context: { ...ctx, params },
     waitUntil: (promise) => ctx.waitUntil?.(promise),
