@@ -288,14 +288,18 @@ function routeHandler(exported, route) {
   return handler;
 }
 
-/** Nitro v3 / h3 v2 style event. `res` lets a handler set the status and headers of a returned value. */
+/**
+ * Nitro v3 / h3 v2 style event (h3 2's utilities read `req`, `url`, `context.params`, `res`), plus
+ * h3 1's `headers`, which Nitro 2 handlers read. `res` lets a handler set the status and headers
+ * of a returned value.
+ */
 function createEvent(request, url, params, ctx) {
   return {
     req: request,
     url,
     method: request.method,
     path: url.pathname + url.search,
-    headers: request.headers, // h3 1's event.headers (Nitro 2 handlers read it)
+    headers: request.headers,
     params,
     context: { ...ctx, params },
     waitUntil: (promise) => ctx.waitUntil?.(promise),
