@@ -40,6 +40,10 @@ class Artifact(str):
 
     __hash__ = str.__hash__
 
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        """copy, deepcopy and pickle rebuild an Artifact with its path."""
+        return (str(self), self.path)
+
 
 class Artifacts(Mapping[str, Artifact]):
     """Generated files by path relative to the project (`.output/server/wrangler.toml`).

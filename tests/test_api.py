@@ -4,9 +4,11 @@ A dry run's artifacts are, byte for byte, the files a real build writes, on ever
 builds here run the real esbuild."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -249,6 +251,9 @@ def test_artifacts_are_found_by_a_unique_file_name(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="ambiguous: a/config.json, b/config.json"):
         two["config.json"]
     assert two["b/config.json"] == "[]" and "config.json" not in two
+    copied = pickle.loads(pickle.dumps(copy.deepcopy(module)))
+    assert copied.artifacts["wrangler.toml"].path == ".output/server/wrangler.toml"
+    assert dict(copied.artifacts) == dict(module.artifacts)
 
 
 def test_the_pre_commit_hook_runs_the_check_command(tmp_path: Path) -> None:
