@@ -25,9 +25,11 @@ REDIS_SERVER = shutil.which("redis-server")
 REDIS_SENTINEL = shutil.which("redis-sentinel")
 
 
-def redis_cli(port: int, *args: str) -> str:
-    """One redis-cli command against 127.0.0.1:`port`; its output."""
-    proc = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=20)
+def redis_cli(port: int, *args: str, password: str | None = None) -> str:
+    """One redis-cli command against 127.0.0.1:`port` (with AUTH `password`); its output."""
+    env = {**os.environ, **({"REDISCLI_AUTH": password} if password else {})}
+    proc = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=20,
+                          env=env)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
@@ -96,14 +98,16 @@ def _unverified_tls() -> ssl.SSLContext:
 class Sentinel(RedisServer):
     """One redis-sentinel watching `master` (quorum 1, fast fail-over settings)."""
 
-    def __init__(self, folder: Path, master_port: int, name: str):
+    def __init__(self, folder: Path, master_port: int, name: str, password: str | None = None):
         super().__init__(folder, binary=REDIS_SENTINEL)
         self.config = self.folder / "sentinel.conf"  # sentinel rewrites its config file
+        auth = (f"requirepass {password}\nsentinel sentinel-pass {password}\n"
+                f"sentinel auth-pass {name} {password}\n") if password else ""
         self.config.write_text(
             f"port {self.port}\nbind 127.0.0.1\n"
             f"sentinel monitor {name} 127.0.0.1 {master_port} 1\n"
             f"sentinel down-after-milliseconds {name} 1000\n"
-            f"sentinel failover-timeout {name} 4000\n"
+            f"sentinel failover-timeout {name} 4000\n" + auth
         )
 
     def argv(self) -> list[str]:
@@ -115,12 +119,15 @@ class SentinelSetup:
     `idle_drop`, master and replica are known to the sentinels at IdleDropProxy ports (replication
     and the sentinels themselves are reached directly)."""
 
-    def __init__(self, folder: Path, name: str = "mymaster", idle_drop: float | None = None):
-        self.name = name
+    def __init__(self, folder: Path, name: str = "mymaster", idle_drop: float | None = None,
+                 password: str | None = None):
+        self.name, self.password = name, password
         self.proxies: list[IdleDropProxy] = []
-        self.master = RedisServer(folder, "--repl-ping-replica-period", "1")
+        auth = ["--requirepass", password, "--masterauth", password] if password else []
+        self.master = RedisServer(folder, "--repl-ping-replica-period", "1", *auth)
         self.master.start()
-        replica_args = ["--replicaof", "127.0.0.1", str(self.master.port), "--repl-ping-replica-period", "1"]
+        replica_args = ["--replicaof", "127.0.0.1", str(self.master.port), "--repl-ping-replica-period", "1",
+                        *auth]
         self.replica = RedisServer(folder, *replica_args)
         master_at, self.replica_at = self.master.port, self.replica.port
         if idle_drop is not None:
@@ -129,7 +136,7 @@ class SentinelSetup:
             self.replica.extra = (*replica_args, "--replica-announce-ip", "127.0.0.1",
                                   "--replica-announce-port", str(self.replica_at))
         self.replica.start()
-        self.sentinels = [Sentinel(folder, master_at, name) for _ in range(2)]
+        self.sentinels = [Sentinel(folder, master_at, name, password) for _ in range(2)]
         for sentinel in self.sentinels:
             sentinel.start()
         wait_until(self._replica_known, 20, "the sentinels to know the synced replica")
@@ -139,20 +146,23 @@ class SentinelSetup:
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
         return f"redis+sentinel://{hosts}/{self.name}"
 
+    def cli(self, port: int, *args: str) -> str:
+        return redis_cli(port, *args, password=self.password)
+
     def _replica_known(self) -> bool:
-        synced = "master_link_status:up" in redis_cli(self.replica.port, "INFO", "replication")
-        listed = all(str(self.replica_at) in redis_cli(s.port, "SENTINEL", "REPLICAS", self.name)
+        synced = "master_link_status:up" in self.cli(self.replica.port, "INFO", "replication")
+        listed = all(str(self.replica_at) in self.cli(s.port, "SENTINEL", "REPLICAS", self.name)
                      for s in self.sentinels)
         return synced and listed
 
     def master_port(self) -> int:
-        answer = redis_cli(self.sentinels[0].port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.name)
+        answer = self.cli(self.sentinels[0].port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.name)
         return int(answer.split()[1])
 
     def failover(self) -> None:
         """SENTINEL FAILOVER: the replica becomes the master, the old master its replica."""
         before = self.master_port()
-        assert redis_cli(self.sentinels[0].port, "SENTINEL", "FAILOVER", self.name) == "OK"
+        assert self.cli(self.sentinels[0].port, "SENTINEL", "FAILOVER", self.name) == "OK"
         wait_until(lambda: self.master_port() != before, 15, "the sentinels to name the new master")
 
     def stop(self) -> None:

@@ -220,3 +220,15 @@ def test_sentinel_behind_a_network_that_drops_idle_connections(tmp_path, start_s
     assert dropped >= 3, "no connection was dropped: nothing was tested"
     for replica in replicas:
         assert OUTAGE not in replica.output, replica.output
+
+
+def test_sentinel_and_data_nodes_that_demand_a_password(tmp_path, stoppable) -> None:
+    # requirepass on master, replica and sentinels: the URL's password opens all of them.
+    setup = stoppable(SentinelSetup(tmp_path / "sentinel", password="pw-S3cret"))
+    hosts = ",".join(f"127.0.0.1:{s.port}" for s in setup.sentinels)
+    good = probe(f"redis+sentinel://:pw-S3cret@{hosts}/{setup.name}", 2)
+    assert good["claims"] == [True, True], good
+    assert setup.cli(setup.master.port, "EXISTS", "probe:firing:1000:tick") == "1"
+    bad = probe(f"redis+sentinel://:wrong@{hosts}/{setup.name}", 1)
+    assert bad["claims"] == [False]
+    assert "WRONGPASS" in "\n".join(bad["lines"]) and "S3cret" not in "\n".join(bad["lines"]), bad

@@ -141,17 +141,39 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   };
 }
 
-/** Asks the sentinels, in turn, for the master's address; the last one that answered goes first. */
+/**
+ * Asks the sentinels, in turn, for the master's address; the last one that answered goes first.
+ * A sentinel is asked without AUTH; one that demands it (`requirepass` in sentinel.conf: NOAUTH)
+ * is asked again with the URL's user and password.
+ */
 function sentinelDirectory(target, options) {
-  const clients = target.hosts.map((node) => connectNode(node, { tls: target.tls }, options));
+  const credentials = { username: target.username, password: target.password };
+  const open = (node, auth) => connectNode(node, { tls: target.tls, ...(auth ? credentials : {}) }, options);
+  const clients = target.hosts.map((node) => open(node, false));
+  const ask = (client) => client.command(["SENTINEL", "get-master-addr-by-name", target.master]);
   let first = 0;
+
+  async function askWithAuth(index) {
+    const client = clients[index];
+    try {
+      return await ask(client);
+    } catch (error) {
+      if (!(error instanceof RedisReplyError && error.code === "NOAUTH" && target.password)) throw error;
+      if (clients[index] === client) {
+        client.close();
+        clients[index] = open(target.hosts[index], true);
+      }
+      return ask(clients[index]);
+    }
+  }
+
   return {
     async master() {
       const failures = [];
       for (let i = 0; i < clients.length; i++) {
         const index = (first + i) % clients.length;
         try {
-          const reply = await clients[index].command(["SENTINEL", "get-master-addr-by-name", target.master]);
+          const reply = await askWithAuth(index);
           if (!Array.isArray(reply)) throw new Error(`it does not know a master named "${target.master}"`);
           first = index;
           return { host: reply[0], port: Number(reply[1]) };

@@ -7,8 +7,8 @@
 // (`rediss+sentinel://`, `rediss+cluster://`: TLS to the data nodes and the sentinels.) The
 // sentinel form is the one redis-py's and Celery's users know as `redis+sentinel://`, with
 // several hosts separated by commas as in Lettuce's `redis-sentinel://`. User and password are
-// those of the data nodes; sentinels are asked without AUTH. A plain redis:// URL naming a cluster
-// node also works: the client follows the node's MOVED redirections.
+// those of the data nodes, and of the sentinels if they demand AUTH. A plain redis:// URL naming a
+// cluster node also works: the client follows the node's MOVED redirections.
 
 const TOPOLOGIES = {
   redis: ["single", false],
