@@ -49,9 +49,16 @@ class CloudflareConfig(_Strict):
     pages_cron_worker: bool = Field(False, alias="pagesCronWorker")
 
 
+class VercelBuildConfig(_Strict):
+    """Nitro's `vercel.config` (merged into config.json): its cron jobs, checked by the preset."""
+
+    crons: list[Any] = Field(default_factory=list)
+
+
 class VercelConfig(_Strict):
     cron_handler_route: str = Field("/_vercel/cron", alias="cronHandlerRoute")
     allow_unauthenticated_cron: bool = Field(False, alias="allowUnauthenticatedCron")
+    config: VercelBuildConfig = Field(default_factory=VercelBuildConfig)
 
 
 class LockConfig(_Strict):

@@ -69,6 +69,7 @@ def build_project(
         vercel=VercelOptions(
             cron_handler_route=config.vercel.cron_handler_route,
             allow_unauthenticated_cron=config.vercel.allow_unauthenticated_cron,
+            config_crons=tuple(config.vercel.config.crons),
         ),
         plugins=scan_plugins(root, server_dir, config.plugins, cfg_name),
         runtime_config=runtime_config(config.runtime_config),

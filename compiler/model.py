@@ -73,6 +73,8 @@ class VercelOptions:
 
     cron_handler_route: str = "/_vercel/cron"
     allow_unauthenticated_cron: bool = False
+    # Nitro's `vercel.config.crons`: cron jobs added to config.json after vercel.json's (checked there).
+    config_crons: tuple[Any, ...] = field(default=(), hash=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,12 @@ NITRO_UNUSED: dict[str, frozenset[str]] = {
     "cloudflare": frozenset({"wranglerEnv", "deployConfig", "nodeCompat", "dev", "pages", "exports"}),
     "vercel": frozenset(
         """
-        config skewProtection immutableStaticFiles regions functions entryFormat queues
-        functionRules
+        skewProtection immutableStaticFiles regions functions entryFormat queues functionRules
         """.split()
+    ),
+    # Nitro merges `vercel.config` into .vercel/output/config.json; nitro-build takes its crons.
+    "vercel.config": frozenset(
+        "version routes images wildcard overrides cache bypassToken framework".split()
     ),
 }
 
@@ -54,15 +57,17 @@ def set_aside_unused(raw: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ..
     unused: list[str] = []
     out = dict(raw)
     for where, names in NITRO_UNUSED.items():
-        table = out if not where else out.get(where)
+        parent, table, key = None, out, ""
+        for key in where.split(".") if where else ():
+            parent, table = table, table.get(key) if isinstance(table, dict) else None
         if not isinstance(table, dict):
             continue
         kept = {k: v for k, v in table.items() if k not in names}
         unused += [f"{where}.{k}" if where else k for k in table if k in names]
-        if where:
-            out[where] = kept
-        else:
+        if parent is None:
             out = kept
+        else:
+            parent[key] = kept
     return out, tuple(unused)
 
 

@@ -51,7 +51,9 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
     "VercelConfig": {
         "cronHandlerRoute": "Base path of the cron endpoints (default /_vercel/cron).",
         "allowUnauthenticatedCron": "Serve cron endpoints without CRON_SECRET (warned).",
+        "config": "Nitro's config.json fragment; its `crons` are added as vercel.json's are.",
     },
+    "VercelBuildConfig": {"crons": "Extra Vercel cron jobs: [{ path, schedule }]."},
     "LockConfig": {
         "driver": "The lock store; only redis.",
         "url": "redis:// or rediss:// URL; better NITRO_SCHEDULER_REDIS_URL at run time.",
@@ -91,7 +93,8 @@ def config_schema() -> dict[str, Any]:
 
 # Where NITRO_UNUSED's key paths live in the generated schema.
 _MODEL_OF_PATH = {"": "NitroConfig", "experimental": "Experimental", "output": "OutputConfig",
-                  "cloudflare": "CloudflareConfig", "vercel": "VercelConfig"}
+                  "cloudflare": "CloudflareConfig", "vercel": "VercelConfig",
+                  "vercel.config": "VercelBuildConfig"}
 
 
 def _accept_nitro_keys(schema: dict[str, Any], models: dict[str, Any]) -> None:

@@ -101,7 +101,8 @@ class Vercel(Preset):
         warn_about_schedules(project, plan.warnings)
         super().plan(project, plan)
         plan.add_json(f"{self.server_dir(project)}/.vc-config.json", FUNCTION_CONFIG)
-        config = build_config(jobs, user, cron_handler_route(project), plan.warnings)
+        extra = (f"{project.config_name}: vercel.config.crons", list(project.vercel.config_crons))
+        config = build_config(jobs, user, cron_handler_route(project), plan.warnings, extra)
         plan.add_json(f"{self.output_dir(project)}/config.json", config)
 
     def entry_context(self, project: Project) -> dict[str, Any]:
@@ -200,9 +201,11 @@ def read_vercel_json(root: Path) -> dict[str, Any]:
 
 
 def build_config(
-    jobs: list[dict[str, Any]], user: dict[str, Any], route: str, warnings: Warnings
+    jobs: list[dict[str, Any]], user: dict[str, Any], route: str, warnings: Warnings,
+    extra: tuple[str, list[Any]] = ("", []),
 ) -> dict[str, Any]:
-    """config.json: the user's supported keys, our routes after theirs, both sets of crons."""
+    """config.json: the user's supported keys, our routes after theirs, every set of crons
+    (ours, vercel.json's, then the nitro config's `vercel.config.crons` as Nitro appends them)."""
     ignored = sorted(k for k in user if k not in CARRIED_KEYS and k not in SILENT_KEYS)
     if ignored:
         warnings.warn(
@@ -215,6 +218,7 @@ def build_config(
     config["version"] = 3
     config["routes"] = merge_routes(user.get("routes", []))
     crons = merge_crons(jobs, user.get("crons", []), route, warnings)
+    crons = merge_crons(crons, extra[1], route, warnings, extra[0])
     if len(crons) > MAX_CRON_JOBS:  # the deployment would be refused; say so at build time
         raise ConfigError(
             f"scheduledTasks and vercel.json crons make {len(crons)} cron jobs, but Vercel allows "
@@ -248,20 +252,21 @@ def merge_routes(user_routes: Any) -> list[dict[str, Any]]:
 
 
 def merge_crons(
-    jobs: list[dict[str, Any]], user_crons: Any, route: str, warnings: Warnings
+    jobs: list[dict[str, Any]], user_crons: Any, route: str, warnings: Warnings,
+    source: str = "vercel.json: crons",
 ) -> list[dict[str, str]]:
     """Ours, then the user's, without repeating a (path, schedule) pair."""
     if not isinstance(user_crons, list):
-        raise ConfigError("vercel.json: crons: must be an array of {path, schedule} objects")
+        raise ConfigError(f"{source}: must be an array of {{path, schedule}} objects")
     crons = [{"path": j["path"], "schedule": j["schedule"]} for j in jobs]
     ours = {j["path"] for j in jobs}
     for i, entry in enumerate(user_crons):
-        item = _user_cron(i, entry)
+        item = _user_cron(f"{source}[{i}]", entry)
         if item in crons:
             continue
         if item["path"] == route or item["path"].startswith(route + "/"):
             warnings.warn(
-                f"vercel.json: crons[{i}].path {item['path']} is under vercel.cronHandlerRoute "
+                f"{source}[{i}].path {item['path']} is under vercel.cronHandlerRoute "
                 f"{route}, which only answers the scheduledTasks of the nitro config"
                 + (" (that path has another schedule there)" if item["path"] in ours else "")
             )
@@ -269,9 +274,9 @@ def merge_crons(
     return crons
 
 
-def _user_cron(i: int, entry: Any) -> dict[str, str]:
-    """One cron job of the user's vercel.json, checked; the schedule in Vercel's own dialect."""
-    where = f"vercel.json: crons[{i}]"
+def _user_cron(where: str, entry: Any) -> dict[str, str]:
+    """One cron job of the user's (vercel.json or vercel.config), checked; the schedule in
+    Vercel's own dialect."""
     if not isinstance(entry, dict) or set(entry) != {"path", "schedule"}:
         raise ConfigError(f"{where}: must be an object with exactly the keys path and schedule")
     path, schedule = entry["path"], entry["schedule"]

@@ -184,3 +184,17 @@ def test_listing_reads_a_computed_module_description_over_the_configs(tmp_path: 
     build_project(project)
     tasks = json.loads(run_task_cli(NODE_BUNDLE, project, "list").stdout)["tasks"]
     assert tasks == {"computed": {"description": "from module"}, "plain": {"description": "config"}}
+
+
+def test_vercel_config_crons_are_added_as_nitro_does_and_checked(tmp_path: Path) -> None:
+    config = ('export default defineConfig({ experimental: { tasks: true }, scheduledTasks: { "0 3 * * *": "a" },\n'
+              '  vercel: { config: { crons: [{ path: "/api/cleanup", schedule: "0 5 * * 1" }] } } });\n')
+    project = write_project(tmp_path, {"nitro.config.ts": config, "tasks/a.ts": TASK})
+    build_project(project, "vercel")
+    crons = json.loads((project / ".vercel/output/config.json").read_text())["crons"]
+    assert [c["schedule"] for c in crons] == ["0 3 * * *", "0 5 * * 1"]
+    assert crons[1]["path"] == "/api/cleanup"
+    write_project(project, {"nitro.config.ts": config.replace("0 5 * * 1", "0 5 L * *")})
+    proc = run_cli("build", "--dir", str(project), "--preset", "vercel")
+    assert proc.returncode == 1
+    assert "nitro.config.ts: vercel.config.crons[0].schedule: Vercel Cron Jobs do not support L" in proc.stderr
