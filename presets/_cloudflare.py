@@ -82,8 +82,8 @@ class CloudflarePreset(Preset):
     def platform_cron(self, cron: str) -> str | None:
         return to_cloudflare(cron)
 
-    def entry_context(self, project: Project) -> dict[str, Any]:
-        return {"preset": self.name, "cron_triggers": cron_triggers(project, self.name)}
+    def entry_args(self, project: Project) -> list[Any]:
+        return [cron_triggers(project, self.name)]
 
     def plan(self, project: Project, plan: Plan) -> None:
         """Plan the platform files and the Worker; once bundled, its node: imports are held

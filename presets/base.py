@@ -1,13 +1,13 @@
 """The base every preset extends: registry + entry rendered from templates, bundled by esbuild.
 
-A preset subclass changes only what differs on its platform (entry template, esbuild options,
+A preset subclass changes only what differs on its platform (runtime adapter, esbuild options,
 output folder, platform artifacts), in the spirit of Nitro's `extends`
 (https://github.com/nitrojs/nitro/tree/main/src/presets).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..features import SERVER, Features
@@ -20,12 +20,26 @@ from ..scheduler_lock import scheduler_options
 from .._version import __version__ as VERSION
 
 
+@dataclass(frozen=True)
+class Entry:
+    """The generated entry.mjs (templates/entry.mjs.jinja): import `start` from a runtime adapter and
+    call it with the registry and the preset's `entry_args`, exporting the result as `export` says."""
+
+    adapter: str  # the module under templates/runtime/
+    start: str  # the adapter's function
+    doc: tuple[str, ...]  # what the bundle does, for the comment at its top
+    export: str = ""  # "" (called for its effect), "default", or a destructuring: "{ a, b }"
+
+
 class Preset:
     """A Node server build; other presets override the class attributes and hooks below."""
 
     name: ClassVar[str] = "node_server"
     output_root: ClassVar[str] = ".output"  # replaced by the config's `output.dir`
-    entry_template: ClassVar[str] = "entries/node_server.mjs.jinja"
+    entry: ClassVar[Entry] = Entry("node.mjs", "startNode", (
+        "`node index.mjs` serves HTTP and runs the schedules;",
+        "`node index.mjs task list|run NAME` runs one task without a server.",
+    ))
     bundle_options: ClassVar[BundleOptions] = BundleOptions(
         platform="node",
         target="node20",
@@ -76,7 +90,8 @@ class Preset:
         """Plan registry.mjs and the entry in .nitro/build/<preset>/; return the entry's path."""
         plan.add_source("registry.mjs.jinja", "registry.mjs", **self.registry_context(project, plan))
         plan_runtime_apis(project, plan, self.name, self.dev)
-        return plan.add_source(self.entry_template, "entry.mjs", **self.entry_context(project))
+        args = self.entry_args(project)
+        return plan.add_source("entry.mjs.jinja", "entry.mjs", preset=self.name, entry=self.entry, args=args)
 
     def registry_context(self, project: Project, plan: Plan) -> dict[str, Any]:
         src, root = plan.sources, project.root
@@ -112,8 +127,9 @@ class Preset:
         """Data the shipped runtime reads from `registry.options`."""
         return {"preset": self.name, "dev": self.dev, **scheduler_options(project)}
 
-    def entry_context(self, project: Project) -> dict[str, Any]:
-        return {"preset": self.name}
+    def entry_args(self, project: Project) -> list[Any]:
+        """Build-time data the entry passes to the adapter's `start` after the registry."""
+        return []
 
     def platform_cron(self, cron: str) -> str | None:
         """The expression as the platform's own cron service receives it (None: our scheduler)."""

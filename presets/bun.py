@@ -8,12 +8,15 @@ from dataclasses import replace
 
 from ..model import Project
 
-from .base import Preset
+from .base import Entry, Preset
 
 
 class Bun(Preset):
     name = "bun"
-    entry_template = "entries/bun.mjs.jinja"
+    entry = Entry("bun.mjs", "startBun", (
+        "`bun index.mjs` serves HTTP with Bun.serve and runs the schedules;",
+        "`bun index.mjs task list|run NAME` runs one task without a server.",
+    ))
     # Packages' "bun" export conditions win, as in Nitro's bun preset.
     bundle_options = replace(Preset.bundle_options, target="esnext", conditions=("bun",))
 

@@ -22,6 +22,7 @@ from ..plan import Plan
 
 from . import _cloudflare as cf
 from . import _cloudflare_node as node
+from .base import Entry
 
 # Keys this preset must own for wrangler to upload the bundle as built: our index.mjs, unbundled,
 # with any further module found through the ESModule rule
@@ -39,7 +40,10 @@ DROPPED = ("base_dir", "pages_build_output_dir")
 
 class CloudflareModule(cf.CloudflarePreset):
     name = "cloudflare_module"
-    entry_template = "entries/cloudflare_module.mjs.jinja"
+    entry = Entry("cloudflare.mjs", "createModuleWorker", (
+        "a module Worker. `fetch` serves the routes and /_nitro/tasks;",
+        "`scheduled` runs the tasks of the Cron Trigger that fired (keys: the crons in wrangler.toml).",
+    ), export="default")
 
     def outputs(self, project: Project) -> list[str]:
         """The output folder and the deploy redirect; the user's wrangler files are never written."""

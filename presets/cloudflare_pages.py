@@ -20,6 +20,7 @@ from ..plan import Plan
 
 from . import _cloudflare as cf
 from . import _cloudflare_node as node
+from .base import Entry
 
 CRON_DIR = "_cron"
 SECRET = "NITRO_CRON_SECRET"
@@ -28,7 +29,10 @@ SECRET = "NITRO_CRON_SECRET"
 class CloudflarePages(cf.CloudflarePreset):
     name = "cloudflare_pages"
     output_root = "dist"
-    entry_template = "entries/cloudflare_pages.mjs.jinja"
+    entry = Entry("cloudflare.mjs", "createPagesWorker", (
+        "the Pages `_worker.js` (advanced mode). Pages has no Cron Triggers, so",
+        f"schedules arrive as authenticated POSTs to {cf.CRON_PATH} from the companion cron Worker.",
+    ), export="default")
     # Pages looks for `_worker.js/index.js` and uploads the directory's .js files as ES modules.
     bundle_options = replace(cf.CloudflarePreset.bundle_options, out_extension=".js")
 
@@ -41,8 +45,8 @@ class CloudflarePages(cf.CloudflarePreset):
         stale = [cf.DEPLOY_CONFIG] if cf.generated_redirect(project.root) else []
         return [self.output_dir(project), *stale]
 
-    def entry_context(self, project: Project) -> dict[str, Any]:
-        return {**super().entry_context(project), "cron_path": cf.CRON_PATH}
+    def entry_args(self, project: Project) -> list[Any]:
+        return [*super().entry_args(project), cf.CRON_PATH]
 
     def worker_runtime(self, project: Project, plan: Plan) -> node.Runtime:
         return pages_runtime(project, plan.warnings)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from ..model import Project
 from ..nitro_apis import deno_permissions
 
-from .base import Preset
+from .base import Entry, Preset
 
 # Variables the runtime reads (server address, task token, shutdown bound). Anything a task reads
 # itself must be added to the --allow-env list by the user.
@@ -20,7 +20,10 @@ LOCK_ENV = "NITRO_SCHEDULER_REDIS_URL"
 class DenoServer(Preset):
     name = "deno_server"
     features = replace(Preset.features, platform=frozenset({"filesystem", "tcp", "deno-kv"}))
-    entry_template = "entries/deno_server.mjs.jinja"
+    entry = Entry("deno.mjs", "startDeno", (
+        "`deno run <permissions> index.mjs` (the command is in nitro.json) serves HTTP",
+        "with Deno.serve and runs the schedules; `... index.mjs task list|run NAME` runs one task.",
+    ))
     # `npm:` and `jsr:` specifiers are Deno's to resolve at run time (from the project's
     # node_modules when it has a package.json, else from the registry); `node:` built-ins are
     # external on the node platform already. "deno" export conditions win, as in Nitro's preset.

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from ..model import Project
 
-from .base import Preset
+from .base import Entry, Preset
 
 
 class NodeMiddleware(Preset):
     name = "node_middleware"
-    entry_template = "entries/node_middleware.mjs.jinja"
+    entry = Entry("middleware.mjs", "createMiddleware", (
+        "`app.use(middleware)` in an Express/Connect app serves the routes and task",
+        "endpoints (other requests go to next()); `handler(request)` is the same app as a fetch function.",
+        "Importing this module starts the schedules, once per process.",
+    ), export="{ middleware, handler }")
 
     def commands(self, project: Project) -> dict[str, str]:
         """No preview command: the bundle is imported by the host application."""

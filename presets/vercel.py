@@ -19,7 +19,7 @@ from ..features import Features, NodeBuiltins, Scheduling
 from ..model import Project
 from ..plan import Plan
 
-from .base import Preset
+from .base import Entry, Preset
 
 FUNCTION = "__server"
 # https://vercel.com/docs/build-output-api/primitives#serverless-function-configuration
@@ -75,7 +75,10 @@ FEATURES = Features(
 class Vercel(Preset):
     name = "vercel"
     output_root = ".vercel/output"
-    entry_template = "entries/vercel.mjs.jinja"
+    entry = Entry("vercel.mjs", "createVercelHandler", (
+        "Vercel's Node.js runtime imports this file (`.vc-config.json` \"handler\") and",
+        "calls the default export's `fetch(request, context)` for every request, cron invocations included.",
+    ), export="default")
     utc_schedules = True  # Vercel runs cron jobs in UTC
     features = FEATURES
 
@@ -105,13 +108,13 @@ class Vercel(Preset):
         config = build_config(jobs, user, cron_handler_route(project), plan.warnings, extra)
         plan.add_json(f"{self.output_dir(project)}/config.json", config)
 
-    def entry_context(self, project: Project) -> dict[str, Any]:
+    def entry_args(self, project: Project) -> list[Any]:
         cron = {
             "route": cron_handler_route(project),
             "allowUnauthenticated": project.vercel.allow_unauthenticated_cron,
             "jobs": cron_jobs(project),
         }
-        return {"preset": self.name, "cron": cron}
+        return [cron]
 
     def commands(self, project: Project) -> dict[str, str]:
         return {"deploy": "npx vercel deploy --prebuilt"}

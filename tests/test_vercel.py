@@ -204,10 +204,10 @@ def test_cron_runs_the_schedules_tasks_in_parallel(start_server, cron_project: P
     assert before <= body["scheduledTime"] <= after
     daily, parallel = body["tasks"]["report:daily"], body["tasks"]["report:parallel"]
     assert daily == {
-        "status": "ok",
+        "status": "success",
         "result": {"payload": {"scheduledTime": body["scheduledTime"]}, "hasWaitUntil": True, "sawParallel": True},
     }
-    assert parallel == {"status": "ok", "result": {"scheduledTime": body["scheduledTime"]}}
+    assert parallel == {"status": "success", "result": {"scheduledTime": body["scheduledTime"]}}
 
 
 def test_every_cron_job_in_config_json_reaches_its_schedule(start_server, cron_project: Path) -> None:
@@ -242,7 +242,7 @@ def test_failing_task_is_reported_by_name(start_server, cron_project: Path) -> N
     assert status == 500
     assert body["statusCode"] == 500 and body["message"] == "Scheduled task failed: report:broken"
     assert body["tasks"]["report:broken"] == {"status": "error", "message": "the report database is unreachable"}
-    assert body["tasks"]["report:later"] == {"status": "ok", "result": {"queued": True}}
+    assert body["tasks"]["report:later"] == {"status": "success", "result": {"queued": True}}
     # the other task's waitUntil work still finished, and the failure is in the function's log
     server.wait_for(f"report:later background work done for {body['scheduledTime']}")
     server.wait_for("[harness] waitUntil: 1 promise(s) settled")
@@ -272,7 +272,7 @@ def test_allow_unauthenticated_cron(tmp_path: Path, start_server) -> None:
     assert "vercel.allowUnauthenticatedCron = true: when CRON_SECRET is not set, anyone" in proc.stderr
     open_server = start_function(start_server, project)
     status, body = open_server.request("GET", cron_path("@hourly"))
-    assert status == 200 and body["tasks"]["report:later"]["status"] == "ok"
+    assert status == 200 and body["tasks"]["report:later"]["status"] == "success"
     # a configured secret is still required
     locked = start_function(start_server, project, CRON_SECRET=SECRET)
     assert locked.request("GET", cron_path("@hourly"))[0] == 401

@@ -1,11 +1,12 @@
 // The web-standard request handler every preset serves: user routes plus the /_nitro/tasks
 // endpoints. `fetch(request, ctx)` with ctx = { waitUntil?, env?, remoteAddress? }.
+import { readEnv } from "./env.mjs";
 import { callHook, ready, setLocalApp } from "./hooks.mjs";
+import { hasBearer, json, jsonError, methodNotAllowed } from "./http.mjs";
 import { HTTPError, listTasks, registerTasks, runTask } from "./task.mjs";
 
 const TASKS_PATH = "/_nitro/tasks";
 const MAX_TASK_BODY = 1024 * 1024;
-const KIND_RANK = (segment) => ("static" in segment ? 0 : "param" in segment ? 1 : 2);
 // Methods the Fetch standard forbids in a Request (https://fetch.spec.whatwg.org/#forbidden-method):
 // no route can serve them, and Node's `new Request` throws on them. TRACE would echo headers
 // (cross-site tracing), CONNECT asks for a tunnel: no resource supports them, hence 501
@@ -17,7 +18,8 @@ export function createApp(registry) {
   registerTasks(registry.tasks ?? {});
   const app = {
     options: registry.options ?? {},
-    routes: sortRoutes(registry.routes ?? []),
+    // Already in match order: the build sorts them (compiler/scan.py route_sort_key).
+    routes: registry.routes ?? [],
     schedules: publicSchedules(registry.scheduledTasks),
   };
   const served = {
@@ -38,7 +40,7 @@ export function createApp(registry) {
     matches(method, url, ctx = {}) {
       const { pathname } = new URL(url);
       const tasksPath = pathname === TASKS_PATH || pathname.startsWith(`${TASKS_PATH}/`);
-      if (tasksPath && (app.options.dev || runtimeEnv(ctx, "NITRO_TASKS_TOKEN"))) return true;
+      if (tasksPath && (app.options.dev || readEnv("NITRO_TASKS_TOKEN", ctx.env))) return true;
       return Boolean(matchRoute(app.routes, pathname, method).route);
     },
   };
@@ -92,10 +94,9 @@ async function checkAccess(request, ctx, options) {
     const refusal = browserRefusal(request.headers);
     return refusal ? jsonError(403, refusal) : "allowed";
   }
-  const token = runtimeEnv(ctx, "NITRO_TASKS_TOKEN");
+  const token = readEnv("NITRO_TASKS_TOKEN", ctx.env);
   if (!token) return null;
-  const given = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-  if (given !== undefined && (await sameSecret(given.trim(), token))) return "allowed";
+  if (hasBearer(request, token)) return "allowed";
   return jsonError(401, "Missing or wrong bearer token", { "www-authenticate": 'Bearer realm="nitro-tasks"' });
 }
 
@@ -132,25 +133,6 @@ function isLoopbackOrigin(origin) {
   } catch {
     return false; // "null" (sandboxed pages, file:) and anything unparsable
   }
-}
-
-function runtimeEnv(ctx, key) {
-  const fromCtx = ctx.env?.[key];
-  if (fromCtx) return fromCtx;
-  try {
-    return globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
-  } catch {
-    return undefined; // Deno without --allow-env: treat as unset (endpoint hidden).
-  }
-}
-
-/** Compares SHA-256 digests so the time taken does not depend on where the strings differ. */
-export async function sameSecret(given, expected) {
-  const encode = (text) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  const [a, b] = (await Promise.all([encode(given), encode(expected)])).map((d) => new Uint8Array(d));
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 /**
@@ -222,7 +204,7 @@ function withoutPrototypeKeys(key, value) {
 const tooLarge = () => new HTTPError(413, `Request body is larger than ${MAX_TASK_BODY} bytes`);
 const isPlainObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
 
-function publicSchedules(scheduledTasks) {
+export function publicSchedules(scheduledTasks) {
   const list = (scheduledTasks ?? []).map(({ cron, tasks }) => ({ cron, tasks }));
   return list.length > 0 ? list : false;
 }
@@ -242,18 +224,6 @@ async function serveRoute(app, request, url, ctx) {
     await callHook("error", error, { event, tags: ["request"] });
     throw error;
   }
-}
-
-/** Static segments before params before catch-alls, position by position; method-specific first. */
-function sortRoutes(routes) {
-  const compare = (a, b) => {
-    for (let i = 0; i < Math.min(a.segments.length, b.segments.length); i++) {
-      const diff = KIND_RANK(a.segments[i]) - KIND_RANK(b.segments[i]);
-      if (diff !== 0) return diff;
-    }
-    return (a.method ? 0 : 1) - (b.method ? 0 : 1);
-  };
-  return [...routes].sort(compare);
 }
 
 /** `{ route, params }`, `{ allow }` when only other methods match, or `{}`. */
@@ -341,21 +311,6 @@ function errorResponse(error, { expose }) {
 }
 
 const defaultMessage = (status) => ({ 404: "Not Found", 500: "Internal Server Error" })[status] ?? "Error";
-
-export function jsonError(status, message, headers = {}) {
-  return json({ statusCode: status, message }, status, headers);
-}
-
-function methodNotAllowed(allow) {
-  return jsonError(405, "Method Not Allowed", { allow });
-}
-
-function json(value, status = 200, headers = {}) {
-  return new Response(JSON.stringify(value), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
-}
 
 function safeDecode(text) {
   try {

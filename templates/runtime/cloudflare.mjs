@@ -1,6 +1,8 @@
 // Cloudflare adapter (workerd): the module Worker's `fetch` and `scheduled` handlers, and the
 // Pages deployment's cron endpoint. Web-standard APIs only: no node: imports, no `process`.
-import { createApp, sameSecret } from "./app.mjs";
+import { createApp } from "./app.mjs";
+import { readEnv } from "./env.mjs";
+import { hasBearer, json, jsonError, methodNotAllowed } from "./http.mjs";
 import { runFiring } from "./scheduler.mjs";
 import { runTask } from "./task.mjs";
 
@@ -63,19 +65,16 @@ export async function runCron(cronTriggers, cron, scheduledTime, env, ctx) {
 // ---------------------------------------------------------------- Pages cron endpoint
 
 async function serveCron(request, env, ctx, cronTriggers) {
-  const secret = env?.NITRO_CRON_SECRET;
+  const secret = readEnv("NITRO_CRON_SECRET", env);
   if (!secret) {
     console.error("[nitro] cron request refused: the NITRO_CRON_SECRET secret is not set on this Pages project");
     return null;
   }
-  if (request.method !== "POST") return json({ statusCode: 405, message: "Method Not Allowed" }, 405, { allow: "POST" });
-  const given = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-  if (given === undefined || !(await sameSecret(given.trim(), secret))) {
-    return json({ statusCode: 401, message: "Missing or wrong bearer token" }, 401);
-  }
+  if (request.method !== "POST") return methodNotAllowed("POST");
+  if (!hasBearer(request, secret)) return jsonError(401, "Missing or wrong bearer token");
   const body = await request.json().catch(() => null);
   if (typeof body?.cron !== "string") {
-    return json({ statusCode: 400, message: 'Body must be JSON {"cron": string, "scheduledTime": number}' }, 400);
+    return jsonError(400, 'Body must be JSON {"cron": string, "scheduledTime": number}');
   }
   const scheduledTime = Number.isFinite(body.scheduledTime) ? body.scheduledTime : Date.now();
   const results = await runCron(cronTriggers, body.cron, scheduledTime, env, ctx);
@@ -83,11 +82,4 @@ async function serveCron(request, env, ctx, cronTriggers) {
   if (!results) return json({ statusCode: 404, message: `No tasks are scheduled for cron "${body.cron}"`, unknownCron: true }, 404);
   const report = results.map(({ name, status, error }) => ({ name, status, ...(error ? { error: String(error?.message ?? error) } : {}) }));
   return json({ cron: body.cron, scheduledTime, results: report });
-}
-
-function json(value, status = 200, headers = {}) {
-  return new Response(JSON.stringify(value), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
 }

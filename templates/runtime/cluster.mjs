@@ -5,14 +5,14 @@
 // The primary is also the cluster-wide "one running instance per task" lock: a worker asks it
 // before running a task and joins the run in progress elsewhere if there is one.
 import cluster from "node:cluster";
-import { createServer } from "node:http";
 import { availableParallelism } from "node:os";
 import { createApp } from "./app.mjs";
+import { runCli } from "./cli.mjs";
 import { ready } from "./hooks.mjs";
-import { scheduleGuards } from "./lock.mjs";
-import { listenUrl, onShutdown, refuseTunnels, respond, runCli, shutdown, tracker } from "./node.mjs";
-import { startScheduler } from "./scheduler.mjs";
+import { listen, nodeServer } from "./node.mjs";
+import { logUnhandledRejections, onShutdown, shutdown, startSchedules } from "./server.mjs";
 import { HTTPError, runTask, setCoordinator, tasksIdle } from "./task.mjs";
+import { tracker } from "./waituntil.mjs";
 
 // A worker that dies sooner than this after it started is restarted after this long, not at once,
 // so a worker that cannot start (a bad port, a crash at import) does not spin the CPU.
@@ -34,8 +34,7 @@ function primary(registry) {
   cluster.setupPrimary({ serialization: "advanced" });
   const pool = workerPool(size);
   const flights = taskFlights(pool);
-  const hooks = scheduleGuards(registry.options, { runTask: flights.dispatch });
-  const scheduler = startScheduler(registry.scheduledTasks ?? [], hooks);
+  const scheduler = startSchedules(registry, flights.dispatch);
   // A forced exit (second signal) must not leave workers behind.
   process.on("exit", () => pool.kill());
   onShutdown(async () => {
@@ -214,8 +213,8 @@ export function taskFlights(pool) {
 async function worker(registry) {
   const app = createApp(registry);
   const pending = tracker();
-  const server = refuseTunnels(createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server })));
-  process.on("unhandledRejection", (reason) => console.error("[nitro] unhandled rejection:", reason));
+  const server = nodeServer(app, pending);
+  logUnhandledRejections();
   let closing = null;
   let released;
   // The primary answers "closing" with "closed" (or is gone): a firing it dispatched to this worker
@@ -231,16 +230,15 @@ async function worker(registry) {
   joinCluster(pending, close, released);
   process.on("SIGTERM", close);
   process.on("SIGINT", close);
-  const port = Number(process.env.NITRO_PORT || process.env.PORT || 3000);
-  const host = process.env.NITRO_HOST || process.env.HOST || undefined;
+  let url;
   try {
     await ready(); // plugins, once per worker, before it listens
-    await new Promise((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+    url = await listen(server);
   } catch (error) {
     console.error(`[nitro] could not start the server: ${error?.message ?? error}`);
     process.exit(1);
   }
-  tell(process, { nitro: "listening", url: listenUrl(server.address()) });
+  tell(process, { nitro: "listening", url });
 }
 
 /** Runs what the primary dispatches, and asks the primary before running a task of its own. */

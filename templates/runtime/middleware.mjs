@@ -1,14 +1,14 @@
 // Node middleware adapter for node_middleware: `middleware(req, res, next)` for Express/Connect
 // answers the app's routes and task endpoints and calls next() for everything else; `handler` is
 // the same app as a web fetch function. The scheduler starts when the bundle is imported, once.
-import { createApp } from "./app.mjs";
-import { ready } from "./hooks.mjs";
-import { scheduleGuards } from "./lock.mjs";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { incoming, onShutdown, runCli, shutdown, tracker, writeResponse } from "./node.mjs";
-import { startScheduler } from "./scheduler.mjs";
-import { runTask } from "./task.mjs";
+import { createApp } from "./app.mjs";
+import { runCli } from "./cli.mjs";
+import { ready } from "./hooks.mjs";
+import { incoming, writeResponse } from "./node.mjs";
+import { onShutdown, shutdown, startSchedules } from "./server.mjs";
+import { tracker } from "./waituntil.mjs";
 
 // The host application owns the HTTP server; there is nothing of ours to close at shutdown.
 const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => {} };
@@ -59,7 +59,7 @@ function startOnce(registry, pending) {
   const key = Symbol.for(`nitro-build.middleware.scheduler ${file} ${JSON.stringify(schedules)}`);
   if (globalThis[key]) return;
   globalThis[key] = true;
-  const scheduler = startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask }));
+  const scheduler = startSchedules(registry);
   // Stop scheduling, wait (bounded) for running tasks and waitUntil work, then exit 0.
   onShutdown(() => shutdown(NO_SERVER, scheduler, pending));
 }

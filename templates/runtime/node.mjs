@@ -1,104 +1,37 @@
-// Node adapter for node_server: the `task` CLI, or an HTTP server plus the scheduler with
-// graceful shutdown. The only runtime module that may use node: APIs.
-// The exported pieces are shared by the node_cluster, node_middleware, bun and deno_server adapters
-// (Bun and Deno implement node:process, so signals and the task CLI work there too).
+// Node adapter for node_server: an HTTP server (node:http) answering with the app; the task CLI,
+// the schedules and the shutdown come from server.mjs. The request/response bridge below is shared
+// by the node_cluster and node_middleware adapters.
 import { createServer } from "node:http";
-import { createApp, jsonError, refuseMethod } from "./app.mjs";
-import { callHook, ready } from "./hooks.mjs";
-import { scheduleGuards } from "./lock.mjs";
-import { startScheduler } from "./scheduler.mjs";
-import { listTasks, runTask, tasksIdle } from "./task.mjs";
+import { refuseMethod } from "./app.mjs";
+import { listenAddress } from "./env.mjs";
+import { jsonError } from "./http.mjs";
+import { listenUrl, startServer } from "./server.mjs";
 
 /** Entry point of the generated node_server bundle: `startNode(registry)`. */
 export function startNode(registry) {
-  if (process.argv[2] === "task") return runCli(registry, process.argv.slice(3));
-  return serve(registry).catch(startFailed);
+  return startServer(registry, listenNode);
 }
 
-/** A plugin that throws, or EADDRINUSE: without a server there is nothing to keep running. */
-export function startFailed(error) {
-  console.error(`[nitro] could not start the server: ${error?.message ?? error}`);
-  process.exit(1);
+async function listenNode(app, pending) {
+  const server = nodeServer(app, pending);
+  console.log(`Listening on ${await listen(server)}`);
+  return server;
 }
 
-// ---------------------------------------------------------------- task CLI
-
-const USAGE = "Usage: node index.mjs task list | task run [--] NAME [--payload '{...}']";
-
-export async function runCli(registry, args) {
-  createApp(registry); // registers the tasks; $fetch("/api/...") from a task reaches this app
-  // stdout carries only the JSON answer (scripts pipe it to jq); task logs go to stderr.
-  console.log = console.info = console.debug = console.error;
-  const [command, ...rest] = args;
-  if (command === "list") {
-    const schedules = (registry.scheduledTasks ?? []).map(({ cron, tasks }) => ({ cron, tasks }));
-    return finish(0, { tasks: await listTasks(), scheduledTasks: schedules.length > 0 ? schedules : false });
-  }
-  // `task run -- -name` runs a task whose name starts with a dash (tasks/-name.ts).
-  const escaped = rest[0] === "--";
-  const name = escaped ? rest[1] : rest[0];
-  if (command !== "run" || !name || (!escaped && name.startsWith("-"))) return fail(USAGE);
-  const flags = rest.slice(escaped ? 2 : 1);
-  const waitUntil = tracker();
-  try {
-    const result = await runTask(name, { payload: parsePayload(flags), context: { waitUntil: waitUntil.add } });
-    await waitUntil.settled();
-    return finish(0, result ?? null);
-  } catch (error) {
-    await waitUntil.settled();
-    const message = error?.message || String(error);
-    return fail(message.includes(`"${name}"`) ? message : `task "${name}" failed: ${message}`, statusOf(error));
-  }
+/** A node:http server answering with `app`; `pending` is the waitUntil its requests get. */
+export function nodeServer(app, pending) {
+  const server = createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server }));
+  return refuseTunnels(server);
 }
 
-/** `--payload JSON` / `--payload=JSON`; a value that is not a JSON object warns and gives {}. */
-function parsePayload(flags) {
-  const index = flags.findIndex((flag) => flag === "--payload" || flag.startsWith("--payload="));
-  if (index === -1) return {};
-  const flag = flags[index];
-  const text = flag.includes("=") ? flag.slice(flag.indexOf("=") + 1) : flags[index + 1];
-  try {
-    const value = JSON.parse(text);
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;
-  } catch {}
-  process.stderr.write(`warning: --payload is not a JSON object; running the task without a payload\n`);
-  return {};
-}
-
-const statusOf = (error) => (Number.isInteger(error?.statusCode) ? error.statusCode : 500);
-
-function finish(code, value) {
-  // exit() rather than waiting for the event loop: a task may leave handles (sockets, timers) open.
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`, () => process.exit(code));
-}
-
-/** The error style of every nitro-build command: one sentence on stderr, exit code 1. */
-function fail(message, statusCode) {
-  const status = statusCode === undefined ? "" : ` (${statusCode})`;
-  process.stderr.write(`error: ${message}${status}\n`, () => process.exit(1));
-}
-
-// ---------------------------------------------------------------- server
-
-async function serve(registry) {
-  const app = createApp(registry);
-  await ready(); // plugins, once, before listening and scheduling
-  const pending = tracker();
-  const server = refuseTunnels(createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server })));
-  process.on("unhandledRejection", (reason) => console.error("[nitro] unhandled rejection:", reason));
-  const port = Number(process.env.NITRO_PORT || process.env.PORT || 3000);
-  const host = process.env.NITRO_HOST || process.env.HOST || undefined;
+/** Listens on NITRO_PORT/PORT and NITRO_HOST/HOST; resolves to the URL once listening. */
+export async function listen(server) {
+  const { port, host } = listenAddress();
   await new Promise((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
-  console.log(`Listening on ${listenUrl(server.address())}`);
-  const scheduler = startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask }));
-  onShutdown(() => shutdown(server, scheduler, pending));
+  return listenUrl(server.address());
 }
 
-export function listenUrl({ address, port }) {
-  return `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
-}
-
-export async function respond(app, req, res, { waitUntil, server }) {
+async function respond(app, req, res, { waitUntil, server }) {
   let response;
   try {
     const request = incoming(req);
@@ -107,7 +40,7 @@ export async function respond(app, req, res, { waitUntil, server }) {
       : await app.fetch(request, { waitUntil, remoteAddress: req.socket.remoteAddress });
   } catch (error) {
     console.error("[nitro]", error);
-    response = Response.json({ statusCode: 500, message: "Internal Server Error" }, { status: 500 });
+    response = jsonError(500, "Internal Server Error");
   }
   // Once the server stops listening, keep-alive sockets are closed after their answer.
   await writeResponse(response, res, { close: !server.listening });
@@ -218,49 +151,3 @@ function drainedOrClosed(res) {
   });
 }
 
-// ---------------------------------------------------------------- shutdown
-
-/** A waitUntil that remembers its promises; `settled()` resolves when all have settled. */
-export function tracker() {
-  const promises = new Set();
-  const add = (promise) => {
-    const tracked = Promise.resolve(promise)
-      .catch((error) => console.error("[nitro] waitUntil promise rejected:", error))
-      .finally(() => promises.delete(tracked));
-    promises.add(tracked);
-  };
-  const settled = async () => {
-    while (promises.size > 0) await Promise.allSettled([...promises]);
-  };
-  return { add, settled };
-}
-
-export function onShutdown(shutdown) {
-  let started = false;
-  const handle = (signal) => {
-    // A second signal while shutting down means "now".
-    if (started) process.exit(1);
-    started = true;
-    console.log(`[nitro] ${signal} received, shutting down`);
-    shutdown().then(() => process.exit(0));
-  };
-  process.on("SIGTERM", handle);
-  process.on("SIGINT", handle);
-}
-
-/** Stops scheduling and accepting connections, then waits (bounded) for tasks and waitUntil work. */
-export async function shutdown(server, scheduler, pending) {
-  scheduler.stop();
-  // Resolves once in-flight requests have been answered (idle keep-alive sockets are closed now).
-  const closed = new Promise((resolve) => server.close(resolve));
-  server.closeIdleConnections();
-  const timeoutMs = Number(process.env.NITRO_SHUTDOWN_TIMEOUT) || 10_000;
-  let timer;
-  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs, "timeout")));
-  const work = Promise.all([scheduler.idle(), tasksIdle(), pending.settled(), closed]);
-  if ((await Promise.race([work, timeout])) === "timeout") {
-    console.error(`[nitro] shutdown: tasks still running after ${timeoutMs} ms, exiting anyway`);
-  }
-  clearTimeout(timer);
-  await callHook("close"); // plugins' close hooks (Nitro's nitroApp.hooks "close"), awaited
-}

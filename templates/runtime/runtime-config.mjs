@@ -5,6 +5,7 @@
 // an object value is merged over a nested table. Computed once, on first use, then frozen.
 import destr from "destr";
 import { runtimeConfig as inlineConfig } from "#nitro-virtual/runtime-config.mjs";
+import { readEnv as readEnvFrom } from "./env.mjs";
 
 let cached;
 
@@ -93,17 +94,10 @@ export function snakeCase(text) {
 
 /**
  * One variable: the Worker's `env` bindings on Cloudflare (the adapter sets `globalThis.__env__` at
- * each request or firing, as Nitro's Cloudflare handlers do; bindings that are not text, such as KV
- * namespaces, are skipped), else `process.env` (Node, Bun, Vercel, Deno) or `Deno.env`.
+ * each request or firing, as Nitro's Cloudflare handlers do), else the process environment.
  */
 function readEnv(key) {
-  const bound = globalThis.__env__?.[key];
-  if (typeof bound === "string") return bound;
-  try {
-    return globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
-  } catch {
-    return undefined; // Deno without --allow-env for this name: treat as unset.
-  }
+  return readEnvFrom(key, globalThis.__env__);
 }
 
 function deepFreeze(value) {

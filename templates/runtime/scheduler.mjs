@@ -94,7 +94,7 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
 
 /**
  * Runs one firing's tasks in parallel, each with `payload.scheduledTime = firingMs`, and resolves
- * (never rejects) to `[{ name, status: "ok" | "skipped" | "failed" | "joined", error? }]`. Presets
+ * (never rejects) to `[{ name, status: "success" | "skipped" | "error" | "joined", error? }]`. Presets
  * whose platform fires the cron (Cloudflare, Vercel) call this directly. With `watched` (a Set of
  * run promises the caller already waits for), a task whose runTask returns one of them is
  * "joined": that run's end is reported by the firing that started waiting for it.
@@ -110,10 +110,10 @@ async function runClaimed(name, firingMs, { runTask, claim, log, context, watche
     const run = runTask(name, { payload: { scheduledTime: firingMs }, context });
     if (watched?.has(run)) return { name, status: "joined" };
     await waitFor(run, watched);
-    return { name, status: "ok" };
+    return { name, status: "success" };
   } catch (error) {
     log.error(`[nitro] scheduled task "${name}" failed: ${error?.message ?? error}`);
-    return { name, status: "failed", error };
+    return { name, status: "error", error };
   }
 }
 

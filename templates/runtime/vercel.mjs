@@ -5,8 +5,9 @@
 // Besides the app's routes it serves the cron handler: one path per schedule under
 // `vercel.cronHandlerRoute`, which Vercel Cron Jobs call with GET (https://vercel.com/docs/cron-jobs).
 // It runs on Vercel's Node runtime only, so it may use node: APIs.
-import { createHash, timingSafeEqual } from "node:crypto";
 import { createApp } from "./app.mjs";
+import { readEnv } from "./env.mjs";
+import { hasBearer, json, jsonError } from "./http.mjs";
 import { runTask } from "./task.mjs";
 
 // Where Vercel's runtime keeps the per-request context (`waitUntil`) that @vercel/functions reads.
@@ -56,7 +57,7 @@ async function serveCron(cron, jobs, request, waitUntil) {
 
 /** null when the request may run schedules; otherwise the refusal (fail closed without a secret). */
 function checkCronSecret(request, allowUnauthenticated) {
-  const secret = process.env.CRON_SECRET;
+  const secret = readEnv("CRON_SECRET");
   if (!secret?.trim()) {
     if (allowUnauthenticated) return null;
     return jsonError(
@@ -66,15 +67,8 @@ function checkCronSecret(request, allowUnauthenticated) {
     );
   }
   // Vercel sends `Authorization: Bearer $CRON_SECRET` with every cron invocation.
-  const given = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-  if (given !== undefined && sameSecret(given.trim(), secret)) return null;
+  if (hasBearer(request, secret)) return null;
   return jsonError(401, "Missing or wrong bearer token for the cron handler", { "www-authenticate": 'Bearer realm="vercel-cron"' });
-}
-
-/** Constant time: compares fixed-length SHA-256 digests, so neither length nor content leaks. */
-function sameSecret(given, expected) {
-  const digest = (text) => createHash("sha256").update(text, "utf8").digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /**
@@ -112,7 +106,7 @@ async function runJobs(jobs, waitUntil) {
 }
 
 function describeOutcome(name, outcome) {
-  if (outcome.status === "fulfilled") return { status: "ok", result: jsonSafe(outcome.value?.result) };
+  if (outcome.status === "fulfilled") return { status: "success", result: jsonSafe(outcome.value?.result) };
   console.error(`[nitro] scheduled task "${name}" failed:`, outcome.reason);
   return { status: "error", message: String(outcome.reason?.message || outcome.reason) };
 }
@@ -124,15 +118,4 @@ function jsonSafe(value) {
   } catch {
     return String(value);
   }
-}
-
-function jsonError(status, message, headers = {}) {
-  return json({ statusCode: status, message }, status, headers);
-}
-
-function json(value, status = 200, headers = {}) {
-  return new Response(JSON.stringify(value), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
-  });
 }

@@ -1,0 +1,60 @@
+// The bundle's task CLI: `index.mjs task list | task run [--] NAME [--payload JSON]` runs one task
+// without a server and prints its result as JSON (every Node, Bun and Deno bundle; Bun and Deno
+// implement node:process).
+import { createApp, publicSchedules } from "./app.mjs";
+import { listTasks, runTask } from "./task.mjs";
+import { tracker } from "./waituntil.mjs";
+
+const USAGE = "Usage: node index.mjs task list | task run [--] NAME [--payload '{...}']";
+
+export async function runCli(registry, args) {
+  createApp(registry); // registers the tasks; $fetch("/api/...") from a task reaches this app
+  // stdout carries only the JSON answer (scripts pipe it to jq); task logs go to stderr.
+  console.log = console.info = console.debug = console.error;
+  const [command, ...rest] = args;
+  if (command === "list") {
+    return finish(0, { tasks: await listTasks(), scheduledTasks: publicSchedules(registry.scheduledTasks) });
+  }
+  // `task run -- -name` runs a task whose name starts with a dash (tasks/-name.ts).
+  const escaped = rest[0] === "--";
+  const name = escaped ? rest[1] : rest[0];
+  if (command !== "run" || !name || (!escaped && name.startsWith("-"))) return fail(USAGE);
+  const flags = rest.slice(escaped ? 2 : 1);
+  const waitUntil = tracker();
+  try {
+    const result = await runTask(name, { payload: parsePayload(flags), context: { waitUntil: waitUntil.add } });
+    await waitUntil.settled();
+    return finish(0, result ?? null);
+  } catch (error) {
+    await waitUntil.settled();
+    const message = error?.message || String(error);
+    return fail(message.includes(`"${name}"`) ? message : `task "${name}" failed: ${message}`, statusOf(error));
+  }
+}
+
+/** `--payload JSON` / `--payload=JSON`; a value that is not a JSON object warns and gives {}. */
+function parsePayload(flags) {
+  const index = flags.findIndex((flag) => flag === "--payload" || flag.startsWith("--payload="));
+  if (index === -1) return {};
+  const flag = flags[index];
+  const text = flag.includes("=") ? flag.slice(flag.indexOf("=") + 1) : flags[index + 1];
+  try {
+    const value = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;
+  } catch {}
+  process.stderr.write(`warning: --payload is not a JSON object; running the task without a payload\n`);
+  return {};
+}
+
+const statusOf = (error) => (Number.isInteger(error?.statusCode) ? error.statusCode : 500);
+
+function finish(code, value) {
+  // exit() rather than waiting for the event loop: a task may leave handles (sockets, timers) open.
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`, () => process.exit(code));
+}
+
+/** The error style of every nitro-build command: one sentence on stderr, exit code 1. */
+function fail(message, statusCode) {
+  const status = statusCode === undefined ? "" : ` (${statusCode})`;
+  process.stderr.write(`error: ${message}${status}\n`, () => process.exit(1));
+}

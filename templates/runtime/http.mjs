@@ -1,0 +1,48 @@
+// The runtime's one home for HTTP answers and bearer-token checks: JSON responses, the
+// `{ statusCode, message }` error shape, and the only secret comparison. Web-standard APIs only,
+// so every preset (Node, Bun, Deno, workerd, Vercel) imports the same functions.
+
+const JSON_TYPE = "application/json; charset=utf-8";
+const utf8 = new TextEncoder();
+
+/** A JSON Response. */
+export function json(value, status = 200, headers = {}) {
+  return new Response(JSON.stringify(value), { status, headers: { "content-type": JSON_TYPE, ...headers } });
+}
+
+/** The shape of every error answer: JSON `{ statusCode, message }`. */
+export function jsonError(status, message, headers = {}) {
+  return json({ statusCode: status, message }, status, headers);
+}
+
+export function methodNotAllowed(allow) {
+  return jsonError(405, "Method Not Allowed", { allow });
+}
+
+/** The token of an `Authorization: Bearer TOKEN` header, trimmed; undefined without one. */
+export function bearerToken(request) {
+  return /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1]?.trim();
+}
+
+/** Whether `request` carries `Authorization: Bearer <secret>` (compared in constant time). */
+export function hasBearer(request, secret) {
+  const given = bearerToken(request);
+  return given !== undefined && sameSecret(given, secret);
+}
+
+/**
+ * Constant-time equality of two strings: every byte of `expected` is visited whatever `given`
+ * holds, so the time taken never depends on where the two differ. Synchronous and boolean on
+ * purpose: it is the runtime's only secret comparison, so no caller can test a Promise (always
+ * truthy, an always-passing check) by importing another one.
+ */
+export function sameSecret(given, expected) {
+  if (typeof given !== "string" || typeof expected !== "string") {
+    throw new TypeError("sameSecret compares two strings");
+  }
+  const a = utf8.encode(given);
+  const b = utf8.encode(expected);
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (a.length > 0 ? a[i % a.length] : 0) ^ b[i];
+  return diff === 0;
+}

@@ -1,0 +1,84 @@
+// The lifecycle every server preset shares (node_server, bun, deno_server; pieces of it in
+// node_cluster and node_middleware): the task CLI instead of a server, the schedules beside the
+// server, and a bounded graceful shutdown on SIGTERM/SIGINT. Bun and Deno implement node:process
+// (https://bun.sh/docs/runtime/nodejs-apis, https://docs.deno.com/runtime/fundamentals/node/).
+import { createApp } from "./app.mjs";
+import { runCli } from "./cli.mjs";
+import { callHook, ready } from "./hooks.mjs";
+import { scheduleGuards } from "./lock.mjs";
+import { startScheduler } from "./scheduler.mjs";
+import { runTask, tasksIdle } from "./task.mjs";
+import { tracker } from "./waituntil.mjs";
+
+/**
+ * Entry point of a server preset. `index.mjs task ...` runs the task CLI; otherwise
+ * `listen(app, pending)` starts the platform's server and resolves to what shutdown closes
+ * (`{ close(done), closeIdleConnections() }`), the schedules start, and a signal stops both.
+ */
+export async function startServer(registry, listen) {
+  if (process.argv[2] === "task") return runCli(registry, process.argv.slice(3));
+  const app = createApp(registry);
+  // The platform's waitUntil (none of Node, Bun or Deno has one): shutdown waits for what it was given.
+  const pending = tracker();
+  logUnhandledRejections();
+  let server;
+  try {
+    await ready(); // plugins, once, before listening and scheduling
+    server = await listen(app, pending);
+  } catch (error) {
+    // A plugin that throws, or EADDRINUSE: without a server there is nothing to keep running.
+    console.error(`[nitro] could not start the server: ${error?.message ?? error}`);
+    process.exit(1);
+  }
+  const scheduler = startSchedules(registry);
+  onShutdown(() => shutdown(server, scheduler, pending));
+}
+
+/** The registry's schedules on timers, guarded by the configured lock; `run` defaults to runTask. */
+export function startSchedules(registry, run = runTask) {
+  return startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask: run }));
+}
+
+/** Logs an unhandled rejection instead of dying of it (Deno ends the process unless it is prevented). */
+export function logUnhandledRejections() {
+  const log = (reason) => console.error("[nitro] unhandled rejection:", reason);
+  if (!globalThis.Deno) return process.on("unhandledRejection", log);
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    log(event.reason);
+  });
+}
+
+export function listenUrl({ address, port }) {
+  return `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
+}
+
+export function onShutdown(shutdown) {
+  let started = false;
+  const handle = (signal) => {
+    // A second signal while shutting down means "now".
+    if (started) process.exit(1);
+    started = true;
+    console.log(`[nitro] ${signal} received, shutting down`);
+    shutdown().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", handle);
+  process.on("SIGINT", handle);
+}
+
+/** Stops scheduling and accepting connections, then waits (bounded) for tasks and waitUntil work. */
+export async function shutdown(server, scheduler, pending) {
+  scheduler.stop();
+  // Resolves once in-flight requests have been answered (idle keep-alive sockets are closed now).
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeIdleConnections();
+  const timeoutMs = Number(process.env.NITRO_SHUTDOWN_TIMEOUT) || 10_000;
+  let timer;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs, "timeout")));
+  const work = Promise.all([scheduler.idle(), tasksIdle(), pending.settled(), closed]);
+  if ((await Promise.race([work, timeout])) === "timeout") {
+    console.error(`[nitro] shutdown: tasks still running after ${timeoutMs} ms, exiting anyway`);
+  }
+  clearTimeout(timer);
+  await callHook("close"); // plugins' close hooks (Nitro's nitroApp.hooks "close"), awaited
+}
