@@ -40,7 +40,7 @@ MODULE_TRIGGERS = {
 GREETING = "hello from nitro.config.toml"
 
 
-def run_build(project: Path, preset: str, *extra: str, **env: str) -> subprocess.CompletedProcess:
+def run_build(project: Path, preset: str, *extra: str, **env: Any) -> subprocess.CompletedProcess:
     """`nitro build` through the CLI; CLOUDFLARE_ENV is empty unless given."""
     env = {"CLOUDFLARE_ENV": "", **env}
     return run_cli("build", "--preset", preset, "--dir", str(project), *extra, **env)
@@ -422,7 +422,7 @@ def test_wrangler_accepts_the_pages_output(pages_build: Path, tmp_path: Path, st
     status, answer = server.request("POST", "/_nitro/cron", {"cron": "0 0 * * *", "scheduledTime": T0},
                                     headers={"authorization": f"Bearer {SECRET}"})
     assert status == 200
-    assert sorted(r["name"] for r in answer["results"] if r["status"] == "ok") == ["db:migrate", "report"]
+    assert sorted(r["name"] for r in answer["results"] if r["status"] == "success") == ["db:migrate", "report"]
     assert server.request("GET", "/_cron/index.mjs")[0] == 404  # the companion's files are not served
     dry = wrangler(tmp_path, pages_build, "deploy", "--dry-run", "--config", "dist/_cron/wrangler.toml")
     assert dry.returncode == 0 and "--dry-run: exiting now." in dry.stdout, dry.stdout + dry.stderr

@@ -58,3 +58,23 @@ def test_route_files_that_would_match_the_wrong_requests_are_errors(tmp_path: Pa
     stderr = fail(write_project(tmp_path, files))
     for fragment in expected:
         assert fragment in stderr, stderr
+
+
+def test_route_order_is_decided_by_the_build_and_kept_by_the_runtime(tmp_path: Path, start_server) -> None:
+    """The registry lists routes in match order (compiler/scan.py route_sort_key) and the runtime
+    takes the first match: an exact route beats a catch-all that also matches the path, even when
+    the catch-all is method-specific, and static beats param beats catch-all position by position."""
+    project = write_project(tmp_path, {
+        "routes/a.ts": handler("a"),
+        "routes/a/[...rest].get.ts": handler("a/catch-all.get"),
+        "routes/[id]/edit.ts": handler("id/edit"),
+        "routes/new/[what].ts": handler("new/what"),
+    })
+    build_project(project)
+    registry = (project / ".nitro/build/node_server/registry.mjs").read_text()
+    order = [line.split('route: "')[1].split('"')[0] for line in registry.splitlines() if 'route: "' in line]
+    assert order == ["/a", "/a/[...rest]", "/new/[what]", "/[id]/edit"], order
+    server = start_server(NODE_BUNDLE, project)
+    assert server.request("GET", "/a")[1]["file"] == "a"
+    assert server.request("GET", "/a/b/c")[1] == {"file": "a/catch-all.get", "params": {"rest": "b/c"}}
+    assert server.request("GET", "/new/edit")[1]["file"] == "new/what"
