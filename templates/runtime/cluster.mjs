@@ -8,6 +8,7 @@ import cluster from "node:cluster";
 import { availableParallelism } from "node:os";
 import { createApp } from "./app.mjs";
 import { runCli } from "./cli.mjs";
+import { shutdownTimeoutMs } from "./env.mjs";
 import { ready } from "./hooks.mjs";
 import { listen, nodeServer } from "./node.mjs";
 import { logUnhandledRejections, onShutdown, shutdown, startSchedules } from "./server.mjs";
@@ -116,7 +117,7 @@ function workerPool(size) {
       const living = livingWorkers();
       living.forEach((child) => tell(child, { nitro: "shutdown" }));
       const exited = Promise.all(living.map((child) => new Promise((resolve) => child.once("exit", resolve))));
-      const limitMs = (Number(process.env.NITRO_SHUTDOWN_TIMEOUT) || 10_000) + SHUTDOWN_MARGIN_MS;
+      const limitMs = shutdownTimeoutMs() + SHUTDOWN_MARGIN_MS;
       let timer;
       const timeout = new Promise((resolve) => (timer = setTimeout(resolve, limitMs, "timeout")));
       if ((await Promise.race([exited, timeout])) === "timeout") {

@@ -18,6 +18,11 @@ export function readEnv(key, env) {
   }
 }
 
+/** How long a shutdown waits for running tasks: NITRO_SHUTDOWN_TIMEOUT ms, as in Nitro (default 10 s). */
+export function shutdownTimeoutMs() {
+  return Number(readEnv("NITRO_SHUTDOWN_TIMEOUT")) || 10_000;
+}
+
 /** `{ port, host }` to listen on: NITRO_PORT or PORT (else 3000), NITRO_HOST or HOST (else all). */
 export function listenAddress() {
   return {

@@ -1,4 +1,5 @@
 // The Redis side of the scheduler lock (lock.mjs): claims of firings and leases of runs.
+import { readEnv } from "./env.mjs";
 import { createRedisClient } from "./redis_client.mjs";
 import { redactUrl } from "./redis_url.mjs";
 
@@ -43,7 +44,7 @@ return 0`;
  */
 export function createRedisLock(config, { log = console } = {}) {
   // The run-time variable wins so the secret can stay out of the bundle.
-  const url = runtimeEnv("NITRO_SCHEDULER_REDIS_URL") || config.url;
+  const url = readEnv("NITRO_SCHEDULER_REDIS_URL") || config.url;
   const prefix = config.prefix ?? "nitro";
   const policy = config.onLockError === "run" ? "run" : "skip";
   const owner = `${globalThis.process?.pid ?? 0}-${crypto.randomUUID()}`;
@@ -150,12 +151,4 @@ function outageLog(log, where, policy) {
       (log.log ?? log.error).call(log, `[nitro] scheduler lock: Redis at ${where} is reachable again; scheduled firings resume`);
     },
   };
-}
-
-function runtimeEnv(key) {
-  try {
-    return globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
-  } catch {
-    return undefined; // Deno without --allow-env
-  }
 }

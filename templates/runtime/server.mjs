@@ -4,6 +4,7 @@
 // (https://bun.sh/docs/runtime/nodejs-apis, https://docs.deno.com/runtime/fundamentals/node/).
 import { createApp } from "./app.mjs";
 import { runCli } from "./cli.mjs";
+import { shutdownTimeoutMs } from "./env.mjs";
 import { callHook, ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
 import { startScheduler } from "./scheduler.mjs";
@@ -72,7 +73,7 @@ export async function shutdown(server, scheduler, pending) {
   // Resolves once in-flight requests have been answered (idle keep-alive sockets are closed now).
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeIdleConnections();
-  const timeoutMs = Number(process.env.NITRO_SHUTDOWN_TIMEOUT) || 10_000;
+  const timeoutMs = shutdownTimeoutMs();
   let timer;
   const timeout = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs, "timeout")));
   const work = Promise.all([scheduler.idle(), tasksIdle(), pending.settled(), closed]);
