@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import nitro_build
-from conftest import BIN, REPO, TASK, TASKS_ON, copy_fixture, run_cli, write_project
+from conftest import BIN, FIXTURES, REPO, TASK, TASKS_ON, copy_fixture, run_cli, write_project
 from nitro_build import build
 from nitro_build.presets import PRESETS
 from test_build_errors import tree_digest
@@ -273,3 +273,18 @@ def test_the_pre_commit_hook_runs_the_check_command(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", script, "check", "--json"], cwd=project, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0 and json.loads(proc.stdout)["ok"] is True
+
+
+def test_check_loads_neither_jinja_nor_the_bundler() -> None:
+    """What keeps `check` fast enough for a pre-commit hook: no template engine, no esbuild code."""
+    project = FIXTURES / "basic"
+    script = (
+        "import sys\nfrom nitro_build.entry import nitro_build\n"
+        f"sys.argv = ['nitro-build', 'check', '--dir', {str(project)!r}]\n"
+        "try:\n    nitro_build()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "heavy = ('jinja2', 'nitro_build.bundle', 'nitro_build.emit', 'nitro_build.cli', 'watchfiles')\n"
+        "print(code, sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {**os.environ, "NITRO_ESBUILD": MISSING_ESBUILD}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert proc.stdout.strip().splitlines()[-1] == "0 []", proc
