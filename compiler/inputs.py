@@ -1,10 +1,14 @@
 """The content hash of a build's inputs: a cache key a CI pipeline compares to skip a second build.
 
-It covers what decides the output: the tool's version, the preset, the nitro config, every task and
-route handler, the platform configs a preset reads (wrangler.*, vercel.json, package.json), the
-lockfiles and tsconfig.json that decide what esbuild bundles, and CLOUDFLARE_ENV. Files are named by
-their path relative to the project and hashed by content, so moving the project folder or touching
-a file (timestamps) keeps the hash; changing any byte of an input changes it.
+It covers what decides the output: the tool's version, the preset, CLOUDFLARE_ENV, the nitro config,
+every task and route handler (also one outside the project), every other JavaScript, TypeScript,
+JSON and TOML file of the project (helper modules that handlers import, wrangler and vercel
+configs, package.json, tsconfig.json), and the lockfiles that decide what esbuild bundles.
+Dependencies (node_modules), dot-folders (.git, .nitro, build outputs) and the output folders are
+not read. Files are named by their path relative to the project and hashed by content, so moving
+the project folder or touching a file (timestamps) keeps the hash; changing any byte of an input
+changes it. A file that is not an input (a test, a fixture) may change it too: a cache miss, never
+a stale hit.
 """
 from __future__ import annotations
 
@@ -16,12 +20,15 @@ from pathlib import Path
 from ._version import __version__
 from .model import Project
 
-# Read from the project root when present (platform configs, dependency locks, compiler options).
-ROOT_INPUTS = (
-    "wrangler.json", "wrangler.jsonc", "wrangler.toml", "vercel.json", "package.json",
-    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb",
-    "deno.json", "deno.jsonc", "deno.lock", "tsconfig.json",
+# Files esbuild, the config loader or a preset may read, anywhere in the project.
+SOURCE_SUFFIXES = (
+    ".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".json", ".jsonc", ".toml", ".wasm",
 )
+# Dependency locks without such a suffix, read from the project root when present.
+ROOT_INPUTS = ("yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb", "deno.lock")
+# Folders that hold no inputs: dependencies and the presets' default output folders (dot-folders,
+# such as .git, .nitro, .output and .vercel, are skipped too).
+SKIPPED_DIRS = frozenset({"node_modules", "dist"})
 ENV_INPUTS = ("CLOUDFLARE_ENV",)
 
 
@@ -31,7 +38,20 @@ def input_files(project: Project) -> list[Path]:
     files += [t.handler for t in project.tasks if t.handler is not None]
     files += [r.handler for r in project.routes]
     files += [p for p in (project.root / n for n in ROOT_INPUTS) if p.is_file()]
-    return list(dict.fromkeys(files))
+    return list(dict.fromkeys(files + source_files(project)))
+
+
+def source_files(project: Project) -> list[Path]:
+    """The project's own source-like files (see SOURCE_SUFFIXES), outside dependencies and outputs."""
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(project.root):
+        dirs[:] = sorted(d for d in dirs if not _skipped(project, Path(folder, d)))
+        found += [Path(folder, n) for n in sorted(names) if n.endswith(SOURCE_SUFFIXES)]
+    return found
+
+
+def _skipped(project: Project, folder: Path) -> bool:
+    return folder.name.startswith(".") or folder.name in SKIPPED_DIRS or folder == project.output_dir
 
 
 def input_hash(project: Project, preset: str) -> str:

@@ -111,6 +111,11 @@ def test_input_hash_ignores_the_folder_and_timestamps(tmp_path: Path) -> None:
     for path in moved.rglob("*"):
         os.utime(path, (1_000_000_000, 1_000_000_000))
     assert hash_of(moved) == first
+    # Not inputs: prose, dependencies, VCS state, build outputs.
+    write_project(moved, {"README.md": "# docs\n", "node_modules/x/index.js": "export default 1;\n",
+                          ".git/config": "[core]\n", ".vercel/output/config.json": "{}\n",
+                          "dist/_worker.js/index.js": "old bundle\n"})
+    assert hash_of(moved) == first
 
 
 def test_input_hash_changes_with_config_task_file_preset_and_version(
@@ -132,6 +137,10 @@ def test_input_hash_changes_with_config_task_file_preset_and_version(
     changed()
     assert build(project, "bun", dry_run=True).input_hash not in seen
     (project / "wrangler.toml").write_text('name = "x"\n')  # a platform config the presets read
+    changed()
+    write_project(project, {"utils/db.ts": "export const url = 'a';\n"})  # a helper a task imports
+    changed()
+    (project / "utils/db.ts").write_text("export const url = 'b';\n")
     changed()
     import nitro_build.inputs
 
