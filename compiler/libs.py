@@ -86,7 +86,10 @@ def used_auto_imports(root: Path, extra: tuple[Path, ...] = ()) -> frozenset[str
     seen: set[str] = set()
     for folder in (root, *extra):
         for file in _source_files(folder, seen):
-            words.update(_WORD.findall(file.read_bytes()))
+            try:
+                words.update(_WORD.findall(file.read_bytes()))
+            except OSError:  # a dangling symlink, no permission: the scan or esbuild reports it
+                continue
     return frozenset(w.decode("utf-8", "replace") for w in words)
 
 
