@@ -75,7 +75,7 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
         # The build's own runtime config and storage mounts (compiler/nitro_apis.py), and h3 v2.
         f"--alias:#nitro-virtual={entry.parent / '_virtual'}",
         f"--alias:#nitro-h3={h3_entry(root, esbuild)}",
-        f"--inject:{_write_auto_imports(entry.parent, runtime, root)}",
+        f"--inject:{_write_auto_imports(entry.parent, runtime, root, opts.project_auto_imports)}",
         "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
         "--log-level=error",
         "--log-limit=0",
@@ -94,13 +94,15 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     check_unprovided_globals(outdir / f"{opts.entry_name}{opts.out_extension}", root)
 
 
-def _write_auto_imports(folder: Path, runtime: Path, root: Path) -> Path:
+def _write_auto_imports(
+    folder: Path, runtime: Path, root: Path, project_names: tuple[tuple[str, str], ...] = ()
+) -> Path:
     """The injected auto-import module, written beside the generated entry, with only the names
     the project's files mention: esbuild imports the injected module into every file, and a
     lazily loaded task module keeps its imports whole, so every listed API's library would ship."""
     target = folder / "_auto_imports.mjs"
     used = used_auto_imports(root, _folders_outside(folder, root))
-    target.write_text(auto_import_source(runtime, used), encoding="utf-8")
+    target.write_text(auto_import_source(runtime, used, project_names), encoding="utf-8")
     return target
 
 

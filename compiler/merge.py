@@ -23,7 +23,7 @@ from .model import (
 )
 from .nitro_apis import runtime_config, scan_plugins
 from .nitro_keys import cloudflare_compatibility_date
-from .scan import ScannedTask, _rel, read_task_description, scan_routes, scan_tasks
+from .scan import ScannedTask, _rel, read_task_description, scan_routes, scan_tasks, scan_util_exports
 from .scheduler_lock import check_scheduler_lock
 
 
@@ -57,6 +57,7 @@ def build_project(
         config_file=config_file,
         server_dir=server_dir,
         layout_note=layout_note,
+        util_exports=scan_util_exports(server_dir, root, skip),
         output_dir=out_dir,
         tasks_enabled=enabled,
         tasks=tasks,

@@ -104,6 +104,8 @@ class Project:
     dev_storage: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
     # Set when the server files were found by a layout fallback (server/), for the summary.
     layout_note: str | None = None
+    # Named exports of <serverDir>/utils/**, auto-imported as in Nitro: (name, module).
+    util_exports: tuple[tuple[str, Path], ...] = ()
 
     @property
     def config_name(self) -> str:

@@ -37,6 +37,8 @@ class BundleOptions:
     out_extension: str = ".mjs"
     external: tuple[str, ...] = field(default=())
     defines: tuple[tuple[str, str], ...] = ()  # esbuild --define (name, JavaScript expression)
+    # The project's own auto-imports (utils/ exports): (name, absolute module path).
+    project_auto_imports: tuple[tuple[str, str], ...] = ()
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
 
 

@@ -9,6 +9,7 @@ table against the files' real exports.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,20 +139,27 @@ def alias_args(runtime: Path) -> list[str]:
     return [f"--alias:{spec}={runtime / mod.file}" for spec, mod in MODULES.items()]
 
 
-def auto_import_source(runtime: Path, used: frozenset[str] | None = None) -> str:
+def auto_import_source(
+    runtime: Path, used: frozenset[str] | None = None, project: tuple[tuple[str, str], ...] = ()
+) -> str:
     """The module injected into every file (`--inject`): esbuild adds an import of a name only to
     files that use it unbound. Names Nitro auto-imports that we lack come from `MISSING_PREFIX`
     stubs, so that a use is found in the bundle and reported at build time (imports_check.py).
-    `used`: the words the project's files contain; other names are left out (see bundle.py)."""
+    `used`: the words the project's files contain; other names are left out (see bundle.py).
+    `project`: the project's own auto-imports (utils/ exports: name, module), which win."""
     keep = (lambda name: True) if used is None else used.__contains__
+    own = dict(project)
     lines = [
+        f"export {{ {name} }} from {json.dumps(file)};" for name, file in sorted(own.items()) if keep(name)
+    ]
+    lines += [
         f"export {{ {name} }} from {str(runtime / MODULES[spec].file)!r};"
         for name, spec in sorted(AUTO_IMPORTS.items())
-        if keep(name)
+        if keep(name) and name not in own
     ]
     lines += [
         f"export function {name}() {{ throw new Error({MISSING_PREFIX + name!r}); }}"
-        for name in sorted(set(NITRO_AUTO_IMPORTS) - set(AUTO_IMPORTS))
+        for name in sorted(set(NITRO_AUTO_IMPORTS) - set(AUTO_IMPORTS) - set(own))
         if keep(name)
     ]
     return "\n".join(lines) + "\n"

@@ -248,3 +248,34 @@ def _rel(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+# Named exports of a module (Nitro auto-imports those of `utils/`, https://nitro.build/guide/utils).
+_NAMED_EXPORT = re.compile(
+    rb"\bexport\s+(?:async\s+)?(?:function\s*\*?|const|let|var|class)\s*([A-Za-z_$][\w$]*)"
+    rb"|\bexport\s*\{([^}]*)\}(?!\s*from)"
+)
+
+
+def scan_util_exports(
+    server_dir: Path, root: Path, skip: frozenset[str] = frozenset()
+) -> tuple[tuple[str, Path], ...]:
+    """(name, module) for the named exports of `<serverDir>/utils/**`, which Nitro auto-imports;
+    a name exported twice keeps its first module (by path)."""
+    found: dict[str, Path] = {}
+    for _, file in _module_files(server_dir / "utils", root, skip):
+        for name in _export_names(file.read_bytes()):
+            found.setdefault(name, file)
+    return tuple(sorted(found.items()))
+
+
+def _export_names(data: bytes) -> list[str]:
+    names = []
+    for declared, listed in _NAMED_EXPORT.findall(data):
+        if declared:
+            names.append(declared.decode())
+        for item in listed.decode(errors="replace").split(",") if listed else ():
+            alias = item.split(" as ")[-1].strip()
+            if re.fullmatch(r"[A-Za-z_$][\w$]*", alias) and alias != "default":
+                names.append(alias)
+    return names

@@ -68,7 +68,10 @@ class Preset:
         """Plan the sources and their bundle; presets add platform artifacts. nitro.json, which
         lists the bundle's hashes, is written by the pipeline after bundling (nitro_json_path)."""
         entry = self.render_sources(project, plan)
-        opts = replace(self.bundle_options, defines=self.import_meta(project))
+        opts = replace(
+            self.bundle_options, defines=self.import_meta(project),
+            project_auto_imports=tuple((name, str(path)) for name, path in project.util_exports),
+        )
         plan.bundle(entry, self.server_dir(project), opts)
 
     def import_meta(self, project: Project) -> tuple[tuple[str, str], ...]:

@@ -83,7 +83,9 @@ NITRO2 = {
                                   '  run({ payload }) { return { result: "Success", payload }; },\n});\n',
     "server/api/hello.ts": "export default defineEventHandler((event) => {\n"
                            "  const query = getQuery(event);\n"
-                           "  return { hello: query.name ?? 'world' };\n});\n",
+                           "  return { hello: greet(query.name) };\n});\n",
+    # Nitro auto-imports the exports of utils/ (here without an import in api/hello.ts).
+    "server/utils/greet.ts": "export function greet(name?: string) { return name ?? 'world'; }\n",
     "server/api/users/[id].get.ts": 'import { defineEventHandler, getRouterParam } from "h3";\n\n'
                                     "export default defineEventHandler((event) => ({ id: getRouterParam(event, 'id') }));\n",
     "server/api/migrate.post.ts": 'import { eventHandler, readBody } from "#imports";\n\n'
