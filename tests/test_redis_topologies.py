@@ -215,3 +215,12 @@ def test_sentinel_and_data_nodes_that_demand_a_password(tmp_path, stoppable) -> 
     bad = probe(f"redis+sentinel://:wrong@{hosts}/{setup.name}", 1)
     assert bad["claims"] == [False]
     assert "WRONGPASS" in "\n".join(bad["lines"]) and "S3cret" not in "\n".join(bad["lines"]), bad
+
+
+def test_an_acl_user_without_info_still_claims(redis) -> None:
+    # INFO (read at each connection to notice restarts) is not needed: a least-privilege user works.
+    server = redis("--user", "default", "off", "--user", "lock", "on", ">pw-S3cret", "~probe:*",
+                   "+set", "+get", "+eval", "+ping")
+    got = probe(f"redis://lock:pw-S3cret@127.0.0.1:{server.port}", 2)
+    assert got["claims"] == [True, True], got
+    assert probe(f"redis://lock:pw-S3cret@127.0.0.1:{server.port}", 2)["claims"] == [False, False]

@@ -173,8 +173,12 @@ export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTi
       await send(c, settings.username ? ["AUTH", settings.username, settings.password] : ["AUTH", settings.password]);
     }
     if (settings.db) await send(c, ["SELECT", settings.db]);
-    // Which server answers (its run_id changes on a restart): see onChange in redis_client.mjs.
-    if (settings.onServer) settings.onServer(/run_id:(\w+)/.exec(await send(c, ["INFO", "server"]))?.[1] ?? "");
+    // Which server answers (its run_id changes on a restart): see onChange in redis_client.mjs. A
+    // user whose ACL forbids INFO (NOPERM), or a service without it, just goes without.
+    if (settings.onServer) {
+      const info = await send(c, ["INFO", "server"]).catch((error) => (error instanceof RedisReplyError ? "" : Promise.reject(error)));
+      settings.onServer(/run_id:(\w+)/.exec(info)?.[1] ?? "");
+    }
   }
 
   function onData(c, chunk) {
