@@ -117,6 +117,7 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
     except BaseException:
         em.discard()
         raise
+    write_types(project, warnings)
     files[chosen.nitro_json_path(project)] = nitro_json
     return result(project, chosen, files, hashes, outputs, warnings, digest=digest or None)
 
@@ -129,6 +130,17 @@ def ci_inputs(
     if chosen.dev:
         return {}, ""
     return em.staged_hashes(outputs), input_hash(project, chosen.name)
+
+
+def write_types(project: Project, warnings: Warnings) -> None:
+    """.nitro/types and .nitro/tsconfig.json for editors and tsc; after the swap, so a failed
+    build changes nothing. Not writing them never fails a build that succeeded."""
+    from .editor_types import write_editor_files
+
+    try:
+        write_editor_files(project)
+    except OSError as exc:
+        warnings.warn(f"could not write the editor types in .nitro/types ({exc}); the build is complete")
 
 
 def ci_facts(digest: str, hashes: dict[str, str]) -> dict[str, object]:
