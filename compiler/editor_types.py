@@ -13,34 +13,62 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+from .bundle import find_esbuild
+from .errors import CompilerError
+from .libs import find_package, h3_entry
 from .model import Project
-from .provided import AUTO_IMPORTS, MODULES
-from .render import HEADER, TEMPLATES_DIR
+from .provided import AUTO_IMPORTS, MODULES, Module
+from .render import HEADER, RUNTIME_DIR, TEMPLATES_DIR
 
 TYPES_DIR = ".nitro/types"
 TSCONFIG = ".nitro/tsconfig.json"
 RUNTIME_TYPES = TEMPLATES_DIR / "types" / "nitro-runtime.d.ts"
 RUNTIME_MODULE = "#nitro-build/runtime"  # the ambient module nitro-runtime.d.ts declares
+# The npm packages behind the runtime APIs, as the declarations import their types; the
+# tsconfig's `paths` map each onto the copy the bundle uses (compiler/libs.py).
+LIBS = {name: f"#nitro-build/lib/{name}" for name in ("h3", "unstorage", "hookable", "ofetch")}
 # Build outputs of every preset: never type-checked (they are bundles, and huge).
 OUTPUT_FOLDERS = (".output", ".vercel", ".wrangler", "dist", "node_modules")
 
 
-def type_names() -> list[str]:
-    """The interfaces and type aliases nitro-runtime.d.ts exports (every specifier has them all)."""
+def declared(kind: str) -> list[str]:
+    """Names nitro-runtime.d.ts exports: `kind` "types" (interfaces, type aliases) or "values"."""
+    words = r"interface|type" if kind == "types" else r"function|const|class"
     text = RUNTIME_TYPES.read_text(encoding="utf-8")
-    return sorted(set(re.findall(r"^\s*export (?:interface|type) (\w+)", text, re.M)))
+    return sorted(set(re.findall(rf"^\s*export (?:{words}) (\$?\w+)", text, re.M)))
+
+
+def _h3_own_names() -> set[str]:
+    """What runtime/h3.mjs defines itself; its other names are h3's (`export * from "#nitro-h3"`)."""
+    text = (RUNTIME_DIR / "h3.mjs").read_text(encoding="utf-8")
+    return set(re.findall(r"^export (?:async )?(?:function|const|let|class) (\w+)", text, re.M))
+
+
+def _module_block(spec: str, module: Module, ours: set[str], h3_own: set[str]) -> str:
+    """`declare module "spec"`: each exported name from our declarations, or from the h3 package."""
+    h3_file = module.file == "h3.mjs"
+    mine = [n for n in module.exports if (n in h3_own if h3_file else n in ours)]
+    lines = [f"declare module {json.dumps(spec)} {{"]
+    if h3_file:
+        lines.append(f"  export * from {json.dumps(LIBS['h3'])};")
+    else:
+        h3 = [n for n in module.exports if n not in ours]
+        lines += [f"  export {{ {', '.join(h3)} }} from {json.dumps(LIBS['h3'])};"] if h3 else []
+    source = json.dumps(RUNTIME_MODULE)
+    lines += [f"  export {{ {', '.join(mine)} }} from {source};"] if mine else []
+    types = [t for t in declared("types") if t not in module.exports]  # h3's class H3Event wins
+    lines += [] if h3_file else [f"  export type {{ {', '.join(types)} }} from {source};"]
+    return "\n".join([*lines, "}"])
 
 
 def modules_dts() -> str:
-    """One ambient module per provided specifier: its values (provided.MODULES), and the types."""
-    source = json.dumps(RUNTIME_MODULE)
-    types = f"  export type {{ {', '.join(type_names())} }} from {source};\n"
+    """One ambient module per provided specifier (provided.MODULES): its values and the types."""
+    ours, h3_own = set(declared("values")), _h3_own_names()
     blocks = [HEADER, "// What each import specifier provides (compiler/provided.py MODULES)."]
-    for spec, module in MODULES.items():
-        values = f"  export {{ {', '.join(module.exports)} }} from {source};\n" if module.exports else ""
-        blocks.append(f"declare module {json.dumps(spec)} {{\n{values}{types}}}")
+    blocks += [_module_block(spec, mod, ours, h3_own) for spec, mod in MODULES.items()]
     return "\n".join(blocks) + "\n"
 
 
@@ -95,11 +123,29 @@ def tsconfig(project: Project) -> dict[str, object]:
             "noImplicitOverride": True,
             "forceConsistentCasingInFileNames": True,
             "noEmit": True,
+            "paths": lib_paths(project, rel),
         },
         "files": ["./types/nitro.d.ts"],
         "include": include,
         "exclude": exclude,
     }
+
+
+def lib_paths(project: Project, rel: Callable[[Path], str]) -> dict[str, list[str]]:
+    """`paths` entries: each library's types, from the copy the bundle would use."""
+    try:
+        esbuild = find_esbuild(project.root)
+    except CompilerError:
+        esbuild = ""
+    paths: dict[str, list[str]] = {}
+    h3 = h3_entry(project.root, esbuild)
+    if h3 != "h3":  # h3 v2 found: its entry's own declarations
+        paths[LIBS["h3"]] = [rel(Path(h3).with_suffix(".d.mts"))]
+    for name in ("unstorage", "hookable", "ofetch"):
+        folder = find_package(project.root, name, esbuild)
+        if folder is not None:
+            paths[LIBS[name]] = [rel(folder)]
+    return paths
 
 
 def editor_files(project: Project) -> dict[str, str]:

@@ -93,8 +93,12 @@ def test_every_provided_name_is_declared_where_it_is_provided(tmp_path: Path) ->
         uses = "".join(f"console.log(typeof {name});\n" for name in module.exports)
         names = ", ".join(module.exports)
         head = f"import {{ {names} }} from {json.dumps(spec)};\n" if names else ""
-        types = f"import type {{ TaskEvent }} from {json.dumps(spec)};\n"
-        files[f"utils/m{i}.ts"] = head + types + uses + "export const e: TaskEvent | null = null;\n"
+        # Our types come with every specifier but h3's own (Nitro's nitro/h3 is h3 itself).
+        types = "" if module.file == "h3.mjs" else (
+            f"import type {{ TaskEvent }} from {json.dumps(spec)};\n"
+            "export const e: TaskEvent | null = null;\n"
+        )
+        files[f"utils/m{i}.ts"] = head + types + uses
     uses = "".join(f"console.log(typeof {name});\n" for name in AUTO_IMPORTS)
     files["utils/globals.ts"] = uses + "export {};\n"
     project = with_node_modules(write_project(tmp_path / "p", files))
@@ -149,7 +153,7 @@ def test_route_handler_event_and_task_types(tmp_path: Path) -> None:
 
 
 def test_editor_files_snapshot(tmp_path: Path, snapshot_file) -> None:
-    project = copy_fixture("basic", tmp_path)
+    project = with_node_modules(copy_fixture("basic", tmp_path))  # `paths` point into it
     build_project(project)
     for rel in EDITOR_FILES:
         text = normalize_paths((project / ".nitro" / rel).read_text(), project)

@@ -85,13 +85,69 @@ declare module "#nitro-build/runtime" {
 
   /** Marks `handler(event)` as a route handler and returns it. */
   export function defineHandler<T>(handler: EventHandler<T> | { handler: EventHandler<T> }): EventHandler<T>;
-  /** h3 v1's name for defineHandler (Nitro 2 projects). */
-  export const defineEventHandler: typeof defineHandler;
-  /** h3 v1's name for defineHandler (Nitro 2 projects). */
-  export const eventHandler: typeof defineHandler;
 
-  /** The query string as an object; a repeated key gives an array. */
-  export function getQuery<T extends Record<string, string | string[]> = Record<string, string | string[]>>(
-    event: H3Event,
-  ): T;
+  // h3 v1 names that h3 v2 dropped, adapted by templates/runtime/h3.mjs ("nitro/h3" and "h3" are
+  // otherwise h3 v2 itself, typed by the h3 package: see nitro-modules.d.ts).
+  type H3V2Event = import("#nitro-build/lib/h3").H3Event;
+  /** v1 `send(event, data, type?)`: sets the content type and answers `data`. */
+  export function send<T>(event: { res: { headers: Headers } }, data?: T, type?: string): T | null;
+  /** v1 `sendError(event, error)`: throws the error (v2 answers an error by throwing it). */
+  export function sendError(event: unknown, error: unknown): never;
+  /** v1 `toWebRequest(event)`: the web Request. */
+  export function toWebRequest(event: { req: Request }): Request;
+  /** v1 typing helpers: return the middleware unchanged. */
+  export function defineRequestMiddleware<F extends (event: H3V2Event) => unknown>(fn: F): F;
+  export function defineResponseMiddleware<F extends (event: H3V2Event, response?: unknown) => unknown>(fn: F): F;
+
+  // ------------------------------------------------------------------ runtime config ("nitro/runtime-config")
+
+  /** The config's `runtimeConfig`, with NITRO_* environment overrides applied. */
+  export interface NitroRuntimeConfig {
+    [key: string]: any;
+  }
+  export function useRuntimeConfig<T extends NitroRuntimeConfig = NitroRuntimeConfig>(event?: unknown): T;
+
+  // ------------------------------------------------------------------ storage ("nitro/storage")
+
+  /** unstorage's storage (https://unstorage.unjs.io), with the config's `storage` mounts. */
+  export function useStorage<T extends import("#nitro-build/lib/unstorage").StorageValue = import("#nitro-build/lib/unstorage").StorageValue>(
+    base?: string,
+  ): import("#nitro-build/lib/unstorage").Storage<T>;
+
+  // ------------------------------------------------------------------ plugins ("nitro/app")
+
+  /** Hooks a plugin can register on `nitroApp.hooks` (hookable). */
+  export interface NitroRuntimeHooks {
+    close: () => void | Promise<void>;
+    request: (event: H3Event) => void | Promise<void>;
+    error: (error: Error, context: { event?: H3Event; tags?: string[] }) => void | Promise<void>;
+    "task:start": (run: { name: string; payload: TaskPayload; context: TaskContext }) => void | Promise<void>;
+    "task:end": (run: {
+      name: string;
+      payload: TaskPayload;
+      context: TaskContext;
+      duration: number;
+      result?: unknown;
+      error?: Error;
+    }) => void | Promise<void>;
+  }
+
+  export interface NitroApp {
+    hooks: import("#nitro-build/lib/hookable").Hookable<NitroRuntimeHooks>;
+    captureError(error: unknown, context?: { event?: H3Event; tags?: string[] }): Promise<void>;
+  }
+
+  export type NitroAppPlugin = (nitroApp: NitroApp) => void | Promise<void>;
+
+  /** Returns the plugin unchanged (plugins/*.ts default exports). */
+  export function defineNitroPlugin(plugin: NitroAppPlugin): NitroAppPlugin;
+  export const nitroPlugin: typeof defineNitroPlugin;
+  /** Nitro 3's name for defineNitroPlugin. */
+  export const definePlugin: typeof defineNitroPlugin;
+  export function useNitroApp(): NitroApp;
+
+  // ------------------------------------------------------------------ $fetch
+
+  /** ofetch, whose requests to a path of ours ("/api/...") stay in this process. */
+  export const $fetch: import("#nitro-build/lib/ofetch").$Fetch;
 }
