@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .bundle import find_esbuild
 from .errors import CompilerError
@@ -82,9 +83,38 @@ def imports_dts() -> str:
                       "export {};", "declare global {", *lines, "}"]) + "\n"
 
 
+def ts_type(value: Any, indent: str = "    ") -> str:
+    """The TypeScript type of a JSON value (runtimeConfig), as Nitro's generated config types."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        items = sorted({ts_type(v, indent) for v in value})
+        return f"Array<{' | '.join(items) or 'unknown'}>"
+    if isinstance(value, dict):
+        inner = indent + "  "
+        fields = "".join(f"{inner}{json.dumps(k)}: {ts_type(v, inner)};\n" for k, v in value.items())
+        return "{\n" + fields + indent + "}" if fields else "Record<string, unknown>"
+    return "unknown"
+
+
+def config_dts(project: Project) -> str:
+    """The project's runtimeConfig as the type useRuntimeConfig() returns (Nitro: nitro-config.d.ts)."""
+    body = ts_type(project.runtime_config or {}, "  ")
+    fields = body[2:-3].rstrip("\n") if body.startswith("{\n") else ""
+    return "\n".join([
+        HEADER, "// The config's runtimeConfig: what useRuntimeConfig() returns (plus NITRO_* overrides).",
+        f"declare module {json.dumps(RUNTIME_MODULE)} {{", "  export interface NitroRuntimeConfig {",
+        *([fields] if fields else []), "  }", "}",
+    ]) + "\n"
+
+
 def nitro_dts() -> str:
-    """The entry the tsconfig lists: it pulls in the three others."""
-    refs = ("nitro-runtime.d.ts", "nitro-modules.d.ts", "nitro-imports.d.ts")
+    """The entry the tsconfig lists: it pulls in the others."""
+    refs = ("nitro-runtime.d.ts", "nitro-config.d.ts", "nitro-modules.d.ts", "nitro-imports.d.ts")
     return HEADER + "\n" + "".join(f'/// <reference path="./{name}" />\n' for name in refs)
 
 
@@ -153,6 +183,7 @@ def editor_files(project: Project) -> dict[str, str]:
     types = {
         "nitro.d.ts": nitro_dts(),
         "nitro-runtime.d.ts": RUNTIME_TYPES.read_text(encoding="utf-8"),
+        "nitro-config.d.ts": config_dts(project),
         "nitro-modules.d.ts": modules_dts(),
         "nitro-imports.d.ts": imports_dts(),
     }

@@ -24,8 +24,8 @@ from nitro_build.provided import AUTO_IMPORTS, MODULES
 TSC = BIN / "tsc"
 EXTENDS = '{ "extends": "./.nitro/tsconfig.json" }\n'
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.iterdir() if (p / "tsconfig.json").is_file())
-EDITOR_FILES = ("types/nitro.d.ts", "types/nitro-runtime.d.ts", "types/nitro-modules.d.ts",
-                "types/nitro-imports.d.ts", "tsconfig.json")
+EDITOR_FILES = ("types/nitro.d.ts", "types/nitro-runtime.d.ts", "types/nitro-config.d.ts",
+                "types/nitro-modules.d.ts", "types/nitro-imports.d.ts", "tsconfig.json")
 
 
 def tsc(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -150,6 +150,42 @@ def test_route_handler_event_and_task_types(tmp_path: Path) -> None:
     proc = tsc(project)
     errors = [line for line in proc.stdout.splitlines() if ": error " in line]
     assert len(errors) == 1 and "api/wrong.ts" in errors[0] and "toFixed" in errors[0], proc.stdout
+
+
+def test_runtime_apis_are_typed_from_the_config_and_their_libraries(tmp_path: Path) -> None:
+    """useRuntimeConfig() has the config's runtimeConfig shape; useStorage is unstorage's Storage,
+    nitroApp.hooks hookable's, $fetch ofetch's: each misuse below is one error on its own line."""
+    project = with_node_modules(write_project(tmp_path / "p", {
+        "nitro.config.json": json.dumps({"experimental": {"tasks": True},
+                                         "runtimeConfig": {"apiBase": "https://x", "retry": {"count": 3}}}),
+        "tsconfig.json": EXTENDS,
+        "plugins/hooks.ts": (
+            "export default defineNitroPlugin((nitroApp) => {\n"
+            "  nitroApp.hooks.hook('task:end', ({ name, duration }) => console.log(name, duration));\n"
+            "  nitroApp.hooks.hook('nope', () => {});\n"  # line 3: unknown hook
+            "});\n"
+        ),
+        "tasks/apis.ts": (
+            "export default defineTask({\n"
+            "  async run() {\n"
+            "    const count: number = useRuntimeConfig().retry.count;\n"
+            "    const wrong: number = useRuntimeConfig().apiBase;\n"  # line 4
+            "    await useStorage('data').setItem('k', { count });\n"
+            "    const keys: string[] = await useStorage().getKeys();\n"
+            "    const n: number = await useStorage().getKeys();\n"  # line 7
+            "    const body = await $fetch<{ ok: boolean }>('/api/x');\n"
+            "    const ok: string = body.ok;\n"  # line 9
+            "    return { result: { keys, wrong, n, ok } };\n"
+            "  },\n});\n"
+        ),
+    }))
+    build_project(project)
+    config = (project / ".nitro" / "types" / "nitro-config.d.ts").read_text()
+    assert '"retry": {\n      "count": number;\n    };' in config
+    proc = tsc(project)
+    errors = sorted(re.findall(r"(\w+/\w+\.ts)\((\d+),\d+\): error (TS\d+)", proc.stdout))
+    assert errors == [("plugins/hooks.ts", "3", "TS2345"), ("tasks/apis.ts", "4", "TS2322"),
+                      ("tasks/apis.ts", "7", "TS2322"), ("tasks/apis.ts", "9", "TS2322")], proc.stdout
 
 
 def test_editor_files_snapshot(tmp_path: Path, snapshot_file) -> None:

@@ -72,6 +72,8 @@ declare module "#nitro-build/runtime" {
     method: string;
     /** Path and query string. */
     path: string;
+    /** The request's headers (h3 1's `event.headers`). */
+    headers: Headers;
     /** Route params: `[id]` gives `params.id`, `[...path]` gives `params.path`. */
     params: Record<string, string>;
     context: { params: Record<string, string>; waitUntil?: (promise: Promise<unknown>) => void; [key: string]: unknown };
