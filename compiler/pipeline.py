@@ -108,6 +108,7 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
     try:
         plan = plan_build(project, chosen, outputs, warnings)
         files = em.write_plan(plan)
+        write_types(project, warnings)
         em.run_bundles(plan)
         hashes, digest = ci_inputs(project, chosen, em, outputs)
         facts = ci_facts(digest, hashes) if digest else {}
@@ -117,7 +118,6 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
     except BaseException:
         em.discard()
         raise
-    write_types(project, warnings)
     files[chosen.nitro_json_path(project)] = nitro_json
     return result(project, chosen, files, hashes, outputs, warnings, digest=digest or None)
 
@@ -133,8 +133,9 @@ def ci_inputs(
 
 
 def write_types(project: Project, warnings: Warnings) -> None:
-    """.nitro/types and .nitro/tsconfig.json for editors and tsc; after the swap, so a failed
-    build changes nothing. Not writing them never fails a build that succeeded."""
+    """.nitro/types and .nitro/tsconfig.json for editors and tsc. Before bundling: esbuild reads a
+    project tsconfig.json that extends ours (its `strict` adds "use strict" to TS modules), so
+    the first build must see it too, or a rebuild would differ. Never fails a build."""
     from .editor_types import write_editor_files
 
     try:
