@@ -165,6 +165,12 @@ class SentinelSetup:
         assert self.cli(self.sentinels[0].port, "SENTINEL", "FAILOVER", self.name) == "OK"
         wait_until(lambda: self.master_port() != before, 15, "the sentinels to name the new master")
 
+    def kill_master(self) -> None:
+        """Stops the master: the sentinels see it down after 1 s and promote the replica."""
+        before = self.master_port()
+        self.master.stop()
+        wait_until(lambda: self.master_port() != before, 20, "the sentinels to promote the replica")
+
     def stop(self) -> None:
         for server in (*self.sentinels, self.replica, self.master):
             server.stop()
@@ -204,11 +210,22 @@ class ClusterSetup:
         return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in ports[:2])
 
     def _ready(self) -> bool:
-        return all("cluster_state:ok" in redis_cli(n.port, "CLUSTER", "INFO") for n in self.nodes)
+        return all("cluster_state:ok" in redis_cli(port, "CLUSTER", "INFO") for port in self.roles())
 
     def roles(self) -> dict[int, str]:
-        """port -> "master" or "slave"."""
-        return {n.port: redis_cli(n.port, "ROLE").split()[0] for n in self.nodes}
+        """port -> "master" or "slave", for the nodes that run."""
+        running = [n for n in self.nodes if n.proc and n.proc.poll() is None]
+        return {n.port: redis_cli(n.port, "ROLE").split()[0] for n in running}
+
+    def kill_master(self) -> int:
+        """Stops a master that has a replica; the replica takes over after cluster-node-timeout.
+        The promoted replica's port (without idle_drop only: ROLE names the master's real port)."""
+        replica = next(n for n in self.nodes if self.roles().get(n.port) == "slave")
+        master_port = int(redis_cli(replica.port, "ROLE").split()[2])
+        next(n for n in self.nodes if n.port == master_port).stop()
+        wait_until(lambda: self.roles()[replica.port] == "master", 20, "the replica to take over")
+        wait_until(self._ready, 20, "the cluster to be ok again")
+        return replica.port
 
     def failover(self) -> int:
         """CLUSTER FAILOVER on one replica: it takes over its master's slots. Its port."""

@@ -224,3 +224,27 @@ def test_an_acl_user_without_info_still_claims(redis) -> None:
     got = probe(f"redis://lock:pw-S3cret@127.0.0.1:{server.port}", 2)
     assert got["claims"] == [True, True], got
     assert probe(f"redis://lock:pw-S3cret@127.0.0.1:{server.port}", 2)["claims"] == [False, False]
+
+
+@pytest.mark.parametrize("topology", ["sentinel", "cluster"])
+def test_a_dead_master_is_replaced_and_no_firing_runs_twice(
+    tmp_path, start_server, stoppable, topology
+) -> None:
+    # The master stops: firings whose claim it should take are skipped (the outage is logged) until
+    # its replica takes over (Sentinel: down after 1 s, then promoted; Cluster: cluster-node-timeout
+    # 2 s); then every firing runs exactly once again, and none ever runs twice.
+    kind = SentinelSetup if topology == "sentinel" else ClusterSetup
+    setup = stoppable(kind(tmp_path / topology))
+    project = built(tmp_path / "p", "tick", TICK, LOCK)
+    state = tmp_path / "ticks.log"
+    replicas = run_replicas(start_server, project, setup.url, state)
+    t0 = time.time()
+    sleep_until(t0 + 3)
+    killed = time.time()
+    setup.kill_master()
+    recovered = time.time()
+    sleep_until(recovered + 5)
+    t1 = time.time()
+    wait_until(lambda: set(tick_counts(state)) >= whole_seconds(recovered + 1, t1), LATE_S, "the late claims")
+    assert_exactly_once(tick_counts(state), whole_seconds(t0, killed) | whole_seconds(recovered + 1, t1))
+    assert any(OUTAGE in replica.output for replica in replicas)
