@@ -9,7 +9,15 @@ from __future__ import annotations
 import os
 
 from ._version import __version__
-from .errors import BundleError, CompilerError, ConfigError, CronError, PresetError, ScanError
+from .errors import (
+    BundleError,
+    CompilerError,
+    ConfigError,
+    CronError,
+    PresetError,
+    ScanError,
+    UnsupportedFeatureError,
+)
 from .result import Artifact, Artifacts, BuildResult, ScheduleInfo, TaskInfo
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "ScanError",
     "ScheduleInfo",
     "TaskInfo",
+    "UnsupportedFeatureError",
     "__version__",
     "build",
 ]

@@ -230,6 +230,11 @@ def test_public_names_and_a_cheap_import() -> None:
     for name in nitro_build.__all__:
         assert hasattr(nitro_build, name), name
     assert issubclass(nitro_build.CronError, nitro_build.CompilerError)
+    import nitro_build.errors as errors  # every error the CLI can print is exported
+
+    error_types = [v for v in vars(errors).values() if isinstance(v, type)]
+    named = {t.__name__ for t in error_types if issubclass(t, errors.CompilerError)}
+    assert named <= set(nitro_build.__all__)
     heavy = "('pydantic', 'jinja2', 'click', 'tomlkit')"
     code = f"import sys, nitro_build; print(sorted(m for m in {heavy} if m in sys.modules))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
