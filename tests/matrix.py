@@ -255,7 +255,8 @@ def check_trace_and_connect_answer_without_logging(serve: Callable[..., Server],
         assert answer.headers["content-type"].startswith("application/json")
     for request in (b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n",
                     b"TRACK /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n",
-                    b"F@O /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n"):
+                    b"F@O /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET http://[bad/api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n"):  # URL no Request takes
         # Refused by the runtime's own parser (400, a closed connection) or by us (501): never a 500.
         status = raw_status(server, request)
         assert " 500 " not in status, (request, status)

@@ -24,7 +24,7 @@ export function createApp(registry) {
   };
   const served = {
     async fetch(request, ctx = {}) {
-      const refusal = refuseMethod(request.method);
+      const refusal = refuseMethod(request.method) ?? refuseUrl(request.url);
       if (refusal) return refusal;
       try {
         await ready(); // plugins run before the first request is handled
@@ -38,6 +38,7 @@ export function createApp(registry) {
      * middleware (node_middleware) answers those and passes every other request on.
      */
     matches(method, url, ctx = {}) {
+      if (!URL.canParse(url)) return false; // not ours: the host app answers it
       const { pathname } = new URL(url);
       const tasksPath = pathname === TASKS_PATH || pathname.startsWith(`${TASKS_PATH}/`);
       if (tasksPath && (app.options.dev || readEnv("NITRO_TASKS_TOKEN", ctx.env))) return true;
@@ -52,6 +53,14 @@ export function createApp(registry) {
 export function refuseMethod(method) {
   const verb = String(method).toUpperCase();
   return UNSUPPORTED_METHODS.has(verb) ? jsonError(501, `Method ${verb} is not supported`) : null;
+}
+
+/**
+ * A 400 answer for a request URL the WHATWG parser refuses (Deno hands such a request-target,
+ * e.g. `GET http://[bad/`, to the handler as is), else null. The client's doing: never logged.
+ */
+function refuseUrl(url) {
+  return URL.canParse(url) ? null : jsonError(400, "Bad Request");
 }
 
 async function handle(app, request, ctx) {
