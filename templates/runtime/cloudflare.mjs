@@ -64,10 +64,16 @@ export async function runCron(cronTriggers, cron, scheduledTime, env, ctx) {
 
 // ---------------------------------------------------------------- Pages cron endpoint
 
+// Said once per isolate: the endpoint is public, and a line per request would let anyone flood the logs.
+let saidNoSecret = false;
+
 async function serveCron(request, env, ctx, cronTriggers) {
   const secret = readEnv("NITRO_CRON_SECRET", env);
   if (!secret) {
-    console.error("[nitro] cron request refused: the NITRO_CRON_SECRET secret is not set on this Pages project");
+    if (!saidNoSecret) {
+      console.error("[nitro] cron request refused: the NITRO_CRON_SECRET secret is not set on this Pages project");
+      saidNoSecret = true;
+    }
     return null;
   }
   if (request.method !== "POST") return methodNotAllowed("POST");
