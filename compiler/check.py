@@ -55,7 +55,8 @@ def print_results(results: list[dict[str, Any]]) -> None:
             count = len(result["schedules"])
             click.echo(f"ok: {result['preset']}: {result['tasks']} tasks, {count} schedules")
         else:
-            error(result["error"])
+            error(result["error"])  # word for word what a build prints
+            click.echo(f"failed: {result['preset'] or 'the configured preset'}")
 
 
 @click.command("check")

@@ -176,6 +176,9 @@ def test_a_preset_specific_cron_error_is_found_by_check_for_that_preset(tmp_path
     project = write_project(tmp_path, {"nitro.config.toml": config, "tasks/a.ts": TASK})
     ok = run_cli("check", "--dir", str(project), NITRO_ESBUILD=MISSING_ESBUILD)
     assert ok.returncode == 0 and "ok: node_server: 1 tasks, 1 schedules" in ok.stdout
+    text = run_cli("check", "--dir", str(project), "--preset", "bun", "--preset", "vercel")
+    assert text.returncode == 1
+    assert text.stdout.splitlines() == ["ok: bun: 1 tasks, 1 schedules", "failed: vercel"]
     proc = run_cli("check", "--dir", str(project), "--preset", "node_server", "--preset", "vercel",
                    "--preset", "cloudflare_module", "--json", NITRO_ESBUILD=MISSING_ESBUILD)
     assert proc.returncode == 1
