@@ -110,10 +110,12 @@ def compatibility(doc: Any, origin: Callable[[str], str], project: Project) -> n
     elif date is None:
         date, where = node.DEFAULT_COMPATIBILITY_DATE, "compatibility_date (nitro-build's default)"
     if not isinstance(date, str) or not node.DATE.fullmatch(date):
+        # A bare TOML date (`compatibility_date = 2025-09-01`) is not a string: wrangler refuses it too.
+        plain_data = isinstance(date, (str, int, float, bool, list, dict))
+        got = json.dumps(date) if plain_data else f"the TOML date {date}, unquoted"
         raise ConfigError(
-            f"{where} must be a date such as {json.dumps(node.DEFAULT_COMPATIBILITY_DATE)} "
-            f"(got {json.dumps(date, default=str)}); "
-            "https://developers.cloudflare.com/workers/configuration/compatibility-dates/"
+            f"{where} must be a quoted date such as {json.dumps(node.DEFAULT_COMPATIBILITY_DATE)} "
+            f"(got {got}); https://developers.cloudflare.com/workers/configuration/compatibility-dates/"
         )
     flags = string_list(doc, "compatibility_flags", origin("compatibility_flags"))
     # node: built-ins that tasks import are left external by esbuild and provided by workerd.
