@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from ._version import __version__
-from .pipeline import BuildResult, build
 from .check import check_command
 from .console import echo, error, print_warnings, run_guarded, styled
 from .dev import dev_command
 from .errors import Warnings
+from .pipeline import BuildResult, build
 from .presets import ALIASES, PRESETS
 from .schema import schema_text
 from .task_cli import task_group

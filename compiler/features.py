@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from .errors import Warnings
 from .model import CloudflareOptions, Project, SchedulerOptions, VercelOptions
@@ -120,7 +120,7 @@ def check_overlap(preset: FeatureHolder, project: Project, warnings: Warnings) -
 
 def drop_other_platforms(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
     """`cloudflare.*` and `vercel.*` reach only the presets that read them."""
-    unused = {"cloudflare": CloudflareOptions(), "vercel": VercelOptions()}
+    unused: dict[str, Any] = {"cloudflare": CloudflareOptions(), "vercel": VercelOptions()}
     for section in preset.features.sections:
         unused.pop(section, None)
     return replace(project, **unused)

@@ -158,7 +158,8 @@ def merge_tasks(
         )
     if "__proto__" in by_name:  # a generated object literal would take it as its prototype
         proto = by_name["__proto__"]
-        where = f'{cfg_name}: tasks."__proto__"' if proto.source == "config" else _rel(proto.handler, root)
+        proto_file = proto.handler if proto.source == "scan" else None
+        where = _rel(proto_file, root) if proto_file else f'{cfg_name}: tasks."__proto__"'
         raise ConfigError(
             f"{where}: '__proto__' cannot name a task: JavaScript objects reserve it, so the task "
             "would silently vanish from the bundle; rename it"

@@ -57,7 +57,8 @@ def set_aside_unused(raw: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ..
     unused: list[str] = []
     out = dict(raw)
     for where, names in NITRO_UNUSED.items():
-        parent, table, key = None, out, ""
+        parent, key = None, ""
+        table: Any = out
         for key in where.split(".") if where else ():
             parent, table = table, table.get(key) if isinstance(table, dict) else None
         if not isinstance(table, dict):

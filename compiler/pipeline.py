@@ -9,16 +9,15 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .presets import Preset, get_preset
-
 from .config import load_config
 from .errors import CompilerError, PresetError, Warnings
 from .features import narrow
 from .inputs import input_hash
 from .merge import build_project
 from .model import Project
-from .plan import Plan, to_json
 from .output_rules import check_outputs
+from .plan import Plan, to_json
+from .presets import Preset, get_preset
 from .result import Artifacts, BuildResult
 from .swap import build_lock, recover_staging
 

@@ -59,7 +59,7 @@ def import_paths(targets: list[Path | None], from_dir: Path, root: Path) -> list
     return [
         up + str(t)[len(prefix):].replace(os.sep, "/")
         if t is not None and str(t).startswith(prefix)
-        else (t and import_path(t, from_dir))
+        else (import_path(t, from_dir) if t is not None else None)
         for t in targets
     ]
 

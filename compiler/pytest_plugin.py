@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return bool(original(self, other))
 
     __eq__.nitro_build = True  # type: ignore[attr-defined]
-    SnapshotAssertion.__eq__ = __eq__  # type: ignore[method-assign,assignment]
+    SnapshotAssertion.__eq__ = __eq__  # type: ignore[method-assign]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,7 +83,7 @@ class NitroBuild:
         from . import build
 
         given = {"preset": preset, "root": root, "dry_run": dry_run, "strict": strict}
-        opts = {k: self.defaults[k] if v is None else v for k, v in given.items()}
+        opts: dict[str, Any] = {k: self.defaults[k] if v is None else v for k, v in given.items()}
         folder = self.root / opts["root"] if opts["root"] is not None else self.root
         return build(folder, opts["preset"], strict=opts["strict"], dry_run=opts["dry_run"])
 

@@ -182,13 +182,14 @@ def _segment(part: str) -> dict[str, str] | None:
 
 def _segments(parts: list[str], rel: str) -> tuple[dict[str, str], ...]:
     """The route's segments; refuse what would otherwise match silently wrong (or never)."""
-    segments = tuple(_segment(p) for p in parts)
-    for part, seg in zip(parts, segments, strict=True):
+    found = [(part, _segment(part)) for part in parts]
+    for part, seg in found:
         if seg is None:
             raise ScanError(
                 f"{rel}: path segment {part!r} mixes [param] brackets with other text; a "
                 "segment is either plain text, [name], [...name] or [...]: rename the file"
             )
+    segments = tuple(seg for _, seg in found if seg is not None)
     if any("catchall" in s for s in segments[:-1]):
         raise ScanError(
             f"{rel}: a catch-all [...name] must be the last part of the route (it takes the rest "

@@ -112,7 +112,7 @@ def parse_payload(text: str | None) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         reason = f"not valid JSON ({exc.msg})"
     else:
         if isinstance(value, dict):

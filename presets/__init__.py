@@ -5,7 +5,6 @@ import difflib
 import importlib
 
 from ..errors import PresetError
-
 from .base import Preset
 
 PRESETS = (

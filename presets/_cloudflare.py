@@ -24,7 +24,6 @@ from ..errors import ConfigError, CronError, Warnings
 from ..features import Features, NodeBuiltins, Scheduling
 from ..model import Project
 from ..plan import BundleOptions, Plan
-
 from . import _cloudflare_node as node
 from ._jsonc import parse_jsonc
 from .base import Preset

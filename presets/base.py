@@ -10,14 +10,13 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
+from .._version import __version__ as VERSION
 from ..features import SERVER, Features
 from ..model import Project
 from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
 from ..scan import _rel
 from ..scheduler_lock import scheduler_options
-
-from .._version import __version__ as VERSION
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..model import Project
-
 from .base import Entry, Preset
 
 

@@ -17,7 +17,6 @@ import tomlkit
 from ..errors import Warnings
 from ..model import Project
 from ..plan import Plan
-
 from . import _cloudflare as cf
 from . import _cloudflare_node as node
 from .base import Entry

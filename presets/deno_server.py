@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from ..model import Project
 from ..nitro_apis import deno_permissions
-
 from .base import Entry, Preset
 
 # Variables the runtime reads (server address, task token, shutdown bound). Anything a task reads

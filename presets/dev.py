@@ -5,7 +5,6 @@ https://nitro.build/guide/tasks#run-tasks-with-dev-server
 from dataclasses import replace
 
 from ..model import Project
-
 from .node_server import NodeServer
 
 DEV_DIR = ".nitro/dev"

@@ -6,7 +6,6 @@ https://nitro.build/deploy/runtimes/node#middleware
 from __future__ import annotations
 
 from ..model import Project
-
 from .base import Entry, Preset
 
 

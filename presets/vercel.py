@@ -18,7 +18,6 @@ from ..errors import ConfigError, CronError, Warnings
 from ..features import Features, NodeBuiltins, Scheduling
 from ..model import Project
 from ..plan import Plan
-
 from .base import Entry, Preset
 
 FUNCTION = "__server"

@@ -41,7 +41,7 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path | str | None = None, **env: str) -> subprocess.CompletedProcess:
     """Run `python -m nitro_build ARGS` and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "nitro_build", *args],

@@ -2,6 +2,7 @@
 what ran (each run appends `<firing ms> ...` to one shared file)."""
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import subprocess
@@ -113,7 +114,7 @@ def slow_runs(state: Path) -> list[tuple[int, int, int, str]]:
 
 
 def assert_one_at_a_time(runs: list[tuple[int, int, int, str]]) -> None:
-    for before, after in zip(runs, runs[1:]):
+    for before, after in itertools.pairwise(runs):
         assert after[1] >= before[2], f"runs overlap: {before} and {after}"
 
 

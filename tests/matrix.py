@@ -21,13 +21,13 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import Server, built_fixture, free_port, log_lines, run_task_cli, wait_for_lines, wait_until
 
 TOKEN = "tok-matrix-51c2"

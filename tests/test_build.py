@@ -9,8 +9,17 @@ import sys
 from pathlib import Path
 
 from conftest import (
-    BIN, NODE_BUNDLE, REPO, assert_generated_sources, build_project, built_fixture, copy_fixture,
-    normalize_nitro_json, run_cli, run_task_cli, write_project,
+    BIN,
+    NODE_BUNDLE,
+    REPO,
+    assert_generated_sources,
+    build_project,
+    built_fixture,
+    copy_fixture,
+    normalize_nitro_json,
+    run_cli,
+    run_task_cli,
+    write_project,
 )
 from test_build_errors import tree_digest
 

@@ -5,7 +5,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from conftest import build_project, run_cli, write_project
 
 TASK = 'export default defineTask({ run() { return { result: "ok" } } });\n'

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import (
@@ -35,7 +36,7 @@ def test_a_second_build_waits_for_the_first_so_outputs_stay_consistent(tmp_path:
     argv = [sys.executable, "-m", "nitro_build", "build", "--preset", "cloudflare_module",
             "--dir", str(project)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     first = subprocess.Popen(argv, env={**env, "NITRO_ESBUILD": str(slow)}, **pipes)
     wait_until(marker.exists, 30, "the first build to reach esbuild")
     (project / "nitro.config.toml").write_text(config.format("0 4 * * *"))  # the user saves a change

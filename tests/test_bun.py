@@ -3,15 +3,18 @@ matrix, the generated files, the `task` CLI and the waitUntil Bun itself does no
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import BIN, assert_generated_files, built_fixture, last_line, preview_argv
-from matrix import Runtime, call
 from matrix import (  # noqa: F401 (shared tests, run here)
-    test_matrix, test_nitro_port_and_host_win, test_port_in_use_exits_1_with_a_message,
+    Runtime,
+    call,
+    test_matrix,
+    test_nitro_port_and_host_win,
+    test_port_in_use_exits_1_with_a_message,
     test_waituntil_work_finishes_before_exit,
 )
 

@@ -19,10 +19,18 @@ from typing import Any
 
 import jsonschema
 import pytest
-
+from conftest import (
+    BIN,
+    NODE,
+    REPO,
+    copy_fixture,
+    free_port,
+    last_json_line,
+    normalize_nitro_json,
+    normalize_paths,
+    run_cli,
+)
 from nitro_build.presets._cloudflare_node import DEFAULT_COMPATIBILITY_DATE
-
-from conftest import BIN, NODE, REPO, copy_fixture, free_port, last_json_line, normalize_nitro_json, normalize_paths, run_cli
 from test_build_errors import tree_digest
 
 DRIVER = REPO / "tests" / "js" / "miniflare_driver.mjs"

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from nitro_build.cron import fires_more_than_daily, next_firings, parse_cron, to_cloudflare, to_vercel
 from nitro_build.errors import CompilerError, CronError
 
@@ -183,7 +182,7 @@ def test_dst_in_new_york(expr, start, expected):
 
 def test_interval_jobs_run_on_both_passes_of_a_repeated_hour():
     expr, start = "*/20 1 * * *", local("2024-11-03 00:00", NY)
-    utc = [t.astimezone(timezone.utc).strftime("%H:%M") for t in next_firings(expr, start, 6)]
+    utc = [t.astimezone(UTC).strftime("%H:%M") for t in next_firings(expr, start, 6)]
     assert utc == ["05:00", "05:20", "05:40", "06:00", "06:20", "06:40"]  # 01:xx EDT, then 01:xx EST
     assert js_firings(expr, start, 6, "America/New_York") == next_firings(expr, start, 6)
 

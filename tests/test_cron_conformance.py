@@ -24,13 +24,12 @@ import shutil
 import subprocess
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from croniter import croniter
-
 from nitro_build.cron import NICKNAMES, parse_cron, to_cloudflare, to_vercel
 from nitro_build.errors import CronError
 
@@ -319,7 +318,7 @@ def croniter_split(text: str) -> tuple[str, ...]:
 def croniter_runs(job: tuple) -> list[list[int]] | None:
     """Next `count` firings (epoch ms) from each start with croniter (union of the forms), or None."""
     forms, tz_name, starts, count = job
-    tz = timezone.utc if tz_name == "UTC" else ZoneInfo(tz_name)
+    tz = UTC if tz_name == "UTC" else ZoneInfo(tz_name)
     out = []
     try:
         for start in starts:
@@ -367,7 +366,7 @@ def _translations(accepted: dict) -> dict:
     """expr -> {platform: translated text or None}."""
     out = {}
     for expr in accepted:
-        row = {}
+        row: dict[str, str | None] = {}
         for platform, fn in (("cloudflare", to_cloudflare), ("vercel", to_vercel)):
             try:
                 row[platform] = fn(expr)
@@ -407,15 +406,15 @@ def corpus():
     for form in set(forms.values()):
         jobs[form] = (form, "UTC", [TRANSLATION_START], TRANSLATION_COUNT)
     with ProcessPoolExecutor(max_workers=2) as pool:
-        croniter_results = dict(zip(jobs, pool.map(croniter_runs, jobs.values(), chunksize=16)))
+        croniter_results = dict(zip(jobs, pool.map(croniter_runs, jobs.values(), chunksize=16), strict=False))
     croniter_results.update({key: croniter_results[form] for key, form in forms.items()})
     for t in threads.values():
         t.join()
     return {
         "generated": generated, "accepted": accepted, "refused": refused, "translations": translations,
-        "node": {tz: dict(zip(accepted, threads[tz].result)) for tz in STARTS},
-        "refused_croner": dict(zip(refused, threads["refused"].result)),
-        "originals": dict(zip(translatable, threads["originals"].result)),
+        "node": {tz: dict(zip(accepted, threads[tz].result, strict=False)) for tz in STARTS},
+        "refused_croner": dict(zip(refused, threads["refused"].result, strict=False)),
+        "originals": dict(zip(translatable, threads["originals"].result, strict=False)),
         "croniter": croniter_results,
     }
 
@@ -486,6 +485,7 @@ def _cf_dom_rule(dom: str):
             or (wd == 4 and d + 1 == n) or (wd == 4 and d + 2 == n == dim)
         )
     days = _cf_list(dom, 1, 31)
+    assert days is not None, "`*` has no day-of-month rule"
     return lambda d, dim, wd: d in days
 
 
@@ -500,6 +500,7 @@ def _cf_dow_rule(dow: str):
         assert 1 <= nth <= 5, dow
         return lambda d, dim, wd: (wd + 1) % 7 + 1 == weekday and (d - 1) // 7 + 1 == nth
     days = _cf_list(dow, 1, 7, CF_DAYS)
+    assert days is not None, "`*` has no day-of-week rule"
     return lambda d, dim, wd: (wd + 1) % 7 + 1 in days
 
 
@@ -514,7 +515,7 @@ def cloudflare_firings(text: str, start_ms: int, count: int) -> list[int]:
     dom_ok = None if dom == "*" else _cf_dom_rule(dom)
     dow_ok = None if dow == "*" else _cf_dow_rule(dow)
     out: list[int] = []
-    day = datetime.fromtimestamp(start_ms / 1000, timezone.utc).date()
+    day = datetime.fromtimestamp(start_ms / 1000, UTC).date()
     while len(out) < count:
         dim = calendar.monthrange(day.year, day.month)[1]
         if day.month not in months:
@@ -545,7 +546,7 @@ def assert_vercel_syntax(text: str) -> None:
 def _dst_near(tz_name: str, t_ms: int) -> bool:
     """Whether `tz_name` changes its UTC offset within a day of `t_ms`."""
     tz = ZoneInfo(tz_name)
-    t = datetime.fromtimestamp(t_ms / 1000, timezone.utc)
+    t = datetime.fromtimestamp(t_ms / 1000, UTC)
     before, after = (t - timedelta(days=1)).astimezone(tz), (t + timedelta(days=1)).astimezone(tz)
     return before.utcoffset() != after.utcoffset()
 
@@ -567,7 +568,7 @@ def explain_disagreement(expr: str, tz: str, croner_runs: list[int], croniter_ru
         return "horizon"  # lists differ only past the shorter one's end
     if tz != "UTC" and all(_dst_near(tz, t) for t in diff):
         return "dst"
-    zone = timezone.utc if tz == "UTC" else ZoneInfo(tz)
+    zone = UTC if tz == "UTC" else ZoneInfo(tz)
     days = {datetime.fromtimestamp(t / 1000, zone).day for t in diff}
     if "W" in expr.upper().split()[-3] and all(d >= 26 for d in days):
         return "nearest-weekday"
@@ -603,7 +604,7 @@ def test_runtime_equals_croniter_except_documented(corpus, tz):
         theirs = corpus["croniter"].get((tz, expr))
         if theirs is None:
             continue
-        for mine, croner_runs, croniter_list in zip(r["mine"], r["croner"], theirs):
+        for mine, croner_runs, croniter_list in zip(r["mine"], r["croner"], theirs, strict=False):
             compared += 1
             if mine == croniter_list:
                 continue

@@ -4,17 +4,28 @@ imports in user code, the permission sandbox, the `task` CLI and the generated f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import (
-    BIN, assert_generated_files, build_project, built_fixture, last_line, preview_argv, write_project,
+    BIN,
+    assert_generated_files,
+    build_project,
+    built_fixture,
+    last_line,
+    preview_argv,
+    write_project,
 )
-from matrix import AUTH, TOKEN, Runtime, call
 from matrix import (  # noqa: F401 (shared tests, run here)
-    test_matrix, test_nitro_port_and_host_win, test_waituntil_work_finishes_before_exit,
+    AUTH,
+    TOKEN,
+    Runtime,
+    call,
+    test_matrix,
+    test_nitro_port_and_host_win,
+    test_waituntil_work_finishes_before_exit,
 )
 
 DENO = str(BIN / "deno")

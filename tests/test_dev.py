@@ -14,15 +14,24 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
-
 from conftest import (
-    Server, assert_generated_sources, build_project, built_fixture, cli_env, free_port, normalize_nitro_json,
-    run_cli, wait_for_lines, wait_until, write_project,
+    Server,
+    assert_generated_sources,
+    build_project,
+    built_fixture,
+    cli_env,
+    free_port,
+    normalize_nitro_json,
+    run_cli,
+    wait_for_lines,
+    wait_until,
+    write_project,
 )
 
 CONFIG = """\

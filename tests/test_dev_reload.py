@@ -7,8 +7,11 @@ import os
 import signal
 from pathlib import Path
 
+import test_dev
 from conftest import run_cli, wait_until, write_project
-from test_dev import DevRun, assert_stopped, dev_runs, process_exists  # noqa: F401 (fixture)
+from test_dev import DevRun, assert_stopped, process_exists
+
+dev_runs = test_dev.dev_runs  # the fixture, shared with test_dev
 
 CONFIG = '[experimental]\ntasks = true\n\n[tasks.hello]\ndescription = "Says hello"\n'
 HELLO = 'export default defineTask({ run() { return { result: "hello" } } });\n'

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 from conftest import TASKS_ON, build_project, cli_env, run_cli, write_project
-from test_build_errors import tree_digest
-
 from nitro_build.swap import PAUSE_POINTS
+from test_build_errors import tree_digest
 
 # (preset, pause point): every point on the one-output node_server; on cloudflare_module
 # (.output and .wrangler/deploy/config.json) also the moments between its two outputs.

@@ -9,9 +9,11 @@ import signal
 from pathlib import Path
 
 import pytest
+import test_dev
 from conftest import NODE_BUNDLE, build_project, run_cli, run_task_cli, write_project
-from test_dev import dev_runs  # noqa: F401 (fixture)
 from test_dev_reload import restarted
+
+dev_runs = test_dev.dev_runs  # the fixture, shared with test_dev
 
 TASK = 'export default defineTask({ meta: { description: "From the module" }, run: () => ({ result: "ok" }) });\n'
 

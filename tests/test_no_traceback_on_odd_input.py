@@ -17,7 +17,7 @@ DEEP = 500  # levels of nesting: Python's parsers and pydantic raised RecursionE
 
 
 def _deep_json(key: str) -> str:
-    return '{"%s": %s%s}' % (key, "[" * DEEP, "]" * DEEP)
+    return f'{{"{key}": {"[" * DEEP}{"]" * DEEP}}}'
 
 
 CASES = {
@@ -40,7 +40,7 @@ CASES = {
         ["nitro.config.json: x[0][0]...: values are nested more than 64 levels deep"],
     ),
     "JSON nested 100 deep in a free-form table": (
-        {"nitro.config.json": '{"cloudflare": {"wrangler": {"vars": %s%s}}}' % ("[" * 100, "]" * 100)},
+        {"nitro.config.json": '{"cloudflare": {"wrangler": {"vars": ' + "[" * 100 + "]" * 100 + "}}}"},
         ["nitro.config.json: cloudflare.wrangler.vars...: values are nested more than 64 levels"],
     ),
     "a number of 5000 digits": (

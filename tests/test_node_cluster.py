@@ -8,17 +8,22 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import (
-    NODE_BUNDLE, assert_generated_files, build_project, built_fixture, log_lines, wait_until, write_project,
+    NODE_BUNDLE,
+    assert_generated_files,
+    build_project,
+    built_fixture,
+    log_lines,
+    wait_until,
+    write_project,
 )
-from matrix import Runtime, call, run_slow
-from matrix import test_matrix, test_nitro_port_and_host_win  # noqa: F401 (shared tests, run here)
+from matrix import Runtime, call, run_slow, test_matrix, test_nitro_port_and_host_win  # noqa: F401 (shared tests, run here)
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,18 @@ handle, a host body parser, the `handler` export and one scheduler per process."
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import NODE, REPO, assert_generated_files, built_fixture, log_lines, wait_for_lines
-from matrix import AUTH, Runtime, call
-from matrix import test_matrix  # noqa: F401 (shared tests, run here)
+from matrix import (
+    AUTH,
+    Runtime,
+    call,
+    test_matrix,  # noqa: F401 (shared tests, run here)
+)
 
 HOST_APP = REPO / "tests" / "js" / "express_host.mjs"
 JSON = {"content-type": "application/json"}

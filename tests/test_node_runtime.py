@@ -16,11 +16,17 @@ import time
 from typing import Any
 
 import pytest
-
 from conftest import NODE, NODE_BUNDLE, REPO, last_line, log_lines, wait_for_lines, wait_until
-from matrix import AUTH, LISTING, TOKEN, Runtime, assert_signal_waits_for_the_running_task_then_exits_0, call
 from matrix import (  # noqa: F401 (shared tests, run here)
-    test_matrix, test_nitro_port_and_host_win, test_port_in_use_exits_1_with_a_message,
+    AUTH,
+    LISTING,
+    TOKEN,
+    Runtime,
+    assert_signal_waits_for_the_running_task_then_exits_0,
+    call,
+    test_matrix,
+    test_nitro_port_and_host_win,
+    test_port_in_use_exits_1_with_a_message,
     test_waituntil_work_finishes_before_exit,
 )
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
+from conftest import build_project, run_cli, write_project
 from nitro_build.errors import Warnings
 from nitro_build.features import SERVER, Features, NodeBuiltins, Scheduling, narrow
 from nitro_build.pipeline import load_project
 from nitro_build.presets import PRESETS, get_preset
-
-from conftest import build_project, run_cli, write_project
 
 SECRET = "S3cretPassw0rd"
 LOCKED = f"""

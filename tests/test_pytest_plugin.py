@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import TASK, TASKS_ON, run_cli
 
 pytest_plugins = ["pytester"]

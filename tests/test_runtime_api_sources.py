@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import build_project, copy_fixture, normalize_paths
 from runtime_apis import set_config
 

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import BIN, NODE, NODE_BUNDLE, REPO, build_project, preview_argv, wait_until, write_project
 
 DRIVER = REPO / "tests" / "js" / "scheduler_clock_steps.mjs"

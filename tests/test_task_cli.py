@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 import test_dev
 from conftest import run_cli
 from test_dev import DevRun, info_file

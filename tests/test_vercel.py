@@ -11,7 +11,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 from conftest import FIXTURES, REPO, build_project, built_fixture, copy_fixture, normalize_nitro_json, run_cli
 from test_build_errors import tree_digest
 

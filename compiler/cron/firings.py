@@ -45,9 +45,10 @@ def _walls(e: CronExpr, start: datetime):
             for h, m, s in times:
                 if day > start.date() or (h, m, s) >= first_time:
                     yield datetime(day.year, day.month, day.day, h, m, s)
-        day = _next_candidate_day(e, day)
-        if day is None:
+        following = _next_candidate_day(e, day)
+        if following is None:
             return
+        day = following
 
 
 def _next_candidate_day(e: CronExpr, day: date) -> date | None:

@@ -11,7 +11,6 @@ from .expr import CronExpr
 from .fields import DOM, DOW, HOUR, MINUTE, MONTH, NICKNAMES, SECOND, Field
 from .validate import never_fires_reason
 
-
 # Large enough for a table of one schedule per second of a day (86,400): a merge and the build
 # summary each parse every schedule, and a smaller cache made the second pass parse them again.
 # Each field text is parsed once per build too (FIELD_CACHE): such tables repeat them.
@@ -260,7 +259,7 @@ def _day_of_week(text: str) -> dict:
         elif modifier == "L":
             last.update(values)
         else:
-            nth.update((v, modifier) for v in values)
+            nth.update((v, int(modifier)) for v in values)  # an occurrence 1-5 (L is handled above)
     return {"days": tuple(sorted(days)), "nth": tuple(sorted(nth)), "last": tuple(sorted(last))}
 
 
