@@ -27,7 +27,6 @@ from click.testing import CliRunner
 from conftest import BIN, TASK, TASKS_ON, write_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from nitro_build.cli import build_main
 
 EXAMPLES = int(os.environ.get("NITRO_FUZZ_EXAMPLES", "60"))

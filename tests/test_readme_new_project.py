@@ -68,3 +68,13 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     _, tests = sh_blocks("## Set-up")
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests.strip() in ci
+
+
+def test_ci_runs_the_readme_checks_before_the_tests() -> None:
+    """ruff format --check, ruff check, mypy and the size limits gate the test run."""
+    (checks,) = sh_blocks("## Checks")
+    _, tests = sh_blocks("## Set-up")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci.index(checks.strip()) < ci.index(tests.strip())
+    for step in ("ruff format --check", "ruff check", ".ci/typecheck", ".ci/size_check"):
+        assert step in checks
