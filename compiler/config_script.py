@@ -98,7 +98,7 @@ def _bundle(path: Path, root: Path, out: Path) -> None:
         "--log-level=error",
         "--log-limit=0",
         "--color=false",
-        *(f"--alias:{spec}={SHIM}" for spec in CONFIG_SPECIFIERS),
+        f"--tsconfig-raw={json.dumps(_tsconfig(root))}",
     ]
     try:
         proc = subprocess.run(args, input=entry, cwd=root, capture_output=True, text=True, check=False)
@@ -106,6 +106,22 @@ def _bundle(path: Path, root: Path, out: Path) -> None:
         raise ConfigError(f"{path.name}: could not run esbuild ({args[0]}): {exc}") from None
     if proc.returncode != 0:
         raise ConfigError(f"{path.name}: cannot be bundled:\n{explain_esbuild_errors(proc.stderr)}")
+
+
+def _tsconfig(root: Path) -> dict[str, Any]:
+    """The project's tsconfig `baseUrl`/`paths` plus exact paths sending the defineConfig
+    specifiers to our shim. Not esbuild aliases: an alias also takes every subpath
+    (`nitropack/kit`), which must stay for Node to resolve from the project's own packages."""
+    options: dict[str, Any] = {}
+    try:
+        from .presets._jsonc import parse_jsonc
+
+        found = parse_jsonc((root / "tsconfig.json").read_text(encoding="utf-8"), "tsconfig.json")
+        options = {k: v for k, v in found.get("compilerOptions", {}).items() if k in ("baseUrl", "paths")}
+    except (OSError, ValueError, AttributeError, ConfigError):
+        pass  # no tsconfig.json, or one esbuild would also fail to use: only our paths
+    paths = {**options.get("paths", {}), **{spec: [str(SHIM)] for spec in CONFIG_SPECIFIERS}}
+    return {"compilerOptions": {"baseUrl": options.get("baseUrl", "."), "paths": paths}}
 
 
 def _evaluate(bundled: Path, path: Path, root: Path) -> dict[str, Any]:

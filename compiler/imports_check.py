@@ -50,6 +50,12 @@ def _explain(title: str, body: str) -> str:
 
 def _no_export(where: str, file: str, name: str, body: str) -> str:
     """`import { x } from "nitro"` where our module lacks x."""
+    if file.endswith("config_shim.mjs"):  # nitro.config.ts, evaluated by config_script.py
+        return (
+            f"{where}: {name!r} is not available to a config nitro-build evaluates: it provides "
+            "defineConfig and defineNitroConfig from nitro, nitro/config, nitropack and "
+            "nitropack/config (import other Nitro APIs in server files, not in the config)"
+        )
     spec = _quoted_specifier(body) or next(
         (s for s, mod in MODULES.items() if file.endswith("/" + mod.file)), file
     )

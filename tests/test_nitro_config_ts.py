@@ -178,7 +178,8 @@ GOOD = "export default defineConfig({ experimental: { tasks: true } });\n"
     ('export default { compatibilityDate: "soon" };\n',
      "nitro.config.ts: compatibilityDate: 'soon' is not a date; write it as YYYY-MM-DD"),
     ('import { createNitro } from "nitro";\nexport default { a: createNitro };\n',
-     "nitro.config.ts:1: 'createNitro' is not provided by nitro-build's 'nitro'"),
+     "nitro.config.ts:1: 'createNitro' is not available to a config nitro-build evaluates: it provides "
+     "defineConfig and defineNitroConfig"),
 ])
 def test_bad_config_is_a_clear_error_and_keeps_the_previous_output(tmp_path: Path, config: str, message: str) -> None:
     project = write_project(tmp_path, {"nitro.config.ts": GOOD, "tasks/a.ts": TASK})
@@ -250,3 +251,22 @@ def test_a_reused_result_follows_the_code_and_the_environment(tmp_path: Path) ->
     write_project(project, {"nitro.config.ts": 'console.log("each time");\n' + GOOD})
     for _ in range(2):
         assert "each time" in build_project(project).stderr
+
+
+def test_other_nitro_subpaths_and_tsconfig_paths_resolve_from_the_project(tmp_path: Path) -> None:
+    # Only defineConfig's specifiers are ours; `nitropack/kit` is the project's installed package.
+    project = write_project(tmp_path, {
+        "node_modules/nitropack/package.json": '{"name": "nitropack", "type": "module",'
+                                               ' "exports": {"./kit": "./kit.js"}}',
+        "node_modules/nitropack/kit.js": 'export const presetName = "bun";\n',
+        "tsconfig.json": '{\n  // comments are allowed here\n  "compilerOptions": { "paths": { "~/*": ["./src/*"] } }\n}\n',
+        "src/tasks.ts": "export const enabled = true;\n",
+        "nitro.config.ts": 'import { defineNitroConfig } from "nitropack/config";\n'
+                           'import { presetName } from "nitropack/kit";\nimport { enabled } from "~/tasks";\n'
+                           "export default defineNitroConfig({ preset: presetName, experimental: { tasks: enabled } });\n",
+        "tasks/a.ts": TASK,
+    })
+    proc = run_cli("build", "--dir", str(project), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert (data["preset"], [t["name"] for t in data["tasks"]]) == ("bun", ["a"])
