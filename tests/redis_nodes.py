@@ -165,7 +165,7 @@ class SentinelSetup:
         assert self.cli(self.sentinels[0].port, "SENTINEL", "FAILOVER", self.name) == "OK"
         wait_until(lambda: self.master_port() != before, 15, "the sentinels to name the new master")
 
-    def kill_master(self) -> None:
+    def kill_master(self, key: str = "") -> None:
         """Stops the master: the sentinels see it down after 1 s and promote the replica."""
         before = self.master_port()
         self.master.stop()
@@ -217,11 +217,23 @@ class ClusterSetup:
         running = [n for n in self.nodes if n.proc and n.proc.poll() is None]
         return {n.port: redis_cli(n.port, "ROLE").split()[0] for n in running}
 
-    def kill_master(self) -> int:
-        """Stops a master that has a replica; the replica takes over after cluster-node-timeout.
-        The promoted replica's port (without idle_drop only: ROLE names the master's real port)."""
-        replica = next(n for n in self.nodes if self.roles().get(n.port) == "slave")
-        master_port = int(redis_cli(replica.port, "ROLE").split()[2])
+    def owner(self, key: str) -> int:
+        """The port of the master serving `key` (without idle_drop: CLUSTER NODES names real ports)."""
+        port = next(iter(self.roles()))
+        slot = int(redis_cli(port, "CLUSTER", "KEYSLOT", key))
+        for line in redis_cli(port, "CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            ranges = [part.split("-") for part in fields[8:] if part[0].isdigit()]
+            if "master" in fields[2] and any(int(r[0]) <= slot <= int(r[-1]) for r in ranges):
+                return int(fields[1].split("@")[0].rsplit(":", 1)[1])
+        raise AssertionError(f"no master serves slot {slot}")
+
+    def kill_master(self, key: str) -> int:
+        """Stops the master serving `key`; its replica takes over after cluster-node-timeout. The
+        promoted replica's port."""
+        master_port = self.owner(key)
+        replica = next(n for n in self.nodes if self.roles().get(n.port) == "slave"
+                       and int(redis_cli(n.port, "ROLE").split()[2]) == master_port)
         next(n for n in self.nodes if n.port == master_port).stop()
         wait_until(lambda: self.roles()[replica.port] == "master", 20, "the replica to take over")
         wait_until(self._ready, 20, "the cluster to be ok again")

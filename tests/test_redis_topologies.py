@@ -230,9 +230,10 @@ def test_an_acl_user_without_info_still_claims(redis) -> None:
 def test_a_dead_master_is_replaced_and_no_firing_runs_twice(
     tmp_path, start_server, stoppable, topology
 ) -> None:
-    # The master stops: firings whose claim it should take are skipped (the outage is logged) until
-    # its replica takes over (Sentinel: down after 1 s, then promoted; Cluster: cluster-node-timeout
-    # 2 s); then every firing runs exactly once again, and none ever runs twice.
+    # The master stops (Cluster: the one serving the task's lease key): firings it should take are
+    # skipped (the outage is logged) until its replica takes over (Sentinel: down after 1 s, then
+    # promoted; Cluster: cluster-node-timeout 2 s); then every firing runs exactly once again, and
+    # none ever runs twice.
     kind = SentinelSetup if topology == "sentinel" else ClusterSetup
     setup = stoppable(kind(tmp_path / topology))
     project = built(tmp_path / "p", "tick", TICK, LOCK)
@@ -241,7 +242,7 @@ def test_a_dead_master_is_replaced_and_no_firing_runs_twice(
     t0 = time.time()
     sleep_until(t0 + 3)
     killed = time.time()
-    setup.kill_master()
+    setup.kill_master("topo:running:tick")  # Cluster: the master of the tick's lease
     recovered = time.time()
     sleep_until(recovered + 5)
     t1 = time.time()
