@@ -118,7 +118,9 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   /** The error to report, with what to do for the replies that mean "wrong node". */
   function named(error, node) {
     const at = `${nodeId(node)}${node === primary && sentinels ? ` (master "${target.master}" per Sentinel)` : ""}`;
-    if (error instanceof RedisReadOnlyError) {
+    if (error instanceof RedisReadOnlyError && sentinels) {
+      error.message = `${error.message} (${at} is a read-only replica: a fail-over is under way; later firings ask the sentinels again)`;
+    } else if (error instanceof RedisReadOnlyError) {
       error.message = `${error.message} (${at} is a read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master so fail-overs are followed)`;
     } else if (error instanceof RedisRedirectError) {
       error.message = `${error.message} (still redirected after ${MAX_HOPS} hops: the cluster is resharding)`;
