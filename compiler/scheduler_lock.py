@@ -4,6 +4,7 @@ Build-time half of templates/runtime/lock.mjs: validate the lock URL, and hand t
 options it needs in `registry.options` (only what differs from the defaults, so builds without
 a lock or an overlap setting are byte-identical to builds before these options existed).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,9 +22,12 @@ URL_SHAPE = (
 )
 # Scheme -> topology; the same table as templates/runtime/redis_url.mjs.
 TOPOLOGIES = {
-    "redis": "single", "rediss": "single",
-    "redis+sentinel": "sentinel", "rediss+sentinel": "sentinel",
-    "redis+cluster": "cluster", "rediss+cluster": "cluster",
+    "redis": "single",
+    "rediss": "single",
+    "redis+sentinel": "sentinel",
+    "rediss+sentinel": "sentinel",
+    "redis+cluster": "cluster",
+    "rediss+cluster": "cluster",
 }
 
 

@@ -1,5 +1,6 @@
 """Replicas of real bundles racing for a scheduler lock: the projects, starting them, and reading
 what ran (each run appends `<firing ms> ...` to one shared file)."""
+
 from __future__ import annotations
 
 import itertools
@@ -50,10 +51,14 @@ def config(task: str, lock: str | None, cron: str = "* * * * * *") -> str:
     return text + (f"\n[scheduler.lock]\n{lock}" if lock is not None else "")
 
 
-
-
-def built(root: Path, task: str, source: str, lock: str | None, preset: str = "node_server",
-          cron: str = "* * * * * *") -> Path:
+def built(
+    root: Path,
+    task: str,
+    source: str,
+    lock: str | None,
+    preset: str = "node_server",
+    cron: str = "* * * * * *",
+) -> Path:
     write_project(root, {"nitro.config.toml": config(task, lock, cron), f"tasks/{task}.ts": source})
     build_project(root, preset)
     return root
@@ -65,8 +70,14 @@ RUNTIMES = {
 }
 
 
-def start_replicas(start_server, project: Path, redis_url: str | None, state: Path,
-                   runtimes: list[str | tuple[str, list[str]]], **env: str) -> list[Any]:
+def start_replicas(
+    start_server,
+    project: Path,
+    redis_url: str | None,
+    state: Path,
+    runtimes: list[str | tuple[str, list[str]]],
+    **env: str,
+) -> list[Any]:
     """One replica per runtime (a RUNTIMES name, or (name, argv)), ready to schedule."""
     servers = []
     for i, runtime in enumerate(runtimes):
@@ -82,8 +93,13 @@ def start_replicas(start_server, project: Path, redis_url: str | None, state: Pa
 
 def claiming_clients(server: RedisServer) -> list[str]:
     """Redis's CLIENT LIST lines of connections whose last command was a claim (SET) or release (EVAL)."""
-    out = subprocess.run(["redis-cli", "-p", str(server.port), "CLIENT", "LIST"], capture_output=True,
-                         text=True, timeout=10, check=True).stdout
+    out = subprocess.run(
+        ["redis-cli", "-p", str(server.port), "CLIENT", "LIST"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
     return [line for line in out.splitlines() if re.search(r" cmd=(set|eval) ", line)]
 
 
@@ -110,11 +126,11 @@ def assert_exactly_once(counts: Counter, expected: set[int]) -> None:
 
 def slow_runs(state: Path) -> list[tuple[int, int, int, str]]:
     """(firing, start ms, end ms, replica) of each finished run."""
-    return sorted((int(f), int(s), int(e), who) for f, s, e, who in (line.split() for line in log_lines(state)))
+    return sorted(
+        (int(f), int(s), int(e), who) for f, s, e, who in (line.split() for line in log_lines(state))
+    )
 
 
 def assert_one_at_a_time(runs: list[tuple[int, int, int, str]]) -> None:
     for before, after in itertools.pairwise(runs):
         assert after[1] >= before[2], f"runs overlap: {before} and {after}"
-
-

@@ -5,6 +5,7 @@ redis-sentinel processes), a Redis Cluster (three masters, three replicas, creat
 `redis-cli --cluster create`) and a TCP proxy that silently stops forwarding a connection after it
 was idle for a while (as NATs and cloud load balancers do). Every process is stopped by `stop()`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,9 @@ REDIS_SENTINEL = shutil.which("redis-sentinel")
 def redis_cli(port: int, *args: str, password: str | None = None) -> str:
     """One redis-cli command against 127.0.0.1:`port` (with AUTH `password`); its output."""
     env = {**os.environ, **({"REDISCLI_AUTH": password} if password else {})}
-    proc = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=20,
-                          env=env)
+    proc = subprocess.run(
+        ["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=20, env=env
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
@@ -37,11 +39,18 @@ def redis_cli(port: int, *args: str, password: str | None = None) -> str:
 class RedisServer:
     """One redis-server on a loopback port, without persistence; restartable on the same port."""
 
-    def __init__(self, folder: Path, *extra: str, tls: tuple[Path, Path] | None = None,
-                 binary: str | None = REDIS_SERVER):
+    def __init__(
+        self,
+        folder: Path,
+        *extra: str,
+        tls: tuple[Path, Path] | None = None,
+        binary: str | None = REDIS_SERVER,
+    ):
         if binary is None:
-            pytest.fail("redis-server / redis-sentinel is not on PATH: "
-                        "`apt-get install -y redis-server redis-sentinel`")
+            pytest.fail(
+                "redis-server / redis-sentinel is not on PATH: "
+                "`apt-get install -y redis-server redis-sentinel`"
+            )
         self.binary = binary
         self.port = free_port()
         self.tls = tls
@@ -58,14 +67,25 @@ class RedisServer:
     def argv(self) -> list[str]:
         ports = ["--port", str(self.port)]
         if self.tls:  # https://redis.io/docs/latest/operate/oss_and_stack/management/security/encryption/
-            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls[0]),
-                     "--tls-key-file", str(self.tls[1]), "--tls-auth-clients", "no"]
+            ports = [
+                "--port",
+                "0",
+                "--tls-port",
+                str(self.port),
+                "--tls-cert-file",
+                str(self.tls[0]),
+                "--tls-key-file",
+                str(self.tls[1]),
+                "--tls-auth-clients",
+                "no",
+            ]
         return [self.binary, *ports, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *self.extra]
 
     def start(self) -> None:
         with open(self.log, "a") as log:
-            self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, cwd=self.folder,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.argv(), stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True
+            )
         deadline = time.time() + 10
         while not self._answers():
             if self.proc.poll() is not None or time.time() > deadline:
@@ -101,8 +121,14 @@ class Sentinel(RedisServer):
     def __init__(self, folder: Path, master_port: int, name: str, password: str | None = None):
         super().__init__(folder, binary=REDIS_SENTINEL)
         self.config = self.folder / "sentinel.conf"  # sentinel rewrites its config file
-        auth = (f"requirepass {password}\nsentinel sentinel-pass {password}\n"
-                f"sentinel auth-pass {name} {password}\n") if password else ""
+        auth = (
+            (
+                f"requirepass {password}\nsentinel sentinel-pass {password}\n"
+                f"sentinel auth-pass {name} {password}\n"
+            )
+            if password
+            else ""
+        )
         self.config.write_text(
             f"port {self.port}\nbind 127.0.0.1\n"
             f"sentinel monitor {name} 127.0.0.1 {master_port} 1\n"
@@ -119,22 +145,38 @@ class SentinelSetup:
     `idle_drop`, master and replica are known to the sentinels at IdleDropProxy ports (replication
     and the sentinels themselves are reached directly)."""
 
-    def __init__(self, folder: Path, name: str = "mymaster", idle_drop: float | None = None,
-                 password: str | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        name: str = "mymaster",
+        idle_drop: float | None = None,
+        password: str | None = None,
+    ):
         self.name, self.password = name, password
         self.proxies: list[IdleDropProxy] = []
         auth = ["--requirepass", password, "--masterauth", password] if password else []
         self.master = RedisServer(folder, "--repl-ping-replica-period", "1", *auth)
         self.master.start()
-        replica_args = ["--replicaof", "127.0.0.1", str(self.master.port), "--repl-ping-replica-period", "1",
-                        *auth]
+        replica_args = [
+            "--replicaof",
+            "127.0.0.1",
+            str(self.master.port),
+            "--repl-ping-replica-period",
+            "1",
+            *auth,
+        ]
         self.replica = RedisServer(folder, *replica_args)
         master_at, self.replica_at = self.master.port, self.replica.port
         if idle_drop is not None:
             self.proxies = [IdleDropProxy(server.port, idle_drop) for server in (self.master, self.replica)]
             master_at, self.replica_at = (proxy.port for proxy in self.proxies)
-            self.replica.extra = (*replica_args, "--replica-announce-ip", "127.0.0.1",
-                                  "--replica-announce-port", str(self.replica_at))
+            self.replica.extra = (
+                *replica_args,
+                "--replica-announce-ip",
+                "127.0.0.1",
+                "--replica-announce-port",
+                str(self.replica_at),
+            )
         self.replica.start()
         self.sentinels = [Sentinel(folder, master_at, name, password) for _ in range(2)]
         for sentinel in self.sentinels:
@@ -151,8 +193,10 @@ class SentinelSetup:
 
     def _replica_known(self) -> bool:
         synced = "master_link_status:up" in self.cli(self.replica.port, "INFO", "replication")
-        listed = all(str(self.replica_at) in self.cli(s.port, "SENTINEL", "REPLICAS", self.name)
-                     for s in self.sentinels)
+        listed = all(
+            str(self.replica_at) in self.cli(s.port, "SENTINEL", "REPLICAS", self.name)
+            for s in self.sentinels
+        )
         return synced and listed
 
     def master_port(self) -> int:
@@ -188,14 +232,30 @@ class ClusterSetup:
         self.proxies: list[IdleDropProxy] = []
         for _ in range(6):
             bus = free_port()
-            args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                    "--cluster-node-timeout", "2000", "--cluster-port", str(bus)]
+            args = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+                "--cluster-port",
+                str(bus),
+            ]
             node = RedisServer(folder, *args)
             if idle_drop is not None:
                 proxy = IdleDropProxy(node.port, idle_drop)
                 self.proxies.append(proxy)
-                announce = ["--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", str(proxy.port),
-                            "--cluster-announce-bus-port", str(bus), "--repl-ping-replica-period", "1"]
+                announce = [
+                    "--cluster-announce-ip",
+                    "127.0.0.1",
+                    "--cluster-announce-port",
+                    str(proxy.port),
+                    "--cluster-announce-bus-port",
+                    str(bus),
+                    "--repl-ping-replica-period",
+                    "1",
+                ]
                 node.extra = (*args, *announce)
             self.nodes.append(node)
             node.start()
@@ -232,8 +292,12 @@ class ClusterSetup:
         """Stops the master serving `key`; its replica takes over after cluster-node-timeout. The
         promoted replica's port."""
         master_port = self.owner(key)
-        replica = next(n for n in self.nodes if self.roles().get(n.port) == "slave"
-                       and int(redis_cli(n.port, "ROLE").split()[2]) == master_port)
+        replica = next(
+            n
+            for n in self.nodes
+            if self.roles().get(n.port) == "slave"
+            and int(redis_cli(n.port, "ROLE").split()[2]) == master_port
+        )
         next(n for n in self.nodes if n.port == master_port).stop()
         wait_until(lambda: self.roles()[replica.port] == "master", 20, "the replica to take over")
         wait_until(self._ready, 20, "the cluster to be ok again")
@@ -282,16 +346,19 @@ class IdleDropProxy:
             server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target)
             writers.append(server_w)
             state = {"last": time.monotonic(), "dead": False}
-            await asyncio.gather(self._pump(client_r, server_w, state, self.replies_only),
-                                 self._pump(server_r, client_w, state, False))
+            await asyncio.gather(
+                self._pump(client_r, server_w, state, self.replies_only),
+                self._pump(server_r, client_w, state, False),
+            )
         except (OSError, asyncio.CancelledError):
             pass
         finally:
             for writer in writers:
                 writer.close()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict,
-                    forward_when_dead: bool) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict, forward_when_dead: bool
+    ) -> None:
         while data := await reader.read(65536):
             if not state["dead"] and time.monotonic() - state["last"] > self.idle:
                 state["dead"] = True

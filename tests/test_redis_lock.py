@@ -5,6 +5,7 @@ Real redis-server processes on free loopback ports (started and stopped here), r
 schedule appending to one shared file. tests/js/lock_guards.mjs covers the races a timed run
 cannot force.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,16 +56,21 @@ from nitro_build.errors import CompilerError
 
 def test_lock_options_reach_the_registry_without_the_url(tmp_path, snapshot_file) -> None:
     lock = 'driver = "redis"\nprefix = "shop"\nonLockError = "run"\n'
-    project = write_project(tmp_path / "p", {
-        "nitro.config.toml": config("tick", lock) + '\n[tasks.tick]\noverlap = "allow"\n',
-        "tasks/tick.ts": TICK,
-    })
+    project = write_project(
+        tmp_path / "p",
+        {
+            "nitro.config.toml": config("tick", lock) + '\n[tasks.tick]\noverlap = "allow"\n',
+            "tasks/tick.ts": TICK,
+        },
+    )
     build_project(project)
     registry = (project / ".nitro/build/node_server/registry.mjs").read_text()
     assert normalize_paths(registry, project) == snapshot_file(name="registry.mjs")
     options = json.loads(registry.rsplit("export const options = ", 1)[1].rstrip(";\n"))
     assert options == {
-        "dev": False, "preset": "node_server", "taskOverlap": {"tick": "allow"},
+        "dev": False,
+        "preset": "node_server",
+        "taskOverlap": {"tick": "allow"},
         "schedulerLock": {"driver": "redis", "onLockError": "run", "prefix": "shop", "url": None},
     }
 
@@ -115,9 +121,13 @@ def test_bad_lock_url_fails_the_build_and_keeps_the_previous_output(tmp_path) ->
 
 def test_password_in_the_lock_url_warns_and_strict_refuses(tmp_path) -> None:
     lock = 'driver = "redis"\nurl = "redis://app:hunter2@cache:6379/1"\n'
-    project = write_project(tmp_path / "p", {"nitro.config.toml": config("tick", lock), "tasks/tick.ts": TICK})
-    warning = ("nitro.config.toml: scheduler.lock.url: the URL contains a password, which is written "
-               "into the bundle; remove it from the config and set NITRO_SCHEDULER_REDIS_URL at run time instead")
+    project = write_project(
+        tmp_path / "p", {"nitro.config.toml": config("tick", lock), "tasks/tick.ts": TICK}
+    )
+    warning = (
+        "nitro.config.toml: scheduler.lock.url: the URL contains a password, which is written "
+        "into the bundle; remove it from the config and set NITRO_SCHEDULER_REDIS_URL at run time instead"
+    )
     proc = run_cli("build", "--dir", str(project))
     assert proc.returncode == 0, proc.stderr
     assert f"warning: {warning}" in proc.stderr
@@ -127,17 +137,27 @@ def test_password_in_the_lock_url_warns_and_strict_refuses(tmp_path) -> None:
     assert f"error: {warning} (--strict turns warnings into errors)" in strict.stderr
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ('[scheduler.lock]\ndriver = "redis"\nonLockError = "sometimes"\n',
-     "nitro.config.toml: scheduler.lock.onLockError: input should be 'skip' or 'run', got 'sometimes'"),
-    ('[scheduler.lock]\ndriver = "memcached"\n',
-     "nitro.config.toml: scheduler.lock.driver: input should be 'redis', got 'memcached'"),
-    ('[tasks.tick]\noverlap = "queue"\n',
-     "nitro.config.toml: tasks.tick.overlap: input should be 'skip' or 'allow', got 'queue'"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            '[scheduler.lock]\ndriver = "redis"\nonLockError = "sometimes"\n',
+            "nitro.config.toml: scheduler.lock.onLockError: input should be 'skip' or 'run', got 'sometimes'",
+        ),
+        (
+            '[scheduler.lock]\ndriver = "memcached"\n',
+            "nitro.config.toml: scheduler.lock.driver: input should be 'redis', got 'memcached'",
+        ),
+        (
+            '[tasks.tick]\noverlap = "queue"\n',
+            "nitro.config.toml: tasks.tick.overlap: input should be 'skip' or 'allow', got 'queue'",
+        ),
+    ],
+)
 def test_bad_lock_and_overlap_values_name_the_key(tmp_path, extra, message) -> None:
-    project = write_project(tmp_path / "p", {"nitro.config.toml": config("tick", None) + "\n" + extra,
-                                             "tasks/tick.ts": TICK})
+    project = write_project(
+        tmp_path / "p", {"nitro.config.toml": config("tick", None) + "\n" + extra, "tasks/tick.ts": TICK}
+    )
     with pytest.raises(CompilerError) as caught:
         build(project, "node_server")
     assert str(caught.value) == message
@@ -149,31 +169,55 @@ def test_bad_lock_and_overlap_values_name_the_key(tmp_path, extra, message) -> N
 @pytest.mark.parametrize("runtime", ["node", "bun", "deno"])
 def test_lock_guards_on_each_runtime(redis, runtime) -> None:
     plain, auth = redis(), redis("--requirepass", "s3cret")
-    env = {**os.environ, "REDIS_URL": plain.url, "AUTH_URL": f"redis://:s3cret@127.0.0.1:{auth.port}/2",
-           "DEAD_URL": f"redis://127.0.0.1:{free_port()}", "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "REDIS_URL": plain.url,
+        "AUTH_URL": f"redis://:s3cret@127.0.0.1:{auth.port}/2",
+        "DEAD_URL": f"redis://127.0.0.1:{free_port()}",
+        "NO_COLOR": "1",
+    }
     env.pop("NITRO_SCHEDULER_REDIS_URL", None)
     argv = {"node": [NODE], "bun": [str(BIN / "bun")], "deno": [str(BIN / "deno"), "run", "-A"]}[runtime]
-    proc = subprocess.run([*argv, str(REPO / "tests/js/lock_guards.mjs")], env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [*argv, str(REPO / "tests/js/lock_guards.mjs")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     skip_effect = 'skipping scheduled firings until it is back (set scheduler.lock.onLockError = "run" to run them anyway)'
     dead = f"error [nitro] scheduler lock: Redis at {env['DEAD_URL']} is unavailable (connect ECONNREFUSED {env['DEAD_URL'][8:]}); "
     assert got == {
-        "winners_per_firing": [1, 1, 1, 1, 1], "claim_pttl_ok": True, "late_claim": False, "silent_losers": True,
-        "lease_pttl_ok": True, "b_during_a": False, "b_skip_logged": 1, "lease_after_run": None, "b_after_a": True,
+        "winners_per_firing": [1, 1, 1, 1, 1],
+        "claim_pttl_ok": True,
+        "late_claim": False,
+        "silent_losers": True,
+        "lease_pttl_ok": True,
+        "b_during_a": False,
+        "b_skip_logged": 1,
+        "lease_after_run": None,
+        "b_after_a": True,
         "foreign_lease_kept": "someone-else",
-        "local_second": False, "local_skip_logged": 1, "allow_second": True, "local_after": True,
+        "local_second": False,
+        "local_skip_logged": 1,
+        "allow_second": True,
+        "local_after": True,
         "dead_outcomes": {"skip": [False] * 4, "run": [True] * 4},
-        "dead_skip_errors": 1, "dead_run_errors": 1,
+        "dead_skip_errors": 1,
+        "dead_run_errors": 1,
         "dead_skip_message": dead + skip_effect,
-        "dead_run_message": dead + 'running scheduled tasks without the lock (onLockError = "run": a firing may run on more than one replica)',
-        "auth_claim": True, "auth_key_in_db": 1, "bad_auth": [False, False],
-        "bad_auth_errors": ["error [nitro] scheduler lock: Redis at redis://:***@127.0.0.1:PORT/2 is unavailable "
-                            f"(WRONGPASS invalid username-password pair or user is disabled.); {skip_effect}"],
+        "dead_run_message": dead
+        + 'running scheduled tasks without the lock (onLockError = "run": a firing may run on more than one replica)',
+        "auth_claim": True,
+        "auth_key_in_db": 1,
+        "bad_auth": [False, False],
+        "bad_auth_errors": [
+            "error [nitro] scheduler lock: Redis at redis://:***@127.0.0.1:PORT/2 is unavailable "
+            f"(WRONGPASS invalid username-password pair or user is disabled.); {skip_effect}"
+        ],
         "no_url": [False, False],
-        "no_url_errors": ["error [nitro] scheduler lock: Redis at (none) is unavailable (no URL: set "
-                          "NITRO_SCHEDULER_REDIS_URL at run time, or scheduler.lock.url in the config); " + skip_effect],
+        "no_url_errors": [
+            "error [nitro] scheduler lock: Redis at (none) is unavailable (no URL: set "
+            "NITRO_SCHEDULER_REDIS_URL at run time, or scheduler.lock.url in the config); " + skip_effect
+        ],
     }
 
 
@@ -192,16 +236,39 @@ def test_rediss_url_connects_over_verified_tls(tmp_path, redis, runtime) -> None
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     if shutil.which("openssl") is None:
         pytest.fail("openssl is not on PATH: install it with `apt-get install -y openssl`")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = redis(tls=(cert, key))
     script = tmp_path / "claims.mjs"
     script.write_text(TLS_CLAIMS % json.dumps(str(REPO / "templates/runtime/lock.mjs")))
     argv = [NODE if runtime == "node" else str(BIN / "bun"), str(script)]
 
     def claims(**env: str) -> dict:
-        full = {**os.environ, "NITRO_SCHEDULER_REDIS_URL": server.url.replace("127.0.0.1", "localhost"), **env}
+        full = {
+            **os.environ,
+            "NITRO_SCHEDULER_REDIS_URL": server.url.replace("127.0.0.1", "localhost"),
+            **env,
+        }
         proc = subprocess.run(argv, env=full, capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
@@ -269,8 +336,14 @@ def test_node_cluster_bun_and_deno_server_replicas_share_one_lock(tmp_path, redi
     replicas = [
         *start_replicas(start_server, node, server.url, state, ["node"]),
         # The cluster primary decides which worker runs a firing, after winning it in Redis.
-        *start_replicas(start_server, cluster, server.url, state, [("cluster", RUNTIMES["node"])],
-                        NITRO_CLUSTER_WORKERS="2"),
+        *start_replicas(
+            start_server,
+            cluster,
+            server.url,
+            state,
+            [("cluster", RUNTIMES["node"])],
+            NITRO_CLUSTER_WORKERS="2",
+        ),
         *start_replicas(start_server, bun, server.url, state, ["bun"]),
         *start_replicas(start_server, deno, server.url, state, [("deno", deno_argv)]),
     ]

@@ -5,6 +5,7 @@ the data while a task runs. Three node_server replicas each time; every firing r
 Real redis-server / redis-sentinel processes on free loopback ports (tests/redis_nodes.py),
 started and stopped by each test.
 """
+
 from __future__ import annotations
 
 import json
@@ -94,9 +95,11 @@ def test_sentinel_follows_a_fail_over(tmp_path, start_server, stoppable) -> None
     assert replica["claims"] == [False, False]
     for runtime in ("bun", "deno"):  # the same client on Bun and Deno asks the sentinels
         assert probe(setup.url, 1, runtime)["claims"] == [runtime == "bun"], runtime
-    named = (f"READONLY You can't write against a read only replica. (127.0.0.1:{setup.replica.port} is a "
-             "read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master "
-             "so fail-overs are followed)")
+    named = (
+        f"READONLY You can't write against a read only replica. (127.0.0.1:{setup.replica.port} is a "
+        "read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master "
+        "so fail-overs are followed)"
+    )
     assert named in "\n".join(replica["lines"])
     project = built(tmp_path / "p", "tick", TICK, LOCK)
     state = tmp_path / "ticks.log"
@@ -159,6 +162,7 @@ def test_a_redis_restart_that_loses_the_lease_does_not_start_a_second_run(
     state = tmp_path / "runs.log"
     replicas = run_replicas(start_server, project, server.url, state)
     t0 = time.time()
+
     # The first run is in progress once the lease exists: restart 0.5 s into it.
     def lease_now() -> str:
         return redis_cli(server.port, "GET", "topo:running:slow")
@@ -219,8 +223,20 @@ def test_sentinel_and_data_nodes_that_demand_a_password(tmp_path, stoppable) -> 
 
 def test_an_acl_user_without_info_still_claims(redis) -> None:
     # INFO (read at each connection to notice restarts) is not needed: a least-privilege user works.
-    server = redis("--user", "default", "off", "--user", "lock", "on", ">pw-S3cret", "~probe:*",
-                   "+set", "+get", "+eval", "+ping")
+    server = redis(
+        "--user",
+        "default",
+        "off",
+        "--user",
+        "lock",
+        "on",
+        ">pw-S3cret",
+        "~probe:*",
+        "+set",
+        "+get",
+        "+eval",
+        "+ping",
+    )
     got = probe(f"redis://lock:pw-S3cret@127.0.0.1:{server.port}", 2)
     assert got["claims"] == [True, True], got
     assert probe(f"redis://lock:pw-S3cret@127.0.0.1:{server.port}", 2)["claims"] == [False, False]

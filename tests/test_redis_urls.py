@@ -1,5 +1,6 @@
 """The scheduler lock's Redis URL: the three forms (one server, Sentinel, Cluster) and its password,
 which is never printed, in any form of URL, at build time or at run time."""
+
 from __future__ import annotations
 
 import json
@@ -14,13 +15,13 @@ SECRET = "S3cret"
 LOCK_PROBE = REPO / "tests/js/lock_probe.mjs"
 # Each with the password S3cret, none usable: every one is a build error.
 UNUSABLE = [
-    f"user:{SECRET}@host:6379",                       # no scheme (the reported case)
+    f"user:{SECRET}@host:6379",  # no scheme (the reported case)
     f"default:{SECRET}@127.0.0.1:6379/0",
-    f"{SECRET}@host",                                 # user info without a colon may be a password
+    f"{SECRET}@host",  # user info without a colon may be a password
     f"redis://user:{SECRET}@host:99999",
     f"redis://:{SECRET}@host/zero",
-    f"redis://:{SECRET}/with@sign@host/x/y",          # raw / and @ in the password
-    f"redis+sentinel://:{SECRET}@a:26379,b:26380",    # no master name
+    f"redis://:{SECRET}/with@sign@host/x/y",  # raw / and @ in the password
+    f"redis+sentinel://:{SECRET}@a:26379,b:26380",  # no master name
     f"unix://:{SECRET}@/tmp/redis.sock",
     f"redis://u:{SECRET}@h:6379?tls=1",
 ]
@@ -79,8 +80,10 @@ def test_a_bundle_given_a_url_without_scheme_logs_it_redacted(tmp_path, start_se
     url = f"default:{SECRET}@127.0.0.1:{free_port()}"
     server = start_server(NODE_BUNDLE, project, {"NITRO_SCHEDULER_REDIS_URL": url, "NO_COLOR": "1"})
     shown = url.replace(SECRET, "***")
-    server.wait_for(f"[nitro] scheduler lock: Redis at {shown} is unavailable ({shown} is not a usable "
-                    "Redis URL (no scheme); write it as redis://[user:password@]host[:port][/db]")
+    server.wait_for(
+        f"[nitro] scheduler lock: Redis at {shown} is unavailable ({shown} is not a usable "
+        "Redis URL (no scheme); write it as redis://[user:password@]host[:port][/db]"
+    )
     assert SECRET not in server.output
 
 
@@ -88,8 +91,9 @@ def test_a_bundle_given_a_url_without_scheme_logs_it_redacted(tmp_path, start_se
 def test_the_runtime_accepts_every_url_the_build_accepts(url) -> None:
     module = json.dumps(str(REPO / "templates/runtime/redis_url.mjs"))
     probe = f"import {{ parseRedisUrl as p }} from {module}; console.log(JSON.stringify(p(process.argv[1])));"
-    proc = subprocess.run([NODE, "--input-type=module", "-e", probe, url], capture_output=True, text=True,
-                          timeout=30)
+    proc = subprocess.run(
+        [NODE, "--input-type=module", "-e", probe, url], capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 0, proc.stderr
     target = json.loads(proc.stdout)
     expected_topology = "sentinel" if "sentinel" in url else "cluster" if "cluster" in url else "single"
