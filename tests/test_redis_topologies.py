@@ -265,3 +265,27 @@ def test_a_dead_master_is_replaced_and_no_firing_runs_twice(
     wait_until(lambda: set(tick_counts(state)) >= whole_seconds(recovered + 1, t1), LATE_S, "the late claims")
     assert_exactly_once(tick_counts(state), whole_seconds(t0, killed) | whole_seconds(recovered + 1, t1))
     assert any(OUTAGE in replica.output for replica in replicas)
+
+
+def test_cluster_follows_ask_during_a_slot_migration(tmp_path, stoppable) -> None:
+    # The slot of the first claim's key is being migrated from its master to another: the source
+    # answers -ASK for a key it does not hold, and the claim lands on the target (after ASKING).
+    cluster = stoppable(ClusterSetup(tmp_path / "cluster"))
+    key = "probe:firing:1000:tick"  # lock_probe.mjs's first claim
+    source = cluster.owner(key)
+    target = next(port for port, role in cluster.roles().items() if role == "master" and port != source)
+    slot = redis_cli(source, "CLUSTER", "KEYSLOT", key)
+    ids = {port: redis_cli(port, "CLUSTER", "MYID") for port in (source, target)}
+    assert redis_cli(target, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[source]) == "OK"
+    assert redis_cli(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[target]) == "OK"
+    assert probe(cluster.url, 1)["claims"] == [True]
+    on_target = subprocess.run(
+        ["redis-cli", "-p", str(target)],
+        input=f"ASKING\nEXISTS {key}\n",
+        capture_output=True,
+        text=True,
+        timeout=20,
+    ).stdout.split()
+    assert on_target == ["OK", "1"], on_target
+    assert redis_cli(source, "EXISTS", key).startswith("ASK ")  # not on the source: it sends us on
+    assert probe(cluster.url, 1)["claims"] == [False]  # and a second claim finds it there
