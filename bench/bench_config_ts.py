@@ -8,6 +8,7 @@ build. Builds alternate between the two projects so machine noise hits both alik
 
 Last run (2 shared cores, up to 8 helpers' tests running): see bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,14 +54,19 @@ def main() -> None:
         for name, project in projects.items():
             times[name].append(measure(project)[0])
     medians = {k: round(statistics.median(v), 3) for k, v in times.items()}
-    print(json.dumps({
-        "tasks": 10,
-        **{f"{k}_s_median": v for k, v in medians.items()},
-        "ts_minus_toml_s": round(medians["ts"] - medians["toml"], 3),
-        "ts_node_minus_toml_s": round(medians["ts_node"] - medians["toml"], 3),
-        "target_s": 0.15,
-        **{f"{k}_s_all": [round(t, 3) for t in v] for k, v in times.items()},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "tasks": 10,
+                **{f"{k}_s_median": v for k, v in medians.items()},
+                "ts_minus_toml_s": round(medians["ts"] - medians["toml"], 3),
+                "ts_node_minus_toml_s": round(medians["ts_node"] - medians["toml"], 3),
+                "target_s": 0.15,
+                **{f"{k}_s_all": [round(t, 3) for t in v] for k, v in times.items()},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ config whose bundled files import no package or built-in and touch nothing outsi
 plus the environment when it reads `process.env`. Its result is kept in .nitro/ under the hash of
 that code (and environment) and reused; any other config is run by Node on every build.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -7,6 +7,7 @@ directory and the caller's environment, and prints the default export as JSON. `
 `defineNitroConfig` from nitro, nitro/config, nitropack or nitropack/config (or used without an
 import) are the identity. Functions and `undefined` values are dropped, as JSON does.
 """
+
 from __future__ import annotations
 
 import json
@@ -131,8 +132,13 @@ def _evaluate(bundled: Path, path: Path, root: Path) -> dict[str, Any]:
     timeout = float(os.environ.get("NITRO_CONFIG_TIMEOUT") or DEFAULT_TIMEOUT_S)
     try:
         proc = subprocess.run(
-            [node, "--enable-source-maps", str(bundled)], cwd=root, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, check=False, timeout=timeout,
+            [node, "--enable-source-maps", str(bundled)],
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         raise ConfigError(

@@ -1,5 +1,6 @@
 """Turn what the bundle cannot provide into build errors naming the file, line, name and what
 is available (compiler/provided.py), instead of a green build that answers 500 at run time."""
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,7 @@ def _explain(title: str, body: str) -> str:
         spec = m.group("spec") or m.group("to")
         if _is_ours(spec):
             return (
-                f"{where}: {spec!r} is not provided by nitro-build. Available modules: "
-                f"{available_modules()}"
+                f"{where}: {spec!r} is not provided by nitro-build. Available modules: {available_modules()}"
             )
     if m := _NO_EXPORT.match(title):
         return _no_export(where, m.group("file"), m.group("name"), body)

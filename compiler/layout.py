@@ -1,4 +1,5 @@
 """Where a project's server files live: Nitro 3's `serverDir`, or Nitro 2 / Nuxt's `server/`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +33,7 @@ def resolve_server_dir(
     if fallback.is_dir() and _has_server_files(fallback):
         return fallback.resolve(), (
             f"scanned {NITRO2_SERVER_DIR}/ (Nitro 2 / Nuxt layout: no tasks/, api/ or routes/ at "
-            f"the project root); set serverDir = \"{NITRO2_SERVER_DIR}\" to say so"
+            f'the project root); set serverDir = "{NITRO2_SERVER_DIR}" to say so'
         )
     return server_dir, None
 
@@ -55,8 +56,7 @@ def warn_unsupported(
         shown = ", ".join(_shown(server_dir / name, root) + "/" for name in present)
         files = "these files are" if len(present) > 1 else "its files are"
         warnings.warn(
-            f"{shown}: not supported by nitro-build, so {files} not built; only tasks/, api/ "
-            "and routes/ are"
+            f"{shown}: not supported by nitro-build, so {files} not built; only tasks/, api/ and routes/ are"
         )
 
 

@@ -8,6 +8,7 @@ The names come from Nitro's sources: Nitro 3 `src/types/config.ts` (NitroOptions
 `src/presets/{vercel,cloudflare}/types.ts`, and Nitro 2 (nitropack 2.9 `src/types/nitro.ts`,
 2.13 `src/types/config.ts`); plus c12's environment overrides (`$production`, ...).
 """
+
 from __future__ import annotations
 
 import re

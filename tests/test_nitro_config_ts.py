@@ -1,6 +1,7 @@
 """nitro.config.ts / .mts / .js / .mjs: evaluated at build time by esbuild + Node, validated like
 TOML; every bad config is a clear error naming the file that leaves the previous output as it was.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -83,10 +84,14 @@ def test_seed_opt_in_block_builds_and_runs_the_seed_task(tmp_path: Path) -> None
 
 def test_seed_config_tasks_block_makes_the_config_handler_win(tmp_path: Path) -> None:
     custom = 'export default defineTask({ run: () => ({ result: "custom" }) });\n'
-    project = write_project(tmp_path, {
-        "nitro.config.ts": SEED_CONFIG_TASKS, "tasks/db/migrate.ts": SEED_MIGRATE,
-        "tasks/custom-migrate.ts": custom,
-    })
+    project = write_project(
+        tmp_path,
+        {
+            "nitro.config.ts": SEED_CONFIG_TASKS,
+            "tasks/db/migrate.ts": SEED_MIGRATE,
+            "tasks/custom-migrate.ts": custom,
+        },
+    )
     proc = build_project(project, "node_server", "--json")
     db = next(t for t in json.loads(proc.stdout)["tasks"] if t["name"] == "db:migrate")
     assert (db["handler"], db["source"]) == ("tasks/custom-migrate.ts", "config")
@@ -103,21 +108,26 @@ def test_seed_scheduled_block_without_the_opt_in_says_tasks_are_off(tmp_path: Pa
 
 def test_seed_scheduled_block_with_the_opt_in_schedules_both_forms(tmp_path: Path) -> None:
     config = SEED_SCHEDULED.replace("defineConfig({\n", "defineConfig({\n  experimental: { tasks: true },\n")
-    project = write_project(tmp_path, {"nitro.config.ts": config, "tasks/cms/update.ts": TASK,
-                                       "tasks/db/cleanup.ts": TASK})
+    project = write_project(
+        tmp_path, {"nitro.config.ts": config, "tasks/cms/update.ts": TASK, "tasks/db/cleanup.ts": TASK}
+    )
     build_project(project)
     assert listed(project)["scheduledTasks"] == [
-        {"cron": "* * * * *", "tasks": ["cms:update"]}, {"cron": "0 * * * *", "tasks": ["db:cleanup"]},
+        {"cron": "* * * * *", "tasks": ["cms:update"]},
+        {"cron": "0 * * * *", "tasks": ["db:cleanup"]},
     ]
 
 
-@pytest.mark.parametrize("name, head", [
-    ("nitro.config.ts", 'import { defineConfig } from "nitro";\n'),
-    ("nitro.config.mts", 'import { defineConfig } from "nitro/config";\n'),
-    ("nitro.config.js", 'import { defineNitroConfig as defineConfig } from "nitropack";\n'),
-    ("nitro.config.mjs", 'import { defineNitroConfig as defineConfig } from "nitropack/config";\n'),
-    ("nitro.config.ts", ""),  # used without an import
-])
+@pytest.mark.parametrize(
+    "name, head",
+    [
+        ("nitro.config.ts", 'import { defineConfig } from "nitro";\n'),
+        ("nitro.config.mts", 'import { defineConfig } from "nitro/config";\n'),
+        ("nitro.config.js", 'import { defineNitroConfig as defineConfig } from "nitropack";\n'),
+        ("nitro.config.mjs", 'import { defineNitroConfig as defineConfig } from "nitropack/config";\n'),
+        ("nitro.config.ts", ""),  # used without an import
+    ],
+)
 def test_define_config_is_the_identity_from_every_source(tmp_path: Path, name: str, head: str) -> None:
     config = head + "export default defineConfig({ experimental: { tasks: true } });\n"
     project = write_project(tmp_path, {name: config, "tasks/a.ts": TASK})
@@ -126,21 +136,24 @@ def test_define_config_is_the_identity_from_every_source(tmp_path: Path, name: s
 
 
 def test_config_reads_builtins_npm_packages_local_modules_and_env(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {
-        "node_modules/cfg-helper/package.json": '{"name": "cfg-helper", "type": "module", "exports": "./i.js"}',
-        "node_modules/cfg-helper/i.js": 'export const cron = "0 3 * * *";\n',
-        "config/names.ts": 'export const names: string[] = ["a"];\n',
-        "nitro.config.ts": (
-            'import { join } from "node:path";\nimport { cron } from "cfg-helper";\n'
-            'import { names } from "./config/names";\n'
-            "export default async () => defineNitroConfig({\n"
-            "  experimental: { tasks: true },\n  scheduledTasks: { [cron]: names },\n"
-            '  output: { dir: join(".out", process.env.OUT_NAME ?? "none") },\n'
-            '  vercel: { cronHandlerRoute: () => "dropped, as JSON drops functions" },\n'
-            "});\n"
-        ),
-        "tasks/a.ts": TASK,
-    })
+    project = write_project(
+        tmp_path,
+        {
+            "node_modules/cfg-helper/package.json": '{"name": "cfg-helper", "type": "module", "exports": "./i.js"}',
+            "node_modules/cfg-helper/i.js": 'export const cron = "0 3 * * *";\n',
+            "config/names.ts": 'export const names: string[] = ["a"];\n',
+            "nitro.config.ts": (
+                'import { join } from "node:path";\nimport { cron } from "cfg-helper";\n'
+                'import { names } from "./config/names";\n'
+                "export default async () => defineNitroConfig({\n"
+                "  experimental: { tasks: true },\n  scheduledTasks: { [cron]: names },\n"
+                '  output: { dir: join(".out", process.env.OUT_NAME ?? "none") },\n'
+                '  vercel: { cronHandlerRoute: () => "dropped, as JSON drops functions" },\n'
+                "});\n"
+            ),
+            "tasks/a.ts": TASK,
+        },
+    )
     proc = run_cli("build", "--dir", str(project), "--json", OUT_NAME="env")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["schedules"][0]["cron"] == "0 3 * * *"
@@ -156,32 +169,63 @@ def output_digest(project: Path) -> dict[str, str]:
 GOOD = "export default defineConfig({ experimental: { tasks: true } });\n"
 
 
-@pytest.mark.parametrize("config, message", [
-    ('throw new Error("no config today");\n',
-     'nitro.config.ts: evaluating the config threw Error: no config today (nitro.config.ts:1:7)'),
-    ("while (true) {}\nexport default {};\n",
-     "nitro.config.ts: evaluating the config did not finish within 1 s"),
-    ('export default "settings";\n',
-     "nitro.config.ts: the default export must be an object of settings (got string)"),
-    ("export default [1];\n", "nitro.config.ts: the default export must be an object of settings (got an array)"),
-    ("export default () => null;\n", "nitro.config.ts: the default export must be an object of settings (got null)"),
-    ("export const experimental = { tasks: true };\n", "nitro.config.ts: has no default export"),
-    ('import x from "not-installed-anywhere";\nexport default { x };\n',
-     "nitro.config.ts: evaluating the config failed: it imports 'not-installed-anywhere', which Node cannot "
-     "find from the project folder; install it (npm install not-installed-anywhere) or remove the import"),
-    ("export default { serverDri: 'src' };\n", "nitro.config.ts: serverDri: unknown key; did you mean 'serverDir'?"),
-    ("export default { routeRule: {} };\n", "nitro.config.ts: routeRule: unknown key; did you mean 'routeRules'?"),
-    ("export default { experimental: { tasks: 'yes' } };\n",
-     "nitro.config.ts: experimental.tasks: input should be a valid boolean"),
-    ("export default { big: 1n };\n", "nitro.config.ts: the config cannot be turned into JSON"),
-    ("export default { experimental: { tasks: true }\n", "nitro.config.ts: cannot be bundled"),
-    ('export default { compatibilityDate: "soon" };\n',
-     "nitro.config.ts: compatibilityDate: 'soon' is not a date; write it as YYYY-MM-DD"),
-    ('import { createNitro } from "nitro";\nexport default { a: createNitro };\n',
-     "nitro.config.ts:1: 'createNitro' is not available to a config nitro-build evaluates: it provides "
-     "defineConfig and defineNitroConfig"),
-])
-def test_bad_config_is_a_clear_error_and_keeps_the_previous_output(tmp_path: Path, config: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        (
+            'throw new Error("no config today");\n',
+            "nitro.config.ts: evaluating the config threw Error: no config today (nitro.config.ts:1:7)",
+        ),
+        (
+            "while (true) {}\nexport default {};\n",
+            "nitro.config.ts: evaluating the config did not finish within 1 s",
+        ),
+        (
+            'export default "settings";\n',
+            "nitro.config.ts: the default export must be an object of settings (got string)",
+        ),
+        (
+            "export default [1];\n",
+            "nitro.config.ts: the default export must be an object of settings (got an array)",
+        ),
+        (
+            "export default () => null;\n",
+            "nitro.config.ts: the default export must be an object of settings (got null)",
+        ),
+        ("export const experimental = { tasks: true };\n", "nitro.config.ts: has no default export"),
+        (
+            'import x from "not-installed-anywhere";\nexport default { x };\n',
+            "nitro.config.ts: evaluating the config failed: it imports 'not-installed-anywhere', which Node cannot "
+            "find from the project folder; install it (npm install not-installed-anywhere) or remove the import",
+        ),
+        (
+            "export default { serverDri: 'src' };\n",
+            "nitro.config.ts: serverDri: unknown key; did you mean 'serverDir'?",
+        ),
+        (
+            "export default { routeRule: {} };\n",
+            "nitro.config.ts: routeRule: unknown key; did you mean 'routeRules'?",
+        ),
+        (
+            "export default { experimental: { tasks: 'yes' } };\n",
+            "nitro.config.ts: experimental.tasks: input should be a valid boolean",
+        ),
+        ("export default { big: 1n };\n", "nitro.config.ts: the config cannot be turned into JSON"),
+        ("export default { experimental: { tasks: true }\n", "nitro.config.ts: cannot be bundled"),
+        (
+            'export default { compatibilityDate: "soon" };\n',
+            "nitro.config.ts: compatibilityDate: 'soon' is not a date; write it as YYYY-MM-DD",
+        ),
+        (
+            'import { createNitro } from "nitro";\nexport default { a: createNitro };\n',
+            "nitro.config.ts:1: 'createNitro' is not available to a config nitro-build evaluates: it provides "
+            "defineConfig and defineNitroConfig",
+        ),
+    ],
+)
+def test_bad_config_is_a_clear_error_and_keeps_the_previous_output(
+    tmp_path: Path, config: str, message: str
+) -> None:
     project = write_project(tmp_path, {"nitro.config.ts": GOOD, "tasks/a.ts": TASK})
     build_project(project)
     before = output_digest(project)
@@ -211,13 +255,16 @@ def test_what_the_config_prints_is_shown(tmp_path: Path) -> None:
 
 
 def test_nitro_dev_rebuilds_when_the_config_or_a_module_it_imports_changes(tmp_path: Path, dev_runs) -> None:
-    project = write_project(tmp_path / "project", {
-        "config/describe.ts": 'export const description = "first";\n',
-        "nitro.config.ts": 'import { description } from "./config/describe";\n'
-                           "export default defineConfig({ experimental: { tasks: true },"
-                           " tasks: { extra: { description } } });\n",
-        "tasks/a.ts": TASK,
-    })
+    project = write_project(
+        tmp_path / "project",
+        {
+            "config/describe.ts": 'export const description = "first";\n',
+            "nitro.config.ts": 'import { description } from "./config/describe";\n'
+            "export default defineConfig({ experimental: { tasks: true },"
+            " tasks: { extra: { description } } });\n",
+            "tasks/a.ts": TASK,
+        },
+    )
     run = dev_runs(project)
 
     def description() -> str:
@@ -239,8 +286,10 @@ def test_nitro_dev_rebuilds_when_the_config_or_a_module_it_imports_changes(tmp_p
 
 def test_a_reused_result_follows_the_code_and_the_environment(tmp_path: Path) -> None:
     # A plain config's result is reused between builds (config_cache.py): never a stale one.
-    config = ('export default defineConfig({ experimental: { tasks: true },'
-              ' output: { dir: process.env.OUT_DIR ?? ".first" } });\n')
+    config = (
+        "export default defineConfig({ experimental: { tasks: true },"
+        ' output: { dir: process.env.OUT_DIR ?? ".first" } });\n'
+    )
     project = write_project(tmp_path, {"nitro.config.ts": config, "tasks/a.ts": TASK})
     for out, env in ((".first", {}), (".second", {"OUT_DIR": ".second"}), (".first", {})):
         proc = run_cli("build", "--dir", str(project), "--json", **env)
@@ -255,17 +304,20 @@ def test_a_reused_result_follows_the_code_and_the_environment(tmp_path: Path) ->
 
 def test_other_nitro_subpaths_and_tsconfig_paths_resolve_from_the_project(tmp_path: Path) -> None:
     # Only defineConfig's specifiers are ours; `nitropack/kit` is the project's installed package.
-    project = write_project(tmp_path, {
-        "node_modules/nitropack/package.json": '{"name": "nitropack", "type": "module",'
-                                               ' "exports": {"./kit": "./kit.js"}}',
-        "node_modules/nitropack/kit.js": 'export const presetName = "bun";\n',
-        "tsconfig.json": '{\n  // comments are allowed here\n  "compilerOptions": { "paths": { "~/*": ["./src/*"] } }\n}\n',
-        "src/tasks.ts": "export const enabled = true;\n",
-        "nitro.config.ts": 'import { defineNitroConfig } from "nitropack/config";\n'
-                           'import { presetName } from "nitropack/kit";\nimport { enabled } from "~/tasks";\n'
-                           "export default defineNitroConfig({ preset: presetName, experimental: { tasks: enabled } });\n",
-        "tasks/a.ts": TASK,
-    })
+    project = write_project(
+        tmp_path,
+        {
+            "node_modules/nitropack/package.json": '{"name": "nitropack", "type": "module",'
+            ' "exports": {"./kit": "./kit.js"}}',
+            "node_modules/nitropack/kit.js": 'export const presetName = "bun";\n',
+            "tsconfig.json": '{\n  // comments are allowed here\n  "compilerOptions": { "paths": { "~/*": ["./src/*"] } }\n}\n',
+            "src/tasks.ts": "export const enabled = true;\n",
+            "nitro.config.ts": 'import { defineNitroConfig } from "nitropack/config";\n'
+            'import { presetName } from "nitropack/kit";\nimport { enabled } from "~/tasks";\n'
+            "export default defineNitroConfig({ preset: presetName, experimental: { tasks: enabled } });\n",
+            "tasks/a.ts": TASK,
+        },
+    )
     proc = run_cli("build", "--dir", str(project), "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)

@@ -5,6 +5,7 @@ against the production node_server bundle (with NITRO_TASKS_TOKEN) and against `
 The fixture's nitro.config.ts imports `defineConfig` from "nitro" and node:path / node:fs, holds
 functions (rollupConfig, virtual) and reads process.env; it is evaluated by Node as it is.
 """
+
 from __future__ import annotations
 
 import os
@@ -94,8 +95,13 @@ def test_fixture_files_are_nitros_unchanged() -> None:
     assert "https://github.com/nitrojs/nitro at commit" in note
     config = (FIXTURES / "nitro-fixture" / "nitro.config.ts").read_text()
     # A few of its keys, as Nitro wrote them: nothing was removed to please nitro-build.
-    for text in ('builder: (process.env.NITRO_BUILDER as any) || "rolldown"', "sourcemapPathTransform",
-                 '"#virtual-route": () =>', 'compatibilityDate: "latest"', "routeRules: {"):
+    for text in (
+        'builder: (process.env.NITRO_BUILDER as any) || "rolldown"',
+        "sourcemapPathTransform",
+        '"#virtual-route": () =>',
+        'compatibilityDate: "latest"',
+        "routeRules: {",
+    ):
         assert text in config
 
 
@@ -105,8 +111,16 @@ def test_unused_nitro_keys_are_one_warning_and_strict_refuses_them(tmp_path: Pat
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, proc.stderr
     assert warnings[0].startswith("warning: nitro.config.ts: not used by nitro-build: ")
-    for key in ("routeRules", "devProxy", "handlers", "imports", "experimental.openAPI",
-                "vercel.functionRules", "cloudflare.pages", "rollupConfig"):
+    for key in (
+        "routeRules",
+        "devProxy",
+        "handlers",
+        "imports",
+        "experimental.openAPI",
+        "vercel.functionRules",
+        "cloudflare.pages",
+        "rollupConfig",
+    ):
         assert key in warnings[0]
     before = (project / ".output" / "server" / "index.mjs").read_bytes()
     proc = run_cli("build", "--dir", str(project), "--strict")

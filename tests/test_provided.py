@@ -1,4 +1,5 @@
 """The table of what the bundle provides (compiler/provided.py) matches the runtime files."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,10 @@ def _exports(file: str) -> set[str]:
     script = f"console.log(JSON.stringify(Object.keys(await import({url!r}))))"
     out = subprocess.run(
         ["node", "--input-type=module", "-e", script],
-        capture_output=True, text=True, check=True, timeout=30,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     )
     return set(json.loads(out.stdout))
 
