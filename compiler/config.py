@@ -199,8 +199,9 @@ def check_depth(data: Any, name: str) -> None:
         value, where = stack.pop()
         if len(where) > MAX_DEPTH:
             raise ConfigError(_too_deep(name, where[:3]))
-        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-        stack.extend((child, (*where, key)) for key, child in items)
+        if isinstance(value, (dict, list)):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend((child, (*where, key)) for key, child in items)
 
 
 def _too_deep(name: str, where: tuple[Any, ...]) -> str:

@@ -33,6 +33,7 @@ EXAMPLES = int(os.environ.get("NITRO_FUZZ_EXAMPLES", "60"))
 LOG = os.environ.get("NITRO_FUZZ_LOG")
 # Where a build may write: its work folder, and (when it succeeds) the outputs it reports.
 WORK = ".nitro"
+ESBUILD = {"NITRO_ESBUILD": str(BIN / "esbuild")}
 
 # --- configs ---------------------------------------------------------------------------------
 
@@ -109,9 +110,9 @@ def config(draw: Any) -> dict[str, Any]:
     elif draw(st.booleans()):
         data["experimental"] = {"tasks": draw(SCALARS)}
     if draw(st.booleans()):
-        data["scheduledTasks"] = draw(st.dictionaries(
-            cron(), st.one_of(st.just("a"), st.sampled_from(["ghost", "a:b"]), st.lists(st.sampled_from(["a", "b"])),
-                              SCALARS), max_size=4))
+        names = st.one_of(st.just("a"), st.sampled_from(["ghost", "a:b"]),
+                          st.lists(st.sampled_from(["a", "b"])), SCALARS)
+        data["scheduledTasks"] = draw(st.dictionaries(cron(), names, max_size=4))
     if draw(st.integers(0, 2)) == 0:
         data["output"] = {"dir": draw(st.sampled_from(PATHS))}
     if draw(st.integers(0, 4)) == 0:
@@ -145,7 +146,9 @@ def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return "nan" if value != value else ("inf" if value > 0 else "-inf") if value in (float("inf"), float("-inf")) else repr(value)
+        if value != value:
+            return "nan"
+        return ("inf" if value > 0 else "-inf") if abs(value) == float("inf") else repr(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
@@ -153,7 +156,8 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {toml_value(v)}" for k, v in value.items()) + "}"
+        pairs = (f"{json.dumps(str(k), ensure_ascii=False)} = {toml_value(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
     return value.isoformat()  # date, datetime, time
 
 
@@ -177,7 +181,8 @@ def _expand(value: Any) -> Any:
 NAMES = [b"a.ts", b"b.mjs", b"index.ts", b"[id].get.ts", b"[...].ts", b"[...path].ts", b"x[y].ts",
          b"caf\xe9.ts", b"\xff.ts", b"sp ace.ts", b"a=b.ts", b"%41.ts", b"#x.ts", b"__proto__.ts",
          b".hidden.ts", b"d.d.ts", b"\xe2\x80\x8b.ts", b"n" * 250 + b".ts", b"-dash.ts"]
-CONTENTS = [TASK.encode(), b"", b"export default 1;\n", b"export default defineTask({ run() { return \xff } });\n",
+CONTENTS = [TASK.encode(), b"", b"export default 1;\n",
+            b"export default defineTask({ run() { return \xff } });\n",
             b"\xef\xbb\xbf" + TASK.encode(), b"import './missing';\n" + TASK.encode(),
             b"export default defineHandler(() => 'ok');\n", bytes(range(256))]
 LINKS = [b"..", b".", b"../.output", b"../node_modules", b"../../outside", b"/nonexistent", b"a.ts"]
@@ -188,8 +193,8 @@ def tree(draw: Any) -> list[tuple[str, bytes, bytes, bool]]:
     """(folder, name, content or link target, is_link) entries under tasks/, api/, routes/, utils/."""
     folder = st.sampled_from(["tasks", "tasks/db", "api", "routes", "utils", "tasks/\xff"])
     file = st.tuples(folder, st.sampled_from(NAMES), st.sampled_from(CONTENTS), st.just(False))
-    link = st.tuples(folder, st.sampled_from([b"up", b"loop", b"out", b"deps", b"ext", b"gone.ts", b"twin.ts"]),
-                     st.sampled_from(LINKS), st.just(True))
+    link_name = st.sampled_from([b"up", b"loop", b"out", b"deps", b"ext", b"gone.ts", b"twin.ts"])
+    link = st.tuples(folder, link_name, st.sampled_from(LINKS), st.just(True))
     return draw(st.lists(st.one_of(file, file, link), max_size=6))
 
 
@@ -235,13 +240,16 @@ def digest(top: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def previous_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real build's .output, copied into each example as the output a bad build must keep."""
-    project = write_project(tmp_path_factory.mktemp("fuzz-base") / "p", {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK})
-    result = CliRunner().invoke(build_main, ["--dir", str(project)], env={"NITRO_ESBUILD": str(BIN / "esbuild")})
+    files = {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK}
+    project = write_project(tmp_path_factory.mktemp("fuzz-base") / "p", files)
+    result = CliRunner().invoke(build_main, ["--dir", str(project)], env=ESBUILD)
     assert result.exit_code == 0, result.output
     return project / ".output"
 
 
-def check_build(previous: Path, data: dict[str, Any], fmt: str, entries: list, preset: str | None) -> str | None:
+def check_build(
+    previous: Path, data: dict[str, Any], fmt: str, entries: list, preset: str | None
+) -> str | None:
     """Build one generated project; return what went wrong, or None."""
     sandbox = Path(tempfile.mkdtemp(prefix="nitro-fuzz-"))
     try:
@@ -254,7 +262,7 @@ def check_build(previous: Path, data: dict[str, Any], fmt: str, entries: list, p
         write_tree(project, entries)
         before = digest(sandbox, skip=(f"p/{WORK}",))
         args = ["--dir", str(project), "--json"] + (["--preset", preset] if preset else [])
-        result = CliRunner().invoke(build_main, args, env={"NITRO_ESBUILD": str(BIN / "esbuild")})
+        result = CliRunner().invoke(build_main, args, env=ESBUILD)
         if LOG:  # what the examples did, for a summary of a long run
             first = next((ln for ln in result.output.splitlines() if ln.startswith("error:")), "")
             log_line({"exit": result.exit_code, "error": first[:160]})
@@ -284,11 +292,13 @@ def judge(result: Any, sandbox: Path, before: dict[str, str]) -> str | None:
     expected = {k: v for k, v in before.items() if keep(k)}
     if after != expected:
         changed = sorted(set(after.items()) ^ set(expected.items()))[:6]
-        return f"exit {result.exit_code} changed files outside its outputs: {changed}\n{result.output[-1500:]}"
+        output = result.output[-1500:]
+        return f"exit {result.exit_code} changed files outside its outputs: {changed}\n{output}"
     return None
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize="NITRO_FUZZ_EXAMPLES" not in os.environ,
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          derandomize="NITRO_FUZZ_EXAMPLES" not in os.environ,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large, HealthCheck.large_base_example])
 @given(data=config(), fmt=st.sampled_from(["toml", "json"]), entries=tree(),

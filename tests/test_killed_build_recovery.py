@@ -77,7 +77,9 @@ def recover_with_a_failing_build(project: Path, preset: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("preset", "point"), POINTS)
-def test_build_killed_at_a_swap_point_leaves_old_or_new_output(tmp_path: Path, preset: str, point: str) -> None:
+def test_build_killed_at_a_swap_point_leaves_old_or_new_output(
+    tmp_path: Path, preset: str, point: str
+) -> None:
     project = write_project(tmp_path / "p", version(1))
     build_project(project, preset)
     old = outputs_digest(project)

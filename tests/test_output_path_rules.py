@@ -42,8 +42,8 @@ USER_FILES = {
 @pytest.mark.parametrize("out_dir", ["package.json", "src/main.ts", "README.md", "README.md/out"])
 def test_output_dir_naming_a_user_file_is_refused_and_the_file_kept(tmp_path: Path, out_dir: str) -> None:
     """These built with exit 0 and replaced the file with the output folder."""
-    project = write_project(tmp_path, {**USER_FILES, "nitro.config.toml": f'output.dir = "{out_dir}"\n' + TASKS_ON,
-                                       "tasks/a.ts": TASK})
+    config = f'output.dir = "{out_dir}"\n' + TASKS_ON
+    project = write_project(tmp_path, {**USER_FILES, "nitro.config.toml": config, "tasks/a.ts": TASK})
     before = tree_digest(project)
     stderr = fail(project)
     file = out_dir.split("/out")[0]
@@ -88,7 +88,8 @@ def test_folder_with_a_foreign_nitro_json_is_not_taken_for_an_output(tmp_path: P
 
 
 def test_an_earlier_output_and_an_empty_folder_are_replaced(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {"nitro.config.toml": 'output.dir = "out"\n' + TASKS_ON, "tasks/a.ts": TASK})
+    config = 'output.dir = "out"\n' + TASKS_ON
+    project = write_project(tmp_path, {"nitro.config.toml": config, "tasks/a.ts": TASK})
     (project / "out").mkdir()
     build_project(project)
     marker = json.loads((project / "out/nitro.json").read_text())

@@ -66,8 +66,8 @@ def test_large_schedule_tables_keep_every_schedule_and_warn_once_per_unknown_tas
     and each unknown name is warned about exactly once. No timing is asserted (shared machines)."""
     lines = [f'"{n % 60} {n // 60 % 60} {n // 3600} * * *" = ["a", "ghost{n % 500}"]' for n in range(3000)]
     lines.append('"0  0 0 * * *" = "a"')  # the same firings as "0 0 0 * * *"
-    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON + "[scheduledTasks]\n" + "\n".join(lines) + "\n",
-                                       "tasks/a.ts": TASK})
+    config = TASKS_ON + "[scheduledTasks]\n" + "\n".join(lines) + "\n"
+    project = write_project(tmp_path, {"nitro.config.toml": config, "tasks/a.ts": TASK})
     proc = run_cli("build", "--dir", str(project), "--json", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
