@@ -10,6 +10,7 @@ Generates two projects and builds each with the real CLI (node_server), printing
 `--profile` runs each build in-process under cProfile and prints the 15 costliest functions.
 Nothing here is enforced; shared machines are noisy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,13 @@ def timed_build(project: Path) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.setdefault("NITRO_ESBUILD", str(REPO / "node_modules" / ".bin" / "esbuild"))
     started, cpu = time.perf_counter(), _children_cpu()
-    proc = subprocess.run([sys.executable, "-m", "nitro_build", "build", "--dir", str(project)],
-                          env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nitro_build", "build", "--dir", str(project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu
     if proc.returncode != 0:
         raise SystemExit(f"build of {project} failed:\n{proc.stderr[-2000:]}")

@@ -2,6 +2,7 @@
 created itself (it holds the `nitro.json` every build writes into its output folder) or an empty
 one, never a user's file, the sources, or nitro-build's own work folder `.nitro/`.
 """
+
 from __future__ import annotations
 
 import json
@@ -101,6 +102,8 @@ def written_by_us(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     framework = data.get("framework") if isinstance(data, dict) else None
-    return isinstance(data.get("preset"), str) and isinstance(framework, dict) and (
-        framework.get("name") in ("nitro-build", "nitro")
+    return (
+        isinstance(data.get("preset"), str)
+        and isinstance(framework, dict)
+        and (framework.get("name") in ("nitro-build", "nitro"))
     )

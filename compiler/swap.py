@@ -17,6 +17,7 @@ So after recovery there is always either the previous or the new complete output
 and never none. `NITRO_BUILD_PAUSE_AT=<point>` stops a build at a named point inside the swap
 (for the fault tests only; see PAUSE_POINTS).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -111,7 +112,11 @@ def _write_journal(staging: Path, entries: list[tuple[str, bool]]) -> None:
 
 
 def _move_in(
-    root: Path, staging: Path, trash: Path, rel: str, has_new: bool,
+    root: Path,
+    staging: Path,
+    trash: Path,
+    rel: str,
+    has_new: bool,
     done: list[tuple[Path, Path | None, bool]] | None = None,
 ) -> None:
     """Swap one output; run again after a kill, it does only what is left."""

@@ -11,6 +11,7 @@ esbuild runs only for the projects that get that far.
 CI runs a fixed set of examples; `NITRO_FUZZ_EXAMPLES=5000` runs that many random ones, and
 `NITRO_FUZZ_LOG=path` records every violation there instead of stopping at the first one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,21 +39,105 @@ ESBUILD = {"NITRO_ESBUILD": str(BIN / "esbuild")}
 # --- configs ---------------------------------------------------------------------------------
 
 KNOWN_KEYS = [
-    "preset", "experimental", "tasks", "scheduledTasks", "serverDir", "output", "dir", "cloudflare",
-    "wrangler", "pagesCronWorker", "vercel", "cronHandlerRoute", "allowUnauthenticatedCron",
-    "scheduler", "lock", "driver", "url", "prefix", "onLockError", "handler", "description",
-    "overlap", "runtimeConfig", "storage", "compatibility_date", "name", "a", "db:migrate",
+    "preset",
+    "experimental",
+    "tasks",
+    "scheduledTasks",
+    "serverDir",
+    "output",
+    "dir",
+    "cloudflare",
+    "wrangler",
+    "pagesCronWorker",
+    "vercel",
+    "cronHandlerRoute",
+    "allowUnauthenticatedCron",
+    "scheduler",
+    "lock",
+    "driver",
+    "url",
+    "prefix",
+    "onLockError",
+    "handler",
+    "description",
+    "overlap",
+    "runtimeConfig",
+    "storage",
+    "compatibility_date",
+    "name",
+    "a",
+    "db:migrate",
 ]
 ODD_TEXT = [
-    "", " ", ".", "..", "/", "\\", "\x00", "a\x00b", "\u00b2", "\u0660", "\ud7ff", "\U0001f600",
-    "node_server", "cloudflare_module", "vercel", "dev", "bun", ".output", ".nitro",
-    ".nitro/build.lock", "tasks", "package.json", "../x", "x" * 300, "\u00e9" * 200, "\n", "[id]",
-    "0 0 31 2 *", "skip", "allow", "redis", "redis://u:p@h:1", "tasks/a.ts",
+    "",
+    " ",
+    ".",
+    "..",
+    "/",
+    "\\",
+    "\x00",
+    "a\x00b",
+    "\u00b2",
+    "\u0660",
+    "\ud7ff",
+    "\U0001f600",
+    "node_server",
+    "cloudflare_module",
+    "vercel",
+    "dev",
+    "bun",
+    ".output",
+    ".nitro",
+    ".nitro/build.lock",
+    "tasks",
+    "package.json",
+    "../x",
+    "x" * 300,
+    "\u00e9" * 200,
+    "\n",
+    "[id]",
+    "0 0 31 2 *",
+    "skip",
+    "allow",
+    "redis",
+    "redis://u:p@h:1",
+    "tasks/a.ts",
 ]
 FIELD_ATOMS = [
-    "*", "?", "0", "1", "5", "7", "12", "23", "31", "59", "60", "61", "99", "L", "LW", "15W", "W",
-    "5L", "5#2", "5#6", "1#L", "MON", "mon", "SUN", "JAN", "DEC", "XYZ", "\u00b2", "\u0661", "-1",
-    "9" * 30, "9" * 4400, "", "+1",
+    "*",
+    "?",
+    "0",
+    "1",
+    "5",
+    "7",
+    "12",
+    "23",
+    "31",
+    "59",
+    "60",
+    "61",
+    "99",
+    "L",
+    "LW",
+    "15W",
+    "W",
+    "5L",
+    "5#2",
+    "5#6",
+    "1#L",
+    "MON",
+    "mon",
+    "SUN",
+    "JAN",
+    "DEC",
+    "XYZ",
+    "\u00b2",
+    "\u0661",
+    "-1",
+    "9" * 30,
+    "9" * 4400,
+    "",
+    "+1",
 ]
 
 
@@ -78,9 +163,15 @@ def cron(draw: Any) -> str:
 
 
 SCALARS = st.one_of(
-    st.booleans(), st.integers(), st.integers(min_value=10**40, max_value=10**60),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(ODD_TEXT),
-    st.text(max_size=20), st.dates(), st.datetimes(), st.times(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=10**40, max_value=10**60),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(ODD_TEXT),
+    st.text(max_size=20),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
 )
 
 
@@ -95,10 +186,37 @@ def values(depth: int = 3) -> Any:
     )
 
 
-PATHS = [".output", "out", "dist", "build/out", "package.json", "README.md", "src", "tasks", "utils",
-         ".nitro", ".nitro/build.lock", ".nitro/build/node_server", ".nitro/dev", ".", "..", "../outside",
-         "../outside/keep.txt", "/tmp", "a\x00b", "x" * 300, "tasks/a.ts", "node_modules/x", ".output/server",
-         "nitro.config.toml", ".wrangler", ".vercel/output", "README.md/out", "routes", "api/x"]
+PATHS = [
+    ".output",
+    "out",
+    "dist",
+    "build/out",
+    "package.json",
+    "README.md",
+    "src",
+    "tasks",
+    "utils",
+    ".nitro",
+    ".nitro/build.lock",
+    ".nitro/build/node_server",
+    ".nitro/dev",
+    ".",
+    "..",
+    "../outside",
+    "../outside/keep.txt",
+    "/tmp",
+    "a\x00b",
+    "x" * 300,
+    "tasks/a.ts",
+    "node_modules/x",
+    ".output/server",
+    "nitro.config.toml",
+    ".wrangler",
+    ".vercel/output",
+    "README.md/out",
+    "routes",
+    "api/x",
+]
 
 
 @st.composite
@@ -110,16 +228,21 @@ def config(draw: Any) -> dict[str, Any]:
     elif draw(st.booleans()):
         data["experimental"] = {"tasks": draw(SCALARS)}
     if draw(st.booleans()):
-        names = st.one_of(st.just("a"), st.sampled_from(["ghost", "a:b"]),
-                          st.lists(st.sampled_from(["a", "b"])), SCALARS)
+        names = st.one_of(
+            st.just("a"), st.sampled_from(["ghost", "a:b"]), st.lists(st.sampled_from(["a", "b"])), SCALARS
+        )
         data["scheduledTasks"] = draw(st.dictionaries(cron(), names, max_size=4))
     if draw(st.integers(0, 2)) == 0:
         data["output"] = {"dir": draw(st.sampled_from(PATHS))}
     if draw(st.integers(0, 4)) == 0:
         data["serverDir"] = draw(st.sampled_from(PATHS))
     if draw(st.integers(0, 4)) == 0:
-        data["tasks"] = {draw(st.sampled_from(["a", "b", "db:migrate", "", "__proto__"])): {
-            "handler": draw(st.sampled_from(PATHS)), "description": draw(st.text(max_size=10))}}
+        data["tasks"] = {
+            draw(st.sampled_from(["a", "b", "db:migrate", "", "__proto__"])): {
+                "handler": draw(st.sampled_from(PATHS)),
+                "description": draw(st.text(max_size=10)),
+            }
+        }
     if draw(st.integers(0, 2)) == 0:
         for key in draw(st.lists(st.sampled_from(KNOWN_KEYS), min_size=1, max_size=3)):
             data[key] = draw(values())
@@ -178,13 +301,37 @@ def _expand(value: Any) -> Any:
 
 # --- project trees ---------------------------------------------------------------------------
 
-NAMES = [b"a.ts", b"b.mjs", b"index.ts", b"[id].get.ts", b"[...].ts", b"[...path].ts", b"x[y].ts",
-         b"caf\xe9.ts", b"\xff.ts", b"sp ace.ts", b"a=b.ts", b"%41.ts", b"#x.ts", b"__proto__.ts",
-         b".hidden.ts", b"d.d.ts", b"\xe2\x80\x8b.ts", b"n" * 250 + b".ts", b"-dash.ts"]
-CONTENTS = [TASK.encode(), b"", b"export default 1;\n",
-            b"export default defineTask({ run() { return \xff } });\n",
-            b"\xef\xbb\xbf" + TASK.encode(), b"import './missing';\n" + TASK.encode(),
-            b"export default defineHandler(() => 'ok');\n", bytes(range(256))]
+NAMES = [
+    b"a.ts",
+    b"b.mjs",
+    b"index.ts",
+    b"[id].get.ts",
+    b"[...].ts",
+    b"[...path].ts",
+    b"x[y].ts",
+    b"caf\xe9.ts",
+    b"\xff.ts",
+    b"sp ace.ts",
+    b"a=b.ts",
+    b"%41.ts",
+    b"#x.ts",
+    b"__proto__.ts",
+    b".hidden.ts",
+    b"d.d.ts",
+    b"\xe2\x80\x8b.ts",
+    b"n" * 250 + b".ts",
+    b"-dash.ts",
+]
+CONTENTS = [
+    TASK.encode(),
+    b"",
+    b"export default 1;\n",
+    b"export default defineTask({ run() { return \xff } });\n",
+    b"\xef\xbb\xbf" + TASK.encode(),
+    b"import './missing';\n" + TASK.encode(),
+    b"export default defineHandler(() => 'ok');\n",
+    bytes(range(256)),
+]
 LINKS = [b"..", b".", b"../.output", b"../node_modules", b"../../outside", b"/nonexistent", b"a.ts"]
 
 
@@ -297,19 +444,38 @@ def judge(result: Any, sandbox: Path, before: dict[str, str]) -> str | None:
     return None
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          derandomize="NITRO_FUZZ_EXAMPLES" not in os.environ,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large, HealthCheck.large_base_example])
-@given(data=config(), fmt=st.sampled_from(["toml", "json"]), entries=tree(),
-       preset=st.sampled_from([None, None, "node_server", "cloudflare_module", "vercel", "dev", "bun"]))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize="NITRO_FUZZ_EXAMPLES" not in os.environ,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+@given(
+    data=config(),
+    fmt=st.sampled_from(["toml", "json"]),
+    entries=tree(),
+    preset=st.sampled_from([None, None, "node_server", "cloudflare_module", "vercel", "dev", "bun"]),
+)
 def test_any_project_builds_or_fails_with_a_message_and_keeps_the_previous_output(
     previous_output: Path, data: dict[str, Any], fmt: str, entries: list, preset: str | None
 ) -> None:
     problem = check_build(previous_output, data, fmt, entries, preset)
     if problem and LOG:
-        log_line({"config": render_config(data, fmt).decode("utf-8", "replace")[:3000], "fmt": fmt,
-                  "preset": preset, "tree": repr(entries)[:2000], "problem": problem})
+        log_line(
+            {
+                "config": render_config(data, fmt).decode("utf-8", "replace")[:3000],
+                "fmt": fmt,
+                "preset": preset,
+                "tree": repr(entries)[:2000],
+                "problem": problem,
+            }
+        )
         return
     assert problem is None, problem
 

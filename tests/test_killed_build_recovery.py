@@ -6,6 +6,7 @@ Builds stop at the swap's named points through the test-only hook NITRO_BUILD_PA
 a build that fails on a broken config (so it changes no output itself) runs the recovery, and
 the outputs are compared with the previous build's and the next build's.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,9 @@ def outputs_digest(project: Path) -> dict[str, str]:
 
 def start_build(project: Path, preset: str, **env: str) -> subprocess.Popen:
     argv = [sys.executable, "-m", "nitro_build", "build", "--preset", preset, "--dir", str(project)]
-    return subprocess.Popen(argv, env=cli_env(**env), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        argv, env=cli_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
 
 
 def kill_at(project: Path, preset: str, point: str) -> None:

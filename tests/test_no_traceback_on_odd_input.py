@@ -3,6 +3,7 @@
 Each case was found by a fuzzer against the build (issue #10); the message names the file, the
 key or path, and what to do.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,17 @@ def _deep_json(key: str) -> str:
 CASES = {
     "TOML date where a string belongs": (
         {"nitro.config.toml": "preset = 1979-05-27\n"},
-        ["nitro.config.toml: preset: input should be a valid string",
-         "the TOML date/time 1979-05-27; put it in quotes"],
+        [
+            "nitro.config.toml: preset: input should be a valid string",
+            "the TOML date/time 1979-05-27; put it in quotes",
+        ],
     ),
     "TOML date in a literal choice": (
         {"nitro.config.toml": TASKS_ON + "[tasks.a]\noverlap = 2020-01-01T00:00:00\n"},
-        ["nitro.config.toml: tasks.a.overlap: input should be 'skip' or 'allow'",
-         "TOML date/time 2020-01-01T00:00:00"],
+        [
+            "nitro.config.toml: tasks.a.overlap: input should be 'skip' or 'allow'",
+            "TOML date/time 2020-01-01T00:00:00",
+        ],
     ),
     "TOML nested 500 deep": (
         {"nitro.config.toml": "x = " + "[" * DEEP + "]" * DEEP + "\n"},
@@ -56,13 +61,17 @@ CASES = {
         ["the occurrence after # must be 1-5 or L"],
     ),
     "cron step of 4,400 digits": (
-        {"nitro.config.toml": TASKS_ON + '[scheduledTasks]\n"*/' + "9" * 4400 + ' * * * *" = "a"\n',
-         "tasks/a.ts": TASK},
+        {
+            "nitro.config.toml": TASKS_ON + '[scheduledTasks]\n"*/' + "9" * 4400 + ' * * * *" = "a"\n',
+            "tasks/a.ts": TASK,
+        },
         ["minute step 999999999999...(4400 characters) is out of range 1-60"],
     ),
     "cron value of 4,300 digits": (
-        {"nitro.config.toml": TASKS_ON + '[scheduledTasks]\n"0 1-' + "9" * 4300 + ' * * *" = "a"\n',
-         "tasks/a.ts": TASK},
+        {
+            "nitro.config.toml": TASKS_ON + '[scheduledTasks]\n"0 1-' + "9" * 4300 + ' * * *" = "a"\n',
+            "tasks/a.ts": TASK,
+        },
         ["hour 999999999999...(4300 characters) is out of range 0-23"],
     ),
     "NUL byte in serverDir": (
@@ -134,8 +143,10 @@ def test_task_source_that_is_not_utf8_gets_esbuilds_message(tmp_path: Path) -> N
 def test_symlink_back_to_the_project_does_not_take_in_the_old_output(tmp_path: Path) -> None:
     """`tasks/up -> ..` made the scan walk the project root: the previous bundle in .output became
     task modules, the build was green and the new bundle failed to load."""
-    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK,
-                                       "utils/helper.ts": "export const x = 1;\n"})
+    project = write_project(
+        tmp_path,
+        {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK, "utils/helper.ts": "export const x = 1;\n"},
+    )
     (project / "tasks" / "up").symlink_to("..", target_is_directory=True)
     (project / "tasks" / "out").symlink_to("../.output", target_is_directory=True)
     (project / "tasks" / "deps").symlink_to("../node_modules", target_is_directory=True)
