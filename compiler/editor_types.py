@@ -21,6 +21,7 @@ from .bundle import find_esbuild
 from .errors import CompilerError
 from .libs import find_package, h3_entry
 from .model import Project
+from .plan import import_path
 from .provided import AUTO_IMPORTS, MODULES, Module
 from .render import HEADER, RUNTIME_DIR, TEMPLATES_DIR
 
@@ -73,13 +74,17 @@ def modules_dts() -> str:
     return "\n".join(blocks) + "\n"
 
 
-def imports_dts() -> str:
-    """The names usable without an import (provided.AUTO_IMPORTS), as globals."""
+def imports_dts(project: Project) -> str:
+    """The names usable without an import, as globals: the project's own utils/ exports (which win,
+    as in the bundle), then provided.AUTO_IMPORTS."""
+    here = project.root / TYPES_DIR
+    own = {name: import_path(module, here) for name, module in project.util_exports}
+    specs = {**{n: s for n, s in AUTO_IMPORTS.items() if n not in own}, **own}
     lines = [
         f"  const {name}: typeof import({json.dumps(spec)})[{json.dumps(name)}];"
-        for name, spec in sorted(AUTO_IMPORTS.items())
+        for name, spec in sorted(specs.items())
     ]
-    return "\n".join([HEADER, "// Auto-imported names (compiler/provided.py AUTO_IMPORTS).",
+    return "\n".join([HEADER, "// Auto-imported names: utils/ exports and compiler/provided.py AUTO_IMPORTS.",
                       "export {};", "declare global {", *lines, "}"]) + "\n"
 
 
@@ -185,7 +190,7 @@ def editor_files(project: Project) -> dict[str, str]:
         "nitro-runtime.d.ts": RUNTIME_TYPES.read_text(encoding="utf-8"),
         "nitro-config.d.ts": config_dts(project),
         "nitro-modules.d.ts": modules_dts(),
-        "nitro-imports.d.ts": imports_dts(),
+        "nitro-imports.d.ts": imports_dts(project),
     }
     files = {f"{TYPES_DIR}/{name}": text for name, text in types.items()}
     files[TSCONFIG] = json.dumps(tsconfig(project), indent=2) + "\n"

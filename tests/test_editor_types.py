@@ -226,3 +226,24 @@ def test_failed_and_dry_run_builds_leave_the_editor_files_alone(tmp_path: Path) 
     os.remove(project / "tasks" / "b.ts")
     build_project(project)  # unchanged content: files not rewritten (an open editor sees no churn)
     assert {rel: (project / ".nitro" / rel).stat().st_mtime_ns for rel in EDITOR_FILES} == stamp
+
+
+def test_utils_exports_are_typed_globals_as_they_are_auto_imported(tmp_path: Path) -> None:
+    project = with_node_modules(write_project(tmp_path / "p", {
+        "nitro.config.toml": TASKS_ON, "tsconfig.json": EXTENDS,
+        "utils/math.ts": 'export function double(n: number) { return n * 2; }\nexport const label = "x";\n',
+        "routes/index.ts": (
+            "export default defineHandler(() => {\n"
+            "  const s: string = double(2);\n"  # line 2: double returns a number
+            "  return { s, label, d: double(3) };\n"
+            "});\n"
+        ),
+    }))
+    build_project(project)
+    imports = (project / ".nitro" / "types" / "nitro-imports.d.ts").read_text()
+    assert '  const double: typeof import("../../utils/math.ts")["double"];' in imports
+    proc = tsc(project)
+    errors = [line for line in proc.stdout.splitlines() if ": error " in line]
+    assert len(errors) == 1 and errors[0].endswith(
+        "routes/index.ts(2,9): error TS2322: Type 'number' is not assignable to type 'string'."
+    ), proc.stdout
