@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .bundle import find_esbuild
+from .config_script import SCRIPT_CONFIG_NAMES
 from .errors import CompilerError
 from .libs import find_package, h3_entry
 from .model import Project
@@ -140,8 +141,10 @@ def tsconfig(project: Project) -> dict[str, object]:
     outputs = [project.root / name for name in OUTPUT_FOLDERS]
     if project.output_dir is not None:
         outputs.append(project.output_dir)
-    # .nitro itself too (generated sources, staging): the types come in through `files`.
-    exclude = sorted({rel(p) for p in outputs}) + ["../.nitro"]
+    # .nitro itself too (generated sources, staging): the types come in through `files`. And a
+    # nitro.config.ts: it runs in the build, not the bundle, and is typed by Nitro's own package.
+    configs = [rel(project.root / name) for name in SCRIPT_CONFIG_NAMES]
+    exclude = sorted({rel(p) for p in outputs}) + ["../.nitro", *configs]
     return {
         "compilerOptions": {
             "target": "ESNext",

@@ -19,6 +19,7 @@ from conftest import (
     run_cli,
     write_project,
 )
+from nitro_build.config import CONFIG_NAMES
 from nitro_build.provided import AUTO_IMPORTS, MODULES
 
 TSC = BIN / "tsc"
@@ -41,14 +42,13 @@ def with_node_modules(project: Path) -> Path:
 
 
 def configured_preset(project: Path) -> str:
-    text = "".join(p.read_text() for p in project.glob("nitro.config.*"))
+    text = "".join(p.read_text() for p in project.glob("nitro.config.*") if p.suffix in (".toml", ".json"))
     found = re.search(r'"?preset"?\s*[=:]\s*"([a-z_-]+)"', text)
     return found.group(1) if found else "node_server"
 
 
 def test_every_fixture_has_a_tsconfig_that_extends_ours() -> None:
-    fixtures = sorted(p.name for p in FIXTURES.iterdir() if (p / "nitro.config.toml").exists()
-                      or (p / "nitro.config.json").exists())
+    fixtures = sorted(p.name for p in FIXTURES.iterdir() if any((p / n).exists() for n in CONFIG_NAMES))
     assert FIXTURE_NAMES == fixtures
     for name in FIXTURE_NAMES:
         assert json.loads((FIXTURES / name / "tsconfig.json").read_text()) == {
