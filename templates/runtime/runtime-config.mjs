@@ -5,7 +5,7 @@
 // an object value is merged over a nested table. Computed once, on first use, then frozen.
 import destr from "destr";
 import { runtimeConfig as inlineConfig } from "#nitro-virtual/runtime-config.mjs";
-import { readEnv as readEnvFrom } from "./env.mjs";
+import { readEnv } from "./env.mjs";
 
 let cached;
 
@@ -18,8 +18,8 @@ export function useRuntimeConfig(_event) {
 function envOptions(config) {
   return {
     prefix: "NITRO_",
-    altPrefix: config.nitro?.envPrefix ?? readEnv("NITRO_ENV_PREFIX") ?? "_",
-    envExpansion: Boolean(config.nitro?.envExpansion ?? readEnv("NITRO_ENV_EXPANSION") ?? false),
+    altPrefix: config.nitro?.envPrefix ?? configEnv("NITRO_ENV_PREFIX") ?? "_",
+    envExpansion: Boolean(config.nitro?.envExpansion ?? configEnv("NITRO_ENV_EXPANSION") ?? false),
   };
 }
 
@@ -47,11 +47,11 @@ export function applyEnv(obj, opts, parentKey = "") {
 
 function getEnv(key, opts) {
   const envKey = snakeCase(key).toUpperCase();
-  return destr(readEnv(opts.prefix + envKey) ?? readEnv(opts.altPrefix + envKey));
+  return destr(configEnv(opts.prefix + envKey) ?? configEnv(opts.altPrefix + envKey));
 }
 
 // `{{NAME}}` is replaced by that variable when nitro.envExpansion is on (Nitro's experimental option).
-const expandFromEnv = (value) => value.replace(/\{\{([^{}]*)\}\}/g, (match, key) => readEnv(key) || match);
+const expandFromEnv = (value) => value.replace(/\{\{([^{}]*)\}\}/g, (match, key) => configEnv(key) || match);
 
 const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
 
@@ -96,8 +96,8 @@ export function snakeCase(text) {
  * One variable: the Worker's `env` bindings on Cloudflare (the adapter sets `globalThis.__env__` at
  * each request or firing, as Nitro's Cloudflare handlers do), else the process environment.
  */
-function readEnv(key) {
-  return readEnvFrom(key, globalThis.__env__);
+function configEnv(key) {
+  return readEnv(key, globalThis.__env__);
 }
 
 function deepFreeze(value) {
