@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors
+from .lazy_tasks import fix_async_tasks, imported_files
 from .libs import h3_entry, node_path, used_auto_imports
 from .plan import BundleOptions
 from .provided import alias_args, auto_import_source
@@ -50,13 +51,20 @@ def _from_env(env: str) -> str:
 
 
 def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path = RUNTIME_DIR) -> None:
-    """Bundle `entry` into one `outdir/index.mjs`, or raise BundleError.
+    """Bundle `entry` into `outdir/index.mjs` (with opts.splitting, plus `outdir/chunks/`), or
+    raise BundleError. Task modules are grouped and load lazily (compiler/lazy_tasks.py)."""
+    args = _args(root, entry, outdir, opts, runtime)
+    _run(args, root)
+    if fix_async_tasks(entry.parent, outdir, root):
+        shutil.rmtree(outdir / "chunks", ignore_errors=True)  # the entry is written again
+        _run(args, root)
+    main = outdir / f"{opts.entry_name}{opts.out_extension}"
+    chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
+    for file in (main, *chunks):
+        check_unprovided_globals(file, root)
 
-    No code splitting: esbuild keeps each dynamically imported task module in a lazy
-    initialiser (its top level runs on first `load()`), which gives Nitro's lazy loading
-    without one chunk file per task. With splitting, 10000 tasks meant 10000 files and about
-    3x the bundling time and memory (bench/bench_build.py).
-    """
+
+def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path) -> list[str]:
     esbuild = find_esbuild(root)
     args = [
         esbuild,
@@ -90,8 +98,10 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
         args.append(f"--banner:js={opts.banner}")
     if opts.metafile:
         args.append(f"--metafile={entry.parent / 'meta.json'}")
-    _run(args, root)
-    check_unprovided_globals(outdir / f"{opts.entry_name}{opts.out_extension}", root)
+    if opts.splitting:
+        # Content-hashed names: the same input gives the same files.
+        args += ["--splitting", "--chunk-names=chunks/[name]-[hash]"]
+    return args
 
 
 def _write_auto_imports(
@@ -113,6 +123,7 @@ def _folders_outside(folder: Path, root: Path) -> tuple[Path, ...]:
     if not registry.is_file():
         return ()
     targets = re.findall(r'import\("([^"]+)"\)', registry.read_text(encoding="utf-8"))
+    targets += imported_files(folder)
     found = {(folder / t).resolve().parent for t in targets}
     return tuple(sorted(p for p in found if p != root and root not in p.parents))
 

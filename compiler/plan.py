@@ -39,6 +39,9 @@ class BundleOptions:
     defines: tuple[tuple[str, str], ...] = ()  # esbuild --define (name, JavaScript expression)
     # The project's own auto-imports (utils/ exports): (name, absolute module path).
     project_auto_imports: tuple[tuple[str, str], ...] = ()
+    # esbuild --splitting: task groups, routes and plugins become chunks beside the entry, read
+    # only when first loaded (compiler/lazy_tasks.py); off where the platform wants one file.
+    splitting: bool = False
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
 
 

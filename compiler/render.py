@@ -28,6 +28,13 @@ def _tojson(value: Any) -> str:
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def _json_string(value: Any) -> str:
+    """`value` as JSON inside a single-quoted JavaScript string, for `JSON.parse(...)`: V8 parses
+    large data that way several times faster than the same object literal, and in much less
+    memory (https://v8.dev/blog/cost-of-javascript-2019#json)."""
+    return "'" + _tojson(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """Built once: strict undefined, trimmed blocks, our filters. Jinja is imported here, on
@@ -42,7 +49,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
-    env.filters.update({"tojson": _tojson})
+    env.filters.update({"tojson": _tojson, "json_string": _json_string})
     env.globals.update({"header": HEADER})
     return env
 

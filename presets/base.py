@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from .._version import __version__ as VERSION
 from ..features import SERVER, Features
+from ..lazy_tasks import FOLDER, group_name, task_table
 from ..model import Project
 from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
@@ -42,6 +43,7 @@ class Preset:
     bundle_options: ClassVar[BundleOptions] = BundleOptions(
         platform="node",
         target="node20",
+        splitting=True,
         # Bundled CommonJS dependencies may call require() on Node built-ins inside ESM output.
         banner="import { createRequire as __nitroRequire } from 'node:module'; "
         "const require = __nitroRequire(import.meta.url);",
@@ -97,15 +99,19 @@ class Preset:
 
     def registry_context(self, project: Project, plan: Plan) -> dict[str, Any]:
         src, root = plan.sources, project.root
-        task_imports = import_paths([t.handler for t in project.tasks], src, root)
+        # Relative to the group modules, which sit one folder below the registry (lazy_tasks.py).
+        task_imports = import_paths([t.handler for t in project.tasks], src / FOLDER, root)
+        table, groups = task_table([
+            (t.name, t.description, t.dynamic_description, path)
+            for t, path in zip(project.tasks, task_imports, strict=True)
+        ])
+        for name, text in groups.items():
+            plan.add_text(f"{plan.sources_rel}/{name}", text)
         route_imports = import_paths([r.handler for r in project.routes], src, root)
         plugin_imports = import_paths(list(project.plugins), src, root)
         return {
-            "tasks": [
-                {"name": t.name, "description": t.description,
-                 "dynamic": t.dynamic_description, "import": path}
-                for t, path in zip(project.tasks, task_imports, strict=True)
-            ],
+            "task_table": table,
+            "groups": [f"./{group_name(n)}" for n in range(len(groups))],
             "schedules": [
                 {"cron": s.cron, "tasks": list(s.tasks), "spec": s.spec} for s in project.schedules
             ],

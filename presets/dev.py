@@ -15,7 +15,7 @@ class Dev(NodeServer):
     dev = True  # registry.options.dev: the app serves /_nitro/tasks without a token, loopback only
     # meta.json lists every file the bundle was built from, so nitro dev also rebuilds when a
     # helper module outside tasks/, api/ and routes/ changes.
-    bundle_options = replace(NodeServer.bundle_options, metafile=True)
+    bundle_options = replace(NodeServer.bundle_options, metafile=True, splitting=False)
 
     def output_dir(self, project: Project) -> str:
         # Always .nitro/dev: `output.dir` is where deployable builds go, not the dev server.

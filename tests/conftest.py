@@ -257,9 +257,11 @@ class TextFileSnapshot(SingleFileSnapshotExtension):
 
 
 def normalize_nitro_json(text: str, *roots: Path) -> str:
-    """nitro.json for a snapshot: machine paths and sha256 digests replaced. The digests change with
-    every runtime or version change; tests/test_api.py checks their values against the files."""
-    return re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", normalize_paths(text, *roots))
+    """nitro.json for a snapshot: machine paths, sha256 digests and the content hashes in chunk
+    names replaced. They change with every runtime or version change; tests/test_api.py checks the
+    digests against the files."""
+    text = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", normalize_paths(text, *roots))
+    return re.sub(r"(/chunks/[^/\"]*)-[A-Z0-9]{8}(\.m?js)\b", r"\1-<hash>\2", text)
 
 
 def normalize_paths(text: str, *roots: Path) -> str:

@@ -14,6 +14,8 @@ export class HTTPError extends Error {
 }
 
 let registered = {};
+// The registry's table as a function (registry.mjs.jinja), called on first use.
+let pending = null;
 // Promise of the run in progress, per task name: concurrent callers share it.
 const running = new Map();
 // Set by an adapter whose processes share one task namespace (node_cluster): see setCoordinator.
@@ -24,9 +26,15 @@ export function defineTask(def) {
   return def;
 }
 
-/** Stores the generated registry's `tasks` object ({ name: { meta, load } }). */
+/** Stores the generated registry's `tasks` ({ name: { meta, load } }, or a function giving it). */
 export function registerTasks(tasks) {
-  registered = tasks ?? {};
+  pending = typeof tasks === "function" ? tasks : null;
+  registered = pending ? {} : (tasks ?? {});
+}
+
+function table() {
+  if (pending) [registered, pending] = [pending(), null];
+  return registered;
 }
 
 /**
@@ -35,7 +43,7 @@ export function registerTasks(tasks) {
  * literal one already; a module that may compute it (`meta.dynamic`) is loaded; none gives "".
  */
 export async function listTasks() {
-  const entries = Object.entries(registered).map(async ([name, task]) => [name, { description: await describe(task) }]);
+  const entries = Object.entries(table()).map(async ([name, task]) => [name, { description: await describe(task) }]);
   return Object.fromEntries(await Promise.all(entries));
 }
 
@@ -87,7 +95,7 @@ async function execute(name, payload, context) {
 }
 
 async function resolveTask(name) {
-  if (!Object.hasOwn(registered, name)) throw new HTTPError(404, `Task "${name}" is not available`);
+  if (!Object.hasOwn(table(), name)) throw new HTTPError(404, `Task "${name}" is not available`);
   const entry = registered[name];
   const task = entry.load ? (await entry.load()).default : undefined;
   if (typeof task?.run !== "function") {
