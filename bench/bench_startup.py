@@ -1,0 +1,234 @@
+"""Start-up benchmark: cold start and RSS at the first 200 for 10 / 1,000 / 10,000 tasks,
+nitro-build beside Nitro 3 on the same generated project.
+
+For each size the same sources (TypeScript tasks importing `nitro/task`, one schedule per 10
+tasks, `GET /api/hello`) are built by nitro-build and by Nitro 3 (npm `nitro@3.0.0`, installed by
+this script into bench/.cache/nitro3 with `npm install --prefix`, not a project dependency). Starts
+are interleaved (every server of a round once, then the next round) and the median of --repeat
+rounds is reported: wall time from spawn to the first 200, the server's CPU time (user + system,
+from /proc) at that moment, which a loaded machine distorts less than wall time, and its RSS. For
+node_cluster, RSS is the largest worker's. workerd (Miniflare) reports start to first response;
+the Vercel bundle runs under tests/js/vercel_launcher.mjs. At the largest size it also reports the
+extra latency of a task's first run (its group chunk not yet loaded) over a second run, p50/p99.
+
+    python bench/bench_startup.py [--sizes 10,1000,10000] [--repeat 7]
+        [--runtimes node_server,node_cluster,bun,deno_server,cloudflare_module,vercel]
+        [--nitro node_server]   # runtimes also built with Nitro 3 (its 10,000-task build is slow)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "bench" / "out" / "startup"
+NITRO3 = REPO / "bench" / ".cache" / "nitro3"
+BIN = REPO / "node_modules" / ".bin"
+TOKEN = "bench-token"
+# Nitro's preset names for ours.
+NITRO_PRESETS = {"node_server": "node_server", "node_cluster": "node_cluster", "bun": "bun",
+                 "deno_server": "deno_server", "cloudflare_module": "cloudflare_module", "vercel": "vercel"}
+MINIFLARE = """
+import { Miniflare } from "miniflare";
+const [script] = process.argv.slice(1);
+const t0 = performance.now();
+const mf = new Miniflare({ modules: true, scriptPath: script, compatibilityDate: "2025-01-01",
+  compatibilityFlags: ["nodejs_compat"], modulesRules: [{ type: "ESModule", include: ["**/*.mjs", "**/*.js"] }] });
+const res = await mf.dispatchFetch("http://localhost/api/hello");
+await res.text();
+console.log(JSON.stringify({ ms: performance.now() - t0, status: res.status }));
+await mf.dispose();
+"""
+
+
+def make_sources(root: Path, count: int) -> Path:
+    """`count` tasks in 50 folders, one schedule per 10 tasks, and GET /api/hello."""
+    shutil.rmtree(root, ignore_errors=True)
+    for i in range(count):
+        file = root / "tasks" / f"group{i % 50}" / f"task{i}.ts"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(
+            'import { defineTask } from "nitro/task";\n'
+            f'export default defineTask({{ meta: {{ description: "task {i}" }},\n'
+            f"  run({{ payload }}) {{ return {{ result: {{ n: {i}, payload }} }}; }} }});\n"
+        )
+    (root / "api").mkdir(parents=True, exist_ok=True)
+    (root / "api" / "hello.ts").write_text(
+        'import { defineHandler } from "nitro/h3";\n'
+        'export default defineHandler(() => ({ hello: "world" }));\n'
+    )
+    schedules = {
+        f"{k % 60} {k // 60 % 60} * * *": [f"group{i % 50}:task{i}" for i in range(j, min(j + 10, count))]
+        for k, j in enumerate(range(0, count, 10))
+    }
+    config = {"serverDir": "./", "experimental": {"tasks": True}, "scheduledTasks": schedules}
+    (root / "nitro.config.ts").write_text(f"export default {json.dumps(config, indent=1)};\n")
+    return root
+
+
+def build(kind: str, project: Path, preset: str) -> float:
+    """Build with nitro-build or Nitro 3; return the wall time."""
+    if kind == "nitro":
+        link = project / "node_modules"
+        if not link.exists():
+            link.symlink_to(NITRO3 / "node_modules")
+        argv = [str(NITRO3 / "node_modules" / ".bin" / "nitro"), "build", "--preset", NITRO_PRESETS[preset]]
+    else:
+        argv = [sys.executable, "-m", "nitro_build", "build", "--preset", preset]
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=project, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def install_nitro3() -> None:
+    if (NITRO3 / "node_modules" / ".bin" / "nitro").exists():
+        return
+    NITRO3.mkdir(parents=True, exist_ok=True)
+    (NITRO3 / "package.json").write_text('{"private": true}\n')
+    subprocess.run(["npm", "install", "--prefix", str(NITRO3), "--no-audit", "--no-fund", "nitro@3.0.0"],
+                   check=True)
+
+
+def server_argv(preset: str, project: Path) -> list[str]:
+    if preset == "bun":
+        return [str(BIN / "bun"), ".output/server/index.mjs"]
+    if preset == "deno_server":
+        return [str(BIN / "deno"), "run", "-A", ".output/server/index.mjs"]
+    if preset == "vercel":
+        return ["node", str(REPO / "tests" / "js" / "vercel_launcher.mjs"), ".vercel/output"]
+    return ["node", ".output/server/index.mjs"]
+
+
+def cpu_ms(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [pid] + [p for child in out.split() for p in tree(int(child))]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def get(port: int, path: str, method: str = "GET") -> int:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        resp.read()
+        return resp.status
+
+
+def start(preset: str, project: Path, port: int) -> tuple[subprocess.Popen, float]:
+    """Spawn the server and wait for its first 200 on /api/hello; return it and the wall ms."""
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "NITRO_TASKS_TOKEN": TOKEN,
+           "NITRO_CLUSTER_WORKERS": "2"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(server_argv(preset, project), cwd=project, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    while True:
+        try:
+            if get(port, "/api/hello") == 200:
+                return proc, (time.perf_counter() - t0) * 1000
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{preset} server in {project} exited {proc.returncode}") from None
+            time.sleep(0.002)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, 9)
+    proc.wait()
+
+
+def cold_start(preset: str, project: Path, port: int) -> dict[str, float]:
+    if preset == "cloudflare_module":
+        script = project / ".output" / "server" / "index.mjs"
+        out = subprocess.run(["node", "--input-type=module", "-e", MINIFLARE, str(script)], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout
+        return {"ms": json.loads(out.splitlines()[-1])["ms"]}
+    proc, ms = start(preset, project, port)
+    try:
+        pids = tree(proc.pid)
+        workers = pids[1:] if preset == "node_cluster" else pids[:1]
+        return {"ms": ms, "cpu": sum(cpu_ms(p) for p in pids), "rss": max(rss_mib(p) for p in workers)}
+    finally:
+        stop(proc)
+
+
+def first_runs(preset: str, project: Path, count: int, port: int) -> tuple[float, float]:
+    """p50/p99 of (first run - second run) ms, one task per group chunk, over HTTP."""
+    proc, _ = start(preset, project, port)
+    extra = []
+    try:
+        for i in range(0, count, 100):
+            name = f"group{i % 50}:task{i}"
+            times = []
+            for _ in range(2):
+                t0 = time.perf_counter()
+                get(port, f"/_nitro/tasks/{name}", "POST")
+                times.append((time.perf_counter() - t0) * 1000)
+            extra.append(times[0] - times[1])
+    finally:
+        stop(proc)
+    extra.sort()
+    return statistics.median(extra), extra[min(len(extra) - 1, int(len(extra) * 0.99))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10,1000,10000")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--runtimes", default="node_server,node_cluster,bun,deno_server,cloudflare_module,vercel")
+    ap.add_argument("--nitro", default="node_server", help="runtimes also built with Nitro 3 ('' for none)")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    runtimes = args.runtimes.split(",")
+    nitro = [r for r in args.nitro.split(",") if r]
+    if nitro:
+        install_nitro3()
+    print(f"load average before: {os.getloadavg()}")
+    servers = []  # (kind, preset, size, project)
+    for size in sizes:
+        sources = make_sources(OUT / f"src-{size}", size)
+        for kind, presets in (("nitro-build", runtimes), ("nitro", nitro)):
+            for preset in presets:
+                project = OUT / f"{kind}-{preset}-{size}"
+                shutil.rmtree(project, ignore_errors=True)
+                shutil.copytree(sources, project)
+                secs = build(kind, project, preset)
+                print(f"built {kind} {preset} {size}: {secs:.2f} s", flush=True)
+                servers.append((kind, preset, size, project))
+    results: dict[tuple[str, str, int], list[dict[str, float]]] = {s[:3]: [] for s in servers}
+    for _ in range(args.repeat):
+        for n, (kind, preset, size, project) in enumerate(servers):
+            results[(kind, preset, size)].append(cold_start(preset, project, 20000 + n))
+    print(f"load average after: {os.getloadavg()}\n")
+    print("| runtime | tasks | tool | cold start ms | CPU ms | RSS MiB |\n|---|---|---|---|---|---|")
+    for (kind, preset, size), runs in results.items():
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        cells = [f"{med[k]:.1f}" if k in med else "" for k in ("ms", "cpu", "rss")]
+        print(f"| {preset} | {size:,} | {kind} | " + " | ".join(cells) + " |")
+    biggest = max(sizes)
+    for kind, preset, size, project in servers:
+        if size == biggest and preset in ("node_server", "bun", "deno_server") and kind == "nitro-build":
+            p50, p99 = first_runs(preset, project, size, 21000)
+            print(f"first run of a not-yet-loaded task, {preset}, {size:,} tasks: +{p50:.2f} ms p50, +{p99:.2f} ms p99")
+
+
+if __name__ == "__main__":
+    main()
