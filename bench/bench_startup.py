@@ -15,6 +15,7 @@ extra latency of a task's first run (its group chunk not yet loaded) over a seco
         [--runtimes node_server,node_cluster,bun,deno_server,cloudflare_module,vercel]
         [--nitro node_server]   # runtimes also built with Nitro 3 (its 10,000-task build is slow)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,14 @@ NITRO3 = REPO / "bench" / ".cache" / "nitro3"
 BIN = REPO / "node_modules" / ".bin"
 TOKEN = "bench-token"
 # Nitro's preset names for ours.
-NITRO_PRESETS = {"node_server": "node_server", "node_cluster": "node_cluster", "bun": "bun",
-                 "deno_server": "deno_server", "cloudflare_module": "cloudflare_module", "vercel": "vercel"}
+NITRO_PRESETS = {
+    "node_server": "node_server",
+    "node_cluster": "node_cluster",
+    "bun": "bun",
+    "deno_server": "deno_server",
+    "cloudflare_module": "cloudflare_module",
+    "vercel": "vercel",
+}
 MINIFLARE = """
 import { Miniflare } from "miniflare";
 const [script] = process.argv.slice(1);
@@ -94,8 +101,9 @@ def install_nitro3() -> None:
         return
     NITRO3.mkdir(parents=True, exist_ok=True)
     (NITRO3 / "package.json").write_text('{"private": true}\n')
-    subprocess.run(["npm", "install", "--prefix", str(NITRO3), "--no-audit", "--no-fund", "nitro@3.0.0"],
-                   check=True)
+    subprocess.run(
+        ["npm", "install", "--prefix", str(NITRO3), "--no-audit", "--no-fund", "nitro@3.0.0"], check=True
+    )
 
 
 def server_argv(preset: str, project: Path) -> list[str]:
@@ -127,8 +135,9 @@ def rss_mib(pid: int) -> float:
 
 
 def get(port: int, path: str, method: str = "GET") -> int:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 headers={"Authorization": f"Bearer {TOKEN}"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method=method, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         resp.read()
         return resp.status
@@ -136,11 +145,22 @@ def get(port: int, path: str, method: str = "GET") -> int:
 
 def start(preset: str, project: Path, port: int) -> tuple[subprocess.Popen, float]:
     """Spawn the server and wait for its first 200 on /api/hello; return it and the wall ms."""
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "NITRO_TASKS_TOKEN": TOKEN,
-           "NITRO_CLUSTER_WORKERS": "2"}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "NITRO_TASKS_TOKEN": TOKEN,
+        "NITRO_CLUSTER_WORKERS": "2",
+    }
     t0 = time.perf_counter()
-    proc = subprocess.Popen(server_argv(preset, project), cwd=project, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        server_argv(preset, project),
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     while True:
         try:
             if get(port, "/api/hello") == 200:
@@ -159,8 +179,13 @@ def stop(proc: subprocess.Popen) -> None:
 def cold_start(preset: str, project: Path, port: int) -> dict[str, float]:
     if preset == "cloudflare_module":
         script = project / ".output" / "server" / "index.mjs"
-        out = subprocess.run(["node", "--input-type=module", "-e", MINIFLARE, str(script)], cwd=REPO,
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["node", "--input-type=module", "-e", MINIFLARE, str(script)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return {"ms": json.loads(out.splitlines()[-1])["ms"]}
     proc, ms = start(preset, project, port)
     try:
@@ -228,7 +253,9 @@ def main() -> None:
     for kind, preset, size, project in servers:
         if size == biggest and preset in ("node_server", "bun", "deno_server") and kind == "nitro-build":
             p50, p99 = first_runs(preset, project, size, 21000)
-            print(f"first run of a not-yet-loaded task, {preset}, {size:,} tasks: +{p50:.2f} ms p50, +{p99:.2f} ms p99")
+            print(
+                f"first run of a not-yet-loaded task, {preset}, {size:,} tasks: +{p50:.2f} ms p50, +{p99:.2f} ms p99"
+            )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ server (runtime, user helpers, npm packages) stay one instance in a shared chunk
 project is 100 chunks, not 10,000 (one chunk per task made esbuild about 4x slower,
 bench/bench_startup.py). Without splitting (Cloudflare, dev) the same sources give one file.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ def group_name(n: int) -> str:
 
 
 def task_table(
-    tasks: list[tuple[str, str, bool, str | None]],
+    tasks: list[tuple[str, str | None, bool, str | None]],
 ) -> tuple[dict[str, list[object]], dict[str, str]]:
     """The registry's task table and each group module's text by its name.
 
@@ -79,7 +80,11 @@ def fix_async_tasks(sources: Path, outdir: Path, root: Path) -> bool:
         def swap(m: re.Match[str], group: Path = group) -> str:
             target = os.path.normpath(group.parent / m.group(2)[1:-1])
             rel = os.path.relpath(target, root).replace(os.sep, "/")
-            return f"export const {m.group(1)} = () => import({m.group(2)});" if rel in asynchronous else m.group(0)
+            return (
+                f"export const {m.group(1)} = () => import({m.group(2)});"
+                if rel in asynchronous
+                else m.group(0)
+            )
 
         new = _REQUIRE.sub(swap, text)
         if new != text:

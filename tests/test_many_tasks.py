@@ -5,6 +5,7 @@ task records in a global, at its top level, that its module was evaluated; route
 record and run every task in-process, so one request covers all 10,000 runs. The 10,000-task
 project is built once per test session; Bun and Deno run a 250-task build (three groups).
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import BIN, NODE_BUNDLE, build_project, run_task_cli, write_project
 
 COUNT = 10_000
@@ -84,7 +84,9 @@ def test_first_run_evaluates_only_that_task(big_project: Path) -> None:
         ("deno_server", [str(BIN / "deno"), "run", "-A", ".output/server/index.mjs"]),
     ],
 )
-def test_bun_and_deno_load_task_groups_lazily(tmp_path: Path, start_server, preset: str, argv: list[str]) -> None:
+def test_bun_and_deno_load_task_groups_lazily(
+    tmp_path: Path, start_server, preset: str, argv: list[str]
+) -> None:
     project = many_tasks(tmp_path, 250)
     build_project(project, preset)
     assert len(list((project / ".output/server/chunks").glob("tasks-*.mjs"))) == 3
