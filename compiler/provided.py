@@ -217,6 +217,8 @@ MODULES: dict[str, Module] = {
     "nitropack/types": _TYPES,
     "nitropack/runtime": _IMPORTS,
     "#imports": _IMPORTS,
+    # Nitro 2 runtime code often imports its utilities from here (nitropack src/runtime).
+    "#internal/nitro": _IMPORTS,
     "nitro/runtime-config": _RUNTIME_CONFIG,
     "nitro/storage": _STORAGE,
     "nitro/app": _APP,

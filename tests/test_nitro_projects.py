@@ -186,12 +186,13 @@ def test_nitro_module_specifiers_resolve_to_what_we_provide(tmp_path: Path) -> N
             'import type { Task } from "nitro/types";\n'
             'import { defineEventHandler } from "nitropack/runtime";\n'
             'import { useStorage as u2 } from "#imports";\nimport { H3 } from "h3";\n'
+            'import { useRuntimeConfig as c2 } from "#internal/nitro";\n'
             "export default a({ run: () => ({ result: [runTask, getQuery, useRuntimeConfig, useStorage,"
-            " useNitroApp, defineEventHandler, u2, H3].map((f) => typeof f) }) });\n",
+            " useNitroApp, defineEventHandler, u2, H3, c2].map((f) => typeof f) }) });\n",
         },
     )
     build_project(project)
-    assert run_task(project, "mods") == {"result": ["function"] * 8}
+    assert run_task(project, "mods") == {"result": ["function"] * 9}
 
 
 # ---- Nitro's runtime semantics -----------------------------------------------------------------
