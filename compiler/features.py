@@ -28,6 +28,7 @@ class Scheduling(Enum):
     CLOUDFLARE_CRON = "Cloudflare Cron Triggers"
     COMPANION_CRON = "Cron Triggers of a companion Worker (cloudflare.pagesCronWorker)"
     VERCEL_CRON = "Vercel Cron Jobs"
+    DENO_CRON = "Deno.cron (Deno Deploy's cron service)"
 
 
 class NodeBuiltins(Enum):

@@ -13,6 +13,7 @@ PRESETS = (
     "node_middleware",
     "bun",
     "deno_server",
+    "deno_deploy",
     "cloudflare_module",
     "cloudflare_pages",
     "vercel",

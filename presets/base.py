@@ -29,6 +29,9 @@ class Entry:
     start: str  # the adapter's function
     doc: tuple[str, ...]  # what the bundle does, for the comment at its top
     export: str = ""  # "" (called for its effect), "default", or a destructuring: "{ a, b }"
+    # The adapter's function that makes a cron handler from task names; with it, the entry registers
+    # `crons` (entry_crons) with `Deno.cron` at its top level, where Deno Deploy looks for them.
+    cron: str = ""
 
 
 class Preset:
@@ -94,8 +97,10 @@ class Preset:
         """Plan registry.mjs and the entry in .nitro/build/<preset>/; return the entry's path."""
         plan.add_source("registry.mjs.jinja", "registry.mjs", **self.registry_context(project, plan))
         plan_runtime_apis(project, plan, self.name, self.dev)
-        args = self.entry_args(project)
-        return plan.add_source("entry.mjs.jinja", "entry.mjs", preset=self.name, entry=self.entry, args=args)
+        args, crons = self.entry_args(project), self.entry_crons(project)
+        return plan.add_source(
+            "entry.mjs.jinja", "entry.mjs", preset=self.name, entry=self.entry, args=args, crons=crons
+        )
 
     def registry_context(self, project: Project, plan: Plan) -> dict[str, Any]:
         src, root = plan.sources, project.root
@@ -137,6 +142,10 @@ class Preset:
 
     def entry_args(self, project: Project) -> list[Any]:
         """Build-time data the entry passes to the adapter's `start` after the registry."""
+        return []
+
+    def entry_crons(self, project: Project) -> list[dict[str, Any]]:
+        """`[{name, schedule, tasks}]` the entry registers with Deno.cron (Entry.cron); none here."""
         return []
 
     def platform_cron(self, cron: str) -> str | None:

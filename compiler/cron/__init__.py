@@ -12,16 +12,17 @@ the file and key path.
 
 Modules: `fields` (field bounds and names), `expr` (CronExpr, its day rule and the data it
 compiles to for the runtime), `parse` (text -> CronExpr), `validate` (the never-fires check),
-`firings` (next firing times for the CLI summary), `translate` (Cloudflare and Vercel dialects).
+`firings` (next firing times for the CLI summary), `translate` (Cloudflare, Deno.cron and Vercel dialects).
 """
 
 from .expr import CronExpr
 from .fields import NICKNAMES
 from .firings import next_firings
 from .parse import parse_cron
-from .translate import VERCEL_DOC, fires_more_than_daily, to_cloudflare, to_vercel
+from .translate import DENO_DOC, VERCEL_DOC, fires_more_than_daily, to_cloudflare, to_deno, to_vercel
 
 __all__ = [
+    "DENO_DOC",
     "NICKNAMES",
     "VERCEL_DOC",
     "CronExpr",
@@ -29,5 +30,6 @@ __all__ = [
     "next_firings",
     "parse_cron",
     "to_cloudflare",
+    "to_deno",
     "to_vercel",
 ]

@@ -1,4 +1,4 @@
-"""Translate an expression into the Cloudflare Cron Triggers and Vercel Cron Jobs dialects."""
+"""Translate an expression into the Cloudflare Cron Triggers, Deno.cron and Vercel Cron Jobs dialects."""
 
 from __future__ import annotations
 
@@ -15,19 +15,33 @@ from .parse import parse_cron
 # (github.com/cloudflare/saffron) takes `L`, `LW`, `nW`, `dL` and `d#n` only as a whole field.
 # Vercel Cron Jobs (VERCEL_DOC): 5 numeric fields, UTC; no names, no `L W #`; day-of-month and
 # day-of-week cannot both be set. Both translators write canonical fields from the parsed values.
+# Deno.cron (DENO_DOC) reads saffron's dialect too: Deno's own parser (denoland/deno
+# ext/cron/cron.rs, "Saffron compat") keeps numeric weekdays 1-7 from Sunday, names, `L`, `LW`,
+# `nW`, `dL`, `d#n` as whole fields, 5 fields, no nicknames, UTC; so Deno gets Cloudflare's text.
 # CLOUDFLARE_DOC: https://developers.cloudflare.com/workers/configuration/cron-triggers/#supported-cron-expressions
+DENO_DOC = "https://docs.deno.com/runtime/fundamentals/cron/"
 VERCEL_DOC = "https://vercel.com/docs/cron-jobs#cron-expressions"
 CF_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
 def to_cloudflare(expr: str) -> str:
     """Translate to Cloudflare Cron Triggers (5 fields, UTC, weekdays as names), or raise CronError."""
+    return _to_saffron(expr, "Cloudflare Cron Triggers")
+
+
+def to_deno(expr: str) -> str:
+    """Translate to Deno.cron's dialect (saffron's, as Cloudflare's), or raise CronError."""
+    return _to_saffron(expr, "Deno.cron schedules")
+
+
+def _to_saffron(expr: str, platform: str) -> str:
+    """saffron's dialect: 5 fields, weekdays as names (numbers count from Sunday = 1), no AND."""
     e = parse_cron(expr)
-    _drop_zero_seconds(e, "Cloudflare Cron Triggers")
+    _drop_zero_seconds(e, platform)
     if e.dom_and_dow:  # CLOUDFLARE_DOC: both day fields set means either matches; no AND
-        raise CronError("Cloudflare Cron Triggers cannot AND day-of-month with day-of-week (the + modifier)")
+        raise CronError(f"{platform} cannot AND day-of-month with day-of-week (the + modifier)")
     minutes, hours, months = _fmt(e.minutes, MINUTE), _fmt(e.hours, HOUR), _fmt(e.months, MONTH)
-    return f"{minutes} {hours} {_cloudflare_dom(e)} {months} {_cloudflare_dow(e)}"
+    return f"{minutes} {hours} {_cloudflare_dom(e, platform)} {months} {_cloudflare_dow(e, platform)}"
 
 
 def _drop_zero_seconds(e: CronExpr, platform: str) -> None:
@@ -40,14 +54,14 @@ def _drop_zero_seconds(e: CronExpr, platform: str) -> None:
         )
 
 
-def _cloudflare_dom(e: CronExpr) -> str:
+def _cloudflare_dom(e: CronExpr, platform: str) -> str:
     """Day-of-month for Cloudflare: `*`, `L`, `LW`, one `nW`, or values (one kind per field)."""
     if not e.dom_restricted:
         return "*"  # `?` is not in CLOUDFLARE_DOC's table; `*` means the same
     kinds = [bool(e.days), e.last_day, e.last_weekday, bool(e.nearest_weekdays)]
     if sum(kinds) > 1 or len(e.nearest_weekdays) > 1:  # saffron: L, LW and nW stand alone
         raise CronError(
-            "Cloudflare Cron Triggers accept L, LW or one nW only as the whole day-of-month field "
+            f"{platform} accept L, LW or one nW only as the whole day-of-month field "
             f"(got '{e.fields[3]}')"
         )
     if e.last_day:
@@ -55,11 +69,11 @@ def _cloudflare_dom(e: CronExpr) -> str:
     if e.last_weekday:
         return "LW"
     if e.nearest_weekdays:
-        return _cloudflare_nearest(e, e.nearest_weekdays[0])
+        return _cloudflare_nearest(e, e.nearest_weekdays[0], platform)
     return _fmt(e.days, DOM, keep_restricted=True)  # 1-31 stays restricted: the OR rule needs it
 
 
-def _cloudflare_nearest(e: CronExpr, day: int) -> str:
+def _cloudflare_nearest(e: CronExpr, day: int, platform: str) -> str:
     """`nW` for Cloudflare, refused where a selected month can be shorter than n days.
 
     croner never fires `31W` in a 30-day month; saffron's rule fires on Friday the 30th when the
@@ -68,13 +82,13 @@ def _cloudflare_nearest(e: CronExpr, day: int) -> str:
     shortest = min(28 if m == 2 else calendar.monthrange(2001, m)[1] for m in e.months)
     if day > shortest:
         raise CronError(
-            f"{day}W is not translated for Cloudflare Cron Triggers: in months shorter than {day} days "
+            f"{day}W is not translated for {platform}: in months shorter than {day} days "
             "its nearest-weekday rule differs from croner's"
         )
     return f"{day}W"
 
 
-def _cloudflare_dow(e: CronExpr) -> str:
+def _cloudflare_dow(e: CronExpr, platform: str) -> str:
     """Day-of-week for Cloudflare as names: a list, `FRIL` or `FRI#2`."""
     # CLOUDFLARE_DOC: weekdays are 1-7 from Sunday (0 is refused), so names are unambiguous.
     if not e.dow_restricted:
@@ -82,7 +96,7 @@ def _cloudflare_dow(e: CronExpr) -> str:
     specials = len(e.last_weekdays) + len(e.nth_weekdays)
     if specials and (specials > 1 or e.weekdays):  # saffron: dL and d#n stand alone
         raise CronError(
-            "Cloudflare Cron Triggers accept L or # only as the whole day-of-week field, for one weekday "
+            f"{platform} accept L or # only as the whole day-of-week field, for one weekday "
             f"(got '{e.fields[5]}')"
         )
     if e.last_weekdays:

@@ -9,7 +9,8 @@ export function startDeno(registry) {
   return startServer(registry, listenDeno);
 }
 
-function listenDeno(app, pending) {
+/** Deno.serve answering with `app`; resolves to what shutdown closes. Shared with deno_deploy.mjs. */
+export function listenDeno(app, pending) {
   const { port, host } = listenAddress();
   const server = Deno.serve(
     {
