@@ -15,7 +15,7 @@ from typing import Any
 
 from ..cron import DENO_DOC, to_deno
 from ..errors import CronError
-from ..features import Features, Scheduling
+from ..features import Scheduling
 from ..model import Project
 from .base import Entry
 from .deno_server import DenoServer

@@ -13,7 +13,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from nitro_build.cron import fires_more_than_daily, next_firings, parse_cron, to_cloudflare, to_vercel
+from nitro_build.cron import (
+    fires_more_than_daily,
+    next_firings,
+    parse_cron,
+    to_cloudflare,
+    to_deno,
+    to_vercel,
+)
 from nitro_build.errors import CompilerError, CronError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -278,6 +285,26 @@ def test_cloudflare_nearest_weekday_late_in_long_months_only():
     assert to_cloudflare("0 0 28W * *") == "0 0 28W * *"
 
 
+@pytest.mark.parametrize("expr", ["0 9 * * 1", "@weekly", "0 0 9 * * 1-5", "5/15 * * * *", "0 0 * * 0,5-6",
+                                  "0 0 1-31 * MON", "0 0 LW * *", "0 0 15W * *", "0 0 * * fri#L", "0 0 * * 5#2"])
+def test_to_deno_is_the_cloudflare_text(expr):
+    # Deno.cron's parser keeps saffron's dialect, as Cloudflare's (denoland/deno ext/cron/cron.rs).
+    assert to_deno(expr) == to_cloudflare(expr)
+
+
+@pytest.mark.parametrize("expr, reason", [
+    ("30 * * * * *", "Deno.cron schedules have no seconds field; only a seconds field of 0 can be dropped (got '30')"),
+    ("0 0 1 * +MON", "Deno.cron schedules cannot AND day-of-month with day-of-week (the + modifier)"),
+    ("0 0 1W,15W * *", "Deno.cron schedules accept L, LW or one nW only as the whole day-of-month field (got '1W,15W')"),
+    ("0 0 * * 1-5#2", "Deno.cron schedules accept L or # only as the whole day-of-week field, for one weekday (got '1-5#2')"),
+    ("0 0 31W * *", "31W is not translated for Deno.cron schedules: in months shorter than 31 days its nearest-weekday rule differs from croner's"),
+])
+def test_to_deno_refuses(expr, reason):
+    with pytest.raises(CronError) as info:
+        to_deno(expr)
+    assert str(info.value) == reason
+
+
 @pytest.mark.parametrize("expr, vercel", [
     ("0 9 * * MON", "0 9 * * 1"),
     ("0 9 * * 7", "0 9 * * 0"),
@@ -316,6 +343,6 @@ def test_fires_more_than_daily(expr, more):
 
 
 def test_invalid_input_raises_before_translation():
-    for fn in (to_cloudflare, to_vercel, fires_more_than_daily):
+    for fn in (to_cloudflare, to_deno, to_vercel, fires_more_than_daily):
         with pytest.raises(CronError, match="minute 61 is out of range 0-59"):
             fn("61 * * * *")

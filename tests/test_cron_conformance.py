@@ -10,8 +10,10 @@ and croner disagree; then croner wins, and each such disagreement must fall in a
 (see `explain_disagreement`): unexplained differences fail the test.
 
 The platform translations are checked the same way: each translated string, read with the
-platform's own rules (Cloudflare's weekday numbering 1-7 from Sunday, names; Vercel's numbers),
-must fire at the same instants as the original over its next 200 firings in UTC.
+platform's own rules (Cloudflare's weekday numbering 1-7 from Sunday, names; Vercel's numbers;
+Deno.cron's parser, which keeps saffron's rules as Cloudflare's), must fire at the same instants as
+the original over its next 200 firings in UTC; every Deno.cron string is also registered with the
+real Deno.cron, whose parser must accept it.
 """
 from __future__ import annotations
 
@@ -34,12 +36,13 @@ from cron_references import (
     croniter_runs,
     platform_croniter_form,
 )
-from nitro_build.cron import parse_cron, to_cloudflare, to_vercel
+from nitro_build.cron import parse_cron, to_cloudflare, to_deno, to_vercel
 from nitro_build.errors import CronError
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "js" / "cron_driver.mjs"
 NODE = shutil.which("node") or "/usr/bin/node"
+DENO = ROOT / "node_modules" / ".bin" / "deno"
 COUNT = 20
 TRANSLATION_COUNT = 200
 
@@ -283,3 +286,33 @@ def test_vercel_translation_fires_at_the_same_instants(corpus):
         assert before_3000(corpus["croniter"][("vercel", expr)][0]) == original, (expr, text)
         checked += 1
     assert checked >= 150
+
+
+def deno_verdicts(schedules: list[str]) -> list[str | None]:
+    """Real Deno's verdict on each schedule: None if Deno.cron registers it, else its error."""
+    proc = subprocess.run(
+        [str(DENO), "run", "--unstable-cron", str(ROOT / "tests" / "js" / "deno_cron_accepts.mjs")],
+        input=json.dumps(schedules), capture_output=True, text=True, timeout=120, check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def test_deno_translation_fires_at_the_same_instants_and_deno_accepts_it(corpus):
+    """Each Deno.cron translation fires as the original (saffron's rules: Deno's parser, denoland/deno
+    ext/cron/cron.rs, keeps them), and the Deno CLI of our lockfile registers every one."""
+    texts = {}
+    for expr, row in corpus["translations"].items():
+        try:
+            text = to_deno(expr)
+        except CronError:
+            assert row["cloudflare"] is None, expr  # refused exactly where Cloudflare refuses
+            continue
+        original = corpus["originals"][expr]["croner"][0]
+        assert before_3000(cloudflare_firings(text, TRANSLATION_START, TRANSLATION_COUNT)) == original, (expr, text)
+        texts[expr] = text
+    assert len(texts) >= 250
+    unique = sorted(set(texts.values()))
+    refused = {t: v for t, v in zip(unique, deno_verdicts(unique), strict=True) if v is not None}
+    assert not refused, list(refused.items())[:5]
+    # The probe can fail: Deno refuses a Sunday written as 0 (its numbers count from 1).
+    assert deno_verdicts(["0 0 * * 0", "0 0 * * SUN"]) == ["Invalid cron schedule", None]
