@@ -124,16 +124,17 @@ def nitro_dts() -> str:
     return HEADER + "\n" + "".join(f'/// <reference path="./{name}" />\n' for name in refs)
 
 
-def tsconfig(project: Project) -> dict[str, object]:
-    """Nitro's compiler options; the project (and serverDir) included, outputs excluded.
+def tsconfig(project: Project, where: Path) -> dict[str, object]:
+    """The tsconfig.json to write in folder `where`: Nitro's compiler options; the project (and
+    serverDir) included, outputs excluded.
 
     Not Nitro's `verbatimModuleSyntax`: esbuild reads the project's tsconfig too, and with it
     kept `import { SomeType }` imports that it drops today, failing builds that work without it.
     """
-    work = project.root / ".nitro"
 
     def rel(path: Path) -> str:
-        return Path(os.path.relpath(path, work)).as_posix()
+        found = Path(os.path.relpath(path, where)).as_posix()
+        return found if found.startswith(".") else f"./{found}"
 
     include = [f"{rel(project.root)}/**/*"]
     if project.root not in (project.server_dir, *project.server_dir.parents):
@@ -144,7 +145,7 @@ def tsconfig(project: Project) -> dict[str, object]:
     # .nitro itself too (generated sources, staging): the types come in through `files`. And a
     # nitro.config.ts: it runs in the build, not the bundle, and is typed by Nitro's own package.
     configs = [rel(project.root / name) for name in SCRIPT_CONFIG_NAMES]
-    exclude = sorted({rel(p) for p in outputs}) + ["../.nitro", *configs]
+    exclude = sorted({rel(p) for p in outputs}) + [f"{rel(project.root)}/.nitro", *configs]
     return {
         "compilerOptions": {
             "target": "ESNext",
@@ -163,7 +164,7 @@ def tsconfig(project: Project) -> dict[str, object]:
             "noEmit": True,
             "paths": lib_paths(project, rel),
         },
-        "files": ["./types/nitro.d.ts"],
+        "files": [rel(project.root / TYPES_DIR / "nitro.d.ts")],
         "include": include,
         "exclude": exclude,
     }
@@ -196,7 +197,11 @@ def editor_files(project: Project) -> dict[str, str]:
         "nitro-imports.d.ts": imports_dts(project),
     }
     files = {f"{TYPES_DIR}/{name}": text for name, text in types.items()}
-    files[TSCONFIG] = json.dumps(tsconfig(project), indent=2) + "\n"
+    # .nitro/tsconfig.json, and Nitro 2's .nitro/types/tsconfig.json (a Nitro 2 project's
+    # tsconfig.json extends that one: https://nitro.build/guide/typescript).
+    for rel in (TSCONFIG, f"{TYPES_DIR}/tsconfig.json"):
+        where = (project.root / rel).parent
+        files[rel] = json.dumps(tsconfig(project, where), indent=2) + "\n"
     return files
 
 

@@ -26,7 +26,7 @@ TSC = BIN / "tsc"
 EXTENDS = '{ "extends": "./.nitro/tsconfig.json" }\n'
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.iterdir() if (p / "tsconfig.json").is_file())
 EDITOR_FILES = ("types/nitro.d.ts", "types/nitro-runtime.d.ts", "types/nitro-config.d.ts",
-                "types/nitro-modules.d.ts", "types/nitro-imports.d.ts", "tsconfig.json")
+                "types/nitro-modules.d.ts", "types/nitro-imports.d.ts", "tsconfig.json", "types/tsconfig.json")
 
 
 def tsc(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -66,10 +66,13 @@ def test_fixture_type_checks_after_a_build(tmp_path: Path, name: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_a_task_whose_run_returns_a_number_fails_the_type_check(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extends", [EXTENDS, '{ "extends": "./.nitro/types/tsconfig.json" }\n'],
+                         ids=["ours", "nitro2"])
+def test_a_task_whose_run_returns_a_number_fails_the_type_check(tmp_path: Path, extends: str) -> None:
+    """Also through Nitro 2's `.nitro/types/tsconfig.json`, which a Nitro 2 project extends."""
     project = with_node_modules(write_project(tmp_path / "p", {
         "nitro.config.toml": TASKS_ON,
-        "tsconfig.json": EXTENDS,
+        "tsconfig.json": extends,
         "tasks/good.ts": 'export default defineTask({ run: () => ({ result: 42 }) });\n',
         "tasks/bad.ts": "export default defineTask({\n  run() {\n    return 42;\n  },\n});\n",
     }))
