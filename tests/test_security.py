@@ -154,7 +154,12 @@ def test_redis_url_password_is_not_logged(tmp_path: Path, start_server, url):
 def test_redis_url_password_is_not_in_build_errors(tmp_path: Path):
     config = LOCK_CONFIG + 'url = "redis://default:pass/SECRETPART@127.0.0.1:6379"\n'
     project = write_project(tmp_path / "p", {"nitro.config.toml": config, "tasks/mark.ts": MARK_TASK})
+    # The user info runs to the last '@' (as in the runtime's parser), so this URL is valid; the
+    # build warns that a password in the config is written into the bundle, and never prints it.
     proc = run_cli("build", "--preset", "node_server", "--dir", str(project))
-    assert proc.returncode == 1
-    assert "scheduler.lock.url" in proc.stderr and "***@127.0.0.1" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert "scheduler.lock.url" in proc.stderr + proc.stdout
     assert "SECRETPART" not in proc.stderr + proc.stdout
+    strict = run_cli("build", "--strict", "--preset", "node_server", "--dir", str(project))
+    assert strict.returncode == 1
+    assert "scheduler.lock.url" in strict.stderr and "SECRETPART" not in strict.stderr + strict.stdout
