@@ -41,6 +41,7 @@ def summary(result: BuildResult) -> dict[str, Any]:
                 "platformCron": s.platform_cron,
                 "tasks": list(s.tasks),
                 "next": s.next[0].isoformat(timespec="seconds") if s.next else None,
+                "timeZone": s.zone,
             }
             for s in result.schedules
         ],
@@ -74,7 +75,8 @@ def print_summary(data: dict[str, Any], root: Path) -> None:
         click.echo(f"  {t['name']:<24} {t['description'] or '-':<36} {where} [{t['source']}]")
     click.echo(f"Schedules ({len(data['schedules'])}):")
     for s in data["schedules"]:
-        click.echo(f"  {s['cron']:<20} {', '.join(s['tasks']):<36} next: {s['next']}")
+        zone = "the server's time zone" if s["timeZone"] == "server" else s["timeZone"]
+        click.echo(f"  {s['cron']:<20} {', '.join(s['tasks']):<36} next: {s['next']} ({zone})")
         if s["platformCron"] and s["platformCron"] != s["cron"]:
             click.echo(f"  {'':<20} {data['preset']} runs it as: {s['platformCron']}")
     for name, command in data["commands"].items():

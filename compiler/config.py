@@ -61,6 +61,32 @@ class VercelConfig(_Strict):
     config: VercelBuildConfig = Field(default_factory=VercelBuildConfig)
 
 
+# DNS-1123 labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/); a
+# name of 36 characters leaves room for the CronJob suffix within CronJob's 52-character limit.
+K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+class KubernetesResources(_Strict):
+    """A container's `resources` (https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/)."""
+    requests: dict[Literal["cpu", "memory", "ephemeral-storage"], str] = Field(default_factory=dict)
+    limits: dict[Literal["cpu", "memory", "ephemeral-storage"], str] = Field(default_factory=dict)
+
+
+class KubernetesConfig(_Strict):
+    """`kubernetes.*`: the kubernetes preset's manifests (README "kubernetes")."""
+    image: str | None = Field(None, min_length=1)  # required by the kubernetes preset
+    name: str = Field("nitro", max_length=36, pattern=K8S_NAME)
+    namespace: str | None = Field(None, max_length=63, pattern=K8S_NAME)
+    replicas: int = Field(1, ge=0)
+    port: int = Field(3000, ge=1, le=65535)
+    starting_deadline_seconds: int | None = Field(None, ge=0, alias="startingDeadlineSeconds")
+    successful_jobs_history_limit: int = Field(3, ge=0, alias="successfulJobsHistoryLimit")
+    failed_jobs_history_limit: int = Field(1, ge=0, alias="failedJobsHistoryLimit")
+    backoff_limit: int = Field(6, ge=0, alias="backoffLimit")
+    resources: KubernetesResources = Field(default_factory=KubernetesResources)
+    job_resources: KubernetesResources | None = Field(None, alias="jobResources")
+
+
 class LockConfig(_Strict):
     driver: Literal["redis"]
     url: str | None = None
@@ -70,6 +96,8 @@ class LockConfig(_Strict):
 
 class SchedulerConfig(_Strict):
     lock: LockConfig | None = None
+    # IANA zone every schedule fires in unless its key starts with `CRON_TZ=Zone` (README "Time zones").
+    timezone: str | None = None
 
 
 # ---- Nitro runtime APIs (runtimeConfig, storage, devStorage, plugins): issue 12. nitrocompat's
@@ -100,6 +128,7 @@ class NitroConfig(_Strict):
     cloudflare: CloudflareConfig = Field(default_factory=CloudflareConfig)
     vercel: VercelConfig = Field(default_factory=VercelConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     # Nitro runtime APIs (issue 12)
     runtime_config: dict[str, Any] = Field(default_factory=dict, alias="runtimeConfig")
     storage: dict[str, StorageMount] = Field(default_factory=dict)

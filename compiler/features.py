@@ -16,8 +16,10 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, ClassVar, Protocol
 
-from .errors import Warnings
-from .model import CloudflareOptions, Project, SchedulerOptions, VercelOptions
+from .cron import parse_cron
+from .cron.zones import FIXED_YEARS, to_utc
+from .errors import CronError, Warnings
+from .model import CloudflareOptions, Project, Schedule, SchedulerOptions, VercelOptions
 from .scheduler_lock import password_warning
 
 
@@ -29,6 +31,7 @@ class Scheduling(Enum):
     COMPANION_CRON = "Cron Triggers of a companion Worker (cloudflare.pagesCronWorker)"
     VERCEL_CRON = "Vercel Cron Jobs"
     DENO_CRON = "Deno.cron (Deno Deploy's cron service)"
+    KUBERNETES_CRON = "Kubernetes CronJobs"
 
 
 class NodeBuiltins(Enum):
@@ -56,6 +59,9 @@ class Features:
     # at their defaults, silently: one config serves several presets.
     sections: frozenset[str] = frozenset()
     why_not: tuple[tuple[str, str], ...] = ()  # (feature, the platform's behaviour instead)
+    # The platform's cron service fires only in UTC: zoned schedules are shifted into UTC where
+    # that is exact, else refused (`check_time_zones`). Any UTC-only preset sets this.
+    utc_only: bool = False
 
     def reason(self, feature: str) -> str:
         return dict(self.why_not).get(feature, "")
@@ -120,13 +126,39 @@ def check_overlap(preset: FeatureHolder, project: Project, warnings: Warnings) -
 
 
 def drop_other_platforms(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
-    """`cloudflare.*` and `vercel.*` reach only the presets that read them."""
-    unused: dict[str, Any] = {"cloudflare": CloudflareOptions(), "vercel": VercelOptions()}
+    """`cloudflare.*`, `vercel.*` and `kubernetes.*` reach only the presets that read them."""
+    unused: dict[str, Any] = {"cloudflare": CloudflareOptions(), "vercel": VercelOptions(), "kubernetes": None}
     for section in preset.features.sections:
         unused.pop(section, None)
     return replace(project, **unused)
 
 
+def check_time_zones(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
+    """On UTC-only platforms each zoned schedule becomes its exact UTC expression, or an error."""
+    if not preset.features.utc_only or not any(s.zone for s in project.schedules):
+        return project
+    return replace(project, schedules=tuple(in_utc(s, preset.name, project.config_name, warnings)
+                                            for s in project.schedules))
+
+
+def in_utc(schedule: Schedule, preset: str, config_name: str, warnings: Warnings) -> Schedule:
+    """`schedule` as a UTC schedule firing at the same instants (README "Time zones"), or CronError."""
+    if schedule.zone is None:
+        return schedule
+    where = f"{config_name}: scheduledTasks.{json.dumps(schedule.cron)}"
+    try:
+        utc = to_utc(parse_cron(schedule.cron), schedule.zone)
+    except CronError as exc:
+        raise CronError(f"{where}: the {preset} preset cannot fire it in {schedule.zone}: {exc}") from None
+    if utc != schedule.cron:
+        warnings.warn(
+            f"{where}: the {preset} preset fires cron in UTC only; {schedule.zone} keeps one UTC "
+            f"offset for {FIXED_YEARS} years, so it is deployed as {json.dumps(utc)} (UTC), which "
+            "fires at the same instants"
+        )
+    return Schedule(utc, schedule.tasks, parse_cron(utc).compiled())
+
+
 # Storage drivers are held against `Features.platform` where the mounts are resolved
 # (compiler/nitro_apis.py), since the driver a name means is only known there.
-CHECKS: tuple[Check, ...] = (check_lock, check_overlap, drop_other_platforms)
+CHECKS: tuple[Check, ...] = (check_lock, check_overlap, drop_other_platforms, check_time_zones)

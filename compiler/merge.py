@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .config import NitroConfig
 from .cron import CronExpr, parse_cron
+from .cron.zones import check_zone
 from .errors import ConfigError, CronError, Warnings
 from .layout import resolve_server_dir, warn_unsupported
 from .model import (
@@ -67,6 +68,7 @@ def build_project(
         ),
         scheduler=scheduler_options(config),
         cloudflare=cloudflare_options(config, cfg_name),
+        kubernetes=config.kubernetes if "kubernetes" in config.model_fields_set else None,
         vercel=VercelOptions(
             cron_handler_route=config.vercel.cron_handler_route,
             allow_unauthenticated_cron=config.vercel.allow_unauthenticated_cron,
@@ -199,21 +201,36 @@ def compile_schedules(
     """Validate every cron and drop (with a warning) names of tasks that do not exist."""
     schedules = []
     keys: dict[str, tuple] = {}  # cron -> what decides its firings
+    default_zone = _configured_zone(cfg_name, config)
     for cron, value in config.scheduled_tasks.items():
         where = f"{cfg_name}: scheduledTasks.{json.dumps(cron)}"
         try:
             expr = parse_cron(cron)
         except CronError as exc:
             raise CronError(f"{where}: {exc}") from None
-        spec, keys[cron] = expr.compiled(), _firing_key(expr)
+        zone = expr.zone or default_zone
+        spec, keys[cron] = expr.compiled(), (*_firing_key(expr), zone)
+        if zone:
+            spec["timeZone"] = zone  # templates/runtime/cron.mjs fires at this zone's wall clock
         names = [value] if isinstance(value, str) else list(value)
         for missing in [n for n in names if n not in known]:
             warnings.warn(f"{where}: unknown task {missing!r} is not scheduled (no such task)")
         names = list(dict.fromkeys(n for n in names if n in known))
         if names:
-            schedules.append(Schedule(cron, tuple(names), spec))
+            schedules.append(Schedule(cron, tuple(names), spec, zone))
     schedules.sort(key=_tidy_first)
     return tuple(sorted(_drop_repeated_tasks(cfg_name, schedules, keys, warnings), key=lambda s: s.cron))
+
+
+def _configured_zone(cfg_name: str, config: NitroConfig) -> str | None:
+    """`scheduler.timezone`, checked against the tz database (None: the server's zone, or UTC)."""
+    zone = config.scheduler.timezone
+    if zone is None:
+        return None
+    try:
+        return check_zone(zone)
+    except CronError as exc:
+        raise ConfigError(f"{cfg_name}: scheduler.timezone: {exc}") from None
 
 
 def _tidy_first(s: Schedule) -> tuple:
@@ -242,7 +259,7 @@ def _drop_repeated_tasks(
                 "firing; remove it from one of the two entries"
             )
         if tasks:
-            kept.append(Schedule(s.cron, tasks, s.spec))
+            kept.append(dataclasses.replace(s, tasks=tasks))
     return kept
 
 
@@ -252,4 +269,4 @@ def _firing_key(e: CronExpr) -> tuple:
     return tuple(getattr(e, name) for name in _FIRING_FIELDS)
 
 
-_FIRING_FIELDS = tuple(f.name for f in dataclasses.fields(CronExpr) if f.name not in ("source", "fields"))
+_FIRING_FIELDS = tuple(f.name for f in dataclasses.fields(CronExpr) if f.name not in ("source", "fields", "zone"))

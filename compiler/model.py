@@ -27,6 +27,7 @@ class Schedule:
     cron: str
     tasks: tuple[str, ...]
     spec: dict[str, Any] = field(hash=False, compare=False)
+    zone: str | None = None  # IANA zone it fires in (None: the server's own zone, or UTC on platforms)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class Project:
     scheduler: SchedulerOptions = SchedulerOptions()
     cloudflare: CloudflareOptions = CloudflareOptions()
     vercel: VercelOptions = VercelOptions()
+    # `kubernetes.*` (compiler/config.py KubernetesConfig), read by the kubernetes preset only.
+    kubernetes: Any = None
     # Nitro runtime APIs (compiler/nitro_apis.py): plugin files in start-up order, the normalised
     # runtimeConfig, and the raw `storage` / `devStorage` mounts ({base: {driver, ...options}}).
     plugins: tuple[Path, ...] = ()

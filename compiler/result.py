@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from .model import Project
@@ -110,6 +111,9 @@ class ScheduleInfo:
     tasks: tuple[str, ...]
     platform_cron: str | None
     next: tuple[datetime, ...]
+    # The zone it fires in: an IANA name (CRON_TZ= or scheduler.timezone), "UTC" on UTC-only
+    # platforms, else "server" (the server's own zone; `next` is then in the building machine's).
+    zone: str = "server"
 
 
 @dataclass(frozen=True)
@@ -173,14 +177,18 @@ def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]
     """Each schedule with the platform's cron string and its next firings."""
     from .cron import next_firings
 
-    # Platform cron triggers (Cloudflare, Vercel) fire in UTC; servers fire in local time.
-    start = datetime.now(UTC) if getattr(chosen, "utc_schedules", False) else datetime.now().astimezone()
-    return tuple(
-        ScheduleInfo(
+    # Platform cron triggers (Cloudflare, Vercel) fire in UTC; servers fire in local time, or in
+    # the schedule's zone (README "Time zones").
+    utc = getattr(chosen, "utc_schedules", False)
+    default = ("UTC", datetime.now(UTC)) if utc else ("server", datetime.now().astimezone())
+    out = []
+    for s in project.schedules:
+        zone, start = (s.zone, datetime.now(ZoneInfo(s.zone))) if s.zone else default
+        out.append(ScheduleInfo(
             cron=s.cron,
             tasks=s.tasks,
             platform_cron=chosen.platform_cron(s.cron),
             next=tuple(next_firings(s.cron, start, NEXT_FIRINGS)),
-        )
-        for s in project.schedules
-    )
+            zone=zone,
+        ))
+    return tuple(out)

@@ -17,6 +17,7 @@ PRESETS = (
     "cloudflare_module",
     "cloudflare_pages",
     "vercel",
+    "kubernetes",
     "dev",
 )
 ALIASES = {"node": "node_server", "deno": "deno_server"}

@@ -50,6 +50,7 @@ OVERLAP_WHY = (
     "(in the same isolate a firing joins the run in progress)"
 )
 FEATURES = Features(
+    utc_only=True,  # its cron service fires in UTC only (compiler/features.py check_time_zones)
     scheduling=Scheduling.CLOUDFLARE_CRON,
     scheduler_lock=False,
     overlap=frozenset(),

@@ -33,6 +33,7 @@ FEATURES = replace(
     scheduler_lock=False,
     overlap=frozenset({"skip"}),
     platform=frozenset({"tcp", "deno-kv"}),  # no lasting filesystem on Deno Deploy
+    utc_only=True,  # Deno.cron fires in UTC: zones go through compiler/features.py check_time_zones
     why_not=(
         ("scheduler_lock", "Deno Deploy runs each Deno.cron job once per firing for the whole deployment, so no lock is needed"),
         ("overlap", "Deno.cron never starts a job while its previous run goes on (a firing due then is skipped)"),

@@ -49,6 +49,7 @@ MAX_CRON_JOBS = 100
 # to finish: runs of a slow job overlap unless the function locks
 # (https://vercel.com/docs/cron-jobs/manage-cron-jobs, "concurrency control").
 FEATURES = Features(
+    utc_only=True,  # its cron service fires in UTC only (compiler/features.py check_time_zones)
     scheduling=Scheduling.VERCEL_CRON,
     scheduler_lock=False,
     overlap=frozenset(),

@@ -41,6 +41,9 @@ def project_for(preset: str, dest: Path) -> Path:
     if preset == "cloudflare_pages":  # the companion cron Worker's files are artifacts too
         config = project / "nitro.config.toml"
         config.write_text(config.read_text() + "\n[cloudflare]\npagesCronWorker = true\n")
+    if preset == "kubernetes":  # its one required key
+        config = project / "nitro.config.toml"
+        config.write_text(config.read_text() + '\n[kubernetes]\nimage = "example.com/app:1"\n')
     return project
 
 

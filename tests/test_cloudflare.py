@@ -484,14 +484,32 @@ def test_seconds_field_is_refused(prebuilt) -> None:
     assert snapshot(project) == before
 
 
-def test_timezone_on_a_schedule_is_refused(prebuilt) -> None:
+def test_zone_with_daylight_saving_is_refused_on_utc_cron(prebuilt) -> None:
     project, before = prebuilt
     add_schedule(project, '"CRON_TZ=Europe/Paris 0 9 * * *" = "report"')
     stderr = fail(project, "cloudflare_module")
-    assert ('nitro.config.toml: scheduledTasks."CRON_TZ=Europe/Paris 0 9 * * *": a time zone '
-            "(CRON_TZ=Europe/Paris) is not supported on a schedule: Cloudflare Cron Triggers") in stderr
-    assert "remove the prefix and write the expression in that time" in stderr
+    assert ('nitro.config.toml: scheduledTasks."CRON_TZ=Europe/Paris 0 9 * * *": the cloudflare_module '
+            "preset cannot fire it in Europe/Paris: time zone Europe/Paris changes its UTC offset") in stderr
+    assert "this platform fires cron only in UTC" in stderr
     assert snapshot(project) == before
+
+
+def test_unknown_zone_is_refused_with_did_you_mean(prebuilt) -> None:
+    project, before = prebuilt
+    add_schedule(project, '"CRON_TZ=Europe/Pari 0 9 * * *" = "report"')
+    stderr = fail(project, "cloudflare_module")
+    assert ('nitro.config.toml: scheduledTasks."CRON_TZ=Europe/Pari 0 9 * * *": unknown time zone '
+            "'Europe/Pari'; did you mean 'Europe/Paris'?") in stderr
+    assert snapshot(project) == before
+
+
+def test_fixed_offset_zone_is_deployed_as_its_utc_expression(prebuilt) -> None:
+    project, _ = prebuilt
+    add_schedule(project, '"CRON_TZ=Asia/Tokyo 0 9 * * 1-5" = "report"')
+    proc = run_build(project, "cloudflare_module")
+    assert proc.returncode == 0, proc.stderr
+    assert '"0 0 * * 1-5" (UTC), which fires at the same instants' in proc.stderr
+    assert "0 0 * * MON-FRI" in toml(project / ".output/server/wrangler.toml")["triggers"]["crons"]
 
 
 def test_unknown_task_in_a_schedule(prebuilt) -> None:

@@ -19,10 +19,20 @@ from .expr import CronExpr
 from .fields import NICKNAMES
 from .firings import next_firings
 from .parse import parse_cron
-from .translate import DENO_DOC, VERCEL_DOC, fires_more_than_daily, to_cloudflare, to_deno, to_vercel
+from .translate import (
+    DENO_DOC,
+    KUBERNETES_DOC,
+    VERCEL_DOC,
+    fires_more_than_daily,
+    to_cloudflare,
+    to_deno,
+    to_kubernetes,
+    to_vercel,
+)
 
 __all__ = [
     "DENO_DOC",
+    "KUBERNETES_DOC",
     "NICKNAMES",
     "VERCEL_DOC",
     "CronExpr",
@@ -31,5 +41,6 @@ __all__ = [
     "parse_cron",
     "to_cloudflare",
     "to_deno",
+    "to_kubernetes",
     "to_vercel",
 ]

@@ -26,6 +26,7 @@ class CronExpr:
     dow_restricted: bool
     dom_and_dow: bool  # croner's `+` modifier, only kept when both sides are restricted
     fixed_time: bool  # croner's DST rule: one value each in seconds, minutes and hours
+    zone: str | None = None  # the `CRON_TZ=` prefix's IANA zone (compiler/cron/zones.py)
 
     def compiled(self) -> dict:
         """The JSON data templates/runtime/cron.mjs evaluates (deterministic, sorted lists)."""

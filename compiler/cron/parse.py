@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import calendar
 import functools
-import re
 
 from ..errors import CronError
 from .expr import CronExpr
 from .fields import DOM, DOW, HOUR, MINUTE, MONTH, NICKNAMES, SECOND, Field
 from .validate import never_fires_reason
+from .zones import split_zone
 
 # Large enough for a table of one schedule per second of a day (86,400): a merge and the build
 # summary each parse every schedule, and a smaller cache made the second pass parse them again.
@@ -21,8 +21,9 @@ FIELD_CACHE = 4096
 @functools.lru_cache(maxsize=PARSE_CACHE)
 def parse_cron(expr: str) -> CronExpr:
     """Parse and validate `expr`; raise CronError with the reason if it is invalid or never fires."""
-    texts = _split_fields(expr)
-    parsed = _build(expr, texts)
+    zone, text = split_zone(expr)
+    texts = _split_fields(text)
+    parsed = _build(expr, texts, zone)
     reason = _day_rule_reason(texts[3:], parsed)
     if reason:
         raise CronError(f"never fires ({reason})")
@@ -41,21 +42,11 @@ def _day_rule_reason(day_texts: tuple[str, ...], parsed: CronExpr) -> str | None
     return _REASONS[day_texts]
 
 
-# crontab's `CRON_TZ=Zone` / `TZ=Zone` prefix: schedules have no time zone of their own here.
-TIME_ZONE_PREFIX = re.compile(r"\s*((?:CRON_)?TZ=\S*)", re.IGNORECASE)
-
-
 def _split_fields(expr: str) -> tuple[str, ...]:
     """The six field texts (seconds first), nicknames expanded and `?` read as `*`."""
     text = expr.strip()
     if not text:
         raise CronError("empty cron expression")
-    if zone := TIME_ZONE_PREFIX.match(text):
-        raise CronError(
-            f"a time zone ({zone.group(1)}) is not supported on a schedule: Cloudflare Cron "
-            "Triggers and Vercel Cron Jobs fire in UTC, server presets in the server's local "
-            "time zone; remove the prefix and write the expression in that time"
-        )
     if text.startswith("@"):
         text = _expand_nickname(text)
     parts = text.replace("?", "*").split()
@@ -78,7 +69,7 @@ def _expand_nickname(text: str) -> str:
     raise CronError(f"unknown nickname {text.split()[0]} (expected one of {', '.join(NICKNAMES)})")
 
 
-def _build(source: str, texts: tuple[str, ...]) -> CronExpr:
+def _build(source: str, texts: tuple[str, ...], zone: str | None) -> CronExpr:
     """Assemble a CronExpr from six field texts."""
     sec_t, min_t, hour_t, dom_t, mon_t, dow_t = texts
     seconds, minutes, hours = (_values(t, f) for t, f in ((sec_t, SECOND), (min_t, MINUTE), (hour_t, HOUR)))
@@ -87,7 +78,7 @@ def _build(source: str, texts: tuple[str, ...]) -> CronExpr:
     dow = _parse_dow(dow_t[1:] if and_mode else dow_t)
     dom_restricted, dow_restricted = dom_t != "*", dow_t.lstrip("+") != "*"
     return CronExpr(
-        source=source, fields=texts,
+        source=source, fields=texts, zone=zone,
         seconds=seconds, minutes=minutes, hours=hours,
         days=dom["days"], last_day=dom["last"], last_weekday=dom["lw"], nearest_weekdays=dom["nearest"],
         months=_values(mon_t, MONTH),

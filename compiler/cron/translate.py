@@ -142,6 +142,33 @@ def _every_day(e: CronExpr) -> bool:
     return (e.dom_restricted and len(e.days) == 31) or (e.dow_restricted and len(e.weekdays) == 7)
 
 
+# Kubernetes CronJobs (KUBERNETES_DOC) read robfig/cron's standard parser: 5 fields, no seconds,
+# no L, W or #; names, `?` and nicknames are accepted, weekdays 0-6. A day field that starts with
+# `*` or `?` counts as unrestricted there (robfig's star bit), so restricted day fields are
+# written without `*`; with both day fields restricted a day matches if either matches.
+KUBERNETES_DOC = "https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax"
+
+
+def to_kubernetes(expr: str) -> str:
+    """Translate to a Kubernetes CronJob schedule (5 numeric fields; the zone goes in timeZone)."""
+    e = parse_cron(expr)
+    _drop_zero_seconds(e, "Kubernetes CronJobs")
+    if e.last_day or e.last_weekday or e.nearest_weekdays:
+        raise CronError(f"Kubernetes CronJobs do not support L or W in day-of-month (got '{e.fields[3]}')")
+    if e.last_weekdays or e.nth_weekdays:
+        raise CronError(f"Kubernetes CronJobs do not support L or # in day-of-week (got '{e.fields[5]}')")
+    if e.dom_and_dow:
+        raise CronError("Kubernetes CronJobs cannot AND day-of-month with day-of-week (the + modifier)")
+    dom = _no_star(_fmt(e.days, DOM, keep_restricted=True), DOM) if e.dom_restricted else "*"
+    dow = ",".join(_runs(e.weekdays, str, step_form=False)) if e.dow_restricted else "*"
+    return f"{_fmt(e.minutes, MINUTE)} {_fmt(e.hours, HOUR)} {dom} {_fmt(e.months, MONTH)} {dow}"
+
+
+def _no_star(text: str, field: Field) -> str:
+    """`*/2` as `1-31/2`: robfig would read a leading `*` as an unrestricted day field."""
+    return f"{field.lo}-{field.star_hi}/{text[2:]}" if text.startswith("*/") else text
+
+
 def fires_more_than_daily(expr: str) -> bool:
     """Whether `expr` can fire more than once on a day (Vercel's Hobby plan allows daily jobs only)."""
     # https://vercel.com/docs/cron-jobs/usage-and-pricing: Hobby cron jobs run at most once a day.

@@ -3,9 +3,11 @@
 // implement node:process).
 import { createApp, publicSchedules } from "./app.mjs";
 import { listTasks, runTask } from "./task.mjs";
+import { flagValue, scheduledTime } from "./scheduled_time.mjs";
 import { tracker } from "./waituntil.mjs";
 
-const USAGE = "Usage: node index.mjs task list | task run [--] NAME [--payload '{...}']";
+const USAGE =
+  "Usage: node index.mjs task list | task run [--] NAME [--payload '{...}'] [--scheduled-time now|MS|ISO [--schedule CRON]]";
 
 export async function runCli(registry, args) {
   createApp(registry); // registers the tasks; $fetch("/api/...") from a task reaches this app
@@ -21,8 +23,14 @@ export async function runCli(registry, args) {
   if (command !== "run" || !name || (!escaped && name.startsWith("-"))) return fail(USAGE);
   const flags = rest.slice(escaped ? 2 : 1);
   const waitUntil = tracker();
+  let payload;
   try {
-    const result = await runTask(name, { payload: parsePayload(flags), context: { waitUntil: waitUntil.add } });
+    payload = { ...parsePayload(flags), ...scheduledTime(flags, registry.scheduledTasks) };
+  } catch (error) {
+    return fail(error.message);
+  }
+  try {
+    const result = await runTask(name, { payload, context: { waitUntil: waitUntil.add } });
     await waitUntil.settled();
     return finish(0, result ?? null);
   } catch (error) {
@@ -34,10 +42,8 @@ export async function runCli(registry, args) {
 
 /** `--payload JSON` / `--payload=JSON`; a value that is not a JSON object warns and gives {}. */
 function parsePayload(flags) {
-  const index = flags.findIndex((flag) => flag === "--payload" || flag.startsWith("--payload="));
-  if (index === -1) return {};
-  const flag = flags[index];
-  const text = flag.includes("=") ? flag.slice(flag.indexOf("=") + 1) : flags[index + 1];
+  const text = flagValue(flags, "--payload");
+  if (text === undefined) return {};
   try {
     const value = JSON.parse(text);
     if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;

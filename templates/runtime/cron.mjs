@@ -17,7 +17,9 @@
 //
 // Wall-clock arithmetic is done on "wall ms": the local fields encoded with Date.UTC, so the
 // calendar search never touches the time zone. The zone enters only through the UTC offset of
-// an instant, read with getTimezoneOffset() (the process's TZ), or 0 for nextFiringUTC.
+// an instant: spec.timeZone's (an IANA name: `CRON_TZ=` or scheduler.timezone, read with
+// Intl.DateTimeFormat, as croner's `timezone` option does), else getTimezoneOffset() (the
+// process's TZ), or 0 for nextFiringUTC.
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
@@ -30,9 +32,41 @@ const localOffset = (t) => -new Date(t).getTimezoneOffset() * 60 * SECOND;
 const utcOffset = () => 0;
 const tables = new WeakMap();
 
-/** Epoch ms of the first firing strictly after `afterMs` in the process's local time zone, or null. */
+/** Epoch ms of the first firing strictly after `afterMs` in spec.timeZone (else the process's zone), or null. */
 export function nextFiring(spec, afterMs) {
-  return search(compile(spec), firstSecondAfter(afterMs), localOffset);
+  const offsetAt = spec.timeZone ? zoneOffset(spec.timeZone) : localOffset;
+  return search(compile(spec), firstSecondAfter(afterMs), offsetAt);
+}
+
+/**
+ * The latest firing at or before `atMs` and after `atMs - windowMs`, or null: the firing a job
+ * started by an external cron (a Kubernetes CronJob, late by its start-up) was started for.
+ */
+export function latestFiring(spec, atMs, windowMs) {
+  let found = null;
+  for (let t = nextFiring(spec, atMs - windowMs - 1); t !== null && t <= atMs; t = nextFiring(spec, t)) found = t;
+  return found;
+}
+
+const zoneOffsets = new Map();
+
+/** offsetAt for an IANA zone: the zone's wall clock at instant t, minus t (whole seconds). */
+function zoneOffset(timeZone) {
+  let offsetAt = zoneOffsets.get(timeZone);
+  if (offsetAt) return offsetAt;
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+    hour: "numeric", minute: "numeric", second: "numeric",
+  });
+  offsetAt = (t) => {
+    const at = Math.floor(t / SECOND) * SECOND;
+    const p = {};
+    for (const { type, value } of format.formatToParts(new Date(at))) p[type] = Number(value);
+    // Years before 1 BC or after 9999 do not occur within SEARCH_YEARS of today.
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - at;
+  };
+  zoneOffsets.set(timeZone, offsetAt);
+  return offsetAt;
 }
 
 /** Same as nextFiring, in UTC (Cloudflare and Vercel run in UTC anyway). */

@@ -35,8 +35,10 @@ export async function startServer(registry, listen) {
   onShutdown(() => shutdown(server, scheduler, pending));
 }
 
-/** The registry's schedules on timers, guarded by the configured lock; `run` defaults to runTask. */
+/** The registry's schedules on timers, guarded by the configured lock; `run` defaults to runTask.
+ * Off where the platform fires them (kubernetes: a CronJob per schedule runs the task CLI). */
 export function startSchedules(registry, run = runTask) {
+  if (registry.options?.inProcessScheduler === false) return { stop() {}, idle: async () => {} };
   return startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask: run }));
 }
 

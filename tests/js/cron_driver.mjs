@@ -1,6 +1,7 @@
 // Test driver: reads {"cases": [...]} JSON on stdin, writes results as JSON on stdout.
 // One process evaluates every case in the TZ it was started with, against croner when asked.
-//   case: {expr, spec, starts: [ms], count, utc?, croner?}
+//   case: {expr, spec, starts: [ms], count, utc?, croner?, timezone?} (timezone: croner's option;
+//   cron.mjs reads the same zone from spec.timeZone)
 //   out:  {mine: [[ms...] per start], croner: [[ms...] per start] | {error}}
 import { Cron } from "croner";
 import { nextFiring, nextFiringUTC } from "../../templates/runtime/cron.mjs";
@@ -22,10 +23,10 @@ function mine(spec, start, count, utc) {
   return out;
 }
 
-function croner(expr, starts, count) {
+function croner(expr, starts, count, timezone) {
   // Local time, like Nitro's scheduler: run this driver with TZ set (TZ=UTC for UTC cases).
   // sloppyRanges: croner 11 refuses `5/15` by default; nitro-build accepts it with croniter's meaning.
-  const options = { paused: true, sloppyRanges: true, mode: "5-or-6-parts" };
+  const options = { paused: true, sloppyRanges: true, mode: "5-or-6-parts", ...(timezone ? { timezone } : {}) };
   try {
     const job = new Cron(expr, options);
     return starts.map((s) => job.nextRuns(count, new Date(s)).map((d) => d.getTime()));
@@ -39,7 +40,7 @@ const results = input.cases.map((c) => {
   const started = Date.now();
   const r = { mine: c.spec ? c.starts.map((s) => mine(c.spec, s, c.count, c.utc)) : null };
   r.ms = Date.now() - started;
-  if (c.croner) r.croner = croner(c.expr, c.starts, c.count);
+  if (c.croner) r.croner = croner(c.expr, c.starts, c.count, c.timezone);
   return r;
 });
 process.stdout.write(JSON.stringify({ tz: process.env.TZ ?? null, results }));
