@@ -143,3 +143,17 @@ def test_vercel_deploys_a_fixed_offset_zone_in_utc(tmp_path: Path) -> None:
     assert '"0 4 * * 1-5" (UTC), which fires at the same instants' in proc.stderr
     crons = json.loads((project / ".vercel/output/config.json").read_text())["crons"]
     assert [c["schedule"] for c in crons] == ["0 4 * * 1-5"]
+
+
+def test_deno_deploy_uses_the_utc_only_helper(tmp_path: Path) -> None:
+    config = f'{TASKS_ON}[scheduledTasks]\n"CRON_TZ=Asia/Tokyo 0 9 * * *" = "zoned"\n'
+    project = write_project(tmp_path / "p", {"nitro.config.toml": config, "tasks/zoned.ts": TASK})
+    proc = run_cli("build", "--preset", "deno_deploy", "--dry-run", "--json", "--dir", str(project))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [s["cron"] for s in data["schedules"]] == ["0 0 * * *"]
+    assert any('deployed as "0 0 * * *" (UTC)' in w for w in data["warnings"])
+    (project / "nitro.config.toml").write_text(config.replace("Asia/Tokyo", "America/Chicago"))
+    proc = run_cli("build", "--preset", "deno_deploy", "--dir", str(project))
+    assert proc.returncode == 1
+    assert "the deno_deploy preset cannot fire it in America/Chicago" in proc.stderr
