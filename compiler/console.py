@@ -83,3 +83,23 @@ def print_warnings(warnings: Warnings) -> None:
     """All collected warnings, together, on stderr."""
     for item in warnings.items:
         warning(item)
+
+
+def run_command(command: click.Command, **kwargs: Any) -> None:
+    """Run a click command with click's own errors in our style too: a bad option or argument is
+    `error: <click's message>; see `nitro build --help`` on stderr and exit 1, like every other
+    failure (click alone prints its usage and exits 2)."""
+    try:
+        result = command.main(standalone_mode=False, **kwargs)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "the command"
+        error(f"{exc.format_message().rstrip('.')}; see `{where} --help`")
+        sys.exit(1)
+    except click.ClickException as exc:
+        error(exc.format_message())
+        sys.exit(1)
+    except click.Abort:
+        echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
+

@@ -13,8 +13,9 @@ def nitro() -> None:
     if sys.argv[1:2] == ["check"]:
         return _check()
     from .cli import main
+    from .console import run_command
 
-    main()
+    run_command(main)
 
 
 def nitro_build() -> None:
@@ -22,14 +23,16 @@ def nitro_build() -> None:
     if sys.argv[1:2] == ["check"]:
         return _check()
     from .cli import build_main
+    from .console import run_command
 
-    build_main()
+    run_command(build_main)
 
 
 def _check() -> None:
     from .check import check_command
+    from .console import run_command
 
-    check_command(sys.argv[2:], prog_name=f"{_prog()} check")
+    run_command(check_command, args=sys.argv[2:], prog_name=f"{_prog()} check")
 
 
 def _prog() -> str:

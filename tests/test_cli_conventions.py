@@ -147,3 +147,17 @@ def _nitro_build(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, env=cli_env(**env),
                           capture_output=True, text=True, timeout=60)
 
+
+@pytest.mark.parametrize("args, sentence", [
+    # run_cli is `python -m nitro_build`: click names the command so
+    (("build", "--bogus"), "error: No such option '--bogus'; see `python -m nitro_build build --help`"),
+    (("task", "run"), "error: Missing argument 'NAME'; see `python -m nitro_build task run --help`"),
+    (("check", "--bogus"), "error: No such option '--bogus'; see `nitro check --help`"),
+    (("dev", "--port", "x"), "error: Invalid value for '--port': 'x' is not a valid integer range; "
+                             "see `python -m nitro_build dev --help`"),
+])
+def test_usage_errors_are_sentences_too(args: tuple[str, ...], sentence: str) -> None:
+    """click's own errors (unknown option, missing argument, bad value) in the same style."""
+    proc = run_cli(*args)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", sentence + "\n")
+
