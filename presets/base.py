@@ -138,7 +138,12 @@ class Preset:
 
     def runtime_options(self, project: Project) -> dict[str, Any]:
         """Data the shipped runtime reads from `registry.options`."""
-        return {"preset": self.name, "dev": self.dev, **scheduler_options(project)}
+        options = {"preset": self.name, "dev": self.dev, **scheduler_options(project)}
+        if self.dev:  # the dashboard (/_nitro/ui) names each task's file in dev only
+            options["taskFiles"] = {
+                t.name: _rel(t.handler, project.root) for t in project.tasks if t.handler is not None
+            }
+        return options
 
     def entry_args(self, project: Project) -> list[Any]:
         """Build-time data the entry passes to the adapter's `start` after the registry."""

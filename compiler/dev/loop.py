@@ -156,6 +156,7 @@ class DevServer:
         self.write_info()
         url = client_url(self.host, self.port)
         click.echo(f"[nitro dev] ready: {url} (tasks: {url}/_nitro/tasks)")
+        click.echo(f"[nitro dev] dashboard: {url}/_nitro/ui")
 
     def check_server(self) -> None:
         """Notice a server that died on its own (e.g. an uncaught exception): say so, stop advertising it."""

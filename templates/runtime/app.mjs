@@ -3,9 +3,11 @@
 import { readEnv } from "./env.mjs";
 import { callHook, ready, setLocalApp } from "./hooks.mjs";
 import { hasBearer, json, jsonError, methodNotAllowed } from "./http.mjs";
+import { listRuns } from "./runs.mjs";
 import { HTTPError, listTasks, registerTasks, runTask } from "./task.mjs";
 
 const TASKS_PATH = "/_nitro/tasks";
+const UI_PATH = "/_nitro/ui";
 const MAX_TASK_BODY = 1024 * 1024;
 // Methods the Fetch standard forbids in a Request (https://fetch.spec.whatwg.org/#forbidden-method):
 // no route can serve them, and Node's `new Request` throws on them. TRACE would echo headers
@@ -21,6 +23,7 @@ export function createApp(registry) {
     // Already in match order: the build sorts them (compiler/scan.py route_sort_key).
     routes: registry.routes ?? [],
     schedules: publicSchedules(registry.scheduledTasks),
+    scheduledTasks: registry.scheduledTasks ?? [],
   };
   const served = {
     async fetch(request, ctx = {}) {
@@ -40,7 +43,7 @@ export function createApp(registry) {
     matches(method, url, ctx = {}) {
       if (!URL.canParse(url)) return false; // not ours: the host app answers it
       const { pathname } = new URL(url);
-      const tasksPath = pathname === TASKS_PATH || pathname.startsWith(`${TASKS_PATH}/`);
+      const tasksPath = under(pathname, TASKS_PATH) || under(pathname, UI_PATH);
       if (tasksPath && (app.options.dev || readEnv("NITRO_TASKS_TOKEN", ctx.env))) return true;
       return Boolean(matchRoute(app.routes, pathname, method).route);
     },
@@ -65,8 +68,9 @@ function refuseUrl(url) {
 
 async function handle(app, request, ctx) {
   const url = new URL(request.url);
-  if (url.pathname === TASKS_PATH || url.pathname.startsWith(`${TASKS_PATH}/`)) {
-    const answer = await serveTasks(app, request, url, ctx);
+  if (under(url.pathname, TASKS_PATH) || under(url.pathname, UI_PATH)) {
+    const serve = under(url.pathname, UI_PATH) ? serveDashboard : serveTasks;
+    const answer = await serve(app, request, url, ctx);
     // null: the endpoint is hidden in this deployment, so the path is an ordinary one.
     if (answer) return answer;
   }
@@ -81,17 +85,36 @@ async function serveTasks(app, request, url, ctx) {
   const name = safeDecode(url.pathname.slice(TASKS_PATH.length + 1));
   if (!name) {
     if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
-    return json({ tasks: await listTasks(), scheduledTasks: app.schedules });
+    return json({ tasks: withRuns(await listTasks(), await listRuns()), scheduledTasks: app.schedules });
   }
+  // The run history (runs.mjs). A task named "runs" still runs with POST.
+  if (name === "runs" && request.method === "GET") return json({ runs: await listRuns() });
   if (!["GET", "POST"].includes(request.method)) return methodNotAllowed("GET, POST");
   try {
     const payload = { ...queryObject(url.searchParams), ...(await readBodyPayload(request)) };
     const context = ctx.waitUntil ? { waitUntil: ctx.waitUntil } : {};
-    return toResponse(await runTask(name, { payload, context }));
+    return toResponse(await runTask(name, { payload, context, trigger: { type: "http" } }));
   } catch (error) {
     // The caller is the operator (loopback in dev, token holder in production): show the message.
     return errorResponse(error, { expose: true });
   }
+}
+
+/**
+ * The dashboard (ui.mjs, loaded on first use): in dev, and in production only while
+ * NITRO_TASKS_TOKEN is set (null otherwise: the path is an ordinary one).
+ */
+async function serveDashboard(app, request, url, ctx) {
+  if (!app.options.dev && !readEnv("NITRO_TASKS_TOKEN", ctx.env)) return null;
+  const { serveUi } = await import("./ui.mjs");
+  return serveUi(app, request, url.pathname.slice(UI_PATH.length), () => checkAccess(request, ctx, app.options));
+}
+
+const under = (pathname, base) => pathname === base || pathname.startsWith(`${base}/`);
+
+/** The listing's tasks, each with `runs`: its recorded runs, newest first. */
+function withRuns(tasks, runs) {
+  return Object.fromEntries(Object.entries(tasks).map(([name, task]) => [name, { ...task, runs: runs[name] ?? [] }]));
 }
 
 /** "allowed", null (hidden: answer as if the endpoint did not exist) or a refusal Response. */

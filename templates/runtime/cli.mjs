@@ -30,7 +30,7 @@ export async function runCli(registry, args) {
     return fail(error.message);
   }
   try {
-    const result = await runTask(name, { payload, context: { waitUntil: waitUntil.add } });
+    const result = await runTask(name, { payload, context: { waitUntil: waitUntil.add }, trigger: { type: "cli" } });
     await waitUntil.settled();
     return finish(0, result ?? null);
   } catch (error) {

@@ -59,7 +59,7 @@ export async function runCron(cronTriggers, cron, scheduledTime, env, ctx) {
     return null;
   }
   const context = { cloudflare: { env, ctx }, waitUntil: ctx.waitUntil.bind(ctx) };
-  return runFiring(tasks, scheduledTime, { runTask, context });
+  return runFiring(tasks, scheduledTime, { runTask, context, cron });
 }
 
 // ---------------------------------------------------------------- Pages cron endpoint

@@ -70,7 +70,7 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
     const tasks = schedule.tasks.filter((name) => lastFiring.get(name) !== at);
     if (tasks.length === 0) return;
     for (const name of tasks) lastFiring.set(name, at);
-    const run = runFiring(tasks, at, { runTask, claim, log, watched });
+    const run = runFiring(tasks, at, { runTask, claim, log, watched, cron: schedule.cron });
     inFlight.add(run);
     run.finally(() => inFlight.delete(run));
   }
@@ -99,15 +99,16 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
  * run promises the caller already waits for), a task whose runTask returns one of them is
  * "joined": that run's end is reported by the firing that started waiting for it.
  */
-export function runFiring(taskNames, firingMs, { runTask, claim = async () => true, log = console, context = {}, watched }) {
-  const each = (name) => runClaimed(name, firingMs, { runTask, claim, log, context: { ...context }, watched });
+export function runFiring(taskNames, firingMs, { runTask, claim = async () => true, log = console, context = {}, watched, cron }) {
+  const trigger = { type: "schedule", cron };
+  const each = (name) => runClaimed(name, firingMs, { runTask, claim, log, context: { ...context }, watched, trigger });
   return Promise.all(taskNames.map(each));
 }
 
-async function runClaimed(name, firingMs, { runTask, claim, log, context, watched }) {
+async function runClaimed(name, firingMs, { runTask, claim, log, context, watched, trigger }) {
   try {
     if (!(await claim(name, firingMs))) return { name, status: "skipped" };
-    const run = runTask(name, { payload: { scheduledTime: firingMs }, context });
+    const run = runTask(name, { payload: { scheduledTime: firingMs }, context, trigger });
     if (watched?.has(run)) return { name, status: "joined" };
     await waitFor(run, watched);
     return { name, status: "success" };

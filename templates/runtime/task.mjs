@@ -1,6 +1,7 @@
 // Task registry and runTask: the lowest runtime layer, shared by every preset.
 // Plain web-standard JavaScript, no node: imports (it also runs on workerd and Vercel).
 import { callHook, ready } from "./hooks.mjs";
+import { beginRun } from "./runs.mjs";
 
 /** An error that carries an HTTP status; the app answers it as JSON {statusCode, message}. */
 export class HTTPError extends Error {
@@ -53,11 +54,15 @@ async function describe(task) {
   return mod?.default?.meta?.description ?? task.meta.description ?? "";
 }
 
-/** Runs a task, or joins its run in progress; rejects with statusCode 404/501 when it cannot run. */
-export function runTask(name, { payload = {}, context = {} } = {}) {
+/**
+ * Runs a task, or joins its run in progress; rejects with statusCode 404/501 when it cannot run.
+ * `trigger` ({ type: "schedule", cron } | { type: "http" } | { type: "cli" }; default runTask)
+ * is what the run history (runs.mjs) records as its cause; the task does not see it.
+ */
+export function runTask(name, { payload = {}, context = {}, trigger } = {}) {
   const inProgress = running.get(name);
   if (inProgress) return inProgress;
-  const start = () => execute(name, payload, context);
+  const start = () => execute(name, payload, context, trigger);
   const run = (coordinator ? coordinator(name, start) : start()).finally(() => running.delete(name));
   running.set(name, run);
   return run;
@@ -77,13 +82,15 @@ export async function tasksIdle() {
   while (running.size > 0) await Promise.allSettled([...running.values()]);
 }
 
-async function execute(name, payload, context) {
+async function execute(name, payload, context, trigger) {
   await ready(); // plugins run before the first task, whichever way it is started
   const task = await resolveTask(name);
   const event = { name, payload, context };
+  const record = beginRun(name, payload, trigger);
   await callHook("task:start", event);
   const started = Date.now();
-  const end = (outcome) => callHook("task:end", { ...event, duration: Date.now() - started, ...outcome });
+  const end = (outcome) =>
+    Promise.all([callHook("task:end", { ...event, duration: Date.now() - started, ...outcome }), record(outcome)]);
   try {
     const result = await task.run(event);
     await end({ result });

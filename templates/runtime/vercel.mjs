@@ -96,7 +96,9 @@ async function runJobs(jobs, waitUntil) {
   const scheduledTime = Date.now();
   const names = [...new Set(jobs.flatMap((job) => job.tasks))];
   const context = waitUntil ? { waitUntil } : {};
-  const settled = await Promise.allSettled(names.map((name) => runTask(name, { payload: { scheduledTime }, context })));
+  const trigger = (name) => ({ type: "schedule", cron: jobs.find((job) => job.tasks.includes(name)).cron });
+  const runs = names.map((name) => runTask(name, { payload: { scheduledTime }, context, trigger: trigger(name) }));
+  const settled = await Promise.allSettled(runs);
   const tasks = Object.fromEntries(settled.map((outcome, i) => [names[i], describeOutcome(names[i], outcome)]));
   const failed = names.filter((name) => tasks[name].status === "error");
   const body = { schedule: jobs[0].schedule, crons: jobs.map((job) => job.cron), scheduledTime, tasks };
