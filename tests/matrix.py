@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Server, built_fixture, free_port, log_lines, run_task_cli, wait_for_lines, wait_until
+from conftest import (
+    Server, built_fixture, free_port, log_lines, run_task_cli, wait_for_lines, wait_until, without_runs,
+)
 
 TOKEN = "tok-matrix-51c2"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -136,7 +138,7 @@ def check_listing(serve: Callable[..., Server], state: Path) -> None:
     answer = call(serve(), "GET", "/_nitro/tasks", headers=AUTH)
     assert answer.status == 200
     assert answer.headers["content-type"].startswith("application/json")
-    assert answer.json == LISTING
+    assert without_runs(answer.json) == LISTING
 
 
 def check_run_with_query_and_body_payload(serve: Callable[..., Server], state: Path) -> None:

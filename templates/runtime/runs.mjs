@@ -48,7 +48,8 @@ export function beginRun(name, payload, trigger = {}) {
 export async function listRuns() {
   const records = store ? await store.list().catch(storeFailed) ?? allMemory() : allMemory();
   const byTask = {};
-  for (const record of records.sort((a, b) => b.startedAt.localeCompare(a.startedAt))) {
+  // Records come oldest first; reversed, the stable sort keeps runs of the same millisecond newest first.
+  for (const record of records.reverse().sort((a, b) => b.startedAt.localeCompare(a.startedAt))) {
     (byTask[record.task] ??= []).push(record);
   }
   return byTask;
