@@ -29,7 +29,14 @@ from typing import Any
 
 import pytest
 from conftest import (
-    Server, built_fixture, free_port, log_lines, run_task_cli, wait_for_lines, wait_until, without_runs,
+    Server,
+    built_fixture,
+    free_port,
+    log_lines,
+    run_task_cli,
+    wait_for_lines,
+    wait_until,
+    without_runs,
 )
 
 TOKEN = "tok-matrix-51c2"

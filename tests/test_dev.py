@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from conftest import (
     Server,
-    without_runs,
     assert_generated_sources,
     build_project,
     built_fixture,
@@ -32,6 +31,7 @@ from conftest import (
     run_cli,
     wait_for_lines,
     wait_until,
+    without_runs,
     write_project,
 )
 

@@ -9,8 +9,13 @@ from conftest import NODE, REPO
 
 
 def history() -> dict:
-    proc = subprocess.run([NODE, str(REPO / "tests" / "js" / "run_history.mjs")], capture_output=True, text=True,
-                          timeout=60, check=True)
+    proc = subprocess.run(
+        [NODE, str(REPO / "tests" / "js" / "run_history.mjs")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 

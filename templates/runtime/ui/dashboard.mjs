@@ -9,6 +9,7 @@ const FIRINGS = 5;
 const $ = (id) => document.getElementById(id);
 let history = [];
 let pollTimer = null;
+let scheduleData = null;
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -49,6 +50,7 @@ async function start() {
     $("login").hidden = true;
     $("app").hidden = false;
     renderTasks(listing.tasks, data.files ?? {});
+    scheduleData = data;
     renderSchedules(data);
     history = Object.values(listing.tasks).flatMap((task) => task.runs ?? []);
     renderFilters(Object.keys(listing.tasks));
@@ -263,7 +265,10 @@ async function refreshRuns() {
 
 function poll() {
   clearInterval(pollTimer);
-  pollTimer = setInterval(refreshRuns, POLL_MS);
+  pollTimer = setInterval(() => {
+    refreshRuns();
+    renderSchedules(scheduleData); // next firings move on as time passes (no focusable content)
+  }, POLL_MS);
 }
 
 start();
