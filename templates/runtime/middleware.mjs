@@ -7,6 +7,7 @@ import { createApp } from "./app.mjs";
 import { runCli } from "./cli.mjs";
 import { ready } from "./hooks.mjs";
 import { incoming, writeResponse } from "./node.mjs";
+import { shareRuns } from "./run_store.mjs";
 import { onShutdown, shutdown, startSchedules } from "./server.mjs";
 import { tracker } from "./waituntil.mjs";
 
@@ -15,6 +16,7 @@ const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => {} };
 
 /** Builds the exports of the generated node_middleware bundle from its registry. */
 export function createMiddleware(registry) {
+  shareRuns(registry.options); // the run history in the lock's Redis (run_store.mjs)
   // `node .output/server/index.mjs task run NAME` runs one task, as every Node bundle does; only
   // when this bundle is the script Node was started with, never when a host app imports it.
   if (process.argv[2] === "task" && isMainScript()) {

@@ -46,7 +46,7 @@ export function beginRun(name, payload, trigger = {}) {
 
 /** `{ task: [records, newest first] }` for the tasks that ran, from the shared store if any. */
 export async function listRuns() {
-  const records = store ? await store.list().catch(storeFailed) ?? allMemory() : allMemory();
+  const records = store ? ((await store.list().then(storeUp, storeFailed)) ?? allMemory()) : allMemory();
   const byTask = {};
   // Records come oldest first; reversed, the stable sort keeps runs of the same millisecond newest first.
   for (const record of records.reverse().sort((a, b) => b.startedAt.localeCompare(a.startedAt))) {
@@ -64,13 +64,22 @@ function keep(record) {
   list.push(record);
   if (list.length > RUNS_PER_TASK) list.splice(0, list.length - RUNS_PER_TASK);
   memory.set(record.task, list);
-  return store ? store.add(record).catch(storeFailed) : undefined;
+  return store ? store.add(record).then(storeUp, storeFailed) : undefined;
 }
 
+// Said once per outage, not once per run: a per-second schedule would flood the log.
+let storeDown = false;
+
 function storeFailed(error) {
-  console.error("[nitro] run history store failed:", error?.message ?? error);
+  if (!storeDown) console.error("[nitro] run history store failed (runs are kept in memory meanwhile):", error?.message ?? error);
+  storeDown = true;
   return undefined;
 }
+
+const storeUp = (value) => {
+  storeDown = false;
+  return value;
+};
 
 function settle({ result, error } = {}) {
   if (error !== undefined) {

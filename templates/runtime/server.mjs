@@ -7,6 +7,7 @@ import { runCli } from "./cli.mjs";
 import { shutdownTimeoutMs } from "./env.mjs";
 import { callHook, ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
+import { shareRuns } from "./run_store.mjs";
 import { startScheduler } from "./scheduler.mjs";
 import { runTask, tasksIdle } from "./task.mjs";
 import { tracker } from "./waituntil.mjs";
@@ -17,6 +18,7 @@ import { tracker } from "./waituntil.mjs";
  * (`{ close(done), closeIdleConnections() }`), the schedules start, and a signal stops both.
  */
 export async function startServer(registry, listen) {
+  shareRuns(registry.options); // the run history in the lock's Redis, for the CLI and the server
   if (process.argv[2] === "task") return runCli(registry, process.argv.slice(3));
   const app = createApp(registry);
   // The platform's waitUntil (none of Node, Bun or Deno has one): shutdown waits for what it was given.
