@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from .config import NitroConfig
@@ -65,3 +67,21 @@ def _shown(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+def resolve_config_path(root: Path, cfg_name: str, key: str, value: str) -> Path:
+    """A path from the config made absolute; a value no file system accepts is a ConfigError."""
+    problem = None
+    if "\0" in value:
+        problem = "contains a NUL byte (\\0), which no file name may hold"
+    elif any(len(os.fsencode(part)) > 255 for part in Path(value).parts):
+        problem = "has a path component longer than 255 bytes, the limit of common file systems"
+    if problem is None:
+        try:
+            path = (root / value).resolve()
+            path.exists()  # stat: also raises for names the file system refuses
+            return path
+        except (OSError, ValueError) as exc:
+            problem = f"is not a usable path ({getattr(exc, 'strerror', None) or exc})"
+    shown = json.dumps(value if len(value) <= 60 else value[:40] + "...", ensure_ascii=False)
+    raise ConfigError(f"{cfg_name}: {key}: {shown} {problem}; fix the path")

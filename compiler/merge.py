@@ -4,14 +4,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 from .config import NitroConfig
 from .cron import CronExpr, parse_cron
 from .cron.zones import check_zone
 from .errors import ConfigError, CronError, Warnings
-from .layout import resolve_server_dir, warn_unsupported
+from .layout import resolve_config_path, resolve_server_dir, warn_unsupported
 from .model import (
     CloudflareOptions,
     LockOptions,
@@ -75,7 +74,7 @@ def build_project(
             config_crons=tuple(config.vercel.config.crons),
         ),
         plugins=scan_plugins(root, server_dir, config.plugins, cfg_name),
-        runtime_config=runtime_config(config.runtime_config),
+        runtime_config=runtime_config(config.runtime_config, cfg_name),
         storage={k: v.model_dump() for k, v in config.storage.items()},
         dev_storage={k: v.model_dump() for k, v in config.dev_storage.items()},
     )
@@ -110,24 +109,6 @@ def _output_dir(root: Path, cfg_name: str, value: str | None) -> Path | None:
             "replaces its output folder wholesale, so use a subfolder such as '.output'"
         )
     return out
-
-
-def resolve_config_path(root: Path, cfg_name: str, key: str, value: str) -> Path:
-    """A path from the config made absolute; a value no file system accepts is a ConfigError."""
-    problem = None
-    if "\0" in value:
-        problem = "contains a NUL byte (\\0), which no file name may hold"
-    elif any(len(os.fsencode(part)) > 255 for part in Path(value).parts):
-        problem = "has a path component longer than 255 bytes, the limit of common file systems"
-    if problem is None:
-        try:
-            path = (root / value).resolve()
-            path.exists()  # stat: also raises for names the file system refuses
-            return path
-        except (OSError, ValueError) as exc:
-            problem = f"is not a usable path ({getattr(exc, 'strerror', None) or exc})"
-    shown = json.dumps(value if len(value) <= 60 else value[:40] + "...", ensure_ascii=False)
-    raise ConfigError(f"{cfg_name}: {key}: {shown} {problem}; fix the path")
 
 
 def merge_tasks(

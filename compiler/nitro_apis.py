@@ -16,8 +16,9 @@ from typing import Any
 
 from .config import key_path
 from .errors import BundleError, ConfigError, ScanError, UnsupportedFeatureError
+from .layout import resolve_config_path
 from .libs import find_package
-from .scan import _DEFAULT_EXPORT, _module_files, _rel
+from .scan import _DEFAULT_EXPORT, _module_files, _rel, read_module
 
 # ------------------------------------------------------------------------------------ plugins
 
@@ -29,7 +30,7 @@ def scan_plugins(root: Path, server_dir: Path, configured: list[str], cfg_name: 
     files += [file for _, file in _module_files(server_dir / "plugins", root)]
     unique = tuple(dict.fromkeys(f.resolve() for f in files))
     for file in unique:
-        if not _DEFAULT_EXPORT.search(file.read_bytes()):
+        if not _DEFAULT_EXPORT.search(read_module(file, root)):
             raise ScanError(
                 f"{_rel(file, root)}: a plugin needs a default export; write "
                 "`export default defineNitroPlugin((nitroApp) => { ... })`"
@@ -38,7 +39,7 @@ def scan_plugins(root: Path, server_dir: Path, configured: list[str], cfg_name: 
 
 
 def _configured_plugin(root: Path, cfg_name: str, index: int, value: str) -> Path:
-    path = (root / value).resolve()
+    path = resolve_config_path(root, cfg_name, f"plugins[{index}]", value)
     if not path.is_file():
         raise ConfigError(
             f"{cfg_name}: plugins[{index}]: {value!r} is not a file (paths are relative to the project)"
@@ -111,7 +112,7 @@ def _module_of(root: Path, cfg: str, key: str, base: str, name: str, drivers: di
     """The module a driver name stands for: unstorage's, or a driver file of the project's own."""
     where = f"{cfg}: {key_path((key, base, 'driver'))}"
     if name.startswith((".", "/")):  # Nitro also accepts a path to a driver module
-        path = (root / name).resolve()
+        path = resolve_config_path(root, cfg, key_path((key, base, "driver")), name)
         if not path.is_file():
             raise ConfigError(f"{where}: driver file {name!r} does not exist")
         return str(path)
@@ -149,9 +150,15 @@ def storage_context(mounts: list[StorageMount], dev: bool) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ runtime config
 
 
-def runtime_config(user: dict[str, Any]) -> dict[str, Any]:
+def runtime_config(user: dict[str, Any], cfg_name: str = "nitro config") -> dict[str, Any]:
     """Nitro's normalised runtimeConfig: `app.baseURL` and a `nitro` table, null leaves as ""."""
-    config = _fallback(json.loads(json.dumps(user)))
+    try:
+        config = _fallback(json.loads(json.dumps(user)))
+    except TypeError:  # TOML's unquoted dates and times have no JSON form
+        raise ConfigError(
+            f"{cfg_name}: runtimeConfig: holds an unquoted TOML date or time, which the bundle "
+            "cannot carry; quote it to make it a string"
+        ) from None
     config.setdefault("app", {}).setdefault("baseURL", "/")
     config.setdefault("nitro", {})
     return config

@@ -141,12 +141,17 @@ def scan_tasks(server_dir: Path, root: Path, skip: frozenset[str] = frozenset())
 def _read_task(file: Path, root: Path) -> tuple[str | None, bool, bool]:
     """The module's literal description, whether it has a default export, and whether its
     description may be set otherwise (read once)."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:  # a dangling symlink, a file without read permission
-        raise ScanError(f"{_rel(file, root)}: cannot be read ({exc.strerror}); fix or remove it") from None
+    data = read_module(file, root)
     literal = read_description(data)
     return literal, bool(_DEFAULT_EXPORT.search(data)), literal is None and b"meta" in data
+
+
+def read_module(file: Path, root: Path) -> bytes:
+    """A scanned module's bytes; one that cannot be read is a ScanError naming it."""
+    try:
+        return file.read_bytes()
+    except OSError as exc:  # a dangling symlink, a file without read permission
+        raise ScanError(f"{_rel(file, root)}: cannot be read ({exc.strerror}); fix or remove it") from None
 
 
 def read_task_description(file: Path, root: Path) -> tuple[str | None, bool]:
@@ -265,7 +270,7 @@ def scan_util_exports(
     a name exported twice keeps its first module (by path)."""
     found: dict[str, Path] = {}
     for _, file in _module_files(server_dir / "utils", root, skip):
-        for name in _export_names(file.read_bytes()):
+        for name in _export_names(read_module(file, root)):
             found.setdefault(name, file)
     return tuple(sorted(found.items()))
 

@@ -39,6 +39,11 @@ ESBUILD = {"NITRO_ESBUILD": str(BIN / "esbuild")}
 # --- configs ---------------------------------------------------------------------------------
 
 KNOWN_KEYS = [
+    "plugins",
+    "srcDir",
+    "compatibilityDate",
+    "devStorage",
+    "routeRules",
     "preset",
     "experimental",
     "tasks",

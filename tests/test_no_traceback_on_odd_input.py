@@ -98,6 +98,22 @@ CASES = {
         {"nitro.config.toml": TASKS_ON + '[tasks.a]\nhandler = "' + "h" * 300 + '.ts"\n'},
         ['nitro.config.toml: tasks."a".handler:', "a path component longer than 255 bytes"],
     ),
+    "NUL byte in a plugin path": (
+        {"nitro.config.toml": 'plugins = ["plug\\u0000in.ts"]\n'},
+        ['nitro.config.toml: plugins[0]: "plug\\u0000in.ts" contains a NUL byte'],
+    ),
+    "path component over 255 bytes in a plugin path": (
+        {"nitro.config.toml": 'plugins = ["' + "p" * 300 + '.ts"]\n'},
+        ["nitro.config.toml: plugins[0]:", "a path component longer than 255 bytes"],
+    ),
+    "NUL byte in a storage driver path": (
+        {"nitro.config.toml": '[storage.data]\ndriver = "./dri\\u0000ver.mjs"\n'},
+        ['nitro.config.toml: storage.data.driver: "./dri\\u0000ver.mjs" contains a NUL byte'],
+    ),
+    "TOML date in runtimeConfig": (
+        {"nitro.config.toml": "[runtimeConfig]\nlaunch = 1979-05-27\n"},
+        ["nitro.config.toml: runtimeConfig: holds an unquoted TOML date or time", "quote it"],
+    ),
 }
 
 
@@ -129,6 +145,17 @@ def test_folder_name_that_is_not_utf8_is_named_in_the_message(tmp_path: Path) ->
     os.makedirs(os.path.join(os.fsencode(project), b"tasks", b"\xff"))
     _write_bytes_name(os.path.join(os.fsencode(project), b"tasks", b"\xff", b"a.ts"))
     assert "tasks/\\xff/a.ts: the file name is not valid UTF-8" in fail(project)
+
+
+@pytest.mark.parametrize("folder", ["tasks", "utils", "plugins"])
+def test_dangling_symlink_among_scanned_modules_is_named(tmp_path: Path, folder: str) -> None:
+    """utils/ (auto-imported exports) and plugins/ are read at build time as tasks/ is."""
+    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK})
+    (project / folder).mkdir(exist_ok=True)
+    (project / folder / "gone.ts").symlink_to(tmp_path / "missing.ts")
+    stderr = fail(project)
+    named = "missing.ts" if folder == "plugins" else f"{folder}/gone.ts"  # plugins: the link's target
+    assert f"{named}: cannot be read (No such file or directory); fix or remove it" in stderr
 
 
 def test_task_source_that_is_not_utf8_gets_esbuilds_message(tmp_path: Path) -> None:
