@@ -60,8 +60,7 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
         _run(args, root)
     main = outdir / f"{opts.entry_name}{opts.out_extension}"
     chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
-    for file in (main, *chunks):
-        check_unprovided_globals(file, root)
+    check_unprovided_globals([main, *chunks], root)
 
 
 def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path) -> list[str]:

@@ -85,9 +85,11 @@ def _is_ours(spec: str) -> bool:
     return any(spec == f or spec.startswith(f + "/") for f in FAMILIES)
 
 
-def check_unprovided_globals(bundle_file: Path, root: Path) -> None:
-    """Raise for each Nitro auto-import a user file uses without our runtime providing it."""
-    text = bundle_file.read_text(encoding="utf-8")
+def check_unprovided_globals(bundle_files: list[Path], root: Path) -> None:
+    """Raise for each Nitro auto-import a user file uses without our runtime providing it.
+    `bundle_files`: the entry and its split chunks, read as one (the stub of a missing name may
+    sit in a shared chunk, the code using it in a task group's chunk)."""
+    text = "\n".join(file.read_text(encoding="utf-8") for file in bundle_files)
     if MISSING_PREFIX not in text:
         return
     names = sorted(set(re.findall(re.escape(MISSING_PREFIX) + r"([\w$]+)", text)))
