@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,37 @@ def test_deno_deploy_uses_the_utc_only_helper(tmp_path: Path) -> None:
     proc = run_cli("build", "--preset", "deno_deploy", "--dir", str(project))
     assert proc.returncode == 1
     assert "the deno_deploy preset cannot fire it in America/Chicago" in proc.stderr
+
+
+def test_locked_replicas_in_different_tz_claim_each_zoned_firing_once(
+    tmp_path: Path, redis: Any, start_server: Any
+):
+    """The claim key is the firing's UTC instant: replicas whose TZ differs agree on it."""
+    from lock_replicas import (
+        TICK,
+        assert_exactly_once,
+        built,
+        sleep_until,
+        start_replicas,
+        tick_counts,
+        whole_seconds,
+    )
+
+    hour = datetime.now(ZoneInfo(ZONE)).hour
+    cron = f"CRON_TZ={ZONE} * * {hour},{(hour + 1) % 24} * * *"
+    server = redis()
+    project = built(tmp_path / "p", "tick", TICK, 'driver = "redis"\nprefix = "tz"\n', cron=cron)
+    state = tmp_path / "ticks.log"
+    replicas = [
+        (f"node-{tz}", [NODE, ".output/server/index.mjs"])
+        for tz in ("UTC", "America/New_York", "Asia/Kolkata")
+    ]
+    servers = []
+    for name, argv in replicas:  # each replica with its own TZ
+        tz = name.removeprefix("node-")
+        servers += start_replicas(start_server, project, server.url, state, [(name, argv)], TZ=tz)
+    t0 = time.time()
+    sleep_until(t0 + 6)
+    t1 = time.time()
+    counts = tick_counts(state)
+    assert_exactly_once(counts, whole_seconds(t0, t1))  # per-zone keys would run each firing 3 times
