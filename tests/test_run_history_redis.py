@@ -74,3 +74,16 @@ def test_three_replicas_share_one_history_with_each_firing_once(tmp_path: Path, 
     ).stdout.strip()
     assert length == "50"
     assert runs_of(replicas[0])["tick"][0]["trigger"] == "http"
+
+
+def test_node_cluster_workers_record_scheduled_runs_as_schedule(tmp_path: Path, redis, start_server) -> None:
+    """The primary dispatches firings to workers: the trigger travels with the run."""
+    server = redis()
+    project = built(tmp_path / "c", "tick", TICK, 'driver = "redis"\nprefix = "cl"\n', preset="node_cluster")
+    env = {"NITRO_TASKS_TOKEN": TOKEN, "NITRO_CLUSTER_WORKERS": "2", "NITRO_SCHEDULER_REDIS_URL": server.url}
+    replica = start_server(NODE_BUNDLE, project, env)
+    t0 = time.time()
+    sleep_until(t0 + 3.5)
+    runs = runs_of(replica)["tick"]
+    assert len(runs) >= 2
+    assert {(r["trigger"], r.get("cron")) for r in runs} == {("schedule", "* * * * * *")}

@@ -145,10 +145,10 @@ export function taskFlights(pool) {
    * One promise per run, shared by every firing that joins it (overlap "allow"): a run that never
    * ends holds one waiter, not one per firing.
    */
-  function dispatch(name, { payload } = {}) {
+  function dispatch(name, { payload, trigger } = {}) {
     let flight = flights.get(name);
     const fresh = !flight;
-    if (fresh) flights.set(name, (flight = { owner: null, payload, waiters: [] }));
+    if (fresh) flights.set(name, (flight = { owner: null, payload, trigger, waiters: [] }));
     flight.dispatched ??= new Promise((resolve, reject) => flight.waiters.push({ resolve, reject }));
     if (fresh) assign(name);
     return flight.dispatched;
@@ -160,7 +160,7 @@ export function taskFlights(pool) {
     if (!child) return queued.add(name);
     queued.delete(name);
     flight.owner = child;
-    tell(child, { nitro: "run", name, payload: flight.payload }, () => undelivered(name, child));
+    tell(child, { nitro: "run", name, payload: flight.payload, trigger: flight.trigger }, () => undelivered(name, child));
   }
 
   /** `child` died before the run could reach it (it never started there): run it on another worker. */
@@ -266,15 +266,15 @@ function joinCluster(pending, close, released) {
     if (message?.nitro === "result" && message.ok) request.resolve(message.value);
     if (message?.nitro === "result" && !message.ok) request.reject(fromData(message.error));
     if (message?.nitro === "grant" || message?.nitro === "result") waiting.delete(message.id);
-    if (message?.nitro === "run") runDispatched(message.name, message.payload);
+    if (message?.nitro === "run") runDispatched(message.name, message.payload, message.trigger);
     if (message?.nitro === "closed") released();
     if (message?.nitro === "shutdown") close();
   });
 
-  function runDispatched(name, payload) {
+  function runDispatched(name, payload, trigger) {
     // runTask calls the coordinator synchronously; if this worker already runs `name`, it joins.
     dispatched = name;
-    runTask(name, { payload, context: { waitUntil: pending.add } }).catch(() => {}); // reported by ownRun
+    runTask(name, { payload, context: { waitUntil: pending.add }, trigger }).catch(() => {}); // reported by ownRun
     dispatched = null;
   }
 
