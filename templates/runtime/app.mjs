@@ -25,17 +25,25 @@ export function createApp(registry) {
     schedules: publicSchedules(registry.scheduledTasks),
     scheduledTasks: registry.scheduledTasks ?? [],
   };
+  const answer = async (request, ctx = {}) => {
+    const refusal = refuseMethod(request.method) ?? refuseUrl(request.url);
+    if (refusal) return refusal;
+    try {
+      await ready(); // plugins run before the first request is handled
+      return await handle(app, request, ctx);
+    } catch (error) {
+      return errorResponse(error, { expose: app.options.dev });
+    }
+  };
   const served = {
-    async fetch(request, ctx = {}) {
-      const refusal = refuseMethod(request.method) ?? refuseUrl(request.url);
-      if (refusal) return refusal;
-      try {
-        await ready(); // plugins run before the first request is handled
-        return await handle(app, request, ctx);
-      } catch (error) {
-        return errorResponse(error, { expose: app.options.dev });
-      }
-    },
+    fetch: async (request, ctx) => webResponse(await answer(request, ctx)),
+    /**
+     * The Node adapters' fast path: like fetch, but `request` may be a lazy request (`method`,
+     * `url`, `headers`, `body`, and `request`, the web Request built on first use), and a
+     * string/JSON/bytes/empty result comes back as a plain answer `{ status, statusText, headers,
+     * body }` that Node writes with content-length, without building a Response.
+     */
+    answer,
     /**
      * Whether a route or the served /_nitro/tasks endpoint matches `method` and `url`: a
      * middleware (node_middleware) answers those and passes every other request on.
@@ -93,7 +101,7 @@ async function serveTasks(app, request, url, ctx) {
   try {
     const payload = { ...queryObject(url.searchParams), ...(await readBodyPayload(request)) };
     const context = ctx.waitUntil ? { waitUntil: ctx.waitUntil } : {};
-    return toResponse(await runTask(name, { payload, context, trigger: { type: "http" } }));
+    return toAnswer(await runTask(name, { payload, context, trigger: { type: "http" } }));
   } catch (error) {
     // The caller is the operator (loopback in dev, token holder in production): show the message.
     return errorResponse(error, { expose: true });
@@ -251,7 +259,7 @@ async function serveRoute(app, request, url, ctx) {
   const event = createEvent(request, url, match.params, ctx);
   await callHook("request", event);
   try {
-    return toResponse(await handler(event), event.res);
+    return toAnswer(await handler(event), event.res);
   } catch (error) {
     await callHook("error", error, { event, tags: ["request"] });
     throw error;
@@ -296,40 +304,66 @@ function routeHandler(exported, route) {
  * of a returned value.
  */
 function createEvent(request, url, params, ctx) {
+  let resHeaders;
   return {
-    req: request,
+    // Getters: a lazy request (Node adapters) becomes a web Request only if the handler reads it.
+    get req() {
+      return request instanceof Request ? request : request.request;
+    },
     url,
     method: request.method,
     path: url.pathname + url.search,
-    headers: request.headers,
+    get headers() {
+      return request.headers;
+    },
     params,
     context: { ...ctx, params },
     waitUntil: (promise) => ctx.waitUntil?.(promise),
-    res: { status: undefined, statusText: undefined, headers: new Headers() },
+    res: {
+      status: undefined,
+      statusText: undefined,
+      get headers() {
+        return (resHeaders ??= new Headers());
+      },
+      set headers(value) {
+        resHeaders = value;
+      },
+    },
   };
 }
 
 // ---------------------------------------------------------------- responses
 
-/** Response as is; null/undefined -> 204; string -> text; bytes/streams as is; anything else -> JSON. */
-function toResponse(value, res = {}) {
+/**
+ * A handler's result as a Response, or as a plain answer `{ status, statusText, headers, body }`
+ * for null/undefined (204), a string (text), bytes and anything else (JSON): webResponse turns it
+ * into a Response, the Node adapter writes it as is. Streams and Blobs become Responses.
+ */
+function toAnswer(value, res = {}) {
   if (value instanceof Response) return value;
-  const headers = new Headers(res.headers);
   // h3 v2's HTTPResponse (redirect(), noContent(), html(), v1's sendRedirect): its own status and headers.
   if (value?.[Symbol.for("h3.HTTPResponse")]) {
+    const headers = new Headers(res.headers);
     for (const [key, item] of value.headers) headers.set(key, item);
     return new Response(value.body ?? null, { status: value.status ?? 200, statusText: value.statusText, headers });
   }
   const init = (status, body, type) => {
+    // The handler is done with `res`: its headers are the answer's (no copy per request).
+    const headers = res.headers instanceof Headers ? res.headers : new Headers(res.headers);
     if (type && !headers.has("content-type")) headers.set("content-type", type);
-    return new Response(body, { status: res.status ?? status, statusText: res.statusText, headers });
+    return { status: res.status ?? status, statusText: res.statusText, headers, body };
   };
   if (value === null || value === undefined) return init(204, null);
   if (typeof value === "string") return init(200, value, "text/plain; charset=utf-8");
-  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value) || value instanceof ReadableStream || value instanceof Blob) {
-    return init(200, value);
-  }
+  if (value instanceof ReadableStream || value instanceof Blob) return new Response(value, init(200, value));
+  if (value instanceof ArrayBuffer) return init(200, new Uint8Array(value));
+  if (ArrayBuffer.isView(value)) return init(200, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
   return init(200, JSON.stringify(value), "application/json; charset=utf-8");
+}
+
+/** A Response for what `answer` gave. */
+export function webResponse(answer) {
+  return answer instanceof Response ? answer : new Response(answer.body, answer);
 }
 
 /** JSON `{statusCode, message}`. Errors without a status are logged, and their message shown only when `expose`. */

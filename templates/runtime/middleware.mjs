@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createApp } from "./app.mjs";
 import { runCli } from "./cli.mjs";
 import { ready } from "./hooks.mjs";
-import { incoming, writeResponse } from "./node.mjs";
+import { lazyIncoming, writeAnswer } from "./node.mjs";
 import { shareRuns } from "./run_store.mjs";
 import { onShutdown, shutdown, startSchedules } from "./server.mjs";
 import { tracker } from "./waituntil.mjs";
@@ -44,9 +44,9 @@ export function createMiddleware(registry) {
 
 async function answer(app, req, res, ctx) {
   const request = hostRequest(req);
-  const response = request instanceof Response ? request : await app.fetch(request, ctx);
+  const result = request instanceof Response ? request : await app.answer(request, ctx);
   // Once the host's server stops listening, keep-alive sockets are closed after their answer.
-  await writeResponse(response, res, { close: req.socket?.server?.listening === false });
+  await writeAnswer(result, res, { close: req.socket?.server?.listening === false });
 }
 
 /**
@@ -71,9 +71,11 @@ function startOnce(registry, pending) {
  * express.text(), express.raw()) has already read the stream: the app gets what it parsed.
  */
 function hostRequest(req) {
-  const request = incoming(req);
-  if (request instanceof Response) return request; // refused (TRACE, a bad URL): answered as is
-  if (!req.readableEnded || request.body === null) return request;
+  const lazy = lazyIncoming(req);
+  // Refused (TRACE, a bad URL): answered as is. A body still unread streams from `req`.
+  if (lazy instanceof Response || !req.readableEnded) return lazy;
+  const request = lazy.request;
+  if (request.body === null) return request;
   request.body.cancel().catch(() => {});
   const parsed = req.body;
   const raw = typeof parsed === "string" || parsed instanceof Uint8Array;

@@ -32,32 +32,62 @@ export async function listen(server) {
 }
 
 async function respond(app, req, res, { waitUntil, server }) {
-  let response;
+  let answer;
   try {
-    const request = incoming(req);
-    response = request instanceof Response
+    const request = lazyIncoming(req);
+    answer = request instanceof Response
       ? request
-      : await app.fetch(request, { waitUntil, remoteAddress: req.socket.remoteAddress });
+      : await app.answer(request, { waitUntil, remoteAddress: req.socket.remoteAddress });
   } catch (error) {
     console.error("[nitro]", error);
-    response = jsonError(500, "Internal Server Error");
+    answer = jsonError(500, "Internal Server Error");
   }
   // Once the server stops listening, keep-alive sockets are closed after their answer.
-  await writeResponse(response, res, { close: !server.listening });
+  await writeAnswer(answer, res, { close: !server.listening });
 }
 
 /**
- * The web Request for `req`, or the answer to a request that cannot become one: 501 for CONNECT,
- * TRACE and TRACK (`new Request` throws on them), 400 for a URL the WHATWG parser refuses. Both
- * are the client's doing, so nothing is logged: a stack per request would let anyone flood the logs.
+ * A NodeRequest for `req` (the web Request is built only when something reads it), or the answer
+ * to a request that cannot become one: 501 for CONNECT, TRACE and TRACK (`new Request` throws on
+ * them), 400 for a URL the WHATWG parser refuses. Both are the client's doing, so nothing is
+ * logged: a stack per request would let anyone flood the logs.
  */
-export function incoming(req) {
+export function lazyIncoming(req) {
   const refusal = refuseMethod(req.method);
   if (refusal) return refusal;
+  const host = req.headers.host;
+  const origin = `http://${host && /^[\w.:[\]-]+$/.test(host) ? host : "localhost"}`;
+  // Appended, not resolved: `new URL("//x/api", origin)` would read "x" as a host and route "/api".
+  // The app refuses (400) an appended URL the WHATWG parser cannot read.
+  if (req.url.startsWith("/")) return new NodeRequest(req, origin + req.url);
   try {
-    return toRequest(req);
+    return new NodeRequest(req, new URL(req.url, origin).href);
   } catch {
     return jsonError(400, "Bad Request");
+  }
+}
+
+/**
+ * What the app reads of a request (method, url, headers, body) without building a web Request:
+ * undici's Request, Headers and body stream cost more than the rest of a small answer. `request`
+ * is the web Request, built once, on first use (a handler reading `event.req`, headers or body).
+ */
+class NodeRequest {
+  #req;
+  #request;
+  constructor(req, url) {
+    this.#req = req;
+    this.method = req.method;
+    this.url = url;
+  }
+  get request() {
+    return (this.#request ??= toRequest(this.#req, this.url));
+  }
+  get headers() {
+    return this.request.headers;
+  }
+  get body() {
+    return this.request.body;
   }
 }
 
@@ -77,17 +107,14 @@ export function refuseTunnels(server) {
   return server;
 }
 
-/** IncomingMessage -> web Request; the body streams lazily so unread bytes are never buffered. */
-export function toRequest(req) {
+/** IncomingMessage -> web Request for `url`; the body streams lazily so unread bytes are never buffered. */
+export function toRequest(req, url = lazyIncoming(req).url) {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     try {
       headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
     } catch {} // a header value fetch rejects (e.g. control characters) is dropped, not fatal
   }
-  const origin = `http://${/^[\w.:[\]-]+$/.test(req.headers.host ?? "") ? req.headers.host : "localhost"}`;
-  // Appended, not resolved: `new URL("//x/api", origin)` would read "x" as a host and route "/api".
-  const url = req.url.startsWith("/") ? new URL(origin + req.url) : new URL(req.url, origin);
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   return new Request(url, { method: req.method, headers, body: hasBody ? bodyStream(req) : null, duplex: "half" });
 }
@@ -119,15 +146,22 @@ function bodyStream(req) {
   );
 }
 
+/**
+ * The app's answer -> ServerResponse: a plain answer (string or bytes) is written at once with its
+ * content-length, a Response through writeResponse.
+ */
+export function writeAnswer(answer, res, { close }) {
+  if (answer instanceof Response) return writeResponse(answer, res, { close });
+  const { body } = answer;
+  const headers = nodeHeaders(answer.headers, close);
+  if (body !== null) headers["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+  writeHead(res, answer, headers);
+  res.end(body ?? undefined); // Node sends no body for HEAD, 204 and 304
+}
+
 /** Web Response -> ServerResponse, honouring backpressure and client disconnects. */
 export async function writeResponse(response, res, { close }) {
-  const headers = {};
-  for (const [key, value] of response.headers) if (key !== "set-cookie") headers[key] = value;
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) headers["set-cookie"] = cookies;
-  if (close) headers.connection = "close";
-  if (response.statusText) res.writeHead(response.status, response.statusText, headers);
-  else res.writeHead(response.status, headers);
+  writeHead(res, response, nodeHeaders(response.headers, close));
   if (!response.body) return res.end();
   const reader = response.body.getReader();
   res.once("close", () => reader.cancel().catch(() => {}));
@@ -151,3 +185,17 @@ function drainedOrClosed(res) {
   });
 }
 
+
+function nodeHeaders(from, close) {
+  const headers = {};
+  for (const [key, value] of from) if (key !== "set-cookie") headers[key] = value;
+  const cookies = from.getSetCookie();
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  if (close) headers.connection = "close";
+  return headers;
+}
+
+function writeHead(res, { status, statusText }, headers) {
+  if (statusText) res.writeHead(status, statusText, headers);
+  else res.writeHead(status, headers);
+}
