@@ -14,6 +14,7 @@ from .libs import h3_entry, node_path, used_auto_imports
 from .plan import BundleOptions
 from .provided import alias_args, auto_import_source
 from .render import RUNTIME_DIR
+from .sourcemaps import clean_source_maps
 
 INSTALL_HINT = (
     "esbuild was not found. Install it in the project with `npm install --save-dev esbuild`, "
@@ -61,6 +62,8 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     main = outdir / f"{opts.entry_name}{opts.out_extension}"
     chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
     check_unprovided_globals([main, *chunks], root)
+    if opts.sourcemap:
+        clean_source_maps(outdir, root, runtime)
 
 
 def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path) -> list[str]:
@@ -97,6 +100,9 @@ def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: P
         args.append(f"--banner:js={opts.banner}")
     if opts.metafile:
         args.append(f"--metafile={entry.parent / 'meta.json'}")
+    if opts.sourcemap:
+        # Mappings only: a stack trace needs no source text, and the bundle ships none of it.
+        args += ["--sourcemap", "--sources-content=false"]
     if opts.splitting:
         # Content-hashed names: the same input gives the same files.
         args += ["--splitting", "--chunk-names=chunks/[name]-[hash]"]

@@ -42,6 +42,9 @@ class BundleOptions:
     # esbuild --splitting: task groups, routes and plugins become chunks beside the entry, read
     # only when first loaded (compiler/lazy_tasks.py); off where the platform wants one file.
     splitting: bool = False
+    # esbuild --sourcemap (a .map beside each file; the banner enables it at run time), so a
+    # failing task's stack names its own .ts file and line (compiler/sourcemaps.py).
+    sourcemap: bool = False
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
 
 

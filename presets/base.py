@@ -47,9 +47,13 @@ class Preset:
         platform="node",
         target="node20",
         splitting=True,
+        sourcemap=True,
         # Bundled CommonJS dependencies may call require() on Node built-ins inside ESM output.
+        # Source maps apply to modules compiled after they are enabled: the lazily loaded chunks
+        # of tasks and routes (https://nodejs.org/api/process.html#processsetsourcemapsenabledval).
         banner="import { createRequire as __nitroRequire } from 'node:module'; "
-        "const require = __nitroRequire(import.meta.url);",
+        "const require = __nitroRequire(import.meta.url); "
+        "globalThis.process?.setSourceMapsEnabled?.(true);",
     )
     dev: ClassVar[bool] = False
     # What the preset supports; the build holds the project against it (compiler/features.py).

@@ -1,0 +1,51 @@
+"""Source maps beside the bundle, without the build machine's paths.
+
+esbuild writes `sources` relative to the output folder; a module outside the project (the
+runtime shipped in this package, a node_modules folder reached through a symlink) would then
+spell the build machine's folders (`../../../home/ci/...`). Those become stable names instead,
+so the same input gives the same bytes on any machine and no path of it ships.
+https://esbuild.github.io/api/#sourcemap, https://tc39.es/source-map/
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .plan import WORK_DIR
+from .swap import STAGING_PREFIX
+
+RUNTIME_PREFIX = "nitro-build/runtime/"
+
+
+def clean_source_maps(outdir: Path, root: Path, runtime: Path) -> None:
+    """Rewrites the `sources` of every .map in `outdir` (and its chunks): relative to where the
+    file will live once the build is swapped into place, and without paths outside `root`."""
+    for file in sorted(outdir.rglob("*.map")):
+        data = json.loads(file.read_text(encoding="utf-8"))
+        final = _final_folder(file.parent, root)
+        data["sources"] = [_stable(file.parent, final, source, root, runtime) for source in data.get("sources", [])]
+        file.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
+
+
+def _final_folder(folder: Path, root: Path) -> Path:
+    """A build writes under `.nitro/staging-*/` (compiler/swap.py), at the output's own path."""
+    try:
+        parts = folder.relative_to(root).parts
+    except ValueError:
+        return folder
+    if len(parts) >= 2 and parts[0] == WORK_DIR and parts[1].startswith(STAGING_PREFIX):
+        return root.joinpath(*parts[2:])
+    return folder
+
+
+def _stable(folder: Path, final: Path, source: str, root: Path, runtime: Path) -> str:
+    target = Path(os.path.normpath(folder / source))
+    if target.is_relative_to(root):
+        return Path(os.path.relpath(target, final)).as_posix()
+    if target.is_relative_to(runtime.resolve()):
+        return RUNTIME_PREFIX + target.relative_to(runtime.resolve()).as_posix()
+    parts = target.as_posix().rsplit("/node_modules/", 1)
+    if len(parts) == 2:
+        return "node_modules/" + parts[1]
+    return "external/" + target.name
