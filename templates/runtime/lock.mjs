@@ -5,14 +5,17 @@
 // startScheduler. The given `claim` (always true in one process; the cluster primary's answer
 // in node_cluster) is asked first, so the Redis claim is made by whichever process actually
 // decided to run the firing, and the overlap check by the replica that won it.
-import { createRedisLock } from "./redis_lock.mjs";
-
-export { CLAIM_TTL_MS, GRACE_MS, LEASE_TTL_MS, RENEW_MS } from "./redis_lock.mjs";
+//
+// The Redis client is imported only when a lock is configured: a dynamic import is a chunk of its
+// own in the split server bundles, so a deployment without `scheduler.lock` neither ships it in
+// the entry nor loads it (about a third of a node_server bundle).
 
 /** Wraps the scheduler hooks with the overlap policy and the configured lock (registry `options`). */
 export function scheduleGuards(options = {}, { runTask, claim = async () => true, log = console } = {}) {
   const overlap = options.taskOverlap ?? {};
-  const lock = options.schedulerLock ? createRedisLock(options.schedulerLock, { log }) : null;
+  const locking = options.schedulerLock
+    ? import("./redis_lock.mjs").then(({ createRedisLock }) => createRedisLock(options.schedulerLock, { log }))
+    : null;
   const running = new Set(); // tasks this process runs now for the scheduler (overlap "skip")
   // `${task}@${firingMs}` -> what to release when that run ends. The scheduler calls runTask right
   // after a won claim with payload.scheduledTime = firingMs, which pairs a run with its claim
@@ -22,6 +25,7 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
 
   async function guardedClaim(name, firingMs) {
     if (!(await claim(name, firingMs))) return false;
+    const lock = await locking;
     // Losing the claim is the normal case on all replicas but one: skip silently.
     if (lock && !(await lock.claimFiring(name, firingMs))) return false;
     if ((overlap[name] ?? "skip") !== "skip") return true;
@@ -48,7 +52,7 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
     return leasedRun(() => runTask(name, opts), () => running.delete(name), lease);
   }
 
-  return { runTask: guardedRunTask, claim: guardedClaim, log, close: () => lock?.close() };
+  return { runTask: guardedRunTask, claim: guardedClaim, log, close: () => locking?.then((lock) => lock.close()) };
 }
 
 async function leasedRun(run, done, lease) {

@@ -4,7 +4,8 @@
 // stands for one replica. Runs unchanged on Node, Bun and Deno.
 // Env: REDIS_URL (plain), AUTH_URL (requirepass server, with password and db), DEAD_URL (nothing
 // listens). Prints one JSON object of results.
-import { CLAIM_TTL_MS, LEASE_TTL_MS, scheduleGuards } from "../../templates/runtime/lock.mjs";
+import { scheduleGuards } from "../../templates/runtime/lock.mjs";
+import { CLAIM_TTL_MS, LEASE_TTL_MS } from "../../templates/runtime/redis_lock.mjs";
 import { createRedisClient } from "../../templates/runtime/redis_client.mjs";
 
 const env = (key) => globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
