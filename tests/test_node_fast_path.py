@@ -1,0 +1,152 @@
+"""The Node adapter's fast path and the source maps, on real Node (node_server).
+
+Handlers still get a web Request (built when they read it); string, JSON and byte answers carry
+content-length; streams still stream; a failing task's stack names its .ts file and line through
+the bundle's source map; the same input gives the same bundle and .map bytes, without the build
+machine's paths.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+from pathlib import Path
+
+from conftest import build_project, preview_argv, write_project
+
+FILES = {
+    "nitro.config.toml": "[experimental]\ntasks = true\n",
+    "api/hello.ts": 'export default defineEventHandler(() => ({ hello: "world" }));\n',
+    "api/text.ts": 'export default defineEventHandler(() => "héllo");\n',
+    "api/bytes.ts": "export default defineEventHandler(() => new Uint8Array([1, 2, 3]).subarray(1));\n",
+    "api/empty.ts": "export default defineEventHandler(() => null);\n",
+    "api/status.ts": (
+        "export default defineEventHandler((event) => {\n"
+        '  event.res.status = 201;\n  event.res.headers.set("x-made", "yes");\n'
+        '  return { made: true };\n});\n'
+    ),
+    "api/inspect.post.ts": (
+        "export default defineEventHandler(async (event) => ({\n"
+        "  isRequest: event.req instanceof Request,\n"
+        "  url: event.req.url,\n"
+        '  header: event.headers.get("x-probe"),\n'
+        "  body: await event.req.json(),\n"
+        "}));\n"
+    ),
+    # Holds the stream open until /api/release is called: the first chunk must arrive before.
+    "api/stream.ts": (
+        "export default defineEventHandler(() => new ReadableStream({\n"
+        '  start(c) { c.enqueue(new TextEncoder().encode("first;")); globalThis.release = () => {\n'
+        '    c.enqueue(new TextEncoder().encode("second")); c.close(); }; },\n}));\n'
+    ),
+    "api/release.ts": "export default defineEventHandler(() => { globalThis.release(); return 'ok'; });\n",
+    "api/later.ts": (
+        "export default defineEventHandler((event) => {\n"
+        "  event.waitUntil(new Promise((r) => setTimeout(r, 50)).then(() => { globalThis.later = 'done'; }));\n"
+        "  return 'queued';\n});\n"
+    ),
+    "api/later-result.ts": "export default defineEventHandler(() => globalThis.later ?? 'pending');\n",
+    "tasks/boom.ts": (
+        "export default defineTask({\n"
+        '  meta: { description: "fails" },\n'
+        "  run() {\n"
+        '    throw new Error("boom from the task");\n'
+        "  },\n"
+        "});\n"
+    ),
+}
+
+
+def built(tmp_path: Path) -> Path:
+    project = write_project(tmp_path / "p", FILES)
+    proc = build_project(project)
+    assert proc.returncode == 0, proc.stderr
+    return project
+
+
+def get(port: int, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    conn.request(method, path, body=body, headers=headers or {})
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp, data
+
+
+def test_answers_carry_content_length_and_streams_still_stream(tmp_path, start_server) -> None:
+    project = built(tmp_path)
+    server = start_server(preview_argv(project), project)
+    resp, data = get(server.port, "/api/hello")
+    assert (resp.status, json.loads(data)) == (200, {"hello": "world"})
+    assert resp.getheader("content-length") == str(len(data))
+    assert resp.getheader("content-type") == "application/json; charset=utf-8"
+    resp, data = get(server.port, "/api/text")
+    assert data.decode() == "héllo" and resp.getheader("content-length") == str(len("héllo".encode()))
+    resp, data = get(server.port, "/api/bytes")
+    assert data == b"\x02\x03" and resp.getheader("content-length") == "2"
+    resp, data = get(server.port, "/api/empty")
+    assert (resp.status, data, resp.getheader("content-length")) == (204, b"", None)
+    resp, data = get(server.port, "/api/status")
+    assert (resp.status, resp.getheader("x-made"), json.loads(data)) == (201, "yes", {"made": True})
+    resp, data = get(server.port, "/api/hello", method="HEAD")
+    assert (resp.status, data, resp.getheader("content-length")) == (200, b"", "17")
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+    conn.request("GET", "/api/stream")
+    resp = conn.getresponse()
+    assert resp.getheader("transfer-encoding") == "chunked" and resp.getheader("content-length") is None
+    assert resp.read1() == b"first;"  # arrives while the stream is still open
+    assert get(server.port, "/api/release")[1] == b"ok"
+    assert resp.read() == b"second"
+    conn.close()
+
+    assert get(server.port, "/api/later")[1] == b"queued"
+    for _ in range(100):
+        if get(server.port, "/api/later-result")[1] == b"done":
+            break
+    assert get(server.port, "/api/later-result")[1] == b"done"
+
+
+def test_handlers_still_get_a_web_request(tmp_path, start_server) -> None:
+    project = built(tmp_path)
+    server = start_server(preview_argv(project), project)
+    body = json.dumps({"n": 1}).encode()
+    headers = {"x-probe": "seen", "content-type": "application/json", "host": f"127.0.0.1:{server.port}"}
+    resp, data = get(server.port, "/api/inspect?q=1", "POST", body, headers)
+    assert resp.status == 200
+    assert json.loads(data) == {
+        "isRequest": True, "url": f"http://127.0.0.1:{server.port}/api/inspect?q=1",
+        "header": "seen", "body": {"n": 1},
+    }
+    resp, data = get(server.port, "/api/hello", "TRACE")
+    assert resp.status == 501
+
+
+def test_failing_task_stack_names_its_ts_file_and_line(tmp_path, start_server) -> None:
+    project = built(tmp_path)
+    server = start_server(preview_argv(project), project, env={"NITRO_TASKS_TOKEN": "t0ken"})
+    resp, data = get(server.port, "/_nitro/tasks/boom", "POST", b"{}", {"authorization": "Bearer t0ken"})
+    assert resp.status == 500 and json.loads(data)["message"] == "boom from the task"
+    server.wait_for("boom from the task")
+    server.wait_for(f"{project / 'tasks' / 'boom.ts'}:4:")
+
+
+def test_source_maps_are_reproducible_and_hold_no_build_paths(tmp_path) -> None:
+    project = built(tmp_path)
+    server_dir = project / ".output" / "server"
+
+    def digest() -> dict[str, str]:
+        files = sorted(p for p in server_dir.rglob("*") if p.is_file())
+        return {p.relative_to(server_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+    first = digest()
+    maps = [name for name in first if name.endswith(".map")]
+    assert "index.mjs.map" in maps and len(maps) > 1
+    assert build_project(project).returncode == 0
+    assert digest() == first
+    for name in maps:
+        text = (server_dir / name).read_text()
+        assert str(tmp_path) not in text and "/work/" not in text and "/home/" not in text
+        for source in json.loads(text)["sources"]:
+            assert not source.startswith("/") and not (server_dir / name).parent.joinpath(source).resolve().is_relative_to(project / ".nitro" / "staging")
+    assert (server_dir / "index.mjs").read_text().rstrip().endswith("//# sourceMappingURL=index.mjs.map")
