@@ -26,11 +26,14 @@ export function createApp(registry) {
     scheduledTasks: registry.scheduledTasks ?? [],
   };
   const answer = async (request, ctx = {}) => {
-    const refusal = refuseMethod(request.method) ?? refuseUrl(request.url);
+    const refusal = refuseMethod(request.method);
     if (refusal) return refusal;
+    const url = parseUrl(request.url);
+    if (!url) return jsonError(400, "Bad Request");
     try {
-      await ready(); // plugins run before the first request is handled
-      return await handle(app, request, ctx);
+      const booting = ready(); // plugins run before the first request is handled
+      if (booting) await booting;
+      return await handle(app, request, url, ctx);
     } catch (error) {
       return errorResponse(error, { expose: app.options.dev });
     }
@@ -62,20 +65,24 @@ export function createApp(registry) {
 
 /** A 501 answer for a method no route can serve (CONNECT, TRACE, TRACK), else null. Never logged. */
 export function refuseMethod(method) {
+  if (method === "GET" || method === "POST") return null;
   const verb = String(method).toUpperCase();
   return UNSUPPORTED_METHODS.has(verb) ? jsonError(501, `Method ${verb} is not supported`) : null;
 }
 
 /**
- * A 400 answer for a request URL the WHATWG parser refuses (Deno hands such a request-target,
- * e.g. `GET http://[bad/`, to the handler as is), else null. The client's doing: never logged.
+ * The request URL, or null (a 400) for one the WHATWG parser refuses (Deno hands such a
+ * request-target, e.g. `GET http://[bad/`, to the handler as is). The client's doing: never logged.
  */
-function refuseUrl(url) {
-  return URL.canParse(url) ? null : jsonError(400, "Bad Request");
+function parseUrl(url) {
+  try {
+    return new URL(url);
+  } catch {
+    return null;
+  }
 }
 
-async function handle(app, request, ctx) {
-  const url = new URL(request.url);
+async function handle(app, request, url, ctx) {
   if (under(url.pathname, TASKS_PATH) || under(url.pathname, UI_PATH)) {
     const serve = under(url.pathname, UI_PATH) ? serveDashboard : serveTasks;
     const answer = await serve(app, request, url, ctx);
@@ -255,9 +262,10 @@ async function serveRoute(app, request, url, ctx) {
   const match = matchRoute(app.routes, url.pathname, request.method);
   if (match.allow) return methodNotAllowed(match.allow);
   if (!match.route) throw new HTTPError(404, `Cannot find any route matching ${url.pathname}`);
-  const handler = routeHandler((await match.route.load()).default, match.route.route);
+  const handler = routeHandler(loaded.get(match.route) ?? (await loadRoute(match.route)), match.route.route);
   const event = createEvent(request, url, match.params, ctx);
-  await callHook("request", event);
+  const hooked = callHook("request", event);
+  if (hooked) await hooked;
   try {
     return toAnswer(await handler(event), event.res);
   } catch (error) {
@@ -266,18 +274,27 @@ async function serveRoute(app, request, url, ctx) {
   }
 }
 
+// Route modules once loaded: a request for a loaded route awaits nothing to find its handler.
+const loaded = new WeakMap();
+
+async function loadRoute(route) {
+  const exported = (await route.load()).default;
+  loaded.set(route, exported);
+  return exported;
+}
+
 /** `{ route, params }`, `{ allow }` when only other methods match, or `{}`. */
 function matchRoute(routes, pathname, method) {
   const parts = pathname.split("/").filter(Boolean).map(safeDecode);
   const verb = method.toLowerCase();
-  const allowed = new Set();
+  let allowed;
   for (const route of routes) {
     const params = matchSegments(route.segments, parts);
     if (!params) continue;
     if (!route.method || route.method === verb || (verb === "head" && route.method === "get")) return { route, params };
-    allowed.add(route.method.toUpperCase());
+    (allowed ??= new Set()).add(route.method.toUpperCase());
   }
-  return allowed.size > 0 ? { allow: [...allowed].join(", ") } : {};
+  return allowed ? { allow: [...allowed].join(", ") } : {};
 }
 
 function matchSegments(segments, parts) {
@@ -304,7 +321,6 @@ function routeHandler(exported, route) {
  * of a returned value.
  */
 function createEvent(request, url, params, ctx) {
-  let resHeaders;
   return {
     // Getters: a lazy request (Node adapters) becomes a web Request only if the handler reads it.
     get req() {
@@ -319,17 +335,25 @@ function createEvent(request, url, params, ctx) {
     params,
     context: { ...ctx, params },
     waitUntil: (promise) => ctx.waitUntil?.(promise),
-    res: {
-      status: undefined,
-      statusText: undefined,
-      get headers() {
-        return (resHeaders ??= new Headers());
-      },
-      set headers(value) {
-        resHeaders = value;
-      },
-    },
+    res: new EventResponse(),
   };
+}
+
+/** `event.res`: the status and headers a handler sets for the value it returns. */
+class EventResponse {
+  status = undefined;
+  statusText = undefined;
+  #headers = undefined;
+  get headers() {
+    return (this.#headers ??= new Headers());
+  }
+  set headers(value) {
+    this.#headers = value;
+  }
+  /** The headers if the handler touched them, else undefined (no Headers built per request). */
+  get headersIfSet() {
+    return this.#headers;
+  }
 }
 
 // ---------------------------------------------------------------- responses
@@ -343,13 +367,16 @@ function toAnswer(value, res = {}) {
   if (value instanceof Response) return value;
   // h3 v2's HTTPResponse (redirect(), noContent(), html(), v1's sendRedirect): its own status and headers.
   if (value?.[Symbol.for("h3.HTTPResponse")]) {
-    const headers = new Headers(res.headers);
+    const headers = new Headers(res.headersIfSet);
     for (const [key, item] of value.headers) headers.set(key, item);
     return new Response(value.body ?? null, { status: value.status ?? 200, statusText: value.statusText, headers });
   }
   const init = (status, body, type) => {
+    const set = res.headersIfSet;
+    const plain = type ? { "content-type": type } : {};
+    if (set === undefined) return { status: res.status ?? status, statusText: res.statusText, headers: plain, body };
     // The handler is done with `res`: its headers are the answer's (no copy per request).
-    const headers = res.headers instanceof Headers ? res.headers : new Headers(res.headers);
+    const headers = set instanceof Headers ? set : new Headers(set);
     if (type && !headers.has("content-type")) headers.set("content-type", type);
     return { status: res.status ?? status, statusText: res.statusText, headers, body };
   };

@@ -186,7 +186,9 @@ function drainedOrClosed(res) {
 }
 
 
+/** Node's headers for a Response's Headers, or a plain answer's own object (fresh per request). */
 function nodeHeaders(from, close) {
+  if (!(from instanceof Headers)) return close ? Object.assign(from, { connection: "close" }) : from;
   const headers = {};
   for (const [key, value] of from) if (key !== "set-cookie") headers[key] = value;
   const cookies = from.getSetCookie();
