@@ -94,6 +94,8 @@ class Preset:
             "client": False,
             "baseURL": "/",
             "_tasks": project.tasks_enabled,
+            # Ours: without a lock the Redis client is left out of the bundle (runtime/lock.mjs).
+            "_schedulerLock": "schedulerLock" in scheduler_options(project),
         }
         return tuple((f"import.meta.{k}", json.dumps(v)) for k, v in values.items())
 

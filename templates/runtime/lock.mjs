@@ -6,14 +6,14 @@
 // in node_cluster) is asked first, so the Redis claim is made by whichever process actually
 // decided to run the firing, and the overlap check by the replica that won it.
 //
-// The Redis client is imported only when a lock is configured: a dynamic import is a chunk of its
-// own in the split server bundles, so a deployment without `scheduler.lock` neither ships it in
-// the entry nor loads it (about a third of a node_server bundle).
+// The Redis client is imported only when a lock is configured, and bundled only then: the build
+// defines import.meta._schedulerLock (presets/base.py), so esbuild drops the import without a lock
+// (about a third of a node_server bundle); unbundled (tests), the import stays.
 
 /** Wraps the scheduler hooks with the overlap policy and the configured lock (registry `options`). */
 export function scheduleGuards(options = {}, { runTask, claim = async () => true, log = console } = {}) {
   const overlap = options.taskOverlap ?? {};
-  const locking = options.schedulerLock
+  const locking = import.meta._schedulerLock !== false && options.schedulerLock
     ? import("./redis_lock.mjs").then(({ createRedisLock }) => createRedisLock(options.schedulerLock, { log }))
     : null;
   const running = new Set(); // tasks this process runs now for the scheduler (overlap "skip")
