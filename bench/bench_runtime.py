@@ -10,6 +10,7 @@ Nothing here is enforced: shared machines are noisy.
 
     python bench/bench_runtime.py [--rounds 3] [--duration 5] [--starts 20] [--no-nitro]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,17 +29,28 @@ OUT = REPO / "bench" / "out" / "runtime"
 CACHE = REPO / "bench" / ".cache"
 BIN = REPO / "node_modules" / ".bin"
 NITRO_VERSION = "3.0.0"
-HELLO = 'import { defineHandler } from "nitro/h3";\nexport default defineHandler(() => ({ hello: "world" }));\n'
+HELLO = (
+    'import { defineHandler } from "nitro/h3";\nexport default defineHandler(() => ({ hello: "world" }));\n'
+)
 TASK = 'export default defineTask({ meta: { description: "task %d" }, run() { return { result: %d }; } });\n'
-CONFIG = 'export default { experimental: { tasks: true } };\n'
+CONFIG = "export default { experimental: { tasks: true } };\n"
 BARE = {
-    "node": ("node", 'import { createServer } from "node:http";\nconst body = JSON.stringify({ hello: "world" });\n'
-             'createServer((req, res) => { res.writeHead(200, { "content-type": "application/json; charset=utf-8",'
-             ' "content-length": Buffer.byteLength(body) }); res.end(body); }).listen(Number(process.env.PORT), "127.0.0.1");\n'),
-    "bun": ("bun", 'Bun.serve({ port: Number(process.env.PORT), hostname: "127.0.0.1",'
-            ' fetch: () => Response.json({ hello: "world" }) });\n'),
-    "deno": ("deno", 'Deno.serve({ port: Number(Deno.env.get("PORT")), hostname: "127.0.0.1" },'
-             ' () => Response.json({ hello: "world" }));\n'),
+    "node": (
+        "node",
+        'import { createServer } from "node:http";\nconst body = JSON.stringify({ hello: "world" });\n'
+        'createServer((req, res) => { res.writeHead(200, { "content-type": "application/json; charset=utf-8",'
+        ' "content-length": Buffer.byteLength(body) }); res.end(body); }).listen(Number(process.env.PORT), "127.0.0.1");\n',
+    ),
+    "bun": (
+        "bun",
+        'Bun.serve({ port: Number(process.env.PORT), hostname: "127.0.0.1",'
+        ' fetch: () => Response.json({ hello: "world" }) });\n',
+    ),
+    "deno": (
+        "deno",
+        'Deno.serve({ port: Number(Deno.env.get("PORT")), hostname: "127.0.0.1" },'
+        ' () => Response.json({ hello: "world" }));\n',
+    ),
 }
 
 
@@ -56,8 +68,11 @@ def make_project(root: Path) -> Path:
 
 def build_ours(preset: str) -> Path:
     root = make_project(OUT / f"nb-{preset}")
-    subprocess.run([sys.executable, "-m", "nitro_build", "build", "--preset", preset, "--dir", str(root)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "nitro_build", "build", "--preset", preset, "--dir", str(root)],
+        check=True,
+        capture_output=True,
+    )
     return root
 
 
@@ -65,8 +80,11 @@ def build_nitro() -> Path | str:
     """Nitro 3's build of the project, or why it could not be built here."""
     nitro = CACHE / "node_modules" / ".bin" / "nitro"
     if not nitro.exists():
-        proc = subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund",
-                               f"nitro@{NITRO_VERSION}"], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", f"nitro@{NITRO_VERSION}"],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             return f"npm install nitro@{NITRO_VERSION} failed: {proc.stderr.strip()[-400:]}"
     root = make_project(OUT / "nitro")
@@ -88,7 +106,9 @@ def bare(kind: str) -> list[str]:
 
 
 def pinned(core: int, argv: list[str]) -> list[str]:
-    return ["taskset", "-c", str(core), *argv] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else argv
+    return (
+        ["taskset", "-c", str(core), *argv] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else argv
+    )
 
 
 def first_200(proc: subprocess.Popen, port: int, timeout: float = 20) -> float:
@@ -119,10 +139,18 @@ def rss_mib(pid: int) -> float:
 
 class Running:
     def __init__(self, argv: list[str], port: int, env: dict[str, str]):
-        full = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "NITRO_PORT": str(port),
-                "NITRO_HOST": "127.0.0.1", **env}
+        full = {
+            **os.environ,
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "NITRO_PORT": str(port),
+            "NITRO_HOST": "127.0.0.1",
+            **env,
+        }
         start = time.perf_counter()
-        self.proc = subprocess.Popen(pinned(0, argv), env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            pinned(0, argv), env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.startup = (first_200(self.proc, port) - start) * 1000
         self.rss = rss_mib(self.proc.pid)
 
@@ -136,7 +164,15 @@ class Running:
 
 
 def load(port: int, seconds: int) -> tuple[float, float]:
-    argv = [str(BIN / "autocannon"), "-c", "10", "-d", str(seconds), "-j", f"http://127.0.0.1:{port}/api/hello"]
+    argv = [
+        str(BIN / "autocannon"),
+        "-c",
+        "10",
+        "-d",
+        str(seconds),
+        "-j",
+        f"http://127.0.0.1:{port}/api/hello",
+    ]
     proc = subprocess.run(pinned(1, argv), capture_output=True, text=True, check=True)
     data = json.loads(proc.stdout)
     return data["requests"]["average"], data["latency"]["p99"]
@@ -145,9 +181,14 @@ def load(port: int, seconds: int) -> tuple[float, float]:
 def servers(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, str]]]:
     node = shutil.which("node") or "node"
     found = {"bare node:http": (bare("node"), {})}
-    found["nitro-build node_server"] = ([node, str(build_ours("node_server") / ".output/server/index.mjs")], {})
+    found["nitro-build node_server"] = (
+        [node, str(build_ours("node_server") / ".output/server/index.mjs")],
+        {},
+    )
     found["nitro-build node_cluster (1 worker)"] = (
-        [node, str(build_ours("node_cluster") / ".output/server/index.mjs")], {"NITRO_CLUSTER_WORKERS": "1"})
+        [node, str(build_ours("node_cluster") / ".output/server/index.mjs")],
+        {"NITRO_CLUSTER_WORKERS": "1"},
+    )
     if not args.no_nitro:
         nitro = build_nitro()
         if isinstance(nitro, str):
@@ -171,7 +212,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}")
     table = servers(args)
-    results: dict[str, dict[str, list[float]]] = {name: {"rps": [], "p99": [], "start": [], "rss": []} for name in table}
+    results: dict[str, dict[str, list[float]]] = {
+        name: {"rps": [], "p99": [], "start": [], "rss": []} for name in table
+    }
     port = 40111
     for _ in range(args.rounds):  # interleaved: each round visits every server
         for name, (argv, env) in table.items():
@@ -196,13 +239,17 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
     med = {name: {key: statistics.median(values) for key, values in r.items()} for name, r in results.items()}
     base = {"node": med["bare node:http"], "bun": med["bare Bun.serve"], "deno": med["bare Deno.serve"]}
     nitro = next((m for name, m in med.items() if name.startswith("Nitro")), None)
-    print(f"{'server':38} {'req/s':>9} {'p99 ms':>7} {'vs bare':>8} {'vs Nitro':>8} {'start ms':>9} {'vs bare':>8} {'RSS MiB':>8}")
+    print(
+        f"{'server':38} {'req/s':>9} {'p99 ms':>7} {'vs bare':>8} {'vs Nitro':>8} {'start ms':>9} {'vs bare':>8} {'RSS MiB':>8}"
+    )
     for name, m in med.items():
         kind = "bun" if "bun" in name.lower() else "deno" if "deno" in name.lower() else "node"
         b = base[kind]
         vs_nitro = f"{m['rps'] / nitro['rps']:.2f}x" if nitro and kind == "node" else ""
-        print(f"{name:38} {m['rps']:9.0f} {m['p99']:7.1f} {m['rps'] / b['rps']:7.2f}x {vs_nitro:>8}"
-              f" {m['start']:9.1f} {m['start'] / b['start']:7.2f}x {m['rss']:8.1f}")
+        print(
+            f"{name:38} {m['rps']:9.0f} {m['p99']:7.1f} {m['rps'] / b['rps']:7.2f}x {vs_nitro:>8}"
+            f" {m['start']:9.1f} {m['start'] / b['start']:7.2f}x {m['rss']:8.1f}"
+        )
 
 
 if __name__ == "__main__":

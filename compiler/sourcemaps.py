@@ -6,6 +6,7 @@ spell the build machine's folders (`../../../home/ci/...`). Those become stable 
 so the same input gives the same bytes on any machine and no path of it ships.
 https://esbuild.github.io/api/#sourcemap, https://tc39.es/source-map/
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ def clean_source_maps(outdir: Path, root: Path, runtime: Path) -> None:
     for file in sorted(outdir.rglob("*.map")):
         data = json.loads(file.read_text(encoding="utf-8"))
         final = _final_folder(file.parent, root)
-        data["sources"] = [_stable(file.parent, final, source, root, runtime) for source in data.get("sources", [])]
+        data["sources"] = [
+            _stable(file.parent, final, source, root, runtime) for source in data.get("sources", [])
+        ]
         file.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
 
 

@@ -5,6 +5,7 @@ content-length; streams still stream; a failing task's stack names its .ts file 
 the bundle's source map; the same input gives the same bundle and .map bytes, without the build
 machine's paths.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,7 @@ FILES = {
     "api/status.ts": (
         "export default defineEventHandler((event) => {\n"
         '  event.res.status = 201;\n  event.res.headers.set("x-made", "yes");\n'
-        '  return { made: true };\n});\n'
+        "  return { made: true };\n});\n"
     ),
     "api/inspect.post.ts": (
         "export default defineEventHandler(async (event) => ({\n"
@@ -115,8 +116,10 @@ def test_handlers_still_get_a_web_request(tmp_path, start_server) -> None:
     resp, data = get(server.port, "/api/inspect?q=1", "POST", body, headers)
     assert resp.status == 200
     assert json.loads(data) == {
-        "isRequest": True, "url": f"http://127.0.0.1:{server.port}/api/inspect?q=1",
-        "header": "seen", "body": {"n": 1},
+        "isRequest": True,
+        "url": f"http://127.0.0.1:{server.port}/api/inspect?q=1",
+        "header": "seen",
+        "body": {"n": 1},
     }
     resp, data = get(server.port, "/api/hello", "TRACE")
     assert resp.status == 501
@@ -137,7 +140,9 @@ def test_source_maps_are_reproducible_and_hold_no_build_paths(tmp_path) -> None:
 
     def digest() -> dict[str, str]:
         files = sorted(p for p in server_dir.rglob("*") if p.is_file())
-        return {p.relative_to(server_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        return {
+            p.relative_to(server_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+        }
 
     first = digest()
     maps = [name for name in first if name.endswith(".map")]
@@ -148,5 +153,7 @@ def test_source_maps_are_reproducible_and_hold_no_build_paths(tmp_path) -> None:
         text = (server_dir / name).read_text()
         assert str(tmp_path) not in text and "/work/" not in text and "/home/" not in text
         for source in json.loads(text)["sources"]:
-            assert not source.startswith("/") and not (server_dir / name).parent.joinpath(source).resolve().is_relative_to(project / ".nitro" / "staging")
+            assert not source.startswith("/") and not (server_dir / name).parent.joinpath(
+                source
+            ).resolve().is_relative_to(project / ".nitro" / "staging")
     assert (server_dir / "index.mjs").read_text().rstrip().endswith("//# sourceMappingURL=index.mjs.map")
