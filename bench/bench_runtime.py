@@ -180,7 +180,7 @@ def load(port: int, seconds: int) -> tuple[float, float]:
 
 def servers(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, str]]]:
     node = shutil.which("node") or "node"
-    found = {"bare node:http": (bare("node"), {})}
+    found: dict[str, tuple[list[str], dict[str, str]]] = {"bare node:http": (bare("node"), {})}
     found["nitro-build node_server"] = (
         [node, str(build_ours("node_server") / ".output/server/index.mjs")],
         {},
