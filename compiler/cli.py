@@ -45,6 +45,7 @@ def summary(result: BuildResult) -> dict[str, Any]:
             }
             for s in result.schedules
         ],
+        "scheduleNote": result.preset_impl.schedule_note if result.schedules else "",
         "commands": result.commands,
         "warnings": list(result.warnings),
         # The CI facts nitro.json holds (files: empty in a dry run, which bundles nothing).
@@ -79,6 +80,8 @@ def print_summary(data: dict[str, Any], root: Path) -> None:
         click.echo(f"  {s['cron']:<20} {', '.join(s['tasks']):<36} next: {s['next']} ({zone})")
         if s["platformCron"] and s["platformCron"] != s["cron"]:
             click.echo(f"  {'':<20} {data['preset']} runs it as: {s['platformCron']}")
+    if data["scheduleNote"]:
+        click.echo(f"  Note: {data['scheduleNote']}")
     for name, command in data["commands"].items():
         click.echo(f"{name.capitalize()}: {pasteable(command, root)}")
 

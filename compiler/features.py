@@ -32,6 +32,7 @@ class Scheduling(Enum):
     VERCEL_CRON = "Vercel Cron Jobs"
     DENO_CRON = "Deno.cron (Deno Deploy's cron service)"
     KUBERNETES_CRON = "Kubernetes CronJobs"
+    NETLIFY_SCHEDULED = "Netlify Scheduled Functions"
 
 
 class NodeBuiltins(Enum):

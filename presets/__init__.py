@@ -18,6 +18,7 @@ PRESETS = (
     "cloudflare_pages",
     "vercel",
     "kubernetes",
+    "netlify",
     "dev",
 )
 ALIASES = {"node": "node_server", "deno": "deno_server"}

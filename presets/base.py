@@ -56,6 +56,8 @@ class Preset:
         "globalThis.process?.setSourceMapsEnabled?.(true);",
     )
     dev: ClassVar[bool] = False
+    # A line the build summary prints under the schedules: how the platform fires them.
+    schedule_note: ClassVar[str] = ""
     # What the preset supports; the build holds the project against it (compiler/features.py).
     features: ClassVar[Features] = SERVER
 

@@ -32,7 +32,7 @@ CASES = {
     "vercel": "vercel_user_json",
 }
 # Files a real build writes that are not artifacts: bundles (and their maps), esbuild's inputs.
-BUNDLED_SUFFIXES = ("index.mjs", "index.js", ".map")
+BUNDLED_SUFFIXES = ("index.mjs", "index.js", "/main.mjs", ".map")  # main.mjs: the netlify bundle, as Nitro names it
 BUNDLED_FOLDER = "/chunks/"  # esbuild's split chunks beside the entry (compiler/lazy_tasks.py)
 
 

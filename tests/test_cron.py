@@ -19,6 +19,7 @@ from nitro_build.cron import (
     parse_cron,
     to_cloudflare,
     to_deno,
+    to_netlify,
     to_vercel,
 )
 from nitro_build.errors import CompilerError, CronError
@@ -333,6 +334,17 @@ def test_to_vercel_refuses(expr, reason):
     assert str(info.value) == reason
 
 
+@pytest.mark.parametrize("expr", ["0 9 * * MON", "@hourly", "0 0 9 1 JAN *", "*/10 9-17 * * mon-fri", "0 0 1-31 * MON"])
+def test_to_netlify_is_the_vercel_text(expr):
+    # crontab's plain numeric subset, whose firings test_cron_conformance proves for Vercel.
+    assert to_netlify(expr) == to_vercel(expr)
+
+
+def test_to_netlify_refuses_naming_netlify():
+    with pytest.raises(CronError, match="^Netlify Scheduled Functions do not support L or W in day-of-month"):
+        to_netlify("0 0 LW * *")
+
+
 @pytest.mark.parametrize("expr, more", [
     ("0 9 * * *", False), ("@daily", False), ("0 9 * * 1-5", False), ("0 0 1 * *", False),
     ("0 9,21 * * *", True), ("*/5 * * * *", True), ("@hourly", True),
@@ -343,6 +355,6 @@ def test_fires_more_than_daily(expr, more):
 
 
 def test_invalid_input_raises_before_translation():
-    for fn in (to_cloudflare, to_deno, to_vercel, fires_more_than_daily):
+    for fn in (to_cloudflare, to_deno, to_netlify, to_vercel, fires_more_than_daily):
         with pytest.raises(CronError, match="minute 61 is out of range 0-59"):
             fn("61 * * * *")

@@ -22,17 +22,20 @@ from .parse import parse_cron
 from .translate import (
     DENO_DOC,
     KUBERNETES_DOC,
+    NETLIFY_DOC,
     VERCEL_DOC,
     fires_more_than_daily,
     to_cloudflare,
     to_deno,
     to_kubernetes,
+    to_netlify,
     to_vercel,
 )
 
 __all__ = [
     "DENO_DOC",
     "KUBERNETES_DOC",
+    "NETLIFY_DOC",
     "NICKNAMES",
     "VERCEL_DOC",
     "CronExpr",
@@ -42,5 +45,6 @@ __all__ = [
     "to_cloudflare",
     "to_deno",
     "to_kubernetes",
+    "to_netlify",
     "to_vercel",
 ]

@@ -20,6 +20,9 @@ from .parse import parse_cron
 # `nW`, `dL`, `d#n` as whole fields, 5 fields, no nicknames, UTC; so Deno gets Cloudflare's text.
 # CLOUDFLARE_DOC: https://developers.cloudflare.com/workers/configuration/cron-triggers/#supported-cron-expressions
 DENO_DOC = "https://docs.deno.com/runtime/fundamentals/cron/"
+# Netlify: "the cron expression format used by tools like crontab ... executed according to the UTC
+# timezone", nicknames but @reboot and @annually (NETLIFY_DOC).
+NETLIFY_DOC = "https://docs.netlify.com/build/functions/scheduled-functions/"
 VERCEL_DOC = "https://vercel.com/docs/cron-jobs#cron-expressions"
 CF_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
@@ -109,23 +112,34 @@ def _cloudflare_dow(e: CronExpr, platform: str) -> str:
 
 def to_vercel(expr: str) -> str:
     """Translate to Vercel Cron Jobs (5 numeric fields, UTC, no L/W/#, one day field), or raise CronError."""
+    return _to_plain(expr, "Vercel Cron Jobs")
+
+
+def to_netlify(expr: str) -> str:
+    """Translate to Netlify Scheduled Functions (NETLIFY_DOC: crontab's 5 fields in UTC, no L/W/#);
+    written as Vercel's plain numeric subset, which every crontab reader fires alike."""
+    return _to_plain(expr, "Netlify Scheduled Functions")
+
+
+def _to_plain(expr: str, platform: str) -> str:
+    """crontab's plain subset: 5 numeric fields, no L/W/#, at most one restricted day field."""
     e = parse_cron(expr)
-    _drop_zero_seconds(e, "Vercel Cron Jobs")
-    dom, dow = _vercel_days(e)
+    _drop_zero_seconds(e, platform)
+    dom, dow = _vercel_days(e, platform)
     return f"{_fmt(e.minutes, MINUTE)} {_fmt(e.hours, HOUR)} {dom} {_fmt(e.months, MONTH)} {dow}"
 
 
-def _vercel_days(e: CronExpr) -> tuple[str, str]:
+def _vercel_days(e: CronExpr, platform: str) -> tuple[str, str]:
     """Vercel's day fields: numbers only (weekdays 0-6 from Sunday), one of them `*`."""
     if e.last_day or e.last_weekday or e.nearest_weekdays:  # VERCEL_DOC: no L or W
-        raise CronError(f"Vercel Cron Jobs do not support L or W in day-of-month (got '{e.fields[3]}')")
+        raise CronError(f"{platform} do not support L or W in day-of-month (got '{e.fields[3]}')")
     if e.last_weekdays or e.nth_weekdays:  # VERCEL_DOC: no L or #
-        raise CronError(f"Vercel Cron Jobs do not support L or # in day-of-week (got '{e.fields[5]}')")
+        raise CronError(f"{platform} do not support L or # in day-of-week (got '{e.fields[5]}')")
     if _every_day(e):
         return "*", "*"
     if e.dom_restricted and e.dow_restricted:  # VERCEL_DOC: "when one has a value, the other must be *"
         raise CronError(
-            "Vercel Cron Jobs cannot set both day-of-month and day-of-week (when one has a value the "
+            f"{platform} cannot set both day-of-month and day-of-week (when one has a value the "
             "other must be *); split it into two schedules"
         )
     if e.dom_restricted:
