@@ -46,6 +46,7 @@ SERVER_CONFIG = {
 # Netlify starts each scheduled invocation on its own, whether or not the previous one is done.
 FEATURES = Features(
     scheduling=Scheduling.NETLIFY_SCHEDULED,
+    utc_only=True,  # Netlify fires scheduled functions in UTC only (compiler/features.py check_time_zones)
     scheduler_lock=False,
     overlap=frozenset(),
     node_builtins=NodeBuiltins.ALL,  # Node.js functions

@@ -159,3 +159,15 @@ def test_bad_input_fails_the_build_and_keeps_the_output(tmp_path: Path) -> None:
     assert 'netlify.toml: functions must be a table (got "all")' in fail(project, "--preset", "netlify")
     assert tree_digest(project / ".netlify") == before
     assert (project / "netlify.toml").read_text() == 'functions = "all"\n'
+
+
+def test_a_zoned_schedule_becomes_its_utc_expression_or_an_error(tmp_path: Path) -> None:
+    config = '[experimental]\ntasks = true\n[scheduledTasks]\n"CRON_TZ=Asia/Tokyo 0 9 * * 1-5" = "report"\n'
+    project = write_project(tmp_path, {"nitro.config.toml": config, "tasks/report.ts": PROJECT["tasks/report.ts"]})
+    proc = build_project(project, "netlify")
+    assert 'deployed as "0 0 * * 1-5" (UTC), which fires at the same instants' in proc.stderr
+    assert [fn["config"].get("schedule") for fn in functions_of(project)] == ["0 0 * * 1-5", None]
+    before = tree_digest(project / ".netlify")
+    (project / "nitro.config.toml").write_text(config.replace("Asia/Tokyo", "Europe/Berlin"))
+    assert "the netlify preset cannot fire it in Europe/Berlin" in fail(project, "--preset", "netlify")
+    assert tree_digest(project / ".netlify") == before
