@@ -5,6 +5,7 @@ Deno Deploy finds cron jobs (https://docs.deno.com/runtime/fundamentals/cron/, "
 registered at the top level of a module"). Deno.cron fires in UTC, in saffron's dialect
 (compiler/cron/translate.py `to_deno`). https://docs.deno.com/deploy/, https://nitro.build/deploy/providers/deno-deploy
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,14 @@ FEATURES = replace(
     platform=frozenset({"tcp", "deno-kv"}),  # no lasting filesystem on Deno Deploy
     utc_only=True,  # Deno.cron fires in UTC: zones go through compiler/features.py check_time_zones
     why_not=(
-        ("scheduler_lock", "Deno Deploy runs each Deno.cron job once per firing for the whole deployment, so no lock is needed"),
-        ("overlap", "Deno.cron never starts a job while its previous run goes on (a firing due then is skipped)"),
+        (
+            "scheduler_lock",
+            "Deno Deploy runs each Deno.cron job once per firing for the whole deployment, so no lock is needed",
+        ),
+        (
+            "overlap",
+            "Deno.cron never starts a job while its previous run goes on (a firing due then is skipped)",
+        ),
     ),
 )
 
@@ -45,10 +52,15 @@ class DenoDeploy(DenoServer):
     name = "deno_deploy"
     features = FEATURES
     utc_schedules = True  # Deno.cron fires in UTC
-    entry = Entry("deno_deploy.mjs", "startDenoDeploy", (
-        "Deno Deploy runs this module: Deno.serve answers HTTP and the",
-        "Deno.cron jobs below, registered at the top level, run the scheduled tasks (UTC).",
-    ), cron="denoCronHandler")
+    entry = Entry(
+        "deno_deploy.mjs",
+        "startDenoDeploy",
+        (
+            "Deno Deploy runs this module: Deno.serve answers HTTP and the",
+            "Deno.cron jobs below, registered at the top level, run the scheduled tasks (UTC).",
+        ),
+        cron="denoCronHandler",
+    )
 
     def platform_cron(self, cron: str) -> str | None:
         return to_deno(cron)
@@ -75,7 +87,10 @@ def deno_crons(project: Project, preset: str) -> list[dict[str, Any]]:
     for s in project.schedules:
         names = jobs.setdefault(translate(project, s.cron, preset), [])
         names.extend(n for n in s.tasks if n not in names)
-    return [{"name": job_name(schedule, tasks), "schedule": schedule, "tasks": tasks} for schedule, tasks in jobs.items()]
+    return [
+        {"name": job_name(schedule, tasks), "schedule": schedule, "tasks": tasks}
+        for schedule, tasks in jobs.items()
+    ]
 
 
 def job_name(schedule: str, tasks: list[str]) -> str:

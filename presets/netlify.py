@@ -149,7 +149,9 @@ def scheduled_functions(project: Project) -> list[dict[str, Any]]:
                 "or use a server preset"
             ) from None
         digest = hashlib.sha256(s.cron.encode()).hexdigest()[:10]
-        jobs.append({"name": f"nitro-cron-{digest}", "cron": s.cron, "schedule": schedule, "tasks": list(s.tasks)})
+        jobs.append(
+            {"name": f"nitro-cron-{digest}", "cron": s.cron, "schedule": schedule, "tasks": list(s.tasks)}
+        )
     return jobs
 
 
@@ -165,7 +167,9 @@ def check_user_config(root: Path, jobs: list[dict[str, Any]], warnings: Warnings
         raise ConfigError(f"{USER_CONFIG}: not valid TOML ({exc}); fix the file or remove it") from None
     functions = data.get("functions", {})
     if not isinstance(functions, dict):
-        raise ConfigError(f"{USER_CONFIG}: functions must be a table (got {json.dumps(functions, default=str)})")
+        raise ConfigError(
+            f"{USER_CONFIG}: functions must be a table (got {json.dumps(functions, default=str)})"
+        )
     ours = {SERVER: SERVER_CONFIG, **{job["name"]: {"schedule": job["schedule"]} for job in jobs}}
     for name, settings in functions.items():
         # A table name is a function name or a glob over them (`[functions."*"]`).

@@ -30,7 +30,9 @@ FUNCTION_CONFIG_SCHEMA = {
     "properties": {
         "name": {"type": "string"},
         "generator": {"type": "string"},
-        "path": {"oneOf": [{"type": "string", "pattern": "^/"}, {"type": "array", "items": {"type": "string"}}]},
+        "path": {
+            "oneOf": [{"type": "string", "pattern": "^/"}, {"type": "array", "items": {"type": "string"}}]
+        },
         "excludedPath": {"type": ["string", "array"]},
         "preferStatic": {"type": "boolean"},
         "method": {"type": ["string", "array"]},
@@ -58,12 +60,19 @@ PROJECT = {
     "tasks/boom.ts": TRACE.format(name="boom", body='throw new Error("kaboom");'),
     "routes/hello.ts": 'export default defineEventHandler((event) => ({ hello: "netlify", method: event.method }));\n',
 }
-USER_TOML = '# my site\n[build]\n  publish = "public" # static files\n[functions."*"]\n  node_bundler = "esbuild"\n'
+USER_TOML = (
+    '# my site\n[build]\n  publish = "public" # static files\n[functions."*"]\n  node_bundler = "esbuild"\n'
+)
 
 
 def functions_of(project: Path) -> list[dict[str, Any]]:
-    out = subprocess.run(["node", str(HARNESS), str(project / FUNCTIONS), "--list"], capture_output=True,
-                         text=True, timeout=30, check=True)
+    out = subprocess.run(
+        ["node", str(HARNESS), str(project / FUNCTIONS), "--list"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -73,8 +82,10 @@ def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
     out = project / FUNCTIONS
     generated = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.mjs") if "chunks" not in p.parts)
     assert generated == [
-        "nitro-cron-1cec0fa1ff/nitro-cron-1cec0fa1ff.mjs", "nitro-cron-51c662a2b4/nitro-cron-51c662a2b4.mjs",
-        "server/main.mjs", "server/server.mjs",
+        "nitro-cron-1cec0fa1ff/nitro-cron-1cec0fa1ff.mjs",
+        "nitro-cron-51c662a2b4/nitro-cron-51c662a2b4.mjs",
+        "server/main.mjs",
+        "server/server.mjs",
     ]
     for rel in generated[:2] + generated[3:]:
         assert (out / rel).read_text() == snapshot_file(name=rel.replace("/", "__"))
@@ -163,7 +174,9 @@ def test_bad_input_fails_the_build_and_keeps_the_output(tmp_path: Path) -> None:
 
 def test_a_zoned_schedule_becomes_its_utc_expression_or_an_error(tmp_path: Path) -> None:
     config = '[experimental]\ntasks = true\n[scheduledTasks]\n"CRON_TZ=Asia/Tokyo 0 9 * * 1-5" = "report"\n'
-    project = write_project(tmp_path, {"nitro.config.toml": config, "tasks/report.ts": PROJECT["tasks/report.ts"]})
+    project = write_project(
+        tmp_path, {"nitro.config.toml": config, "tasks/report.ts": PROJECT["tasks/report.ts"]}
+    )
     proc = build_project(project, "netlify")
     assert 'deployed as "0 0 * * 1-5" (UTC), which fires at the same instants' in proc.stderr
     assert [fn["config"].get("schedule") for fn in functions_of(project)] == ["0 0 * * 1-5", None]
