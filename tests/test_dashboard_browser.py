@@ -222,7 +222,7 @@ def test_dashboard_in_production_behind_the_token(tmp_path: Path, start_server) 
     root = project(tmp_path)
     assert build_project(root).returncode == 0
     port = free_port()
-    server = start_server(NODE_BUNDLE, root, env={"NITRO_TASKS_TOKEN": TOKEN}, port=port)
+    server = start_server(NODE_BUNDLE, root, env={"NITRO_TASKS_TOKEN": TOKEN, "TZ": "Asia/Tokyo"}, port=port)
     # Headers of the page and its files: CSP without inline script, nosniff, no framing.
     for path in ("/_nitro/ui", "/_nitro/ui/dashboard.mjs", "/_nitro/ui/cron.mjs", "/_nitro/ui/dashboard.css"):
         status, headers, body = fetch(port, path)
@@ -254,6 +254,13 @@ def test_dashboard_in_production_behind_the_token(tmp_path: Path, start_server) 
         )
         assert TOKEN not in driver.current_url
         assert driver.execute_script("return sessionStorage.getItem('nitro-tasks-token')") == TOKEN
+        # The server fires in its own zone (Tokyo, UTC+9): 03:00 there is 18:00 UTC the day before.
+        daily = driver.find_element(By.CSS_SELECTOR, 'article.schedule[data-cron="0 3 * * *"]')
+        firings = daily.find_elements(By.CSS_SELECTOR, "ol.firings li")
+        assert len(firings) == 5 and all(f.text.endswith("18:00:00 UTC") for f in firings), [
+            f.text for f in firings
+        ]
+        assert "fire in Asia/Tokyo" in driver.find_element(By.ID, "zone-note").text
         # Production names no source files.
         assert "Source:" not in task_card(driver, "echo:payload").text
         card = run_with(driver, "echo:payload", '{"a": 1}')

@@ -178,22 +178,25 @@ function renderSchedules(data) {
   const box = $("schedules");
   box.replaceChildren();
   const local = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  // Platforms that fire crons in UTC, or a server running in UTC: firings are UTC instants.
-  const utc = data.utc || /^(Etc\/)?(UTC|GMT)$/.test(data.timeZone ?? "");
-  $("zone-note").textContent = utc
-    ? "This deployment fires schedules in UTC. Times are shown in your time zone and in UTC."
-    : data.timeZone && data.timeZone !== local
-      ? `The server runs in ${data.timeZone}; these firings are computed in your time zone (${local}).`
-      : `Times are shown in your time zone (${local}) and in UTC.`;
+  // Where the deployment fires: a schedule's own zone (CRON_TZ=, scheduler.timezone), else UTC on
+  // Cloudflare and Vercel, else the server's zone. cron.mjs computes in that zone, here as there.
+  const zone = data.utc ? "UTC" : data.timeZone;
+  $("zone-note").textContent = `Schedules without their own zone fire in ${zone}. Times are shown in your time zone (${local}) and in UTC.`;
   if (data.schedules.length === 0) box.append(el("p", { className: "muted", text: "No scheduled tasks." }));
-  for (const schedule of data.schedules) box.append(scheduleCard(schedule, utc));
+  for (const schedule of data.schedules) box.append(scheduleCard(schedule, data.utc ? null : data.timeZone));
 }
 
-function scheduleCard(schedule, utc) {
+/** The next firing after `after` as the deployment computes it (zone: the server's, null = UTC). */
+function firingAfter(spec, after, zone) {
+  if (spec.timeZone) return nextFiring(spec, after);
+  return zone ? nextFiring({ ...spec, timeZone: zone }, after) : nextFiringUTC(spec, after);
+}
+
+function scheduleCard(schedule, zone) {
   const firings = el("ol", { className: "firings" });
   let after = Date.now();
   for (let i = 0; i < FIRINGS && schedule.spec; i++) {
-    const at = utc ? nextFiringUTC(schedule.spec, after) : nextFiring(schedule.spec, after);
+    const at = firingAfter(schedule.spec, after, zone);
     if (at == null) break;
     firings.append(el("li", {},
       el("time", { dateTime: new Date(at).toISOString(), text: localTime(at) }), " — ",
@@ -201,8 +204,9 @@ function scheduleCard(schedule, utc) {
     after = at;
   }
   if (firings.children.length === 0) firings.append(el("li", { text: "Never fires again." }));
+  const own = schedule.spec?.timeZone ? ` (in ${schedule.spec.timeZone})` : "";
   return el("article", { className: "schedule", "data-cron": schedule.cron },
-    el("h3", { text: schedule.cron }),
+    el("h3", { text: schedule.cron + own }),
     el("p", { text: `Runs: ${schedule.tasks.join(", ")}` }),
     el("p", { className: "muted", text: "Next firings (your time — UTC):" }),
     firings);
