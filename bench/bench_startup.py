@@ -221,6 +221,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--runtimes", default="node_server,node_cluster,bun,deno_server,cloudflare_module,vercel")
     ap.add_argument("--nitro", default="node_server", help="runtimes also built with Nitro 3 ('' for none)")
+    ap.add_argument("--reuse", action="store_true", help="start the builds of an earlier run, build none")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     runtimes = args.runtimes.split(",")
@@ -230,14 +231,15 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}")
     servers = []  # (kind, preset, size, project)
     for size in sizes:
-        sources = make_sources(OUT / f"src-{size}", size)
+        sources = OUT / f"src-{size}" if args.reuse else make_sources(OUT / f"src-{size}", size)
         for kind, presets in (("nitro-build", runtimes), ("nitro", nitro)):
             for preset in presets:
                 project = OUT / f"{kind}-{preset}-{size}"
-                shutil.rmtree(project, ignore_errors=True)
-                shutil.copytree(sources, project)
-                secs = build(kind, project, preset)
-                print(f"built {kind} {preset} {size}: {secs:.2f} s", flush=True)
+                if not args.reuse:
+                    shutil.rmtree(project, ignore_errors=True)
+                    shutil.copytree(sources, project)
+                    secs = build(kind, project, preset)
+                    print(f"built {kind} {preset} {size}: {secs:.2f} s", flush=True)
                 servers.append((kind, preset, size, project))
     results: dict[tuple[str, str, int], list[dict[str, float]]] = {s[:3]: [] for s in servers}
     for _ in range(args.repeat):
