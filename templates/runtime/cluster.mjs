@@ -160,7 +160,8 @@ export function taskFlights(pool) {
     if (!child) return queued.add(name);
     queued.delete(name);
     flight.owner = child;
-    tell(child, { nitro: "run", name, payload: flight.payload, trigger: flight.trigger }, () => undelivered(name, child));
+    const trigger = flight.trigger ? { trigger: flight.trigger } : {}; // the history's cause of the run
+    tell(child, { nitro: "run", name, payload: flight.payload, ...trigger }, () => undelivered(name, child));
   }
 
   /** `child` died before the run could reach it (it never started there): run it on another worker. */
