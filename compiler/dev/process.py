@@ -75,7 +75,9 @@ class ServerProcess:
         self.url: str | None = None
         self.ready = threading.Event()
         self.proc = subprocess.Popen(
-            [node, f"{DEV_DIR}/server/index.mjs"], cwd=root, env=env, stdin=subprocess.DEVNULL,
+            # The dev bundle is one file, compiled before its banner could enable source maps:
+            # the flag makes a failing task's stack name its .ts file and line here too.
+            [node, "--enable-source-maps", f"{DEV_DIR}/server/index.mjs"], cwd=root, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
             start_new_session=True, preexec_fn=_death_signal(),
         )
