@@ -72,12 +72,13 @@ class ServerProcess:
     def __init__(self, root: Path, node: str, host: str, port: int):
         env = {**os.environ, "PORT": str(port), "NITRO_PORT": str(port), "HOST": host, "NITRO_HOST": host}
         env.setdefault("NITRO_SHUTDOWN_TIMEOUT", CHILD_SHUTDOWN_MS)
+        # The dev bundle is one file, compiled before its banner could enable source maps: the
+        # flag makes a failing task's stack name its .ts file and line in dev too.
+        env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} --enable-source-maps".strip()
         self.url: str | None = None
         self.ready = threading.Event()
         self.proc = subprocess.Popen(
-            # The dev bundle is one file, compiled before its banner could enable source maps:
-            # the flag makes a failing task's stack name its .ts file and line here too.
-            [node, "--enable-source-maps", f"{DEV_DIR}/server/index.mjs"], cwd=root, env=env, stdin=subprocess.DEVNULL,
+            [node, f"{DEV_DIR}/server/index.mjs"], cwd=root, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
             start_new_session=True, preexec_fn=_death_signal(),
         )
