@@ -5,7 +5,6 @@
 // `{p:runs}:tasks` (the set of task names that ran) and `{p:runs}:task:<name>` (a list, newest
 // first, trimmed to RUNS_PER_TASK on every push: bounded whatever the number of runs).
 import { readEnv } from "./env.mjs";
-import { createRedisClient } from "./redis_client.mjs";
 import { RUNS_PER_TASK, setRunStore } from "./runs.mjs";
 
 const ADD = `redis.call("sadd", KEYS[2], ARGV[3])
@@ -25,21 +24,26 @@ export function shareRuns(options = {}) {
   const config = options.schedulerLock;
   const url = config && (readEnv("NITRO_SCHEDULER_REDIS_URL") || config.url);
   if (!url) return;
-  let client;
-  try {
-    client = createRedisClient(url);
-  } catch (error) {
-    return console.error(`[nitro] run history stays in memory: ${error?.message ?? error}`);
-  }
+  // Imported only with a lock, and bundled only then (import.meta._schedulerLock, runtime/lock.mjs).
+  const connecting = import.meta._schedulerLock !== false
+    ? import("./redis_client.mjs").then(({ createRedisClient }) => createRedisClient(url))
+    : null;
+  if (!connecting) return;
+  connecting.catch((error) => {
+    setRunStore(null);
+    console.error(`[nitro] run history stays in memory: ${error?.message ?? error}`);
+  });
   const tag = `{${config.prefix ?? "nitro"}:runs}`;
   const index = `${tag}:tasks`;
   const listKey = (name) => `${tag}:task:${name}`;
   setRunStore({
     async add(record) {
+      const client = await connecting;
       await client.command("EVAL", ADD, 2, listKey(record.task), index, JSON.stringify(record), RUNS_PER_TASK, record.task);
     },
     /** Oldest first within each task, as runs.mjs keeps them in memory. */
     async list() {
+      const client = await connecting;
       const reply = await client.command("EVAL", LIST, 1, index, `${tag}:task:`);
       return reply.map((text) => JSON.parse(text));
     },
