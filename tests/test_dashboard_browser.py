@@ -117,7 +117,7 @@ def test_dashboard_in_nitro_dev(tmp_path: Path) -> None:
     root = project(tmp_path)
     with running_dev(root) as dev, browser(tmp_path, "dev") as driver:
         url = f"http://127.0.0.1:{dev.port}/_nitro/ui"
-        assert f"[nitro dev] dashboard: {url}" in dev.output
+        dev.wait_for(f"[nitro dev] dashboard: {url}", timeout=5)
         driver.get(url)
         wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "article.task")) == 5, what="five tasks")
         names = [
@@ -128,13 +128,14 @@ def test_dashboard_in_nitro_dev(tmp_path: Path) -> None:
         assert "Source: tasks/echo/payload.ts" in task_card(driver, "echo:payload").text
         # Every schedule, each with five firings shown in local time and UTC.
         crons = [
-            el.get_attribute("data-cron") for el in driver.find_elements(By.CSS_SELECTOR, "article.schedule")
+            str(el.get_attribute("data-cron"))
+            for el in driver.find_elements(By.CSS_SELECTOR, "article.schedule")
         ]
         assert sorted(crons) == ["* * * * *", "* * * * * *", "0 3 * * *"]
         daily = driver.find_element(By.CSS_SELECTOR, 'article.schedule[data-cron="0 3 * * *"]')
         firings = daily.find_elements(By.CSS_SELECTOR, "ol.firings li")
         assert len(firings) == 5
-        stamps = [f.find_element(By.TAG_NAME, "time").get_attribute("datetime") for f in firings]
+        stamps = [str(f.find_element(By.TAG_NAME, "time").get_attribute("datetime")) for f in firings]
         # The server and the browser share this machine's zone: 03:00 local, a day apart.
         local = [
             time.localtime(time.mktime(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone)
