@@ -6,19 +6,23 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._version import __version__
-from .check import check_command
 from .console import echo, error, print_warnings, run_guarded, styled
-from .dev import dev_command
 from .errors import Warnings
-from .pipeline import BuildResult, build
+from .lazy_commands import LazyGroup
 from .presets import ALIASES, PRESETS
-from .schema import schema_text
-from .task_cli import task_group
+
+if TYPE_CHECKING:
+    from .pipeline import BuildResult
+
+# Imported when run (compiler/lazy_commands.py): `module:command`, and its line in --help.
+CHECK = (".check:check_command", "Validate the config, the scan and every cron (no esbuild, nothing written); exit 0 or 1.")
+DEV = (".dev.loop:dev_command", "Build for Node into .nitro/dev/, serve it, and rebuild and restart on every change.")
+TASK = (".task_cli:task_group", "List and run the tasks of the running `nitro dev` server.")
 
 
 def summary(result: BuildResult) -> dict[str, Any]:
@@ -138,6 +142,8 @@ def build_options(func: Any) -> Any:
 def do_build(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool,
              dry_run: bool = False, print_path: str | None = None) -> None:
     """Build (or plan, with --dry-run), print warnings and the summary or one artifact."""
+    from .pipeline import build
+
     warnings = Warnings(strict=strict)
     try:
         result = run_guarded(
@@ -169,10 +175,12 @@ def print_artifact(result: BuildResult, path: str) -> None:
 @click.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of nitro.config.json / nitro.config.toml."""
+    from .schema import schema_text
+
     click.echo(schema_text(), nl=False)
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy={"check": CHECK, "dev": DEV, "task": TASK})
 @click.version_option(version=__version__, prog_name="nitro-build")
 def main() -> None:
     """nitro-build: compile tasks, schedules and routes into deployable bundles."""
@@ -186,13 +194,11 @@ def build_command(preset: str | None, root: Path, strict: bool, as_json: bool, d
     do_build(preset, root, strict, as_json, debug, dry_run, print_path)
 
 
-main.add_command(dev_command)
-main.add_command(task_group)
-main.add_command(check_command)
 main.add_command(schema_command)
 
 
-@click.group("nitro-build", invoke_without_command=True)
+@click.group("nitro-build", cls=LazyGroup, lazy={"check": CHECK},
+             invoke_without_command=True)
 @click.version_option(version=__version__, prog_name="nitro-build")
 @build_options
 @click.pass_context
@@ -206,7 +212,6 @@ def build_main(ctx: click.Context, preset: str | None, root: Path, strict: bool,
         do_build(preset, root, strict, as_json, debug, dry_run, print_path)
 
 
-build_main.add_command(check_command)
 build_main.add_command(schema_command)
 
 

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PresetError
-from .base import Preset
+
+if TYPE_CHECKING:
+    from .base import Preset
 
 PRESETS = (
     "node_server",
@@ -22,6 +25,16 @@ PRESETS = (
     "dev",
 )
 ALIASES = {"node": "node_server", "deno": "deno_server"}
+
+
+def __getattr__(name: str) -> Any:
+    """`Preset` is imported on first use: the CLI needs only the names above (issue 14: `--help`
+    must not import the preset base, jinja2 and pydantic)."""
+    if name == "Preset":
+        from .base import Preset
+
+        return Preset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_preset(name: str) -> Preset:
