@@ -1,10 +1,14 @@
 """Build-time benchmark: projects of 10 to 10000 tasks (with schedules), built with the real CLI.
 
-Reports, per size: wall time of `nitro build` (median of --repeat runs), peak memory of the
-Python compiler and of esbuild, and the bundle size. Numbers go in closing notes; nothing here
-is enforced, since shared machines are noisy.
+Reports, per size: wall time of a build (median of --repeat runs), peak memory of the Python
+compiler and of esbuild, the peak of the whole process tree (the sum of the RSS of Python and its
+esbuild children, sampled from /proc) and the bundle size; then the growth from the smallest to the
+largest size, the `nitro-build --help` and `nitro --help` times (median of --repeat * 3), and the
+`nitro dev` reload of a --dev-tasks project: from the write of one changed task file to the
+server answering with the new result (issue 14's goals). Numbers go in closing notes; nothing
+here is enforced, since shared machines are noisy.
 
-    python bench/bench_build.py [--sizes 10,100,1000,10000] [--repeat 3]
+    python bench/bench_build.py [--sizes 10,100,1000,10000] [--repeat 3] [--dev-tasks 1000]
 """
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_dev_reload import dev_reload
+from bench_tree import tree_peak_kib
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
@@ -57,17 +64,40 @@ def make_project(root: Path, count: int) -> Path:
     return root
 
 
-def measure(project: Path) -> tuple[float, int, int]:
-    """One build: (seconds, python peak KiB, esbuild peak KiB)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NITRO_ESBUILD": str(REPO / "node_modules/.bin/esbuild")}
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "NITRO_ESBUILD": str(REPO / "node_modules/.bin/esbuild")}
+
+
+def measure(project: Path) -> tuple[float, int, int, int]:
+    """One build: (seconds, python peak KiB, esbuild peak KiB, process-tree peak KiB)."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(project)], env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.Popen([sys.executable, "-c", PROBE, str(project)], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tree = tree_peak_kib(proc)
+    out, err = proc.communicate()
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"build failed for {project}:\n{proc.stderr}")
-    own, kids = (int(x) for x in proc.stdout.split())
-    return elapsed, own, kids
+        raise SystemExit(f"build failed for {project}:\n{err}")
+    own, kids = (int(x) for x in out.split())
+    return elapsed, own, kids, tree
+
+
+def cli_wall(project: Path, *argv: str) -> float:
+    """Seconds for one run of the installed CLI's entry point (as the console scripts start it)."""
+    script = f"import sys; sys.argv = {list(argv[:1])!r} + sys.argv[1:]; from nitro_build import entry; " \
+             f"entry.{argv[0].replace('-', '_')}()"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", script, *argv[1:]], cwd=project, env=ENV,
+                   capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def startup(project: Path, repeat: int) -> dict[str, float]:
+    """Median seconds of `nitro-build --help`, `nitro --help` and a `nitro-build` of `project`."""
+    return {
+        "nitro_build_help_s": round(statistics.median(cli_wall(project, "nitro-build", "--help") for _ in range(repeat)), 3),
+        "nitro_help_s": round(statistics.median(cli_wall(project, "nitro", "--help") for _ in range(repeat)), 3),
+        "nitro_build_cli_s": round(statistics.median(cli_wall(project, "nitro-build") for _ in range(repeat)), 3),
+    }
 
 
 def bundle_size(project: Path) -> tuple[int, int]:
@@ -79,7 +109,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10,100,1000,10000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dev-tasks", type=int, default=1000, help="0 skips the dev reload")
     args = parser.parse_args()
+    print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
     rows: list[dict[str, Any]] = []
     for size in (int(s) for s in args.sizes.split(",")):
         project = make_project(OUT / f"tasks-{size}", size)
@@ -92,6 +124,7 @@ def main() -> None:
             "wall_s_all": [round(r[0], 3) for r in runs],
             "python_peak_mib": round(max(r[1] for r in runs) / 1024, 1),
             "esbuild_peak_mib": round(max(r[2] for r in runs) / 1024, 1),
+            "tree_peak_mib": round(max(r[3] for r in runs) / 1024, 1),
             "bundle_bytes": size_bytes,
             "bundle_files": files,
         })
@@ -100,7 +133,14 @@ def main() -> None:
     for row in rows[1:]:
         ratio = row["wall_s_median"] / base["wall_s_median"]
         print(f"{row['tasks']:>6} tasks: {row['wall_s_median']}s, "
-              f"{ratio:.1f}x the time of {base['tasks']} for {row['tasks'] // base['tasks']}x the tasks")
+              f"{ratio:.1f}x the time of {base['tasks']} for {row['tasks'] // base['tasks']}x the tasks; "
+              f"tree peak {row['tree_peak_mib']} MiB ({row['tree_peak_mib'] / base['tree_peak_mib']:.1f}x)")
+    small = make_project(OUT / "tasks-10", 10)
+    print(json.dumps(startup(small, args.repeat * 3)), flush=True)
+    if args.dev_tasks:
+        project = make_project(OUT / f"dev-{args.dev_tasks}", args.dev_tasks)
+        print(json.dumps(dev_reload(project, ENV, args.repeat)), flush=True)
+    print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
 
 
 if __name__ == "__main__":
