@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from conftest import REPO, assert_generated_sources, build_project, built_fixture, write_project
+from conftest import REPO, assert_generated_sources, build_project, built_fixture, run_cli, write_project
 from test_build_errors import fail, tree_digest
 
 HARNESS = REPO / "tests" / "js" / "netlify_launcher.mjs"
 FUNCTIONS = ".netlify/functions-internal"
+FRAMEWORKS_CONFIG = ".netlify/v1/config.json"
 # https://docs.netlify.com/build/functions/api/#config (path routing, preferStatic, nodeBundler,
 # includedFiles, name, generator) and https://docs.netlify.com/build/functions/scheduled-functions/.
 FUNCTION_CONFIG_SCHEMA = {
@@ -89,6 +90,7 @@ def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
     ]
     for rel in generated[:2] + generated[3:]:
         assert (out / rel).read_text() == snapshot_file(name=rel.replace("/", "__"))
+    assert (project / FRAMEWORKS_CONFIG).read_text() == snapshot_file(name="config.json")
 
 
 def test_function_configs_are_static_and_documented(tmp_path: Path) -> None:
@@ -129,10 +131,57 @@ def test_summary_says_utc_and_30_seconds_and_user_toml_is_read_only(tmp_path: Pa
     assert "0 0 9 * * mon-fri" in proc.stdout and "netlify runs it as: 0 9 * * 1-5" in proc.stdout
     assert (project / "netlify.toml").read_text() == USER_TOML
     assert (
-        'netlify.toml: functions."*".node_bundler = "esbuild" applies to a function the netlify preset '
-        "generates and overrides its settings"
+        'netlify.toml: functions."*".node_bundler = "esbuild" is overridden by the netlify preset\'s '
+        'node_bundler = "none" for nitro-cron-27cc3d75ae, nitro-cron-98f2fd36b3, server (the functions\' '
+        "in-source config wins over netlify.toml); remove it to silence this warning"
     ) in proc.stderr
     assert proc.stderr.count('functions."*".node_bundler') == 1
+
+
+# A user's netlify.toml with comments, a setting the preset also makes (schedule, for one
+# function), one it does not (external_node_modules) and settings for other functions.
+COMMENTED_TOML = """# site settings, kept as written
+[build]
+  publish = "public"  # static files
+
+[functions.nitro-cron-98f2fd36b3]
+  schedule = "@hourly"  # mine
+  external_node_modules = ["sharp"]
+
+[functions."api-*"]  # not ours
+  node_bundler = "esbuild"
+"""
+
+
+def test_frameworks_config_is_written_and_the_user_toml_never_is(tmp_path: Path) -> None:
+    """Our settings go to .netlify/v1/config.json (which Netlify merges with netlify.toml); the
+    user's file stays byte-identical; each of its keys that reaches our functions is warned about,
+    naming the file, the table and the key; --dry-run --print shows the config the build writes."""
+    project = write_project(tmp_path, {**PROJECT, "netlify.toml": COMMENTED_TOML})
+    printed = run_cli("build", "--dir", str(project), "--preset", "netlify", "--dry-run", "--print", FRAMEWORKS_CONFIG)
+    proc = build_project(project, "netlify")
+    assert (project / "netlify.toml").read_bytes() == COMMENTED_TOML.encode()
+    written = (project / FRAMEWORKS_CONFIG).read_text()
+    assert printed.stdout == written
+    assert json.loads(written) == {
+        "functions": {
+            "nitro-cron-27cc3d75ae": {"node_bundler": "none", "schedule": "0 9 * * 1-5"},
+            "nitro-cron-98f2fd36b3": {"node_bundler": "none", "schedule": "*/15 * * * *"},
+            "server": {"node_bundler": "none"},
+        }
+    }
+    assert (
+        'netlify.toml: functions."nitro-cron-98f2fd36b3".schedule = "@hourly" is overridden by the netlify '
+        'preset\'s schedule = "*/15 * * * *" for nitro-cron-98f2fd36b3'
+    ) in proc.stderr
+    assert (
+        'netlify.toml: functions."nitro-cron-98f2fd36b3".external_node_modules = ["sharp"] applies to a '
+        "function the netlify preset generates"
+    ) in proc.stderr
+    assert "api-*" not in proc.stderr
+    # The function's in-source config, which Netlify applies over netlify.toml, keeps our schedule.
+    schedules = {fn["name"]: fn["config"].get("schedule") for fn in functions_of(project)}
+    assert schedules["nitro-cron-98f2fd36b3"] == "*/15 * * * *"
 
 
 REFUSED = {
@@ -150,6 +199,7 @@ def test_bad_input_fails_the_build_and_keeps_the_output(tmp_path: Path) -> None:
     project = write_project(tmp_path, {**PROJECT, "netlify.toml": USER_TOML})
     build_project(project, "netlify")
     before = tree_digest(project / ".netlify")
+    assert (project / FRAMEWORKS_CONFIG).is_file()
     config = project / "nitro.config.toml"
     original = config.read_text()
     for expr, reason in REFUSED.items():
