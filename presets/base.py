@@ -98,8 +98,19 @@ class Preset:
             "_tasks": project.tasks_enabled,
             # Ours: without a lock the Redis client is left out of the bundle (runtime/lock.mjs).
             "_schedulerLock": "schedulerLock" in scheduler_options(project),
+            # Ours: the storage mount that keeps the run history (runtime/run_storage.mjs), or false.
+            "_runStorage": self.run_storage_mount(project),
         }
         return tuple((f"import.meta.{k}", json.dumps(v)) for k, v in values.items())
+
+    def run_storage_mount(self, project: Project) -> str | bool:
+        """Where the run history is shared when the project configures storage: the `runs` mount,
+        else `data`, else the first one (nitro dev adds `devStorage`); false without storage."""
+        mounts = list(project.storage) + (list(project.dev_storage) if self.dev else [])
+        for name in ("runs", "data"):
+            if name in mounts:
+                return name
+        return mounts[0] if mounts else False
 
     def render_sources(self, project: Project, plan: Plan) -> str:
         """Plan registry.mjs and the entry in .nitro/build/<preset>/; return the entry's path."""

@@ -11,6 +11,7 @@ import { runCli } from "./cli.mjs";
 import { shutdownTimeoutMs } from "./env.mjs";
 import { ready } from "./hooks.mjs";
 import { listen, nodeServer } from "./node.mjs";
+import { shareRunsInCluster } from "./run_cluster.mjs";
 import { shareRuns } from "./run_store.mjs";
 import { logUnhandledRejections, onShutdown, shutdown, startSchedules } from "./server.mjs";
 import { HTTPError, runTask, setCoordinator, tasksIdle } from "./task.mjs";
@@ -24,8 +25,10 @@ const SHUTDOWN_MARGIN_MS = 2000;
 
 /** Entry point of the generated node_cluster bundle: `startCluster(registry)`. */
 export function startCluster(registry) {
-  shareRuns(registry.options); // the run history in the lock's Redis (run_store.mjs)
+  // The run history in the lock's Redis or the project's storage (run_store.mjs), else the primary's.
+  const shared = shareRuns(registry.options);
   if (process.argv[2] === "task") return runCli(registry, process.argv.slice(3));
+  if (!shared) shareRunsInCluster();
   return cluster.isPrimary ? primary(registry) : worker(registry);
 }
 

@@ -1,4 +1,7 @@
-// The run history's shared store (runs.mjs setRunStore) for server presets with `scheduler.lock`:
+// The run history's shared store (runs.mjs setRunStore) for server presets. One rule: with
+// `scheduler.lock`, the lock's Redis (atomic push-and-trim, below); otherwise, with `storage`
+// configured, the project's storage (run_storage.mjs); otherwise memory (node_cluster: the
+// primary's, run_cluster.mjs). With `scheduler.lock`:
 // the lock's Redis holds the last RUNS_PER_TASK runs of each task, so every replica (and the
 // bundle CLI) lists the same history. Keys share one hash tag, `{<prefix>:runs}`, so both scripts
 // touch one Redis Cluster slot (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags):
@@ -19,16 +22,33 @@ for _, name in ipairs(redis.call("smembers", KEYS[1])) do
 end
 return out`;
 
-/** Keeps the history in the scheduler lock's Redis when `options.schedulerLock` is set. */
+/** Keeps the history in a shared store if the project has one; true if it does. */
 export function shareRuns(options = {}) {
   const config = options.schedulerLock;
   const url = config && (readEnv("NITRO_SCHEDULER_REDIS_URL") || config.url);
-  if (!url) return;
+  if (url) return shareInRedis(config, url);
+  // The storage mount for runs, decided at build time (presets/base.py): false leaves storage out.
+  const loading = import.meta._runStorage
+    ? import("./run_storage.mjs").then(({ storageRunStore }) => storageRunStore(import.meta._runStorage))
+    : null;
+  if (!loading) return false;
+  loading.catch((error) => {
+    setRunStore(null);
+    console.error(`[nitro] run history stays in memory: ${error?.message ?? error}`);
+  });
+  setRunStore({
+    add: (record) => loading.then((store) => store.add(record)),
+    list: () => loading.then((store) => store.list()),
+  });
+  return true;
+}
+
+function shareInRedis(config, url) {
   // Imported only with a lock, and bundled only then (import.meta._schedulerLock, runtime/lock.mjs).
   const connecting = import.meta._schedulerLock !== false
     ? import("./redis_client.mjs").then(({ createRedisClient }) => createRedisClient(url))
     : null;
-  if (!connecting) return;
+  if (!connecting) return false;
   connecting.catch((error) => {
     setRunStore(null);
     console.error(`[nitro] run history stays in memory: ${error?.message ?? error}`);
@@ -48,4 +68,5 @@ export function shareRuns(options = {}) {
       return reply.map((text) => JSON.parse(text));
     },
   });
+  return true;
 }

@@ -59,6 +59,14 @@ function allMemory() {
   return [...memory.values()].flat();
 }
 
+/** The records kept in this process's memory, oldest first within each task (run_cluster.mjs). */
+export const runRecords = allMemory;
+
+/** Keeps a finished record (in memory, and in the shared store if any). */
+export function keepRun(record) {
+  return keep(record);
+}
+
 function keep(record) {
   const list = memory.get(record.task) ?? [];
   list.push(record);
