@@ -11,7 +11,7 @@ from conftest import NODE_BUNDLE, build_project, write_project
 
 TOKEN = "tok-store-7c1"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
-TASK = 'export default defineTask({ run({ payload }) { return { result: payload.n ?? null }; } });\n'
+TASK = "export default defineTask({ run({ payload }) { return { result: payload.n ?? null }; } });\n"
 
 
 def project(root: Path, storage: str, preset: str = "node_server") -> Path:
