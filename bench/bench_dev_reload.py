@@ -5,6 +5,7 @@ times rewrites tasks/group0/task0.ts with a new result and polls GET /_nitro/tas
 (loopback, as `nitro task` does) every 2 ms until the answer is the new one. The time is the
 whole reload a developer waits for: the watcher noticing, the rebuild, the server swap.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,6 +70,9 @@ def dev_reload(project: Path, env: dict[str, str], repeat: int) -> dict[str, Any
         proc.wait(timeout=30)
         log.close()
     tasks = sum(1 for _ in (project / "tasks").rglob("*.ts"))
-    return {"dev_tasks": tasks, "dev_first_start_s": round(first, 3),
-            "dev_reload_s_median": round(statistics.median(times), 3),
-            "dev_reload_s_all": [round(t, 3) for t in times]}
+    return {
+        "dev_tasks": tasks,
+        "dev_first_start_s": round(first, 3),
+        "dev_reload_s_median": round(statistics.median(times), 3),
+        "dev_reload_s_all": [round(t, 3) for t in times],
+    }

@@ -4,6 +4,7 @@
 sampled from /proc (Linux) every few milliseconds while it runs; a short spike between two
 samples can be missed, so this is a lower bound of the true peak.
 """
+
 from __future__ import annotations
 
 import subprocess

@@ -5,6 +5,7 @@ used (the dev server, the task client's urllib, pydantic, jinja2, every preset).
 names each subcommand's module and its one-line help (for the command list in --help), and imports
 the module on first use. tests/test_cli_imports.py checks each line matches the real command's.
 """
+
 from __future__ import annotations
 
 import importlib

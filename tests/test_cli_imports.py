@@ -3,6 +3,7 @@
 Checked by what a fresh interpreter has imported (sys.modules), not by timing: pydantic, jinja2,
 urllib.request and importlib.metadata are what made `--help` slow (python -X importtime).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,16 @@ import pytest
 from nitro_build.cli import build_main, main
 from nitro_build.lazy_commands import short_help
 
-HEAVY = ("pydantic", "jinja2", "urllib.request", "importlib.metadata", "nitro_build.pipeline",
-         "nitro_build.presets.base", "nitro_build.dev.loop", "nitro_build.task_cli")
+HEAVY = (
+    "pydantic",
+    "jinja2",
+    "urllib.request",
+    "importlib.metadata",
+    "nitro_build.pipeline",
+    "nitro_build.presets.base",
+    "nitro_build.dev.loop",
+    "nitro_build.task_cli",
+)
 
 PROBE = """
 import json, sys
@@ -31,8 +40,13 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 
 @pytest.mark.parametrize("script", ["nitro", "nitro-build"])
 def test_help_imports_no_compiler_module(script: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(script=script)],
-                          capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(script=script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert "Usage:" in proc.stdout
     loaded = set(json.loads(proc.stderr.strip().splitlines()[-1]))
     assert not [m for m in HEAVY if m in loaded]
