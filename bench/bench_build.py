@@ -10,6 +10,7 @@ here is enforced, since shared machines are noisy.
 
     python bench/bench_build.py [--sizes 10,100,1000,10000] [--repeat 3] [--dev-tasks 1000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,18 @@ from bench_tree import tree_peak_kib
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
-CRONS = ("* * * * *", "*/5 * * * *", "0 * * * *", "0 3 * * *", "0 9 * * MON-FRI", "30 2 L * *",
-         "0 12 * * 5#2", "*/10 * * * * *", "@daily", "0 0 1 JAN,JUL *")
+CRONS = (
+    "* * * * *",
+    "*/5 * * * *",
+    "0 * * * *",
+    "0 3 * * *",
+    "0 9 * * MON-FRI",
+    "30 2 L * *",
+    "0 12 * * 5#2",
+    "*/10 * * * * *",
+    "@daily",
+    "0 0 1 JAN,JUL *",
+)
 
 # Runs one build in a fresh interpreter and prints its own and its children's peak RSS.
 PROBE = """
@@ -73,8 +84,13 @@ ENV |= {"PYTHONPATH": str(REPO), "NITRO_ESBUILD": str(REPO / "node_modules/.bin/
 def measure(project: Path) -> tuple[float, int, int, int]:
     """One build: (seconds, python peak KiB, esbuild peak KiB, process-tree peak KiB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", PROBE, str(project)], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PROBE, str(project)],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     tree = tree_peak_kib(proc)
     out, err = proc.communicate()
     elapsed = time.perf_counter() - start
@@ -86,20 +102,29 @@ def measure(project: Path) -> tuple[float, int, int, int]:
 
 def cli_wall(project: Path, *argv: str) -> float:
     """Seconds for one run of the installed CLI's entry point (as the console scripts start it)."""
-    script = f"import sys; sys.argv = {list(argv[:1])!r} + sys.argv[1:]; from nitro_build import entry; " \
-             f"entry.{argv[0].replace('-', '_')}()"
+    script = (
+        f"import sys; sys.argv = {list(argv[:1])!r} + sys.argv[1:]; from nitro_build import entry; "
+        f"entry.{argv[0].replace('-', '_')}()"
+    )
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", script, *argv[1:]], cwd=project, env=ENV,
-                   capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-c", script, *argv[1:]], cwd=project, env=ENV, capture_output=True, check=True
+    )
     return time.perf_counter() - start
 
 
 def startup(project: Path, repeat: int) -> dict[str, float]:
     """Median seconds of `nitro-build --help`, `nitro --help` and a `nitro-build` of `project`."""
     return {
-        "nitro_build_help_s": round(statistics.median(cli_wall(project, "nitro-build", "--help") for _ in range(repeat)), 3),
-        "nitro_help_s": round(statistics.median(cli_wall(project, "nitro", "--help") for _ in range(repeat)), 3),
-        "nitro_build_cli_s": round(statistics.median(cli_wall(project, "nitro-build") for _ in range(repeat)), 3),
+        "nitro_build_help_s": round(
+            statistics.median(cli_wall(project, "nitro-build", "--help") for _ in range(repeat)), 3
+        ),
+        "nitro_help_s": round(
+            statistics.median(cli_wall(project, "nitro", "--help") for _ in range(repeat)), 3
+        ),
+        "nitro_build_cli_s": round(
+            statistics.median(cli_wall(project, "nitro-build") for _ in range(repeat)), 3
+        ),
     }
 
 
@@ -120,24 +145,28 @@ def main() -> None:
         project = make_project(OUT / f"tasks-{size}", size)
         runs = [measure(project) for _ in range(args.repeat)]
         size_bytes, files = bundle_size(project)
-        rows.append({
-            "tasks": size,
-            "schedules": (size + 9) // 10,
-            "wall_s_median": round(statistics.median(r[0] for r in runs), 3),
-            "wall_s_all": [round(r[0], 3) for r in runs],
-            "python_peak_mib": round(max(r[1] for r in runs) / 1024, 1),
-            "esbuild_peak_mib": round(max(r[2] for r in runs) / 1024, 1),
-            "tree_peak_mib": round(max(r[3] for r in runs) / 1024, 1),
-            "bundle_bytes": size_bytes,
-            "bundle_files": files,
-        })
+        rows.append(
+            {
+                "tasks": size,
+                "schedules": (size + 9) // 10,
+                "wall_s_median": round(statistics.median(r[0] for r in runs), 3),
+                "wall_s_all": [round(r[0], 3) for r in runs],
+                "python_peak_mib": round(max(r[1] for r in runs) / 1024, 1),
+                "esbuild_peak_mib": round(max(r[2] for r in runs) / 1024, 1),
+                "tree_peak_mib": round(max(r[3] for r in runs) / 1024, 1),
+                "bundle_bytes": size_bytes,
+                "bundle_files": files,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     base = rows[0]
     for row in rows[1:]:
         ratio = row["wall_s_median"] / base["wall_s_median"]
-        print(f"{row['tasks']:>6} tasks: {row['wall_s_median']}s, "
-              f"{ratio:.1f}x the time of {base['tasks']} for {row['tasks'] // base['tasks']}x the tasks; "
-              f"tree peak {row['tree_peak_mib']} MiB ({row['tree_peak_mib'] / base['tree_peak_mib']:.1f}x)")
+        print(
+            f"{row['tasks']:>6} tasks: {row['wall_s_median']}s, "
+            f"{ratio:.1f}x the time of {base['tasks']} for {row['tasks'] // base['tasks']}x the tasks; "
+            f"tree peak {row['tree_peak_mib']} MiB ({row['tree_peak_mib'] / base['tree_peak_mib']:.1f}x)"
+        )
     small = make_project(OUT / "tasks-10", 10)
     cli_wall(small, "nitro-build")  # writes the .pyc files the timed runs then use
     print(json.dumps(startup(small, args.repeat * 3)), flush=True)

@@ -4,6 +4,7 @@ The public API is exactly `__all__`: `build()`, what it returns, and the errors 
 ones the CLI prints). Every other module and name in the package is internal and may change in any
 release. Importing the package is cheap: the compiler loads on the first `build()`.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Find esbuild and bundle a generated entry with it (https://esbuild.github.io/api/)."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 It runs the build's own code up to the plan (so a bad config gives the build's message, word for
 word) and stops there: no esbuild, no Jinja, nothing written. Fast enough for a pre-commit hook.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The `nitro` command (build, dev, task, check, schema) and `nitro-build` (= `nitro build`)."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,14 @@ if TYPE_CHECKING:
     from .pipeline import BuildResult
 
 # Imported when run (compiler/lazy_commands.py): `module:command`, and its line in --help.
-CHECK = (".check:check_command", "Validate the config, the scan and every cron (no esbuild, nothing written); exit 0 or 1.")
-DEV = (".dev.loop:dev_command", "Build for Node into .nitro/dev/, serve it, and rebuild and restart on every change.")
+CHECK = (
+    ".check:check_command",
+    "Validate the config, the scan and every cron (no esbuild, nothing written); exit 0 or 1.",
+)
+DEV = (
+    ".dev.loop:dev_command",
+    "Build for Node into .nitro/dev/, serve it, and rebuild and restart on every change.",
+)
 TASK = (".task_cli:task_group", "List and run the tasks of the running `nitro dev` server.")
 
 
@@ -116,24 +123,33 @@ def build_options(func: Any) -> Any:
     for option in reversed(
         [
             click.option(
-                "--preset", type=PresetChoice(),
+                "--preset",
+                type=PresetChoice(),
                 help="Deployment preset (default: $NITRO_PRESET, else the config's, else node_server).",
             ),
             click.option(
-                "--dir", "root", default=".", type=click.Path(file_okay=False, path_type=Path),
+                "--dir",
+                "root",
+                default=".",
+                type=click.Path(file_okay=False, path_type=Path),
                 help="Project folder.",
             ),
             click.option("--strict", is_flag=True, help="Turn warnings into errors."),
             click.option(
-                "--json", "as_json", is_flag=True,
+                "--json",
+                "as_json",
+                is_flag=True,
                 help='Print the summary as JSON (on failure: {"error": {"type", "message"}}).',
             ),
             click.option(
-                "--dry-run", is_flag=True,
+                "--dry-run",
+                is_flag=True,
                 help="Everything except bundling and the swap: no esbuild needed, nothing written.",
             ),
             click.option(
-                "--print", "print_path", metavar="PATH",
+                "--print",
+                "print_path",
+                metavar="PATH",
                 help="Print one generated file (e.g. .vercel/output/config.json) instead of the summary.",
             ),
             click.option("--debug", is_flag=True, help="Show tracebacks."),
@@ -143,16 +159,25 @@ def build_options(func: Any) -> Any:
     return func
 
 
-def do_build(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool,
-             dry_run: bool = False, print_path: str | None = None) -> None:
+def do_build(
+    preset: str | None,
+    root: Path,
+    strict: bool,
+    as_json: bool,
+    debug: bool,
+    dry_run: bool = False,
+    print_path: str | None = None,
+) -> None:
     """Build (or plan, with --dry-run), print warnings and the summary or one artifact."""
     from .pipeline import build
 
     warnings = Warnings(strict=strict)
     try:
         result = run_guarded(
-            debug, lambda: build(root, preset, strict=strict, dry_run=dry_run, warnings=warnings),
-            as_json, warnings,
+            debug,
+            lambda: build(root, preset, strict=strict, dry_run=dry_run, warnings=warnings),
+            as_json,
+            warnings,
         )
     finally:
         print_warnings(warnings)
@@ -192,8 +217,15 @@ def main() -> None:
 
 @main.command("build")
 @build_options
-def build_command(preset: str | None, root: Path, strict: bool, as_json: bool, debug: bool,
-                  dry_run: bool, print_path: str | None) -> None:
+def build_command(
+    preset: str | None,
+    root: Path,
+    strict: bool,
+    as_json: bool,
+    debug: bool,
+    dry_run: bool,
+    print_path: str | None,
+) -> None:
     """Build the project for a deployment preset."""
     do_build(preset, root, strict, as_json, debug, dry_run, print_path)
 
@@ -201,13 +233,20 @@ def build_command(preset: str | None, root: Path, strict: bool, as_json: bool, d
 main.add_command(schema_command)
 
 
-@click.group("nitro-build", cls=LazyGroup, lazy={"check": CHECK},
-             invoke_without_command=True)
+@click.group("nitro-build", cls=LazyGroup, lazy={"check": CHECK}, invoke_without_command=True)
 @click.version_option(version=__version__, prog_name="nitro-build")
 @build_options
 @click.pass_context
-def build_main(ctx: click.Context, preset: str | None, root: Path, strict: bool, as_json: bool,
-               debug: bool, dry_run: bool, print_path: str | None) -> None:
+def build_main(
+    ctx: click.Context,
+    preset: str | None,
+    root: Path,
+    strict: bool,
+    as_json: bool,
+    debug: bool,
+    dry_run: bool,
+    print_path: str | None,
+) -> None:
     """Build the project for a deployment preset (same as `nitro build`).
 
     `nitro-build check` validates instead (see `nitro-build check --help`); `nitro-build schema`

@@ -4,18 +4,19 @@ config_script.py) and validate it with strict pydantic models.
 Keys are Nitro's own camelCase names (https://nitro.build/config). Every error names the file
 and the key path, and a misspelt key gets a did-you-mean.
 """
+
 from __future__ import annotations
 
 import datetime
 import difflib
 import json
-import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from .config_json import key_path, read_json
 from .config_script import SCRIPT_CONFIG_NAMES, read_script_config
 from .errors import ConfigError
 from .nitro_keys import NITRO_UNUSED, set_aside_unused
@@ -68,12 +69,14 @@ K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 class KubernetesResources(_Strict):
     """A container's `resources` (https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/)."""
+
     requests: dict[Literal["cpu", "memory", "ephemeral-storage"], str] = Field(default_factory=dict)
     limits: dict[Literal["cpu", "memory", "ephemeral-storage"], str] = Field(default_factory=dict)
 
 
 class KubernetesConfig(_Strict):
     """`kubernetes.*`: the kubernetes preset's manifests (README "kubernetes")."""
+
     image: str | None = Field(None, min_length=1)  # required by the kubernetes preset
     name: str = Field("nitro", max_length=36, pattern=K8S_NAME)
     namespace: str | None = Field(None, max_length=63, pattern=K8S_NAME)
@@ -117,9 +120,7 @@ class NitroConfig(_Strict):
     preset: str | None = None
     experimental: Experimental = Field(default_factory=Experimental)
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)
-    scheduled_tasks: dict[str, str | list[str]] = Field(
-        default_factory=dict, alias="scheduledTasks"
-    )
+    scheduled_tasks: dict[str, str | list[str]] = Field(default_factory=dict, alias="scheduledTasks")
     # Nitro 3: false scans the project root, true means "server" (Nitro's resolvers/paths.ts).
     server_dir: str | bool = Field(".", alias="serverDir")
     # Nitro's compatibility date: "YYYY-MM-DD", "latest", or per platform {default, cloudflare}.
@@ -195,19 +196,19 @@ def _read_raw(path: Path) -> dict[str, Any]:
         # utf-8-sig: editors on Windows (Notepad) save UTF-8 with a byte order mark.
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
-        ) from None
+        raise ConfigError(f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
     try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else _read_json(text, path.name)
+        data = tomllib.loads(text) if path.suffix == ".toml" else read_json(text, path.name)
     except RecursionError:
         raise ConfigError(_too_deep(path.name, ())) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
     except json.JSONDecodeError as exc:
         # JSON has no comments; people used to tsconfig.json or wrangler.jsonc write them anyway.
-        hint = "" if text[exc.pos:exc.pos + 2] not in ("//", "/*") else (
-            "; JSON allows no comments: remove them, or move the settings to nitro.config.toml"
+        hint = (
+            ""
+            if text[exc.pos : exc.pos + 2] not in ("//", "/*")
+            else ("; JSON allows no comments: remove them, or move the settings to nitro.config.toml")
         )
         raise ConfigError(
             f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
@@ -241,59 +242,6 @@ def _too_deep(name: str, where: tuple[Any, ...]) -> str:
     )
 
 
-class _Pairs(dict):
-    """A parsed JSON object that remembers the keys it saw more than once."""
-
-    repeated: tuple[str, ...] = ()
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
-    obj = _Pairs(pairs)
-    if len(obj) < len(pairs):  # some key came twice: find which
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                obj.repeated += (key,)
-            seen.add(key)
-    return obj
-
-
-def _repeated_key(value: Any, where: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-    """The key path of the first repeated key in parsed JSON, or None."""
-    if isinstance(value, _Pairs) and value.repeated:
-        return (*where, value.repeated[0])
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in items:
-        if found := _repeated_key(child, (*where, key)):
-            return found
-    return None
-
-
-def _read_json(text: str, name: str) -> Any:
-    """json.loads, refusing a key repeated in one object: JSON keeps only the last one, so a task
-    listed under the same cron twice was silently unscheduled (TOML refuses repeats itself)."""
-    repeated = _repeated_key(json.loads(text, object_pairs_hook=_pairs))
-    if repeated:
-        raise ConfigError(
-            f"{name}: {key_path(repeated)}: this key appears twice in the same object and JSON "
-            "keeps only the last one; merge the two entries"
-        )
-    return json.loads(text)
-
-
-def key_path(parts: tuple[Any, ...] | list[Any]) -> str:
-    """Render a location as a dotted key path, quoting keys that are not plain identifiers."""
-    out = []
-    for part in parts:
-        text = str(part)
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-            continue
-        plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", text)
-        out.append(("." if out else "") + (text if plain else json.dumps(text)))
-    return "".join(out)
-
-
 def _format_validation(filename: str, exc: ValidationError, raw: dict[str, Any]) -> str:
     """One line per pydantic error: file, key path, what is wrong and what to do."""
     errors = exc.errors()
@@ -310,9 +258,14 @@ def _format_validation(filename: str, exc: ValidationError, raw: dict[str, Any])
 
 def _is_union_branch(err: Any) -> bool:
     """True for the per-branch errors of the `str | list[str]` schedule value union."""
-    return err["loc"][0] == "scheduledTasks" and len(err["loc"]) >= 3 and err["loc"][2] in (
-        "str",
-        "list[str]",
+    return (
+        err["loc"][0] == "scheduledTasks"
+        and len(err["loc"]) >= 3
+        and err["loc"][2]
+        in (
+            "str",
+            "list[str]",
+        )
     )
 
 

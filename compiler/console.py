@@ -3,6 +3,7 @@
 One error style for every command (build, dev, task, and the bundle's own task CLI): one
 sentence on stderr starting with `error: `, exit code 1.
 """
+
 from __future__ import annotations
 
 import json
@@ -102,4 +103,3 @@ def run_command(command: click.Command, **kwargs: Any) -> None:
         echo("Aborted!", err=True)
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
-

@@ -8,6 +8,7 @@ project opts in with a `tsconfig.json` of `{ "extends": "./.nitro/tsconfig.json"
 The declarations themselves are hand-written in templates/types/nitro-runtime.d.ts; which
 specifier exports which name, and which names are globals, comes from compiler/provided.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -85,8 +86,19 @@ def imports_dts(project: Project) -> str:
         f"  const {name}: typeof import({json.dumps(spec)})[{json.dumps(name)}];"
         for name, spec in sorted(specs.items())
     ]
-    return "\n".join([HEADER, "// Auto-imported names: utils/ exports and compiler/provided.py AUTO_IMPORTS.",
-                      "export {};", "declare global {", *lines, "}"]) + "\n"
+    return (
+        "\n".join(
+            [
+                HEADER,
+                "// Auto-imported names: utils/ exports and compiler/provided.py AUTO_IMPORTS.",
+                "export {};",
+                "declare global {",
+                *lines,
+                "}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def ts_type(value: Any, indent: str = "    ") -> str:
@@ -111,11 +123,20 @@ def config_dts(project: Project) -> str:
     """The project's runtimeConfig as the type useRuntimeConfig() returns (Nitro: nitro-config.d.ts)."""
     body = ts_type(project.runtime_config or {}, "  ")
     fields = body[2:-3].rstrip("\n") if body.startswith("{\n") else ""
-    return "\n".join([
-        HEADER, "// The config's runtimeConfig: what useRuntimeConfig() returns (plus NITRO_* overrides).",
-        f"declare module {json.dumps(RUNTIME_MODULE)} {{", "  export interface NitroRuntimeConfig {",
-        *([fields] if fields else []), "  }", "}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                HEADER,
+                "// The config's runtimeConfig: what useRuntimeConfig() returns (plus NITRO_* overrides).",
+                f"declare module {json.dumps(RUNTIME_MODULE)} {{",
+                "  export interface NitroRuntimeConfig {",
+                *([fields] if fields else []),
+                "  }",
+                "}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def nitro_dts() -> str:

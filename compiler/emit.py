@@ -4,6 +4,7 @@ A failed build leaves the previous output and the user's own files untouched: pr
 only below a staging folder, and the outputs are renamed into place after everything succeeded
 (swap.py; which paths may be outputs at all: output_rules.py).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 `nitro-build check` runs in pre-commit hooks on every commit; importing the build CLI (dev server,
 task client, bundler) first would double its start-up time.
 """
+
 from __future__ import annotations
 
 import sys

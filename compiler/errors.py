@@ -1,4 +1,5 @@
 """One error base class and the warning collector every build step reports through."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

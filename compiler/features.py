@@ -8,6 +8,7 @@ the scheduler lock's URL). Two features are held where their facts appear: the `
 a Worker imports once esbuild has run (`NodeBuiltins.NODEJS_COMPAT`: presets/_cloudflare_node.py),
 and storage drivers where the mounts are resolved (`Features.platform`: compiler/nitro_apis.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -128,7 +129,11 @@ def check_overlap(preset: FeatureHolder, project: Project, warnings: Warnings) -
 
 def drop_other_platforms(preset: FeatureHolder, project: Project, warnings: Warnings) -> Project:
     """`cloudflare.*`, `vercel.*` and `kubernetes.*` reach only the presets that read them."""
-    unused: dict[str, Any] = {"cloudflare": CloudflareOptions(), "vercel": VercelOptions(), "kubernetes": None}
+    unused: dict[str, Any] = {
+        "cloudflare": CloudflareOptions(),
+        "vercel": VercelOptions(),
+        "kubernetes": None,
+    }
     for section in preset.features.sections:
         unused.pop(section, None)
     return replace(project, **unused)
@@ -138,8 +143,10 @@ def check_time_zones(preset: FeatureHolder, project: Project, warnings: Warnings
     """On UTC-only platforms each zoned schedule becomes its exact UTC expression, or an error."""
     if not preset.features.utc_only or not any(s.zone for s in project.schedules):
         return project
-    return replace(project, schedules=tuple(in_utc(s, preset.name, project.config_name, warnings)
-                                            for s in project.schedules))
+    return replace(
+        project,
+        schedules=tuple(in_utc(s, preset.name, project.config_name, warnings) for s in project.schedules),
+    )
 
 
 def in_utc(schedule: Schedule, preset: str, config_name: str, warnings: Warnings) -> Schedule:

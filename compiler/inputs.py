@@ -10,6 +10,7 @@ the project folder or touching a file (timestamps) keeps the hash; changing any 
 changes it. A file that is not an input (a test, a fixture) may change it too: a cache miss, never
 a stale hit.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,18 @@ from .model import Project
 
 # Files esbuild, the config loader or a preset may read, anywhere in the project.
 SOURCE_SUFFIXES = (
-    ".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".json", ".jsonc", ".toml", ".wasm",
+    ".ts",
+    ".mts",
+    ".cts",
+    ".tsx",
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".jsx",
+    ".json",
+    ".jsonc",
+    ".toml",
+    ".wasm",
 )
 # Dependency locks without such a suffix, read from the project root when present.
 ROOT_INPUTS = ("yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb", "deno.lock")

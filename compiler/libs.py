@@ -5,6 +5,7 @@ esbuild resolves any import: from the project's own node_modules first, then, as
 (NODE_PATH), from the node_modules that holds the esbuild in use and from nitro-build's own
 checkout, so a project without a package.json still builds.
 """
+
 from __future__ import annotations
 
 import json

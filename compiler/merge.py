@@ -1,4 +1,5 @@
 """Merge the validated config with the scanned files into the neutral, sorted `Project` model."""
+
 from __future__ import annotations
 
 import copy
@@ -27,9 +28,7 @@ from .scan import ScannedTask, _rel, read_task_description, scan_routes, scan_ta
 from .scheduler_lock import check_scheduler_lock
 
 
-def build_project(
-    root: Path, config: NitroConfig, config_file: Path | None, warnings: Warnings
-) -> Project:
+def build_project(root: Path, config: NitroConfig, config_file: Path | None, warnings: Warnings) -> Project:
     """Load everything the presets need from the project at `root`."""
     cfg_name = config_file.name if config_file else "nitro config"
     server_dir, layout_note = resolve_server_dir(
@@ -128,8 +127,11 @@ def merge_tasks(
         found = by_name.get(name)
         handler = _config_handler(root, cfg_name, name, tc.handler) if tc.handler else None
         module, dynamic = (
-            read_task_description(handler, root) if handler
-            else (found.description, found.dynamic_description) if found else (None, False)
+            read_task_description(handler, root)
+            if handler
+            else (found.description, found.dynamic_description)
+            if found
+            else (None, False)
         )
         by_name[name] = Task(
             name=name,
@@ -250,4 +252,6 @@ def _firing_key(e: CronExpr) -> tuple:
     return tuple(getattr(e, name) for name in _FIRING_FIELDS)
 
 
-_FIRING_FIELDS = tuple(f.name for f in dataclasses.fields(CronExpr) if f.name not in ("source", "fields", "zone"))
+_FIRING_FIELDS = tuple(
+    f.name for f in dataclasses.fields(CronExpr) if f.name not in ("source", "fields", "zone")
+)

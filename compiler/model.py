@@ -1,4 +1,5 @@
 """The neutral model in the middle of the pipeline: presets read these, never raw config."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ gets (with driver names checked against unstorage's own list and the preset's pl
 `runtimeConfig` the bundle starts from (https://nitro.build/guide/plugins,
 https://nitro.build/guide/storage, https://nitro.build/guide/configuration#runtime-configuration).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -95,8 +96,16 @@ def resolve_mounts(project: Any, preset: str, dev: bool, drivers: dict[str, str]
     ]
 
 
-def _mount(root: Path, cfg: str, key: str, base: str, spec: dict[str, Any], drivers: dict[str, str],
-           preset: str, features: frozenset[str]) -> StorageMount:
+def _mount(
+    root: Path,
+    cfg: str,
+    key: str,
+    base: str,
+    spec: dict[str, Any],
+    drivers: dict[str, str],
+    preset: str,
+    features: frozenset[str],
+) -> StorageMount:
     name = spec["driver"]
     module = _module_of(root, cfg, key, base, name, drivers)
     need = DRIVER_NEEDS.get(module.rsplit("/", 1)[-1])
@@ -132,7 +141,7 @@ _BUILTIN = re.compile(r'^\s*"?([\w-]+)"?:\s*"(unstorage/drivers/[\w-]+)"', re.M)
 def unstorage_drivers(unstorage_dir: Path) -> dict[str, str]:
     """unstorage's own `builtinDrivers` table (name -> module), read from the installed package."""
     text = (unstorage_dir / "dist" / "index.mjs").read_text(encoding="utf-8")
-    table = text[text.index("const builtinDrivers"):]
+    table = text[text.index("const builtinDrivers") :]
     table = table[: table.index("};")]
     return dict(_BUILTIN.findall(table))
 
@@ -220,7 +229,8 @@ def plan_runtime_apis(project: Any, plan: Any, preset: str, dev: bool) -> None:
     """Plan the build's runtime config and storage mounts as `_virtual/` sources, which the
     runtime imports as `#nitro-virtual/...` (compiler/bundle.py)."""
     plan.add_source(
-        "virtual/runtime-config.mjs.jinja", "_virtual/runtime-config.mjs",
+        "virtual/runtime-config.mjs.jinja",
+        "_virtual/runtime-config.mjs",
         runtime_config=project.runtime_config,
     )
     mounts = resolve_mounts(project, preset, dev, _drivers(project))

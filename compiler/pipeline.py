@@ -3,6 +3,7 @@
 A dry run stops after the plan: every generated file is known as text, nothing is written and
 esbuild is not needed. A real build writes exactly those texts, bundles, then swaps into place.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,6 +24,7 @@ from .swap import build_lock, recover_staging
 
 if TYPE_CHECKING:
     from .emit import Emitter
+
 
 def load_project(root: Path, warnings: Warnings) -> tuple[Project, str | None]:
     """Load and merge the project at `root`; also return the preset its config names."""
@@ -59,8 +61,11 @@ def plan_build(project: Project, chosen: Preset, outputs: list[str], warnings: W
     chosen.plan(project, plan)
     # A file outside the preset's outputs would be in a dry run but never swapped into place.
     inside = [o.rstrip("/") + "/" for o in outputs]
-    stray = [rel for rel in plan.files() if not plan.is_source(rel) and rel not in outputs
-             and not rel.startswith(tuple(inside))]
+    stray = [
+        rel
+        for rel in plan.files()
+        if not plan.is_source(rel) and rel not in outputs and not rel.startswith(tuple(inside))
+    ]
     if stray:
         raise RuntimeError(f"nitro-build bug: {chosen.name} plans {stray} outside its outputs {outputs}")
     return plan

@@ -5,6 +5,7 @@ Presets fill a Plan and never touch the disk. A dry run (`--dry-run`, `build(dry
 bundles. So a dry run's artifacts are, byte for byte, the files a real build writes. What depends on
 the bundle (the bundles themselves, and nitro.json, which lists their sha256) is not in a plan.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,7 @@ def import_paths(targets: list[Path | None], from_dir: Path, root: Path) -> list
     prefix = str(root) + os.sep
     up = import_path(root, from_dir) + "/"
     return [
-        up + str(t)[len(prefix):].replace(os.sep, "/")
+        up + str(t)[len(prefix) :].replace(os.sep, "/")
         if t is not None and str(t).startswith(prefix)
         else (import_path(t, from_dir) if t is not None else None)
         for t in targets
@@ -129,7 +130,10 @@ class Plan:
         return self.add_template(f"{self.sources_rel}/{name}", template, **context)
 
     def bundle(
-        self, entry: str, out_dir: str, options: BundleOptions,
+        self,
+        entry: str,
+        out_dir: str,
+        options: BundleOptions,
         check: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.bundles.append(BundleStep(entry, out_dir, options, check))

@@ -13,6 +13,7 @@ with syrupy's `snapshot` is stored as its own file with the artifact's real exte
 syntax-highlighted diff; `pytest --snapshot-update` accepts a change.
 Importing this module is cheap: nitro-build and syrupy load only when a test uses them.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Declare the marker; with syrupy installed, `snapshot == artifact` also stores the artifact
     as its own file."""
     config.addinivalue_line(
-        "markers", "nitro_build(preset=None, *, root=None, dry_run=True, strict=False): "
+        "markers",
+        "nitro_build(preset=None, *, root=None, dry_run=True, strict=False): "
         "what the nitro_build fixture builds when its result is read directly",
     )
     try:
@@ -56,8 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The project folder option (the `nitro_build` marker is declared in pytest_configure)."""
-    parser.addini(ROOT_INI, "Project folder the nitro_build fixture builds (relative to the rootdir).",
-                  default=".")
+    parser.addini(
+        ROOT_INI, "Project folder the nitro_build fixture builds (relative to the rootdir).", default="."
+    )
 
 
 class NitroBuild:

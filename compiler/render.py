@@ -1,4 +1,5 @@
 """The one Jinja environment that renders every generated JavaScript file."""
+
 from __future__ import annotations
 
 import json

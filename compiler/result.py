@@ -1,4 +1,5 @@
 """What `nitro_build.build()` returns: the public, typed result of a build or a dry run."""
+
 from __future__ import annotations
 
 import os
@@ -169,7 +170,7 @@ def task_infos(project: Project) -> tuple[TaskInfo, ...]:
     def rel(handler: Path) -> str:
         text = str(handler)
         if text.startswith(prefix):
-            return text[len(prefix):].replace(os.sep, "/")
+            return text[len(prefix) :].replace(os.sep, "/")
         return Path(os.path.relpath(handler, root)).as_posix()
 
     return tuple(
@@ -194,11 +195,13 @@ def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]
     out = []
     for s in project.schedules:
         zone, start = (s.zone, datetime.now(ZoneInfo(s.zone))) if s.zone else default
-        out.append(ScheduleInfo(
-            cron=s.cron,
-            tasks=s.tasks,
-            platform_cron=chosen.platform_cron(s.cron),
-            next=tuple(next_firings(s.cron, start, NEXT_FIRINGS)),
-            zone=zone,
-        ))
+        out.append(
+            ScheduleInfo(
+                cron=s.cron,
+                tasks=s.tasks,
+                platform_cron=chosen.platform_cron(s.cron),
+                next=tuple(next_firings(s.cron, start, NEXT_FIRINGS)),
+                zone=zone,
+            )
+        )
     return tuple(out)

@@ -4,6 +4,7 @@ Naming follows Nitro's file conventions (https://nitro.build/guide/tasks,
 https://nitro.build/guide/routing): `tasks/db/migrate.ts` is `db:migrate`, `tasks/db/index.ts`
 is `db`; `api/users/[id].get.ts` answers GET /api/users/:id.
 """
+
 from __future__ import annotations
 
 import os

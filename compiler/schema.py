@@ -4,6 +4,7 @@
 (tests/test_schema.py fails when the two differ), for VS Code's `json.schemas` / `$schema` and
 taplo's `#:schema` directive (README: "Editor support").
 """
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,7 @@ from .config import NitroConfig
 from .nitro_keys import NITRO_UNUSED
 from .presets import ALIASES, PRESETS
 
-SCHEMA_URL = (
-    "https://raw.githubusercontent.com/nitro-build/nitro-build/main/schema/nitro.config.schema.json"
-)
+SCHEMA_URL = "https://raw.githubusercontent.com/nitro-build/nitro-build/main/schema/nitro.config.schema.json"
 
 # Shown by editors on hover, per model and key (the README's config table says the same).
 DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -81,7 +80,8 @@ def config_schema() -> dict[str, Any]:
                 prop["description"] = DESCRIPTIONS[name][key]
     _accept_nitro_keys(schema, models)
     schema["properties"]["preset"] = {
-        "description": DESCRIPTIONS["NitroConfig"]["preset"], "enum": preset_names(),
+        "description": DESCRIPTIONS["NitroConfig"]["preset"],
+        "enum": preset_names(),
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -92,9 +92,14 @@ def config_schema() -> dict[str, Any]:
 
 
 # Where NITRO_UNUSED's key paths live in the generated schema.
-_MODEL_OF_PATH = {"": "NitroConfig", "experimental": "Experimental", "output": "OutputConfig",
-                  "cloudflare": "CloudflareConfig", "vercel": "VercelConfig",
-                  "vercel.config": "VercelBuildConfig"}
+_MODEL_OF_PATH = {
+    "": "NitroConfig",
+    "experimental": "Experimental",
+    "output": "OutputConfig",
+    "cloudflare": "CloudflareConfig",
+    "vercel": "VercelConfig",
+    "vercel.config": "VercelBuildConfig",
+}
 
 
 def _accept_nitro_keys(schema: dict[str, Any], models: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 Spec: "Run tasks with dev server" / "Using CLI" (https://nitro.build/guide/tasks#using-cli).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,7 @@ def find_dev_server(root: Path) -> str:
     info = read_info(root)
     if info is None or not isinstance(info.get("address"), str):
         raise CompilerError(
-            f"{rel} is not a valid dev server info file; stop nitro dev, delete it and start "
-            "nitro dev again"
+            f"{rel} is not a valid dev server info file; stop nitro dev, delete it and start nitro dev again"
         )
     if not pid_alive(info.get("pid")):
         raise CompilerError(
@@ -55,7 +55,9 @@ def request(address: str, path: str, timeout: float, body: Any = None) -> tuple[
     """One request to the dev server: (status, JSON or text). Refused connections retry until the deadline."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
-        address + path, data=data, method="POST" if data is not None else "GET",
+        address + path,
+        data=data,
+        method="POST" if data is not None else "GET",
         headers={"content-type": "application/json", "accept": "application/json"},
     )
     deadline = time.monotonic() + timeout if timeout else None
@@ -102,8 +104,14 @@ def _message(body: Any) -> str:
     return str(body)
 
 
-JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
-              type(None): "null"}
+JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def parse_payload(text: str | None) -> dict[str, Any] | None:
@@ -137,13 +145,25 @@ def task_table(data: dict[str, Any]) -> list[str]:
 
 
 def common_options(func: Any) -> Any:
-    for option in reversed([
-        click.option("--dir", "root", default=".", type=click.Path(file_okay=False, path_type=Path),
-                     help="Project folder (where nitro dev runs)."),
-        click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=click.FloatRange(0),
-                     help="Seconds to wait for the dev server (0: no limit)."),
-        click.option("--debug", is_flag=True, help="Show tracebacks."),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--dir",
+                "root",
+                default=".",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Project folder (where nitro dev runs).",
+            ),
+            click.option(
+                "--timeout",
+                default=DEFAULT_TIMEOUT,
+                show_default=True,
+                type=click.FloatRange(0),
+                help="Seconds to wait for the dev server (0: no limit).",
+            ),
+            click.option("--debug", is_flag=True, help="Show tracebacks."),
+        ]
+    ):
         func = option(func)
     return func
 

@@ -1,4 +1,5 @@
 """One module per deployment preset; `get_preset` finds one by name."""
+
 from __future__ import annotations
 
 import difflib

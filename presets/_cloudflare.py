@@ -4,6 +4,7 @@ user's wrangler config as a base, the worker name, and writing a wrangler config
 Docs followed: https://developers.cloudflare.com/workers/configuration/cron-triggers/,
 https://developers.cloudflare.com/workers/wrangler/configuration/
 """
+
 from __future__ import annotations
 
 import json
@@ -345,7 +346,11 @@ def _flatten(doc: Any, env: Any, target: str) -> None:
 
 # Settings holding paths, which wrangler resolves relative to the config file that holds them.
 PATH_KEYS = (
-    ("assets", "directory"), ("site", "bucket"), ("tsconfig",), ("build", "cwd"), ("build", "watch_dir")
+    ("assets", "directory"),
+    ("site", "bucket"),
+    ("tsconfig",),
+    ("build", "cwd"),
+    ("build", "watch_dir"),
 )
 
 

@@ -10,6 +10,7 @@ src/workerd/api/node/node.h and the dates of their flags in src/workerd/io/compa
 (`impliedByAfterDate`), checked against the pinned workerd itself by
 tests/test_cloudflare_node_modules.py. https://developers.cloudflare.com/workers/runtime-apis/nodejs/
 """
+
 from __future__ import annotations
 
 import json
@@ -34,23 +35,37 @@ UNGATED = frozenset(
 # module -> (first compatibility date serving it, the flag that serves it before that date).
 GATED: dict[str, tuple[str, str]] = {
     "sys": ("2024-09-23", "nodejs_compat_v2"),
-    **{m: ("2025-08-15", "enable_nodejs_http_modules") for m in (
-        "http", "https", "_http_agent", "_http_client", "_http_common", "_http_incoming", "_http_outgoing")},
+    **{
+        m: ("2025-08-15", "enable_nodejs_http_modules")
+        for m in (
+            "http",
+            "https",
+            "_http_agent",
+            "_http_client",
+            "_http_common",
+            "_http_incoming",
+            "_http_outgoing",
+        )
+    },
     "_http_server": ("2025-09-01", "enable_nodejs_http_server_modules"),
     "http2": ("2025-09-01", "enable_nodejs_http2_module"),
     "fs": ("2025-09-15", "enable_nodejs_fs_module"),
     "os": ("2025-09-15", "enable_nodejs_os_module"),
     "console": ("2025-09-21", "enable_nodejs_console_module"),
     "vm": ("2025-10-01", "enable_nodejs_vm_module"),
-    **{m: ("2025-12-04", f"enable_nodejs_{m}_module") for m in (
-        "cluster", "domain", "punycode", "trace_events", "wasi")},
+    **{
+        m: ("2025-12-04", f"enable_nodejs_{m}_module")
+        for m in ("cluster", "domain", "punycode", "trace_events", "wasi")
+    },
     "_stream_wrap": ("2026-01-29", "enable_nodejs_stream_wrap_module"),
     "dgram": ("2026-01-29", "enable_nodejs_dgram_module"),
     "inspector": ("2026-01-29", "enable_nodejs_inspector_module"),
     "inspector/promises": ("2026-01-29", "enable_nodejs_inspector_module"),
     "sqlite": ("2026-01-29", "enable_nodejs_sqlite_module"),
-    **{m: ("2026-03-17", f"enable_nodejs_{m}_module") for m in (
-        "child_process", "perf_hooks", "repl", "tty", "v8", "worker_threads")},
+    **{
+        m: ("2026-03-17", f"enable_nodejs_{m}_module")
+        for m in ("child_process", "perf_hooks", "repl", "tty", "v8", "worker_threads")
+    },
     "readline": ("2026-03-17", "enable_nodejs_readline_module"),
     "readline/promises": ("2026-03-17", "enable_nodejs_readline_module"),
 }
@@ -96,8 +111,7 @@ def check_node_imports(preset: str, modules: Iterable[str], runtime: Runtime) ->
         raise UnsupportedFeatureError(
             f"the {preset} Worker imports node: modules that workerd does not serve with "
             f"{runtime.where} = {runtime.date!r} and compatibility_flags = "
-            f"{json.dumps(list(runtime.flags))}:\n"
-            + "\n".join(lines) + "\n"
+            f"{json.dumps(list(runtime.flags))}:\n" + "\n".join(lines) + "\n"
             f"A static import of a module workerd lacks stops the whole Worker from loading, even if only "
             f"a task that is never run imports it. Raise the date (nitro-build's default is "
             f"{DEFAULT_COMPATIBILITY_DATE}), add the flag, or stop importing the module ({DOC})"

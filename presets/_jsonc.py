@@ -1,4 +1,5 @@
 """JSON with comments and trailing commas, as wrangler.json(c) allows (wrangler's parseJSONC)."""
+
 from __future__ import annotations
 
 import json

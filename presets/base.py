@@ -4,6 +4,7 @@ A preset subclass changes only what differs on its platform (runtime adapter, es
 output folder, platform artifacts), in the spirit of Nitro's `extends`
 (https://github.com/nitrojs/nitro/tree/main/src/presets).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,10 +40,14 @@ class Preset:
 
     name: ClassVar[str] = "node_server"
     output_root: ClassVar[str] = ".output"  # replaced by the config's `output.dir`
-    entry: ClassVar[Entry] = Entry("node.mjs", "startNode", (
-        "`node index.mjs` serves HTTP and runs the schedules;",
-        "`node index.mjs task list|run NAME` runs one task without a server.",
-    ))
+    entry: ClassVar[Entry] = Entry(
+        "node.mjs",
+        "startNode",
+        (
+            "`node index.mjs` serves HTTP and runs the schedules;",
+            "`node index.mjs task list|run NAME` runs one task without a server.",
+        ),
+    )
     bundle_options: ClassVar[BundleOptions] = BundleOptions(
         platform="node",
         target="node20",
@@ -79,7 +84,8 @@ class Preset:
         lists the bundle's hashes, is written by the pipeline after bundling (nitro_json_path)."""
         entry = self.render_sources(project, plan)
         opts = replace(
-            self.bundle_options, defines=self.import_meta(project),
+            self.bundle_options,
+            defines=self.import_meta(project),
             project_auto_imports=tuple((name, str(path)) for name, path in project.util_exports),
         )
         plan.bundle(entry, self.server_dir(project), opts)
@@ -125,10 +131,12 @@ class Preset:
         src, root = plan.sources, project.root
         # Relative to the group modules, which sit one folder below the registry (lazy_tasks.py).
         task_imports = import_paths([t.handler for t in project.tasks], src / FOLDER, root)
-        table, groups = task_table([
-            (t.name, t.description, t.dynamic_description, path)
-            for t, path in zip(project.tasks, task_imports, strict=True)
-        ])
+        table, groups = task_table(
+            [
+                (t.name, t.description, t.dynamic_description, path)
+                for t, path in zip(project.tasks, task_imports, strict=True)
+            ]
+        )
         for name, text in groups.items():
             plan.add_text(f"{plan.sources_rel}/{name}", text)
         route_imports = import_paths([r.handler for r in project.routes], src, root)

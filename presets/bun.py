@@ -2,6 +2,7 @@
 
 https://nitro.build/deploy/runtimes/bun, https://bun.sh/docs/api/http
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,10 +13,14 @@ from .base import Entry, Preset
 
 class Bun(Preset):
     name = "bun"
-    entry = Entry("bun.mjs", "startBun", (
-        "`bun index.mjs` serves HTTP with Bun.serve and runs the schedules;",
-        "`bun index.mjs task list|run NAME` runs one task without a server.",
-    ))
+    entry = Entry(
+        "bun.mjs",
+        "startBun",
+        (
+            "`bun index.mjs` serves HTTP with Bun.serve and runs the schedules;",
+            "`bun index.mjs task list|run NAME` runs one task without a server.",
+        ),
+    )
     # Packages' "bun" export conditions win, as in Nitro's bun preset.
     bundle_options = replace(Preset.bundle_options, target="esnext", conditions=("bun",))
 

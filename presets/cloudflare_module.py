@@ -5,6 +5,7 @@ so `npx wrangler deploy` works from the project root
 (https://developers.cloudflare.com/workers/wrangler/configuration/#generated-wrangler-configuration,
 https://nitro.build/deploy/providers/cloudflare).
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,10 +40,15 @@ DROPPED = ("base_dir", "pages_build_output_dir")
 
 class CloudflareModule(cf.CloudflarePreset):
     name = "cloudflare_module"
-    entry = Entry("cloudflare.mjs", "createModuleWorker", (
-        "a module Worker. `fetch` serves the routes and /_nitro/tasks;",
-        "`scheduled` runs the tasks of the Cron Trigger that fired (keys: the crons in wrangler.toml).",
-    ), export="default")
+    entry = Entry(
+        "cloudflare.mjs",
+        "createModuleWorker",
+        (
+            "a module Worker. `fetch` serves the routes and /_nitro/tasks;",
+            "`scheduled` runs the tasks of the Cron Trigger that fired (keys: the crons in wrangler.toml).",
+        ),
+        export="default",
+    )
 
     def outputs(self, project: Project) -> list[str]:
         """The output folder and the deploy redirect; the user's wrangler files are never written."""

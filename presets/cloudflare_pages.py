@@ -7,6 +7,7 @@ https://developers.cloudflare.com/pages/functions/advanced-mode/,
 https://developers.cloudflare.com/pages/functions/routing/#create-a-_routesjson-file,
 https://nitro.build/deploy/providers/cloudflare#cloudflare-pages
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -28,10 +29,15 @@ SECRET = "NITRO_CRON_SECRET"
 class CloudflarePages(cf.CloudflarePreset):
     name = "cloudflare_pages"
     output_root = "dist"
-    entry = Entry("cloudflare.mjs", "createPagesWorker", (
-        "the Pages `_worker.js` (advanced mode). Pages has no Cron Triggers, so",
-        f"schedules arrive as authenticated POSTs to {cf.CRON_PATH} from the companion cron Worker.",
-    ), export="default")
+    entry = Entry(
+        "cloudflare.mjs",
+        "createPagesWorker",
+        (
+            "the Pages `_worker.js` (advanced mode). Pages has no Cron Triggers, so",
+            f"schedules arrive as authenticated POSTs to {cf.CRON_PATH} from the companion cron Worker.",
+        ),
+        export="default",
+    )
     # Pages looks for `_worker.js/index.js` and uploads the directory's .js files as ES modules.
     bundle_options = replace(cf.CloudflarePreset.bundle_options, out_extension=".js")
 

@@ -2,6 +2,7 @@
 
 https://nitro.build/deploy/runtimes/deno, https://docs.deno.com/runtime/fundamentals/security/
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -19,10 +20,14 @@ LOCK_ENV = "NITRO_SCHEDULER_REDIS_URL"
 class DenoServer(Preset):
     name = "deno_server"
     features = replace(Preset.features, platform=frozenset({"filesystem", "tcp", "deno-kv"}))
-    entry = Entry("deno.mjs", "startDeno", (
-        "`deno run <permissions> index.mjs` (the command is in nitro.json) serves HTTP",
-        "with Deno.serve and runs the schedules; `... index.mjs task list|run NAME` runs one task.",
-    ))
+    entry = Entry(
+        "deno.mjs",
+        "startDeno",
+        (
+            "`deno run <permissions> index.mjs` (the command is in nitro.json) serves HTTP",
+            "with Deno.serve and runs the schedules; `... index.mjs task list|run NAME` runs one task.",
+        ),
+    )
     # `npm:` and `jsr:` specifiers are Deno's to resolve at run time (from the project's
     # node_modules when it has a package.json, else from the registry); `node:` built-ins are
     # external on the node platform already. "deno" export conditions win, as in Nitro's preset.

@@ -2,6 +2,7 @@
 
 https://nitro.build/guide/tasks#run-tasks-with-dev-server
 """
+
 from dataclasses import replace
 
 from ..model import Project

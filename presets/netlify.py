@@ -147,7 +147,8 @@ def settings(jobs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The preset's settings of each function it writes, under netlify.toml's key names."""
     configs = {SERVER: SERVER_CONFIG, **{job["name"]: cron_config(job) for job in jobs}}
     return {
-        name: {TOML_KEYS[k]: v for k, v in config.items() if k in TOML_KEYS} for name, config in configs.items()
+        name: {TOML_KEYS[k]: v for k, v in config.items() if k in TOML_KEYS}
+        for name, config in configs.items()
     }
 
 
@@ -156,7 +157,8 @@ def frameworks_config(jobs: list[dict[str, Any]]) -> dict[str, Any]:
     shape (https://docs.netlify.com/build/frameworks/frameworks-api/#functions). included_files is
     left to the in-source config: Netlify resolves those globs from the function's folder there."""
     functions = {
-        name: {k: v for k, v in ours.items() if k != "included_files"} for name, ours in settings(jobs).items()
+        name: {k: v for k, v in ours.items() if k != "included_files"}
+        for name, ours in settings(jobs).items()
     }
     return {"functions": functions}
 

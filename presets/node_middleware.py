@@ -3,6 +3,7 @@
 Mounted by the user's Express/Connect app; there is no server of ours to start.
 https://nitro.build/deploy/runtimes/node#middleware
 """
+
 from __future__ import annotations
 
 from ..model import Project
@@ -11,11 +12,16 @@ from .base import Entry, Preset
 
 class NodeMiddleware(Preset):
     name = "node_middleware"
-    entry = Entry("middleware.mjs", "createMiddleware", (
-        "`app.use(middleware)` in an Express/Connect app serves the routes and task",
-        "endpoints (other requests go to next()); `handler(request)` is the same app as a fetch function.",
-        "Importing this module starts the schedules, once per process.",
-    ), export="{ middleware, handler }")
+    entry = Entry(
+        "middleware.mjs",
+        "createMiddleware",
+        (
+            "`app.use(middleware)` in an Express/Connect app serves the routes and task",
+            "endpoints (other requests go to next()); `handler(request)` is the same app as a fetch function.",
+            "Importing this module starts the schedules, once per process.",
+        ),
+        export="{ middleware, handler }",
+    )
 
     def commands(self, project: Project) -> dict[str, str]:
         """No preview command: the bundle is imported by the host application."""

@@ -2,6 +2,7 @@
 
 https://nitro.build/deploy/runtimes/node
 """
+
 from .base import Preset
 
 

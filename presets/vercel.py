@@ -5,6 +5,7 @@ One Node.js function (`functions/__server.func`) serves every route and the cron
 under `vercel.cronHandlerRoute`. https://vercel.com/docs/build-output-api/v3,
 https://vercel.com/docs/cron-jobs, https://nitro.build/deploy/providers/vercel
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,10 +76,15 @@ FEATURES = Features(
 class Vercel(Preset):
     name = "vercel"
     output_root = ".vercel/output"
-    entry = Entry("vercel.mjs", "createVercelHandler", (
-        "Vercel's Node.js runtime imports this file (`.vc-config.json` \"handler\") and",
-        "calls the default export's `fetch(request, context)` for every request, cron invocations included.",
-    ), export="default")
+    entry = Entry(
+        "vercel.mjs",
+        "createVercelHandler",
+        (
+            'Vercel\'s Node.js runtime imports this file (`.vc-config.json` "handler") and',
+            "calls the default export's `fetch(request, context)` for every request, cron invocations included.",
+        ),
+        export="default",
+    )
     utc_schedules = True  # Vercel runs cron jobs in UTC
     features = FEATURES
 
@@ -128,9 +134,7 @@ def cron_handler_route(project: Project) -> str:
     route = project.vercel.cron_handler_route
     where = f"{project.config_name}: vercel.cronHandlerRoute"
     if not route.startswith("/"):
-        raise ConfigError(
-            f"{where}: must start with a slash (got {route!r}); write {'/' + route!r}"
-        )
+        raise ConfigError(f"{where}: must start with a slash (got {route!r}); write {'/' + route!r}")
     if not ROUTE_PATH.fullmatch(route) or len(route) > MAX_CRON_PATH - 20:
         raise ConfigError(
             f"{where}: must be a short URL path such as '/_vercel/cron', without a trailing slash, "
@@ -204,7 +208,10 @@ def read_vercel_json(root: Path) -> dict[str, Any]:
 
 
 def build_config(
-    jobs: list[dict[str, Any]], user: dict[str, Any], route: str, warnings: Warnings,
+    jobs: list[dict[str, Any]],
+    user: dict[str, Any],
+    route: str,
+    warnings: Warnings,
     extra: tuple[str, list[Any]] = ("", []),
 ) -> dict[str, Any]:
     """config.json: the user's supported keys, our routes after theirs, every set of crons
@@ -255,7 +262,10 @@ def merge_routes(user_routes: Any) -> list[dict[str, Any]]:
 
 
 def merge_crons(
-    jobs: list[dict[str, Any]], user_crons: Any, route: str, warnings: Warnings,
+    jobs: list[dict[str, Any]],
+    user_crons: Any,
+    route: str,
+    warnings: Warnings,
     source: str = "vercel.json: crons",
 ) -> list[dict[str, str]]:
     """Ours, then the user's, without repeating a (path, schedule) pair."""

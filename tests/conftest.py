@@ -1,4 +1,5 @@
 """Shared test helpers: build projects through the real CLI, run bundles in real runtimes."""
+
 from __future__ import annotations
 
 import json
@@ -107,11 +108,18 @@ def preview_argv(project: Path) -> list[str]:
     return shlex.split(json.loads((project / ".output" / "nitro.json").read_text())["commands"]["preview"])
 
 
-def run_task_cli(command: list[str], project: Path, *args: str, timeout: float = 30,
-                 **env: str) -> subprocess.CompletedProcess:
+def run_task_cli(
+    command: list[str], project: Path, *args: str, timeout: float = 30, **env: str
+) -> subprocess.CompletedProcess:
     """`COMMAND task ARGS` in `project`: a built bundle's own task CLI, without a server."""
-    return subprocess.run([*command, "task", *args], cwd=project, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*command, "task", *args],
+        cwd=project,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def last_line(text: str) -> str:
@@ -168,7 +176,11 @@ class Server:
         self.log_path = cwd / f".server-{port}.log"
         self._log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -187,13 +199,19 @@ class Server:
         raise AssertionError(f"{text!r} not seen within {timeout}s:\n{self.output}")
 
     def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
         raw: bytes | None = None,
     ) -> tuple[int, Any]:
         """Send one request; return (status, parsed JSON or text)."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+            f"http://127.0.0.1:{self.port}{path}",
+            data=data,
+            method=method,
             headers={"content-type": "application/json", **(headers or {})},
         )
         try:
@@ -230,8 +248,13 @@ def start_server():
     """start_server(argv, cwd, env=None, ready="Listening") -> Server, stopped after the test."""
     servers: list[Server] = []
 
-    def start(argv: list[str], cwd: Path, env: dict[str, str] | None = None,
-              ready: str | None = "Listening", port: int | None = None) -> Server:
+    def start(
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        ready: str | None = "Listening",
+        port: int | None = None,
+    ) -> Server:
         port = port or free_port()
         full_env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", **(env or {})}
         server = Server(argv, cwd, full_env, port)

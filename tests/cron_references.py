@@ -4,6 +4,7 @@ spelling of croner's rules, Cloudflare's (saffron's) rules as a firing calculato
 Reference readers only: they never import the code under test's translations, so a translation
 is checked against the platform's rules, not against itself.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -19,6 +20,7 @@ DAYS = "SUN MON TUE WED THU FRI SAT".split()
 
 
 # --- croniter, our third opinion ----------------------------------------------------------------
+
 
 def croniter_form(expr: str) -> tuple[str, ...] | None:
     """The expression in croniter's spelling (see `croniter_split`), or None where croniter cannot say it."""
@@ -142,8 +144,11 @@ def _cf_dom_rule(dom: str):
     if dom.endswith("W"):
         n = _cf_value(dom[:-1], 1, 31, None)
         return lambda d, dim, wd: (
-            (wd < 5 and d == n) or (wd == 0 and d - 1 == n) or (wd == 0 and d == 3 and n == 1)
-            or (wd == 4 and d + 1 == n) or (wd == 4 and d + 2 == n == dim)
+            (wd < 5 and d == n)
+            or (wd == 0 and d - 1 == n)
+            or (wd == 0 and d == 3 and n == 1)
+            or (wd == 4 and d + 1 == n)
+            or (wd == 4 and d + 2 == n == dim)
         )
     days = _cf_list(dom, 1, 31)
     assert days is not None, "`*` has no day-of-month rule"

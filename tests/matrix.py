@@ -13,6 +13,7 @@ imported test function is collected in the importing module, against that module
     def runtime() -> Runtime:
         return Runtime("bun", lambda project, state: [BUN, ".output/server/index.mjs"])
 """
+
 from __future__ import annotations
 
 import http.client
@@ -95,8 +96,14 @@ def task_cli(runtime: Runtime, bundle: Path, state: Path) -> Callable[..., subpr
     """task_cli(*args, timeout=30) -> the bundle's `task` CLI, run in its runtime without a server."""
 
     def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-        return run_task_cli(runtime.command(bundle, state), bundle, *args, timeout=timeout,
-                            STATE_DIR=str(state), **runtime.env)
+        return run_task_cli(
+            runtime.command(bundle, state),
+            bundle,
+            *args,
+            timeout=timeout,
+            STATE_DIR=str(state),
+            **runtime.env,
+        )
 
     return run
 
@@ -119,8 +126,16 @@ class Answer:
         return json.loads(self.body)
 
 
-def call(server: Server, method: str, path: str, *, body: Any = None, raw: bytes | None = None,
-         chunks: list[bytes] | None = None, headers: dict[str, str] | None = None) -> Answer:
+def call(
+    server: Server,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    raw: bytes | None = None,
+    chunks: list[bytes] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
     """One HTTP request on a fresh connection; `chunks` sends the body chunked (no Content-Length)."""
     data: Any = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     if chunks is not None:
@@ -150,20 +165,28 @@ def check_listing(serve: Callable[..., Server], state: Path) -> None:
 
 def check_run_with_query_and_body_payload(serve: Callable[..., Server], state: Path) -> None:
     server = serve()
-    answer = call(server, "POST", "/_nitro/tasks/echo:payload?field=query&array=1&array=2&keep=q",
-                  body={"payload": {"field": "body", "nested": {"value": True}}}, headers=AUTH)
+    answer = call(
+        server,
+        "POST",
+        "/_nitro/tasks/echo:payload?field=query&array=1&array=2&keep=q",
+        body={"payload": {"field": "body", "nested": {"value": True}}},
+        headers=AUTH,
+    )
     assert answer.status == 200
-    assert answer.json == {"result": {
-        "name": "echo:payload",
-        "payload": {"field": "body", "array": ["1", "2"], "keep": "q", "nested": {"value": True}},
-        "waitUntil": "function",
-    }}
+    assert answer.json == {
+        "result": {
+            "name": "echo:payload",
+            "payload": {"field": "body", "array": ["1", "2"], "keep": "q", "nested": {"value": True}},
+            "waitUntil": "function",
+        }
+    }
     answer = call(server, "GET", "/_nitro/tasks/echo%3Apayload?a=x%20y&a=z", headers=AUTH)
     assert answer.json["result"]["payload"] == {"a": ["x y", "z"]}
 
 
 def check_unknown_is_404_missing_handler_is_501_and_token_rules(
-        serve: Callable[..., Server], state: Path) -> None:
+    serve: Callable[..., Server], state: Path
+) -> None:
     server = serve()
     answer = call(server, "GET", "/_nitro/tasks/does:not:exist", headers=AUTH)
     assert (answer.status, answer.json["statusCode"]) == (404, 404)
@@ -182,8 +205,10 @@ def check_route_runs_a_task(serve: Callable[..., Server], state: Path) -> None:
     server = serve()
     answer = call(server, "GET", "/api/run-echo?who=route")
     assert answer.status == 200
-    assert answer.json == {"from": "route", "result": {
-        "name": "echo:payload", "payload": {"who": "route"}, "waitUntil": "undefined"}}
+    assert answer.json == {
+        "from": "route",
+        "result": {"name": "echo:payload", "payload": {"who": "route"}, "waitUntil": "undefined"},
+    }
     assert call(server, "GET", "/api/users/7").json == {"handler": "any", "id": "7", "method": "GET"}
 
 
@@ -260,12 +285,17 @@ def check_trace_and_connect_answer_without_logging(serve: Callable[..., Server],
     server = serve()
     for _ in range(20):
         answer = call(server, "TRACE", "/api/users/7")
-        assert (answer.status, answer.json) == (501, {"statusCode": 501, "message": "Method TRACE is not supported"})
+        assert (answer.status, answer.json) == (
+            501,
+            {"statusCode": 501, "message": "Method TRACE is not supported"},
+        )
         assert answer.headers["content-type"].startswith("application/json")
-    for request in (b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n",
-                    b"TRACK /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n",
-                    b"F@O /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n",
-                    b"GET http://[bad/api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n"):  # URL no Request takes
+    for request in (
+        b"CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n",
+        b"TRACK /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"F@O /api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET http://[bad/api/users/7 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ):  # URL no Request takes
         # Refused by the runtime's own parser (400, a closed connection) or by us (501): never a 500.
         status = raw_status(server, request)
         assert " 500 " not in status, (request, status)
@@ -318,10 +348,16 @@ def test_waituntil_work_finishes_before_exit(serve: Callable[..., Server], state
     assert log_lines(state / "defer.log") == ["done"]
 
 
-def test_port_in_use_exits_1_with_a_message(runtime: Runtime, serve: Callable[..., Server], start_server: Any,
-                                            bundle: Path, state: Path) -> None:
+def test_port_in_use_exits_1_with_a_message(
+    runtime: Runtime, serve: Callable[..., Server], start_server: Any, bundle: Path, state: Path
+) -> None:
     first = serve()
-    second = start_server(runtime.command(bundle, state), bundle, {"STATE_DIR": str(state), **runtime.env},
-                          ready=None, port=first.port)
+    second = start_server(
+        runtime.command(bundle, state),
+        bundle,
+        {"STATE_DIR": str(state), **runtime.env},
+        ready=None,
+        port=first.port,
+    )
     assert second.proc.wait(timeout=15) == 1
     assert "could not start the server" in second.output

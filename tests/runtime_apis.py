@@ -1,5 +1,6 @@
 """Helpers for the runtime API tests (useRuntimeConfig, useStorage, plugins, h3): fixtures/runtime_apis
 built per preset with a config tweak, the bundle's task CLI in each real runtime, and HOOK lines."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,14 @@ def command(root: Path, preset: str) -> list[str]:
 
 def run_task(root: Path, preset: str, name: str, **env: str) -> subprocess.CompletedProcess:
     """`<runtime> index.mjs task run NAME` in the project, with extra environment variables."""
-    return subprocess.run([*command(root, preset), "task", "run", name], cwd=root, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **env})
+    return subprocess.run(
+        [*command(root, preset), "task", "run", name],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
 
 
 def hooks(text: str) -> list[dict[str, Any]]:
@@ -63,5 +70,10 @@ def run_workers(workers: list[dict[str, Any]], actions: list[dict[str, Any]]) ->
 
 def worker(root: Path, **extra: Any) -> dict[str, Any]:
     """The cloudflare_module bundle of `root` as a Miniflare worker (nodejs_compat, as generated)."""
-    return {"name": "app", "scriptPath": str(root / ".output" / "server" / "index.mjs"),
-            "compatibilityDate": "2025-09-01", "compatibilityFlags": ["nodejs_compat"], **extra}
+    return {
+        "name": "app",
+        "scriptPath": str(root / ".output" / "server" / "index.mjs"),
+        "compatibilityDate": "2025-09-01",
+        "compatibilityFlags": ["nodejs_compat"],
+        **extra,
+    }

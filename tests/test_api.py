@@ -2,6 +2,7 @@
 
 A dry run's artifacts are, byte for byte, the files a real build writes, on every preset; the real
 builds here run the real esbuild."""
+
 from __future__ import annotations
 
 import copy
@@ -32,7 +33,12 @@ CASES = {
     "vercel": "vercel_user_json",
 }
 # Files a real build writes that are not artifacts: bundles (and their maps), esbuild's inputs.
-BUNDLED_SUFFIXES = ("index.mjs", "index.js", "/main.mjs", ".map")  # main.mjs: the netlify bundle, as Nitro names it
+BUNDLED_SUFFIXES = (
+    "index.mjs",
+    "index.js",
+    "/main.mjs",
+    ".map",
+)  # main.mjs: the netlify bundle, as Nitro names it
 BUNDLED_FOLDER = "/chunks/"  # esbuild's split chunks beside the entry (compiler/lazy_tasks.py)
 
 
@@ -57,7 +63,8 @@ def sha256(path: Path) -> str:
 
 @pytest.mark.parametrize("preset", sorted(CASES))
 def test_dry_run_artifacts_are_the_bytes_a_real_build_writes(
-        preset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    preset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = project_for(preset, tmp_path)
     monkeypatch.setenv("NITRO_ESBUILD", MISSING_ESBUILD)
     before = tree_digest(project)
@@ -94,8 +101,18 @@ def test_nitro_json_lists_every_output_file_with_its_sha256_and_json_prints_the_
     assert set(facts["files"]) == written - {".output/nitro.json"}
     for rel, digest in facts["files"].items():
         assert hashlib.sha256((project / rel).read_bytes()).hexdigest() == digest, rel
-    dry = json.loads(run_cli("build", "--dir", str(project), "--preset", "cloudflare_module", "--dry-run",
-                             "--json", NITRO_ESBUILD=MISSING_ESBUILD).stdout)
+    dry = json.loads(
+        run_cli(
+            "build",
+            "--dir",
+            str(project),
+            "--preset",
+            "cloudflare_module",
+            "--dry-run",
+            "--json",
+            NITRO_ESBUILD=MISSING_ESBUILD,
+        ).stdout
+    )
     assert dry["inputHash"] == facts["inputHash"] and dry["files"] == {} and dry["dryRun"] is True
 
 
@@ -117,14 +134,22 @@ def test_input_hash_ignores_the_folder_and_timestamps(tmp_path: Path) -> None:
         os.utime(path, (1_000_000_000, 1_000_000_000))
     assert hash_of(moved) == first
     # Not inputs: prose, dependencies, VCS state, build outputs.
-    write_project(moved, {"README.md": "# docs\n", "node_modules/x/index.js": "export default 1;\n",
-                          ".git/config": "[core]\n", ".vercel/output/config.json": "{}\n",
-                          "dist/_worker.js/index.js": "old bundle\n"})
+    write_project(
+        moved,
+        {
+            "README.md": "# docs\n",
+            "node_modules/x/index.js": "export default 1;\n",
+            ".git/config": "[core]\n",
+            ".vercel/output/config.json": "{}\n",
+            "dist/_worker.js/index.js": "old bundle\n",
+        },
+    )
     assert hash_of(moved) == first
 
 
 def test_input_hash_changes_with_config_task_file_preset_and_version(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = copy_fixture("basic", tmp_path)
     seen = {hash_of(project)}
 
@@ -184,8 +209,19 @@ def test_a_preset_specific_cron_error_is_found_by_check_for_that_preset(tmp_path
     text = run_cli("check", "--dir", str(project), "--preset", "bun", "--preset", "vercel")
     assert text.returncode == 1
     assert text.stdout.splitlines() == ["ok: bun: 1 tasks, 1 schedules", "failed: vercel"]
-    proc = run_cli("check", "--dir", str(project), "--preset", "node_server", "--preset", "vercel",
-                   "--preset", "cloudflare_module", "--json", NITRO_ESBUILD=MISSING_ESBUILD)
+    proc = run_cli(
+        "check",
+        "--dir",
+        str(project),
+        "--preset",
+        "node_server",
+        "--preset",
+        "vercel",
+        "--preset",
+        "cloudflare_module",
+        "--json",
+        NITRO_ESBUILD=MISSING_ESBUILD,
+    )
     assert proc.returncode == 1
     results = {r["preset"]: r for r in json.loads(proc.stdout)["results"]}
     assert [results[p]["ok"] for p in ("node_server", "vercel", "cloudflare_module")] == [True, False, False]
@@ -219,14 +255,32 @@ def test_check_and_dry_run_of_a_project_with_storage_drivers_need_no_esbuild(tmp
 
 def test_dry_run_print_shows_one_artifact_exactly(tmp_path: Path) -> None:
     project = copy_fixture("vercel_user_json", tmp_path)
-    proc = run_cli("build", "--dir", str(project), "--preset", "vercel", "--dry-run", "--print",
-                   ".vercel/output/config.json", NITRO_ESBUILD=MISSING_ESBUILD)
+    proc = run_cli(
+        "build",
+        "--dir",
+        str(project),
+        "--preset",
+        "vercel",
+        "--dry-run",
+        "--print",
+        ".vercel/output/config.json",
+        NITRO_ESBUILD=MISSING_ESBUILD,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == build(project, "vercel", dry_run=True).artifacts[".vercel/output/config.json"]
     assert json.loads(proc.stdout)["version"] == 3
     assert not (project / ".vercel").exists()
-    missing = run_cli("build", "--dir", str(project), "--preset", "vercel", "--dry-run", "--print",
-                      "wrangler.toml", NITRO_ESBUILD=MISSING_ESBUILD)
+    missing = run_cli(
+        "build",
+        "--dir",
+        str(project),
+        "--preset",
+        "vercel",
+        "--dry-run",
+        "--print",
+        "wrangler.toml",
+        NITRO_ESBUILD=MISSING_ESBUILD,
+    )
     assert missing.returncode == 1 and "no artifact 'wrangler.toml'" in missing.stderr
     assert ".vercel/output/config.json" in missing.stderr  # it lists what there is
 
@@ -277,15 +331,22 @@ def test_the_pre_commit_hook_runs_the_check_command(tmp_path: Path) -> None:
     assert "pass_filenames: false" in hooks and "language: python" in hooks
     bad = BAD_CONFIGS["cron out of range"]
     project = write_project(tmp_path, {"nitro.config.toml": bad, "tasks/a.ts": TASK})
-    script = ("import sys; from nitro_build.entry import nitro_build;"
-              " sys.argv[0] = 'nitro-build'; nitro_build()")
+    script = (
+        "import sys; from nitro_build.entry import nitro_build; sys.argv[0] = 'nitro-build'; nitro_build()"
+    )
     env = {**os.environ, "NITRO_ESBUILD": MISSING_ESBUILD}
-    proc = subprocess.run([sys.executable, "-c", script, "check"], cwd=project, env=env, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "check"], cwd=project, env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 1 and "minute 61 is out of range 0-59" in proc.stderr
     (project / "nitro.config.toml").write_text(TASKS_ON + '[scheduledTasks]\n"1 * * * *" = "a"\n')
-    proc = subprocess.run([sys.executable, "-c", script, "check", "--json"], cwd=project, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "check", "--json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0 and json.loads(proc.stdout)["ok"] is True
 
 

@@ -1,4 +1,5 @@
 """The build pipeline end to end: scan and merge rules, generated files, determinism, CLI output."""
+
 from __future__ import annotations
 
 import json
@@ -89,10 +90,20 @@ description = "The module's meta.description wins"
     assert proc.returncode == 0, proc.stderr
     summary = {t["name"]: t for t in json.loads(proc.stdout)["tasks"]}
     assert sorted(summary) == [
-        "a:b:c", "cfg:only", "db", "db:migrate", "db:seed", "e1", "e2", "e3", "meta",
+        "a:b:c",
+        "cfg:only",
+        "db",
+        "db:migrate",
+        "db:seed",
+        "e1",
+        "e2",
+        "e3",
+        "meta",
     ]
     assert summary["db:migrate"] == {
-        "name": "db:migrate", "description": "From config", "source": "config",
+        "name": "db:migrate",
+        "description": "From config",
+        "source": "config",
         "handler": "custom/migrate.ts",
     }
     assert summary["cfg:only"]["handler"] is None
@@ -172,7 +183,9 @@ def test_installed_command_runs_from_any_folder(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     pip = subprocess.run(
         [str(venv / "bin" / "pip"), "install", "--no-deps", "--quiet", str(REPO)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert pip.returncode == 0, pip.stderr
     project = copy_fixture("basic", tmp_path)
@@ -182,27 +195,41 @@ def test_installed_command_runs_from_any_folder(tmp_path: Path) -> None:
     elsewhere.mkdir()
     proc = subprocess.run(
         [str(venv / "bin" / "nitro-build"), "--preset", "node_server", "--dir", str(project)],
-        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120,
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "site-packages" in subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import nitro_build; print(nitro_build.__file__)"],
-        cwd=elsewhere, env=env, capture_output=True, text=True,
-    ).stdout
+    assert (
+        "site-packages"
+        in subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import nitro_build; print(nitro_build.__file__)"],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     assert sorted(task_list(project)["tasks"]) == ["cms:update", "db:migrate", "echo:payload"]
 
 
 def test_summary_shows_the_cron_each_platform_receives(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {
-        "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"0 9 * * 1" = "a"\n"@daily" = "a"\n',
-        "tasks/a.ts": TASK,
-    })
+    project = write_project(
+        tmp_path,
+        {
+            "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"0 9 * * 1" = "a"\n"@daily" = "a"\n',
+            "tasks/a.ts": TASK,
+        },
+    )
     text = build_project(project, "cloudflare_module").stdout
     assert "cloudflare_module runs it as: 0 9 * * MON" in text
     assert "cloudflare_module runs it as: 0 0 * * *" in text
     data = json.loads(run_cli("build", "--dir", str(project), "--preset", "vercel", "--json").stdout)
     assert {s["cron"]: s["platformCron"] for s in data["schedules"]} == {
-        "0 9 * * 1": "0 9 * * 1", "@daily": "0 0 * * *",
+        "0 9 * * 1": "0 9 * * 1",
+        "@daily": "0 0 * * *",
     }
     data = json.loads(run_cli("build", "--dir", str(project), "--json").stdout)
     assert all(s["platformCron"] is None for s in data["schedules"])  # our own scheduler

@@ -1,4 +1,5 @@
 """Bad input: each error names the file, the key and what to do; nothing previous is lost."""
+
 from __future__ import annotations
 
 import hashlib
@@ -164,7 +165,9 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
         ("frontend-dist", "was not written by nitro-build"),
     ],
 )
-def test_output_dir_that_would_lose_user_files_is_refused(tmp_path: Path, out_dir: str, fragment: str) -> None:
+def test_output_dir_that_would_lose_user_files_is_refused(
+    tmp_path: Path, out_dir: str, fragment: str
+) -> None:
     """A build replaces its output folder wholesale: never one that holds the user's files."""
     project = write_project(tmp_path / "p", {**BASE, "frontend-dist/app.js": "user file\n"})
     (project / "nitro.config.toml").write_text(f'output.dir = "{out_dir}"\n' + BASE["nitro.config.toml"])

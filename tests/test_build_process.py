@@ -1,4 +1,5 @@
 """How a build runs: finding esbuild, one build at a time per project, the atomic output swap."""
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,16 @@ def test_a_second_build_waits_for_the_first_so_outputs_stay_consistent(tmp_path:
     config = TASKS_ON + '[scheduledTasks]\n"{}" = "a"\n'
     files = {"nitro.config.toml": config.format("0 3 * * *"), "tasks/a.ts": TASK}
     project = write_project(tmp_path / "p", files)
-    argv = [sys.executable, "-m", "nitro_build", "build", "--preset", "cloudflare_module",
-            "--dir", str(project)]
+    argv = [
+        sys.executable,
+        "-m",
+        "nitro_build",
+        "build",
+        "--preset",
+        "cloudflare_module",
+        "--dir",
+        str(project),
+    ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     first = subprocess.Popen(argv, env={**env, "NITRO_ESBUILD": str(slow)}, **pipes)
@@ -64,7 +73,8 @@ def test_nitro_esbuild_may_be_a_command_name_and_a_folder_is_explained(tmp_path:
 
 
 def test_interrupt_between_the_swap_renames_puts_the_previous_output_back(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Ctrl-C after the old output was moved aside but before the new one moved in used to leave no
     output at all (the old one stranded in .nitro/staging-*.old). In-process: the window is two
     renames wide, too narrow to hit with a real signal."""

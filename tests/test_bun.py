@@ -1,5 +1,6 @@
 """The bun preset under real Bun (node_modules/.bin/bun from the lockfile): the shared behaviour
 matrix, the generated files, the `task` CLI and the waitUntil Bun itself does not provide."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,9 @@ def test_nitro_json_preview_command_serves(start_server: Any, bundle: Path, stat
 def test_task_cli_runs_one_task_under_bun(task_cli: Callable[..., Any]) -> None:
     proc = task_cli("run", "echo:payload", "--payload", '{"n": 1}')
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"result": {
-        "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
+    assert json.loads(proc.stdout) == {
+        "result": {"name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}
+    }
     failed = task_cli("run", "nope")
     assert failed.returncode == 1
     assert last_line(failed.stderr) == 'error: Task "nope" is not available (404)'

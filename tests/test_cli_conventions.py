@@ -1,5 +1,6 @@
 """Command-line conventions: presets in --help and shell completion, NITRO_PRESET, --json errors,
 NO_COLOR/FORCE_COLOR, a Preview line that works where it was printed, one error style."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,11 @@ def test_help_lists_every_preset() -> None:
 def test_shell_completion_lists_presets(shell: str) -> None:
     """click's completion protocol, as the sourced script calls it: `nitro-build --preset <TAB>`."""
     # bash and zsh pass the index of the word being completed, fish the word itself.
-    env = {"_NITRO_BUILD_COMPLETE": f"{shell}_complete", "COMP_WORDS": "nitro-build --preset clo",
-           "COMP_CWORD": "clo" if shell == "fish" else "2"}
+    env = {
+        "_NITRO_BUILD_COMPLETE": f"{shell}_complete",
+        "COMP_WORDS": "nitro-build --preset clo",
+        "COMP_CWORD": "clo" if shell == "fish" else "2",
+    }
     proc = _nitro_build(**env)
     assert proc.returncode == 0, proc.stderr
     found = [line for line in proc.stdout.splitlines() if "cloudflare" in line]
@@ -47,8 +51,9 @@ def test_unknown_preset_keeps_the_did_you_mean_sentence(tmp_path: Path) -> None:
 
 
 def test_nitro_preset_env_sits_between_the_flag_and_the_config(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", {"nitro.config.toml": 'preset = "bun"\n' + TASKS_ON,
-                                             "tasks/echo.ts": ECHO_TASK})
+    project = write_project(
+        tmp_path / "p", {"nitro.config.toml": 'preset = "bun"\n' + TASKS_ON, "tasks/echo.ts": ECHO_TASK}
+    )
 
     def chosen(*flags: str, **env: str) -> str:
         proc = run_cli("build", "--dir", str(project), "--json", *flags, **env)
@@ -74,9 +79,12 @@ def test_json_failure_prints_an_error_object_on_stdout(tmp_path: Path) -> None:
     assert data["error"]["message"].startswith("nitro.config.toml: bogus: unknown key")
     assert data["warnings"] == []
     assert proc.stderr.startswith("error: nitro.config.toml: bogus: unknown key")
-    strict = write_project(tmp_path / "s", {
-        "nitro.config.toml": TASKS_ON + '[scheduledTasks]\n"@daily" = "missing"\n',
-    })
+    strict = write_project(
+        tmp_path / "s",
+        {
+            "nitro.config.toml": TASKS_ON + '[scheduledTasks]\n"@daily" = "missing"\n',
+        },
+    )
     failed = json.loads(run_cli("build", "--dir", str(strict), "--json", "--strict").stdout)
     assert failed["error"]["type"] == "CompilerError"
     assert "--strict turns warnings into errors" in failed["error"]["message"]
@@ -89,19 +97,26 @@ def test_task_list_json_failure_prints_an_error_object(tmp_path: Path) -> None:
     assert proc.stderr.startswith("error: no dev server is running for")
 
 
-@pytest.mark.parametrize("env, colored", [
-    ({}, False),  # not a terminal
-    ({"FORCE_COLOR": "1"}, True),
-    ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True),  # Node's order: FORCE_COLOR wins
-    ({"FORCE_COLOR": "0"}, False),
-    ({"NO_COLOR": "1"}, False),
-])
+@pytest.mark.parametrize(
+    "env, colored",
+    [
+        ({}, False),  # not a terminal
+        ({"FORCE_COLOR": "1"}, True),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True),  # Node's order: FORCE_COLOR wins
+        ({"FORCE_COLOR": "0"}, False),
+        ({"NO_COLOR": "1"}, False),
+    ],
+)
 def test_color_follows_no_color_and_force_color(tmp_path: Path, env: dict[str, str], colored: bool) -> None:
     project = write_project(tmp_path / "p", {"nitro.config.toml": "bogus = 1\n" + TASKS_ON})
     base = {k: "" for k in ("FORCE_COLOR", "NO_COLOR")}
-    proc = subprocess.run([sys.executable, "-m", "nitro_build", "build", "--dir", str(project)],
-                          env={k: v for k, v in {**cli_env(), **base, **env}.items() if v},
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nitro_build", "build", "--dir", str(project)],
+        env={k: v for k, v in {**cli_env(), **base, **env}.items() if v},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert ("\x1b[" in proc.stderr) is colored, proc.stderr
     assert proc.stderr.replace("\x1b[31m\x1b[1m", "").replace("\x1b[0m", "").startswith("error: nitro.config")
@@ -115,8 +130,9 @@ def test_preview_line_runs_when_pasted_where_the_build_ran(tmp_path: Path) -> No
     preview = next(line for line in proc.stdout.splitlines() if line.startswith("Preview: "))
     command = preview.removeprefix("Preview: ")
     assert command == "cd 'sub dir/basic' && node .output/server/index.mjs"
-    ran = subprocess.run(command + " task run db:migrate", shell=True, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60)
+    ran = subprocess.run(
+        command + " task run db:migrate", shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout) == {"result": "Success"}
     here = run_cli("build", "--dir", ".", cwd=project)
@@ -131,8 +147,13 @@ def test_one_error_style_across_build_dev_task_and_the_bundle_cli(tmp_path: Path
     task = run_cli("task", "run", "x", "--dir", str(bad))
     project = copy_fixture("basic", tmp_path)
     assert run_cli("build", "--dir", str(project)).returncode == 0
-    bundle = subprocess.run(["node", ".output/server/index.mjs", "task", "run", "nope"], cwd=project,
-                            capture_output=True, text=True, timeout=60)
+    bundle = subprocess.run(
+        ["node", ".output/server/index.mjs", "task", "run", "nope"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     for proc in (dev, build, task, bundle):
         assert proc.returncode == 1, proc.stderr
         lines = proc.stderr.strip().splitlines()
@@ -144,20 +165,31 @@ def test_one_error_style_across_build_dev_task_and_the_bundle_cli(tmp_path: Path
 def _nitro_build(*args: str, **env: str) -> subprocess.CompletedProcess:
     """The `nitro-build` console script's own entry point (for its --help and completion)."""
     code = "import sys; from nitro_build.cli import build_main; build_main(prog_name='nitro-build')"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, env=cli_env(**env),
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("args, sentence", [
-    # run_cli is `python -m nitro_build`: click names the command so
-    (("build", "--bogus"), "error: No such option '--bogus'; see `python -m nitro_build build --help`"),
-    (("task", "run"), "error: Missing argument 'NAME'; see `python -m nitro_build task run --help`"),
-    (("check", "--bogus"), "error: No such option '--bogus'; see `nitro check --help`"),
-    (("dev", "--port", "x"), "error: Invalid value for '--port': 'x' is not a valid integer range; "
-                             "see `python -m nitro_build dev --help`"),
-])
+@pytest.mark.parametrize(
+    "args, sentence",
+    [
+        # run_cli is `python -m nitro_build`: click names the command so
+        (("build", "--bogus"), "error: No such option '--bogus'; see `python -m nitro_build build --help`"),
+        (("task", "run"), "error: Missing argument 'NAME'; see `python -m nitro_build task run --help`"),
+        (("check", "--bogus"), "error: No such option '--bogus'; see `nitro check --help`"),
+        (
+            ("dev", "--port", "x"),
+            "error: Invalid value for '--port': 'x' is not a valid integer range; "
+            "see `python -m nitro_build dev --help`",
+        ),
+    ],
+)
 def test_usage_errors_are_sentences_too(args: tuple[str, ...], sentence: str) -> None:
     """click's own errors (unknown option, missing argument, bad value) in the same style."""
     proc = run_cli(*args)
     assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", sentence + "\n")
-

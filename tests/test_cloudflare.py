@@ -6,6 +6,7 @@ wrangler.toml is fed to the built Worker's `scheduled` in real workerd (Miniflar
 package-lock.json), and wrangler 4.86.0 reads the generated configs (`deploy --dry-run`,
 `dev --test-scheduled`, `pages dev`), as a user would from the project root.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,14 @@ def toml(path: Path) -> dict[str, Any]:
 def run_workers(workers: list[dict[str, Any]], actions: list[dict[str, Any]]) -> dict[str, Any]:
     """Run the workers in workerd via tests/js/miniflare_driver.mjs; return its {results, logs}."""
     spec = json.dumps({"workers": workers, "actions": actions})
-    proc = subprocess.Popen([NODE, str(DRIVER), spec], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [NODE, str(DRIVER), spec],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=90)
     finally:
@@ -104,13 +111,26 @@ def wrangler_env(tmp_path: Path) -> dict[str, str]:
     """wrangler without a login, telemetry or a prompt; its state and logs under tmp_path."""
     home = tmp_path / "wrangler-home"
     home.mkdir(exist_ok=True)
-    return {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "CI": "true",
-            "WRANGLER_SEND_METRICS": "false", "CLOUDFLARE_ENV": "", "NO_COLOR": "1"}
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "CI": "true",
+        "WRANGLER_SEND_METRICS": "false",
+        "CLOUDFLARE_ENV": "",
+        "NO_COLOR": "1",
+    }
 
 
 def wrangler(tmp_path: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(WRANGLER), *args], cwd=cwd, env=wrangler_env(tmp_path), capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [str(WRANGLER), *args],
+        cwd=cwd,
+        env=wrangler_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def validate_schema(config: dict[str, Any]) -> None:
@@ -166,10 +186,12 @@ def test_user_wrangler_toml_is_the_base(tmp_path: Path, snapshot_file) -> None:
     assert config["assets"]["directory"] == "../../public"  # still the project's public/ folder
     assert config["compatibility_date"] == "2025-06-01"
     assert config["compatibility_flags"] == ["nodejs_als", "nodejs_compat"]
-    assert ('warning: wrangler.toml: main = "src/worker.ts" is overridden by the cloudflare_module '
-            "preset") in proc.stderr
-    assert ("wrangler.toml: env.staging: wrangler does not accept environments in a generated "
-            "config") in proc.stderr
+    assert (
+        'warning: wrangler.toml: main = "src/worker.ts" is overridden by the cloudflare_module preset'
+    ) in proc.stderr
+    assert (
+        "wrangler.toml: env.staging: wrangler does not accept environments in a generated config"
+    ) in proc.stderr
     assert "CLOUDFLARE_ENV=<name>" in proc.stderr
     validate_schema(config)
 
@@ -188,11 +210,14 @@ def test_cloudflare_env_selects_an_environment(tmp_path: Path, snapshot_file) ->
     validate_schema(config)
     other = copy_fixture("cloudflare", project.parent / "no-envs")
     proc = build(other, "cloudflare_module", CLOUDFLARE_ENV="staging")
-    assert ("CLOUDFLARE_ENV=staging, but nitro.config.toml: cloudflare.wrangler defines no environments; "
-            "using its top level") in proc.stderr
+    assert (
+        "CLOUDFLARE_ENV=staging, but nitro.config.toml: cloudflare.wrangler defines no environments; "
+        "using its top level"
+    ) in proc.stderr
     stderr = fail(project, "cloudflare_module", CLOUDFLARE_ENV="prod")
-    assert ("CLOUDFLARE_ENV=prod, but wrangler.toml has no [env.prod] section "
-            "(environments: staging)") in stderr
+    assert (
+        "CLOUDFLARE_ENV=prod, but wrangler.toml has no [env.prod] section (environments: staging)"
+    ) in stderr
 
 
 def test_user_wrangler_jsonc_is_the_base(tmp_path: Path, snapshot_file) -> None:
@@ -227,8 +252,10 @@ def test_nitro_config_wrangler_section_merges_over_the_user_file(tmp_path: Path)
     config = toml(project / ".output/server/wrangler.toml")
     assert config["triggers"]["crons"] == ["1 1 * * *", "7 7 * * *", "0 12 * * MON-FRI"]
     assert config["workers_dev"] is False and "base_dir" not in config and config["main"] == "index.mjs"
-    assert ('nitro.config.toml: cloudflare.wrangler.main = "other.js" is overridden by the '
-            "cloudflare_module preset") in proc.stderr
+    assert (
+        'nitro.config.toml: cloudflare.wrangler.main = "other.js" is overridden by the '
+        "cloudflare_module preset"
+    ) in proc.stderr
     assert "wrangler.toml: base_dir does not apply to the generated Worker and is ignored" in proc.stderr
     assert "scheduler.lock is not used by the cloudflare_module preset" in proc.stderr
     assert "hunter2" not in (project / ".output/server/index.mjs").read_text()
@@ -272,8 +299,10 @@ def test_module_worker_runs_each_trigger_in_workerd(module_build: Path) -> None:
     config = toml(server / "wrangler.toml")
     actions: list[dict[str, Any]] = []
     for i, cron in enumerate(config["triggers"]["crons"]):
-        actions += [{"type": "scheduled", "cron": cron, "scheduledTime": T0 + i * 60_000},
-                    {"type": "fetch", "url": "http://worker.test/api/ran"}]
+        actions += [
+            {"type": "scheduled", "cron": cron, "scheduledTime": T0 + i * 60_000},
+            {"type": "fetch", "url": "http://worker.test/api/ran"},
+        ]
     actions += [
         {"type": "scheduled", "cron": "1 2 3 4 5", "scheduledTime": T0},  # a trigger this build does not know
         {"type": "fetch", "url": "http://worker.test/api/ran"},
@@ -289,8 +318,13 @@ def test_module_worker_runs_each_trigger_in_workerd(module_build: Path) -> None:
         expected = [n for n in MODULE_TRIGGERS[cron] if n != "fail"]
         assert sorted(r["name"] for r in ran if r["name"] in expected) == sorted(expected), (cron, ran)
         for record in (r for r in ran if r["name"] != "cleanup:after"):
-            assert record == {"name": record["name"], "payload": {"scheduledTime": T0 + i * 60_000},
-                              "greeting": GREETING, "hasCtx": True, "waitUntil": "function"}, cron
+            assert record == {
+                "name": record["name"],
+                "payload": {"scheduledTime": T0 + i * 60_000},
+                "greeting": GREETING,
+                "hasCtx": True,
+                "waitUntil": "function",
+            }, cron
         if cron == "30 6 * * SUN":  # work handed to context.waitUntil finished within the invocation
             assert [r["name"] for r in ran] == ["cleanup", "cleanup:after"]
     unknown, after_unknown, fetched, after_fetch, logged = results[-5:]
@@ -320,8 +354,18 @@ def test_wrangler_dev_test_scheduled_smoke(module_build: Path, tmp_path: Path, s
     project = copy_built(module_build, tmp_path)  # wrangler dev keeps its state in the project
     port = free_port()
     # no_bundle skips the bundling step that adds /__scheduled; --bundle brings it back for dev only.
-    argv = [str(WRANGLER), "dev", "--bundle", "--test-scheduled", "--ip", "127.0.0.1", "--port", str(port),
-            "--inspector-port", str(free_port())]
+    argv = [
+        str(WRANGLER),
+        "dev",
+        "--bundle",
+        "--test-scheduled",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--inspector-port",
+        str(free_port()),
+    ]
     server = start_server(argv, project, env=wrangler_env(tmp_path), ready="Ready on", port=port)
     status, body = server.request("GET", "/__scheduled?cron=0+9+*+*+MON")
     assert (status, body) == (200, "Ran scheduled event")
@@ -371,8 +415,11 @@ def test_pages_without_cron_worker_warns(tmp_path: Path) -> None:
 def test_pages_cron_worker_fires_tasks_in_workerd(pages_build: Path) -> None:
     dist = pages_build / "dist"
     cron_config = toml(dist / "_cron/wrangler.toml")
-    pages_config = {"compatibility_date": cron_config["compatibility_date"],
-                    "compatibility_flags": ["nodejs_compat"], "vars": {"GREETING": GREETING}}
+    pages_config = {
+        "compatibility_date": cron_config["compatibility_date"],
+        "compatibility_flags": ["nodejs_compat"],
+        "vars": {"GREETING": GREETING},
+    }
     secret = {"NITRO_CRON_SECRET": SECRET}
     workers = [
         # The companion's fetch to NITRO_PAGES_URL is routed to the Pages worker, as the internet would.
@@ -384,8 +431,10 @@ def test_pages_cron_worker_fires_tasks_in_workerd(pages_build: Path) -> None:
     post = {"type": "fetch", "worker": "pages", "url": url, "method": "POST"}
     actions: list[dict[str, Any]] = []
     for i, cron in enumerate(cron_config["triggers"]["crons"]):
-        actions += [{"type": "scheduled", "worker": "cron", "cron": cron, "scheduledTime": T0 + i},
-                    {"type": "fetch", "worker": "pages", "url": "http://pages.test/api/ran"}]
+        actions += [
+            {"type": "scheduled", "worker": "cron", "cron": cron, "scheduledTime": T0 + i},
+            {"type": "fetch", "worker": "pages", "url": "http://pages.test/api/ran"},
+        ]
     body = json.dumps({"cron": "0 9 * * MON", "scheduledTime": T0})
     actions += [
         {"type": "scheduled", "worker": "cron", "cron": "1 2 3 4 5", "scheduledTime": T0},
@@ -425,15 +474,35 @@ def test_wrangler_accepts_the_pages_output(pages_build: Path, tmp_path: Path, st
     proc = wrangler(tmp_path, pages_build, "pages", "project", "validate", "dist")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     port = free_port()
-    argv = [str(WRANGLER), "pages", "dev", "dist", "--ip", "127.0.0.1", "--port", str(port),
-            "--inspector-port", str(free_port()), f"--compatibility-date={DEFAULT_COMPATIBILITY_DATE}",
-            "--compatibility-flags=nodejs_compat", "--binding", f"NITRO_CRON_SECRET={SECRET}"]
+    argv = [
+        str(WRANGLER),
+        "pages",
+        "dev",
+        "dist",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--inspector-port",
+        str(free_port()),
+        f"--compatibility-date={DEFAULT_COMPATIBILITY_DATE}",
+        "--compatibility-flags=nodejs_compat",
+        "--binding",
+        f"NITRO_CRON_SECRET={SECRET}",
+    ]
     server = start_server(argv, pages_build, env=wrangler_env(tmp_path), ready="Ready on", port=port)
     assert server.request("GET", "/api/run") == (200, {"result": "migrated"})
-    status, answer = server.request("POST", "/_nitro/cron", {"cron": "0 0 * * *", "scheduledTime": T0},
-                                    headers={"authorization": f"Bearer {SECRET}"})
+    status, answer = server.request(
+        "POST",
+        "/_nitro/cron",
+        {"cron": "0 0 * * *", "scheduledTime": T0},
+        headers={"authorization": f"Bearer {SECRET}"},
+    )
     assert status == 200
-    assert sorted(r["name"] for r in answer["results"] if r["status"] == "success") == ["db:migrate", "report"]
+    assert sorted(r["name"] for r in answer["results"] if r["status"] == "success") == [
+        "db:migrate",
+        "report",
+    ]
     assert server.request("GET", "/_cron/index.mjs")[0] == 404  # the companion's files are not served
     dry = wrangler(tmp_path, pages_build, "deploy", "--dry-run", "--config", "dist/_cron/wrangler.toml")
     assert dry.returncode == 0 and "--dry-run: exiting now." in dry.stdout, dry.stdout + dry.stderr
@@ -465,8 +534,11 @@ def prebuilt(module_build: Path, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
 
 def snapshot(project: Path) -> dict[str, Any]:
     """Everything a failed build must leave untouched: outputs, the deploy redirect, user files."""
-    return {"output": tree_digest(project / ".output"), "redirect": tree_digest(project / ".wrangler"),
-            "user": {p.name: p.read_text() for p in project.glob("wrangler.*")}}
+    return {
+        "output": tree_digest(project / ".output"),
+        "redirect": tree_digest(project / ".wrangler"),
+        "user": {p.name: p.read_text() for p in project.glob("wrangler.*")},
+    }
 
 
 def add_schedule(project: Path, line: str) -> None:
@@ -478,8 +550,10 @@ def test_seconds_field_is_refused(prebuilt) -> None:
     project, before = prebuilt
     add_schedule(project, '"*/10 * * * * *" = "report"')
     stderr = fail(project, "cloudflare_module")
-    assert ('nitro.config.toml: scheduledTasks."*/10 * * * * *": the cloudflare_module preset cannot '
-            "use this schedule") in stderr
+    assert (
+        'nitro.config.toml: scheduledTasks."*/10 * * * * *": the cloudflare_module preset cannot '
+        "use this schedule"
+    ) in stderr
     assert "only a seconds field of 0 can be dropped" in stderr
     assert snapshot(project) == before
 
@@ -488,8 +562,10 @@ def test_zone_with_daylight_saving_is_refused_on_utc_cron(prebuilt) -> None:
     project, before = prebuilt
     add_schedule(project, '"CRON_TZ=Europe/Paris 0 9 * * *" = "report"')
     stderr = fail(project, "cloudflare_module")
-    assert ('nitro.config.toml: scheduledTasks."CRON_TZ=Europe/Paris 0 9 * * *": the cloudflare_module '
-            "preset cannot fire it in Europe/Paris: time zone Europe/Paris changes its UTC offset") in stderr
+    assert (
+        'nitro.config.toml: scheduledTasks."CRON_TZ=Europe/Paris 0 9 * * *": the cloudflare_module '
+        "preset cannot fire it in Europe/Paris: time zone Europe/Paris changes its UTC offset"
+    ) in stderr
     assert "this platform fires cron only in UTC" in stderr
     assert snapshot(project) == before
 
@@ -498,8 +574,10 @@ def test_unknown_zone_is_refused_with_did_you_mean(prebuilt) -> None:
     project, before = prebuilt
     add_schedule(project, '"CRON_TZ=Europe/Pari 0 9 * * *" = "report"')
     stderr = fail(project, "cloudflare_module")
-    assert ('nitro.config.toml: scheduledTasks."CRON_TZ=Europe/Pari 0 9 * * *": unknown time zone '
-            "'Europe/Pari'; did you mean 'Europe/Paris'?") in stderr
+    assert (
+        'nitro.config.toml: scheduledTasks."CRON_TZ=Europe/Pari 0 9 * * *": unknown time zone '
+        "'Europe/Pari'; did you mean 'Europe/Paris'?"
+    ) in stderr
     assert snapshot(project) == before
 
 
@@ -529,14 +607,26 @@ def test_unknown_task_in_a_schedule(prebuilt) -> None:
     [
         ("wrangler.toml", 'name = "x"\n[vars\nA = 1\n', "wrangler.toml: invalid TOML:"),
         ("wrangler.toml", 'name = "x"\nname = "y"\n', "wrangler.toml: invalid TOML:"),
-        ("wrangler.jsonc", '{\n  // comment\n  "name": "x"\n  "main": "y"\n}\n',
-         "wrangler.jsonc: invalid JSON at line 4 column 3"),
-        ("wrangler.json", '{"name": "x", /* open comment\n}',
-         "wrangler.json: line 1: a /* comment is never closed"),
-        ("wrangler.json", '["not", "a", "table"]',
-         "wrangler.json: the top level must be an object of settings"),
-        ("wrangler.toml", 'name = "x"\n[triggers]\ncrons = "0 * * * *"\n',
-         "wrangler.toml: triggers.crons must be an array of strings"),
+        (
+            "wrangler.jsonc",
+            '{\n  // comment\n  "name": "x"\n  "main": "y"\n}\n',
+            "wrangler.jsonc: invalid JSON at line 4 column 3",
+        ),
+        (
+            "wrangler.json",
+            '{"name": "x", /* open comment\n}',
+            "wrangler.json: line 1: a /* comment is never closed",
+        ),
+        (
+            "wrangler.json",
+            '["not", "a", "table"]',
+            "wrangler.json: the top level must be an object of settings",
+        ),
+        (
+            "wrangler.toml",
+            'name = "x"\n[triggers]\ncrons = "0 * * * *"\n',
+            "wrangler.toml: triggers.crons must be an array of strings",
+        ),
         ("wrangler.toml", "name = 7\n", "wrangler.toml: name must be a string"),
     ],
 )

@@ -1,4 +1,5 @@
 """Reading nitro.config.* and wrangler config files: encodings, syntax, keys, clear errors."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,13 @@ from conftest import (
 from test_build_errors import fail
 
 
-@pytest.mark.parametrize("name, text", [
-    ("nitro.config.json", '{"experimental": {"tasks": true}, "scheduledTasks": {"0 3 * * *": "a"}}'),
-    ("nitro.config.toml", TASKS_ON + '[scheduledTasks]\n"0 3 * * *" = "a"\n'),
-])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("nitro.config.json", '{"experimental": {"tasks": true}, "scheduledTasks": {"0 3 * * *": "a"}}'),
+        ("nitro.config.toml", TASKS_ON + '[scheduledTasks]\n"0 3 * * *" = "a"\n'),
+    ],
+)
 def test_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path, name: str, text: str) -> None:
     project = tmp_path / "p"
     write_project(project, {"tasks/a.ts": TASK})
@@ -32,29 +36,37 @@ def test_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path, name: str, 
 
 CONFIG_ERRORS = {
     "not utf-8": (
-        {"nitro.config.toml": 'preset = "caf\xe9"\n'}, "latin-1",
+        {"nitro.config.toml": 'preset = "caf\xe9"\n'},
+        "latin-1",
         ["nitro.config.toml: not UTF-8 text", "save the file as UTF-8"],
     ),
     "json comment": (
-        {"nitro.config.json": '{\n  // nightly jobs\n  "experimental": {"tasks": true}\n}\n'}, "utf-8",
+        {"nitro.config.json": '{\n  // nightly jobs\n  "experimental": {"tasks": true}\n}\n'},
+        "utf-8",
         ["nitro.config.json: invalid JSON at line 2 column 3", "JSON allows no comments"],
     ),
     "empty task name": (
-        {"nitro.config.toml": TASKS_ON + '[tasks.""]\ndescription = "nameless"\n'}, "utf-8",
+        {"nitro.config.toml": TASKS_ON + '[tasks.""]\ndescription = "nameless"\n'},
+        "utf-8",
         ['nitro.config.toml: tasks."": a task needs a name'],
     ),
     "task given as a path": (
-        {"nitro.config.toml": TASKS_ON + '[tasks]\n"db:migrate" = "tasks/db/migrate.ts"\n'}, "utf-8",
-        ['nitro.config.toml: tasks."db:migrate": must be a table of settings',
-         'set its handler key to "tasks/db/migrate.ts"'],
+        {"nitro.config.toml": TASKS_ON + '[tasks]\n"db:migrate" = "tasks/db/migrate.ts"\n'},
+        "utf-8",
+        [
+            'nitro.config.toml: tasks."db:migrate": must be a table of settings',
+            'set its handler key to "tasks/db/migrate.ts"',
+        ],
     ),
     "serverDir is a file": (
-        {"nitro.config.toml": 'serverDir = "server.ts"\n', "server.ts": ""}, "utf-8",
+        {"nitro.config.toml": 'serverDir = "server.ts"\n', "server.ts": ""},
+        "utf-8",
         ["nitro.config.toml: serverDir: 'server.ts' is a file, not a folder", "point it at the folder"],
     ),
     "handler is a folder": (
-        {"nitro.config.toml": TASKS_ON + '[tasks.a]\nhandler = "jobs"\n', "jobs/a.ts": TASK}, "utf-8",
-        ['nitro.config.toml: tasks."a".handler: handler file \'jobs\' for task \'a\' is a folder'],
+        {"nitro.config.toml": TASKS_ON + '[tasks.a]\nhandler = "jobs"\n', "jobs/a.ts": TASK},
+        "utf-8",
+        ["nitro.config.toml: tasks.\"a\".handler: handler file 'jobs' for task 'a' is a folder"],
     ),
 }
 
@@ -89,12 +101,16 @@ def test_unknown_preset_in_config_names_the_key_and_suggests_a_preset(tmp_path: 
     assert "error: unknown preset 'cloudflare_modul'; did you mean 'cloudflare_module'?" in proc.stderr
 
 
-@pytest.mark.parametrize("name, text", [
-    ("wrangler.toml", 'name = "bom-worker"\n'),
-    ("wrangler.json", '{"name": "bom-worker"}'),
-])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("wrangler.toml", 'name = "bom-worker"\n'),
+        ("wrangler.json", '{"name": "bom-worker"}'),
+    ],
+)
 def test_wrangler_config_with_a_byte_order_mark_is_read_as_wrangler_does(
-        tmp_path: Path, name: str, text: str) -> None:
+    tmp_path: Path, name: str, text: str
+) -> None:
     """wrangler strips a UTF-8 BOM (removeBOMAndValidate); the build called the file invalid."""
     project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK})
     (project / name).write_bytes("\ufeff".encode() + text.encode())

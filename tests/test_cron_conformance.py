@@ -15,6 +15,7 @@ Deno.cron's parser, which keeps saffron's rules as Cloudflare's), must fire at t
 the original over its next 200 firings in UTC; every Deno.cron string is also registered with the
 real Deno.cron, whose parser must accept it.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,23 +78,33 @@ def before_3000(runs: list[int]) -> list[int]:
     """Firings croner can see (a few rare schedules, like `0 0 * 2 1#5`, reach past 3000)."""
     return [t for t in runs if t < CRONER_END]
 
+
 # --- Node ---------------------------------------------------------------------------------------
+
 
 def run_node(cases: list[dict], tz: str) -> threading.Thread:
     """Start the driver for `cases` in `tz` in a thread; the thread's `.result` is its output."""
+
     def target():
         proc = subprocess.run(
-            [NODE, str(DRIVER)], input=json.dumps({"cases": cases}), capture_output=True, text=True,
-            env={**os.environ, "TZ": tz}, cwd=ROOT, timeout=300,
+            [NODE, str(DRIVER)],
+            input=json.dumps({"cases": cases}),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TZ": tz},
+            cwd=ROOT,
+            timeout=300,
         )
         assert proc.returncode == 0, proc.stderr
         thread.result = json.loads(proc.stdout)["results"]
+
     thread = threading.Thread(target=target)
     thread.start()
     return thread
 
 
 # --- the corpus, computed once ------------------------------------------------------------------
+
 
 def _parse_all(exprs: list[str]) -> tuple[dict, dict]:
     """Split expressions into accepted (expr -> CronExpr) and refused (expr -> reason)."""
@@ -128,12 +139,30 @@ def corpus():
     specs = {e: c.compiled() for e, c in accepted.items()}
     translations = _translations(accepted)
     translatable = [e for e in accepted if any(translations[e].values())]
-    threads = {tz: run_node([{"expr": e, "spec": specs[e], "starts": starts, "count": COUNT, "croner": True}
-                             for e in accepted], tz) for tz, starts in STARTS.items()}
-    threads["refused"] = run_node([{"expr": e, "croner": True, "starts": [TRANSLATION_START], "count": 1}
-                                   for e in refused], "UTC")
-    originals = [{"expr": e, "spec": specs[e], "starts": [TRANSLATION_START], "utc": True,
-                  "count": TRANSLATION_COUNT, "croner": True} for e in translatable]
+    threads = {
+        tz: run_node(
+            [
+                {"expr": e, "spec": specs[e], "starts": starts, "count": COUNT, "croner": True}
+                for e in accepted
+            ],
+            tz,
+        )
+        for tz, starts in STARTS.items()
+    }
+    threads["refused"] = run_node(
+        [{"expr": e, "croner": True, "starts": [TRANSLATION_START], "count": 1} for e in refused], "UTC"
+    )
+    originals = [
+        {
+            "expr": e,
+            "spec": specs[e],
+            "starts": [TRANSLATION_START],
+            "utc": True,
+            "count": TRANSLATION_COUNT,
+            "croner": True,
+        }
+        for e in translatable
+    ]
     threads["originals"] = run_node(originals, "UTC")
     jobs = {}
     for tz, starts in STARTS.items():
@@ -155,7 +184,10 @@ def corpus():
     for t in threads.values():
         t.join()
     return {
-        "generated": generated, "accepted": accepted, "refused": refused, "translations": translations,
+        "generated": generated,
+        "accepted": accepted,
+        "refused": refused,
+        "translations": translations,
         "node": {tz: dict(zip(accepted, threads[tz].result, strict=False)) for tz in STARTS},
         "refused_croner": dict(zip(refused, threads["refused"].result, strict=False)),
         "originals": dict(zip(translatable, threads["originals"].result, strict=False)),
@@ -164,6 +196,7 @@ def corpus():
 
 
 # --- disagreements between croniter and croner ---------------------------------------------------
+
 
 def _dst_near(tz_name: str, t_ms: int) -> bool:
     """Whether `tz_name` changes its UTC offset within a day of `t_ms`."""
@@ -198,6 +231,7 @@ def explain_disagreement(expr: str, tz: str, croner_runs: list[int], croniter_ru
 
 
 # --- tests ----------------------------------------------------------------------------------------
+
 
 def test_corpus_is_large_and_covers_every_feature(corpus):
     """At least 500 accepted expressions; hand-written and generated ones each use every feature."""
@@ -292,7 +326,11 @@ def deno_verdicts(schedules: list[str]) -> list[str | None]:
     """Real Deno's verdict on each schedule: None if Deno.cron registers it, else its error."""
     proc = subprocess.run(
         [str(DENO), "run", "--unstable-cron", str(ROOT / "tests" / "js" / "deno_cron_accepts.mjs")],
-        input=json.dumps(schedules), capture_output=True, text=True, timeout=120, check=True,
+        input=json.dumps(schedules),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return json.loads(proc.stdout)
 
@@ -308,7 +346,10 @@ def test_deno_translation_fires_at_the_same_instants_and_deno_accepts_it(corpus)
             assert row["cloudflare"] is None, expr  # refused exactly where Cloudflare refuses
             continue
         original = corpus["originals"][expr]["croner"][0]
-        assert before_3000(cloudflare_firings(text, TRANSLATION_START, TRANSLATION_COUNT)) == original, (expr, text)
+        assert before_3000(cloudflare_firings(text, TRANSLATION_START, TRANSLATION_COUNT)) == original, (
+            expr,
+            text,
+        )
         texts[expr] = text
     assert len(texts) >= 250
     unique = sorted(set(texts.values()))

@@ -1,6 +1,7 @@
 """The deno_server preset under real Deno (node_modules/.bin/deno from the lockfile), started with
 the exact permissions nitro.json documents: the shared behaviour matrix, `node:` and `npm:`
 imports in user code, the permission sandbox, the `task` CLI and the generated files."""
+
 from __future__ import annotations
 
 import json
@@ -50,17 +51,28 @@ def runtime() -> Runtime:
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
     project = built_fixture("basic", tmp_path, "deno_server")
-    assert_generated_files(project, "deno_server", snapshot_file, {"preview": (
-        "deno run --allow-net --allow-env=HOST,NITRO_HOST,NITRO_PORT,NITRO_SHUTDOWN_TIMEOUT,"
-        "NITRO_TASKS_TOKEN,PORT .output/server/index.mjs")})
+    assert_generated_files(
+        project,
+        "deno_server",
+        snapshot_file,
+        {
+            "preview": (
+                "deno run --allow-net --allow-env=HOST,NITRO_HOST,NITRO_PORT,NITRO_SHUTDOWN_TIMEOUT,"
+                "NITRO_TASKS_TOKEN,PORT .output/server/index.mjs"
+            )
+        },
+    )
 
 
 def test_scheduler_lock_adds_its_url_variable_to_the_permissions(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {
-        "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"* * * * *" = "t"\n'
-                             '[scheduler.lock]\ndriver = "redis"\n',
-        "tasks/t.ts": "export default defineTask({ run: () => ({ result: 1 }) });\n",
-    })
+    project = write_project(
+        tmp_path,
+        {
+            "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"* * * * *" = "t"\n'
+            '[scheduler.lock]\ndriver = "redis"\n',
+            "tasks/t.ts": "export default defineTask({ run: () => ({ result: 1 }) });\n",
+        },
+    )
     build_project(project, "deno_server")
     preview = json.loads((project / ".output" / "nitro.json").read_text())["commands"]["preview"]
     assert ",NITRO_SCHEDULER_REDIS_URL," in preview
@@ -73,22 +85,24 @@ IMPORTS_PROJECT = {
     "nitro.config.toml": "[experimental]\ntasks = true\n",
     # With a package.json, Deno resolves `npm:` specifiers from the project's node_modules
     # (https://docs.deno.com/runtime/fundamentals/node/#node_modules): no registry access needed.
-    "package.json": json.dumps({"name": "p", "private": True,
-                                "dependencies": {"nitro-local-greeter": "1.0.0"}}),
+    "package.json": json.dumps(
+        {"name": "p", "private": True, "dependencies": {"nitro-local-greeter": "1.0.0"}}
+    ),
     "node_modules/nitro-local-greeter/package.json": json.dumps(GREETER_PKG),
-    "node_modules/nitro-local-greeter/index.js": 'export const greet = (who) => `hello ${who} from npm`;\n',
+    "node_modules/nitro-local-greeter/index.js": "export const greet = (who) => `hello ${who} from npm`;\n",
     "tasks/hash.ts": 'import { createHash } from "node:crypto";\n'
-                     "export default defineTask({ run: ({ payload }) => ({ result: "
-                     'createHash("sha256").update(String(payload.text)).digest("hex") }) });\n',
+    "export default defineTask({ run: ({ payload }) => ({ result: "
+    'createHash("sha256").update(String(payload.text)).digest("hex") }) });\n',
     "tasks/greet.ts": 'import { greet } from "npm:nitro-local-greeter";\n'
-                      "export default defineTask({ run: ({ payload }) => "
-                      "({ result: greet(payload.who) }) });\n",
+    "export default defineTask({ run: ({ payload }) => "
+    "({ result: greet(payload.who) }) });\n",
     "tasks/env.ts": "export default defineTask({ run: () => ({ result: process.env.NOT_ALLOWED_HERE }) });\n",
 }
 
 
 def test_node_and_npm_imports_work_offline_and_permissions_stay_narrow(
-        start_server: Any, tmp_path: Path) -> None:
+    start_server: Any, tmp_path: Path
+) -> None:
     project = write_project(tmp_path / "imports", IMPORTS_PROJECT)
     build_project(project, "deno_server")
     # Left as an import for Deno to resolve, not bundled by esbuild.
@@ -117,8 +131,9 @@ def test_node_and_npm_imports_work_offline_and_permissions_stay_narrow(
 def test_task_cli_runs_one_task_under_deno(task_cli: Callable[..., Any]) -> None:
     proc = task_cli("run", "echo:payload", "--payload", '{"n": 1}', timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"result": {
-        "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
+    assert json.loads(proc.stdout) == {
+        "result": {"name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}
+    }
     failed = task_cli("run", "no:handler", timeout=60)
     assert failed.returncode == 1
     assert last_line(failed.stderr) == 'error: Task "no:handler" has no handler implementation (501)'

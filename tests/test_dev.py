@@ -4,6 +4,7 @@ nitro.dev.json, and a clean stop on SIGTERM / Ctrl-C (no process and no info fil
 Every `nitro dev` runs in its own process group and is stopped by its test or by `running_dev`.
 The helpers here are shared with test_task_cli.py and test_dev_reload.py.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -68,7 +69,11 @@ TASKS = {
         'export default defineTask({ run() { writeFileSync("marked", "1"); return { result: "marked" } } });\n'
     ),
 }
-FILES = {"nitro.config.toml": CONFIG, **TASKS, "api/hello.ts": 'export default defineHandler(() => ({ hello: "world" }));\n'}
+FILES = {
+    "nitro.config.toml": CONFIG,
+    **TASKS,
+    "api/hello.ts": 'export default defineHandler(() => ({ hello: "world" }));\n',
+}
 
 LISTING = {
     "tasks": {
@@ -218,8 +223,12 @@ def network_namespace() -> Iterator[tuple[str, str, Callable[..., tuple[int, Any
     ]
 
     def send(host: str, port: int, method: str, path: str) -> tuple[int, Any]:
-        proc = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", NETNS_CLIENT, host, str(port), method, path],
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            ["ip", "netns", "exec", ns, sys.executable, "-c", NETNS_CLIENT, host, str(port), method, path],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert proc.returncode == 0, proc.stderr
         status, body = json.loads(proc.stdout)
         return status, body
@@ -241,8 +250,10 @@ def non_loopback_source() -> Iterator[tuple[str, str, Callable[..., tuple[int, A
         yield address, address, lambda host, port, method, path: http_from(address, host, port, method, path)
         return
     if not shutil.which("ip") or os.geteuid() != 0:
-        pytest.fail("no non-loopback address on this machine and no way to create a network namespace "
-                    "(needs `ip` and root): the loopback rule cannot be tested over real sockets here")
+        pytest.fail(
+            "no non-loopback address on this machine and no way to create a network namespace "
+            "(needs `ip` and root): the loopback rule cannot be tested over real sockets here"
+        )
     with network_namespace() as found:
         yield found
 
@@ -253,8 +264,11 @@ def non_loopback_source() -> Iterator[tuple[str, str, Callable[..., tuple[int, A
 def test_info_file_names_this_process_and_a_live_server(dev: DevRun):
     info = dev.info()
     assert info == {
-        "address": f"http://127.0.0.1:{dev.port}", "host": "127.0.0.1", "pid": dev.proc.pid,
-        "port": dev.port, "serverPid": info["serverPid"],
+        "address": f"http://127.0.0.1:{dev.port}",
+        "host": "127.0.0.1",
+        "pid": dev.proc.pid,
+        "port": dev.port,
+        "serverPid": info["serverPid"],
     }
     argv = Path(f"/proc/{info['serverPid']}/cmdline").read_bytes().split(b"\0")
     assert argv[1] == b".nitro/dev/server/index.mjs"
@@ -270,15 +284,22 @@ def test_run_with_query_and_body_payloads_body_winning(dev: DevRun):
     status, body = dev.request("GET", "/_nitro/tasks/echo:payload?field=value&array=1&array=2")
     assert (status, body) == (200, {"result": {"field": "value", "array": ["1", "2"]}})
     status, body = dev.request(
-        "POST", "/_nitro/tasks/echo:payload?field=value&answer=1",
+        "POST",
+        "/_nitro/tasks/echo:payload?field=value&answer=1",
         {"payload": {"answer": 42, "nested": {"value": True}}},
     )
     assert (status, body) == (200, {"result": {"field": "value", "answer": 42, "nested": {"value": True}}})
 
 
 def test_unknown_failing_and_handlerless_tasks(dev: DevRun):
-    assert dev.request("GET", "/_nitro/tasks/nope") == (404, {"statusCode": 404, "message": 'Task "nope" is not available'})
-    assert dev.request("POST", "/_nitro/tasks/fail") == (500, {"statusCode": 500, "message": "boom: database is down"})
+    assert dev.request("GET", "/_nitro/tasks/nope") == (
+        404,
+        {"statusCode": 404, "message": 'Task "nope" is not available'},
+    )
+    assert dev.request("POST", "/_nitro/tasks/fail") == (
+        500,
+        {"statusCode": 500, "message": "boom: database is down"},
+    )
     status, body = dev.request("GET", "/_nitro/tasks/cfg:only")
     assert status == 501 and "no handler" in body["message"]
 
@@ -308,7 +329,11 @@ def test_tasks_are_refused_to_non_loopback_clients_even_on_all_interfaces(tmp_pa
     assert run.request("GET", "/_nitro/tasks")[0] == 200  # loopback: allowed
     refused = (403, {"statusCode": 403, "message": "Tasks are only served to loopback clients in dev"})
     with non_loopback_source() as (client_ip, server_ip, send):
-        for method, path in [("GET", "/_nitro/tasks"), ("GET", "/_nitro/tasks/mark"), ("POST", "/_nitro/tasks/mark")]:
+        for method, path in [
+            ("GET", "/_nitro/tasks"),
+            ("GET", "/_nitro/tasks/mark"),
+            ("POST", "/_nitro/tasks/mark"),
+        ]:
             assert send(server_ip, run.port, method, path) == refused, (method, path, client_ip)
         # The same client reaches ordinary routes: only the task endpoints are loopback-only.
         assert send(server_ip, run.port, "GET", "/api/hello") == (200, {"hello": "world"})
@@ -329,17 +354,24 @@ def test_stop_signal_stops_the_server_and_removes_the_info_file(tmp_path: Path, 
     assert "[nitro dev] stopped" in run.output
 
 
-def test_killed_nitro_dev_takes_its_server_down_and_a_new_one_replaces_the_stale_file(tmp_path: Path, dev_runs):
+def test_killed_nitro_dev_takes_its_server_down_and_a_new_one_replaces_the_stale_file(
+    tmp_path: Path, dev_runs
+):
     project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, **TASKS})
     first = dev_runs(project)
     server = first.info()["serverPid"]
     first.stop(signal.SIGKILL)  # no cleanup possible: the info file stays, naming a dead pid
     wait_until(lambda: not process_exists(server), 5, "the orphaned server to stop (parent-death signal)")
     proc = run_cli("task", "list", "--dir", str(project))
-    assert proc.returncode == 1 and f"is stale: the nitro dev process it names (pid {first.proc.pid})" in proc.stderr
+    assert (
+        proc.returncode == 1
+        and f"is stale: the nitro dev process it names (pid {first.proc.pid})" in proc.stderr
+    )
     second = dev_runs(project)
     assert second.info()["pid"] == second.proc.pid
-    assert run_cli("task", "run", "db:migrate", "--dir", str(project)).stdout == '{\n  "result": "Success"\n}\n'
+    assert (
+        run_cli("task", "run", "db:migrate", "--dir", str(project)).stdout == '{\n  "result": "Success"\n}\n'
+    )
     assert_stopped(second, signal.SIGTERM)
 
 
@@ -376,9 +408,13 @@ def test_dev_preset_generated_files(tmp_path: Path, snapshot_file):
 
 
 def test_dev_rebuild_keeps_the_info_file_and_ignores_output_dir(tmp_path: Path):
-    project = write_project(tmp_path / "project", {
-        "nitro.config.toml": CONFIG + '\n[output]\ndir = "dist-out"\n', **TASKS,
-    })
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": CONFIG + '\n[output]\ndir = "dist-out"\n',
+            **TASKS,
+        },
+    )
     build_project(project, "dev")
     info_file(project).write_text('{"pid": 1}\n')
     build_project(project, "dev")

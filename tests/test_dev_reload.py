@@ -1,6 +1,7 @@
 """The `nitro dev` loop: a change rebuilds and restarts the server, a broken build keeps the last
 good server answering and prints the error, the fix recovers, all without restarting `nitro dev`.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,9 @@ def test_change_rebuilds_broken_build_keeps_old_server_and_fix_recovers(tmp_path
     ready = run.ready_count()
     write_project(project, {"tasks/more/added.ts": ADDED})
     restarted(run, ready)
-    assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["more:added"] == {"description": "Added while running"}
+    assert (
+        run.request("GET", "/_nitro/tasks")[1]["tasks"]["more:added"]["description"] == "Added while running"
+    )
     assert run.request("POST", "/_nitro/tasks/more:added") == (200, {"result": "added"})
 
     # A syntax error: the error is printed, the old server keeps answering.
@@ -77,21 +80,21 @@ def test_config_changes_and_new_watched_folders_rebuild(tmp_path: Path, dev_runs
     ready = run.ready_count()
     (project / "nitro.config.toml").write_text(CONFIG.replace("Says hello", "Says hello, edited"))
     restarted(run, ready)
-    assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["hello"] == {"description": "Says hello, edited"}
+    assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["hello"]["description"] == "Says hello, edited"
 
     # api/ did not exist at start: creating it starts watching it, and its route is served.
     ready = run.ready_count()
-    write_project(project, {"api/ping.ts": 'export default defineHandler(() => ({ pong: 1 }));\n'})
+    write_project(project, {"api/ping.ts": "export default defineHandler(() => ({ pong: 1 }));\n"})
     restarted(run, ready)
     assert run.request("GET", "/api/ping") == (200, {"pong": 1})
     ready = run.ready_count()
-    (project / "api" / "ping.ts").write_text('export default defineHandler(() => ({ pong: 2 }));\n')
+    (project / "api" / "ping.ts").write_text("export default defineHandler(() => ({ pong: 2 }));\n")
     restarted(run, ready)
     assert run.request("GET", "/api/ping") == (200, {"pong": 2})
 
     # An invalid config is a failed build too: named file and key, old server kept.
     failures = run.output.count("[nitro dev] build failed")
-    (project / "nitro.config.toml").write_text(CONFIG + "\n[scheduledTasks]\n\"* * * * *\" = 5\n")
+    (project / "nitro.config.toml").write_text(CONFIG + '\n[scheduledTasks]\n"* * * * *" = 5\n')
     wait_until(lambda: run.output.count("[nitro dev] build failed") > failures, 20, "the config error")
     assert "error: nitro.config.toml: scheduledTasks" in run.output
     assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "hello"})
@@ -139,7 +142,9 @@ STUBBORN = """export default defineTask({ run() {
 
 
 def test_a_server_that_ignores_sigterm_is_killed_after_the_bound(tmp_path: Path, dev_runs):
-    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/stubborn.ts": STUBBORN})
+    project = write_project(
+        tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/stubborn.ts": STUBBORN}
+    )
     run = dev_runs(project)
     assert run.request("GET", "/_nitro/tasks/stubborn") == (200, {"result": "stubborn"})
     old, ready = run.info()["serverPid"], run.ready_count()
@@ -154,13 +159,16 @@ def test_a_server_that_ignores_sigterm_is_killed_after_the_bound(tmp_path: Path,
 def test_helper_module_and_config_handler_outside_watched_folders_rebuild(tmp_path: Path, dev_runs):
     """Files the bundle imports from elsewhere (utils/, a config task's handler) are watched too."""
     config = CONFIG + '\n[tasks.custom]\nhandler = "./handlers/custom.ts"\n'
-    project = write_project(tmp_path / "project", {
-        "nitro.config.toml": config,
-        "tasks/hello.ts": 'import { word } from "../utils/word";\n'
-                          "export default defineTask({ run() { return { result: word } } });\n",
-        "utils/word.ts": 'export const word = "first";\n',
-        "handlers/custom.ts": 'export default defineTask({ run() { return { result: "custom 1" } } });\n',
-    })
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": config,
+            "tasks/hello.ts": 'import { word } from "../utils/word";\n'
+            "export default defineTask({ run() { return { result: word } } });\n",
+            "utils/word.ts": 'export const word = "first";\n',
+            "handlers/custom.ts": 'export default defineTask({ run() { return { result: "custom 1" } } });\n',
+        },
+    )
     run = dev_runs(project)
     assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "first"})
 
@@ -171,7 +179,10 @@ def test_helper_module_and_config_handler_outside_watched_folders_rebuild(tmp_pa
     assert run.request("GET", "/_nitro/tasks/hello") == (200, {"result": "second"})
 
     ready = run.ready_count()
-    write_project(project, {"handlers/custom.ts": 'export default defineTask({ run() { return { result: "custom 2" } } });\n'})
+    write_project(
+        project,
+        {"handlers/custom.ts": 'export default defineTask({ run() { return { result: "custom 2" } } });\n'},
+    )
     restarted(run, ready)
     assert run.request("GET", "/_nitro/tasks/custom") == (200, {"result": "custom 2"})
     assert_stopped(run, signal.SIGINT)

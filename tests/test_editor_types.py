@@ -1,5 +1,6 @@
 """Editor support: every build writes .nitro/types and .nitro/tsconfig.json, and the TypeScript
 pinned in package-lock.json (node_modules/.bin/tsc) type-checks projects that extend it."""
+
 from __future__ import annotations
 
 import json
@@ -25,14 +26,25 @@ from nitro_build.provided import AUTO_IMPORTS, MODULES
 TSC = BIN / "tsc"
 EXTENDS = '{ "extends": "./.nitro/tsconfig.json" }\n'
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.iterdir() if (p / "tsconfig.json").is_file())
-EDITOR_FILES = ("types/nitro.d.ts", "types/nitro-runtime.d.ts", "types/nitro-config.d.ts",
-                "types/nitro-modules.d.ts", "types/nitro-imports.d.ts", "tsconfig.json", "types/tsconfig.json")
+EDITOR_FILES = (
+    "types/nitro.d.ts",
+    "types/nitro-runtime.d.ts",
+    "types/nitro-config.d.ts",
+    "types/nitro-modules.d.ts",
+    "types/nitro-imports.d.ts",
+    "tsconfig.json",
+    "types/tsconfig.json",
+)
 
 
 def tsc(project: Path, *args: str) -> subprocess.CompletedProcess:
     """`tsc --noEmit -p PROJECT`, as a user runs it."""
-    return subprocess.run([str(TSC), "--noEmit", "-p", str(project), "--pretty", "false", *args],
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [str(TSC), "--noEmit", "-p", str(project), "--pretty", "false", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def with_node_modules(project: Path) -> Path:
@@ -52,7 +64,8 @@ def test_every_fixture_has_a_tsconfig_that_extends_ours() -> None:
     assert FIXTURE_NAMES == fixtures
     for name in FIXTURE_NAMES:
         assert json.loads((FIXTURES / name / "tsconfig.json").read_text()) == {
-            "extends": "./.nitro/tsconfig.json"}
+            "extends": "./.nitro/tsconfig.json"
+        }
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
@@ -66,16 +79,22 @@ def test_fixture_type_checks_after_a_build(tmp_path: Path, name: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("extends", [EXTENDS, '{ "extends": "./.nitro/types/tsconfig.json" }\n'],
-                         ids=["ours", "nitro2"])
+@pytest.mark.parametrize(
+    "extends", [EXTENDS, '{ "extends": "./.nitro/types/tsconfig.json" }\n'], ids=["ours", "nitro2"]
+)
 def test_a_task_whose_run_returns_a_number_fails_the_type_check(tmp_path: Path, extends: str) -> None:
     """Also through Nitro 2's `.nitro/types/tsconfig.json`, which a Nitro 2 project extends."""
-    project = with_node_modules(write_project(tmp_path / "p", {
-        "nitro.config.toml": TASKS_ON,
-        "tsconfig.json": extends,
-        "tasks/good.ts": 'export default defineTask({ run: () => ({ result: 42 }) });\n',
-        "tasks/bad.ts": "export default defineTask({\n  run() {\n    return 42;\n  },\n});\n",
-    }))
+    project = with_node_modules(
+        write_project(
+            tmp_path / "p",
+            {
+                "nitro.config.toml": TASKS_ON,
+                "tsconfig.json": extends,
+                "tasks/good.ts": "export default defineTask({ run: () => ({ result: 42 }) });\n",
+                "tasks/bad.ts": "export default defineTask({\n  run() {\n    return 42;\n  },\n});\n",
+            },
+        )
+    )
     build_project(project)
     proc = tsc(project)
     assert proc.returncode == 2
@@ -97,9 +116,13 @@ def test_every_provided_name_is_declared_where_it_is_provided(tmp_path: Path) ->
         names = ", ".join(module.exports)
         head = f"import {{ {names} }} from {json.dumps(spec)};\n" if names else ""
         # Our types come with every specifier but h3's own (Nitro's nitro/h3 is h3 itself).
-        types = "" if module.file == "h3.mjs" else (
-            f"import type {{ TaskEvent }} from {json.dumps(spec)};\n"
-            "export const e: TaskEvent | null = null;\n"
+        types = (
+            ""
+            if module.file == "h3.mjs"
+            else (
+                f"import type {{ TaskEvent }} from {json.dumps(spec)};\n"
+                "export const e: TaskEvent | null = null;\n"
+            )
         )
         files[f"utils/m{i}.ts"] = head + types + uses
     uses = "".join(f"console.log(typeof {name});\n" for name in AUTO_IMPORTS)
@@ -112,10 +135,16 @@ def test_every_provided_name_is_declared_where_it_is_provided(tmp_path: Path) ->
 
 
 def test_a_name_we_do_not_provide_is_a_type_error_as_it_is_a_build_error(tmp_path: Path) -> None:
-    project = with_node_modules(write_project(tmp_path / "p", {
-        "nitro.config.toml": TASKS_ON, "tsconfig.json": EXTENDS,
-        "tasks/a.ts": 'export default defineTask({ run: () => ({ result: 1 }) });\n',
-    }))
+    project = with_node_modules(
+        write_project(
+            tmp_path / "p",
+            {
+                "nitro.config.toml": TASKS_ON,
+                "tsconfig.json": EXTENDS,
+                "tasks/a.ts": "export default defineTask({ run: () => ({ result: 1 }) });\n",
+            },
+        )
+    )
     build_project(project)
     (project / "utils").mkdir()
     (project / "utils" / "s.ts").write_text('import { runTask } from "nitro/h3";\nrunTask("a");\n')
@@ -127,28 +156,34 @@ def test_a_name_we_do_not_provide_is_a_type_error_as_it_is_a_build_error(tmp_pat
 
 def test_route_handler_event_and_task_types(tmp_path: Path) -> None:
     """Handlers see the event's shape; runTask's result and the payload are typed."""
-    project = with_node_modules(write_project(tmp_path / "p", {
-        "nitro.config.toml": TASKS_ON, "tsconfig.json": EXTENDS,
-        "tasks/sum.ts": (
-            "export default defineTask<number>({\n"
-            "  meta: { description: 'adds' },\n"
-            "  run({ payload, context }) {\n"
-            "    context.waitUntil?.(Promise.resolve());\n"
-            "    return { result: Number(payload.a) + Number(payload.scheduledTime ?? 0) };\n"
-            "  },\n});\n"
-        ),
-        "api/[id].get.ts": (
-            'import { getQuery } from "nitro/h3";\n'
-            "export default defineHandler(async (event) => {\n"
-            "  const { result } = await runTask<number>('sum', { payload: { a: event.params.id } });\n"
-            "  event.res.headers.set('x-sum', String(result));\n"
-            "  if (!result) throw new HTTPError({ status: 404, message: 'none' });\n"
-            "  const n: number = result;\n"
-            "  return { n, q: getQuery(event), url: event.url.pathname, m: event.req.method };\n"
-            "});\n"
-        ),
-        "api/wrong.ts": "export default defineHandler((event) => event.params.id.toFixed(2));\n",
-    }))
+    project = with_node_modules(
+        write_project(
+            tmp_path / "p",
+            {
+                "nitro.config.toml": TASKS_ON,
+                "tsconfig.json": EXTENDS,
+                "tasks/sum.ts": (
+                    "export default defineTask<number>({\n"
+                    "  meta: { description: 'adds' },\n"
+                    "  run({ payload, context }) {\n"
+                    "    context.waitUntil?.(Promise.resolve());\n"
+                    "    return { result: Number(payload.a) + Number(payload.scheduledTime ?? 0) };\n"
+                    "  },\n});\n"
+                ),
+                "api/[id].get.ts": (
+                    'import { getQuery } from "nitro/h3";\n'
+                    "export default defineHandler(async (event) => {\n"
+                    "  const { result } = await runTask<number>('sum', { payload: { a: event.params.id } });\n"
+                    "  event.res.headers.set('x-sum', String(result));\n"
+                    "  if (!result) throw new HTTPError({ status: 404, message: 'none' });\n"
+                    "  const n: number = result;\n"
+                    "  return { n, q: getQuery(event), url: event.url.pathname, m: event.req.method };\n"
+                    "});\n"
+                ),
+                "api/wrong.ts": "export default defineHandler((event) => event.params.id.toFixed(2));\n",
+            },
+        )
+    )
     build_project(project)
     proc = tsc(project)
     errors = [line for line in proc.stdout.splitlines() if ": error " in line]
@@ -158,37 +193,50 @@ def test_route_handler_event_and_task_types(tmp_path: Path) -> None:
 def test_runtime_apis_are_typed_from_the_config_and_their_libraries(tmp_path: Path) -> None:
     """useRuntimeConfig() has the config's runtimeConfig shape; useStorage is unstorage's Storage,
     nitroApp.hooks hookable's, $fetch ofetch's: each misuse below is one error on its own line."""
-    project = with_node_modules(write_project(tmp_path / "p", {
-        "nitro.config.json": json.dumps({"experimental": {"tasks": True},
-                                         "runtimeConfig": {"apiBase": "https://x", "retry": {"count": 3}}}),
-        "tsconfig.json": EXTENDS,
-        "plugins/hooks.ts": (
-            "export default defineNitroPlugin((nitroApp) => {\n"
-            "  nitroApp.hooks.hook('task:end', ({ name, duration }) => console.log(name, duration));\n"
-            "  nitroApp.hooks.hook('nope', () => {});\n"  # line 3: unknown hook
-            "});\n"
-        ),
-        "tasks/apis.ts": (
-            "export default defineTask({\n"
-            "  async run() {\n"
-            "    const count: number = useRuntimeConfig().retry.count;\n"
-            "    const wrong: number = useRuntimeConfig().apiBase;\n"  # line 4
-            "    await useStorage('data').setItem('k', { count });\n"
-            "    const keys: string[] = await useStorage().getKeys();\n"
-            "    const n: number = await useStorage().getKeys();\n"  # line 7
-            "    const body = await $fetch<{ ok: boolean }>('/api/x');\n"
-            "    const ok: string = body.ok;\n"  # line 9
-            "    return { result: { keys, wrong, n, ok } };\n"
-            "  },\n});\n"
-        ),
-    }))
+    project = with_node_modules(
+        write_project(
+            tmp_path / "p",
+            {
+                "nitro.config.json": json.dumps(
+                    {
+                        "experimental": {"tasks": True},
+                        "runtimeConfig": {"apiBase": "https://x", "retry": {"count": 3}},
+                    }
+                ),
+                "tsconfig.json": EXTENDS,
+                "plugins/hooks.ts": (
+                    "export default defineNitroPlugin((nitroApp) => {\n"
+                    "  nitroApp.hooks.hook('task:end', ({ name, duration }) => console.log(name, duration));\n"
+                    "  nitroApp.hooks.hook('nope', () => {});\n"  # line 3: unknown hook
+                    "});\n"
+                ),
+                "tasks/apis.ts": (
+                    "export default defineTask({\n"
+                    "  async run() {\n"
+                    "    const count: number = useRuntimeConfig().retry.count;\n"
+                    "    const wrong: number = useRuntimeConfig().apiBase;\n"  # line 4
+                    "    await useStorage('data').setItem('k', { count });\n"
+                    "    const keys: string[] = await useStorage().getKeys();\n"
+                    "    const n: number = await useStorage().getKeys();\n"  # line 7
+                    "    const body = await $fetch<{ ok: boolean }>('/api/x');\n"
+                    "    const ok: string = body.ok;\n"  # line 9
+                    "    return { result: { keys, wrong, n, ok } };\n"
+                    "  },\n});\n"
+                ),
+            },
+        )
+    )
     build_project(project)
     config = (project / ".nitro" / "types" / "nitro-config.d.ts").read_text()
     assert '"retry": {\n      "count": number;\n    };' in config
     proc = tsc(project)
     errors = sorted(re.findall(r"(\w+/\w+\.ts)\((\d+),\d+\): error (TS\d+)", proc.stdout))
-    assert errors == [("plugins/hooks.ts", "3", "TS2345"), ("tasks/apis.ts", "4", "TS2322"),
-                      ("tasks/apis.ts", "7", "TS2322"), ("tasks/apis.ts", "9", "TS2322")], proc.stdout
+    assert errors == [
+        ("plugins/hooks.ts", "3", "TS2345"),
+        ("tasks/apis.ts", "4", "TS2322"),
+        ("tasks/apis.ts", "7", "TS2322"),
+        ("tasks/apis.ts", "9", "TS2322"),
+    ], proc.stdout
 
 
 def test_editor_files_snapshot(tmp_path: Path, snapshot_file) -> None:
@@ -200,10 +248,15 @@ def test_editor_files_snapshot(tmp_path: Path, snapshot_file) -> None:
 
 
 def test_tsconfig_excludes_every_output_and_includes_an_outside_server_dir(tmp_path: Path) -> None:
-    project = with_node_modules(write_project(tmp_path / "app", {
-        "nitro.config.toml": 'serverDir = "../server"\n[output]\ndir = "out"\n' + TASKS_ON,
-        "tsconfig.json": EXTENDS,
-    }))
+    project = with_node_modules(
+        write_project(
+            tmp_path / "app",
+            {
+                "nitro.config.toml": 'serverDir = "../server"\n[output]\ndir = "out"\n' + TASKS_ON,
+                "tsconfig.json": EXTENDS,
+            },
+        )
+    )
     write_project(tmp_path / "server", {"tasks/t.ts": "export default defineTask({ run: () => ({}) });\n"})
     build_project(project)
     config = json.loads((project / ".nitro" / "tsconfig.json").read_text())
@@ -215,9 +268,13 @@ def test_tsconfig_excludes_every_output_and_includes_an_outside_server_dir(tmp_p
 
 
 def test_failed_and_dry_run_builds_leave_the_editor_files_alone(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", {
-        "nitro.config.toml": TASKS_ON, "tasks/a.ts": "export default defineTask({ run: () => ({}) });\n",
-    })
+    project = write_project(
+        tmp_path / "p",
+        {
+            "nitro.config.toml": TASKS_ON,
+            "tasks/a.ts": "export default defineTask({ run: () => ({}) });\n",
+        },
+    )
     assert not (project / ".nitro" / "types").exists()
     assert run_cli("build", "--dir", str(project), "--dry-run").returncode == 0
     assert not (project / ".nitro" / "types").exists()
@@ -232,16 +289,22 @@ def test_failed_and_dry_run_builds_leave_the_editor_files_alone(tmp_path: Path) 
 
 
 def test_utils_exports_are_typed_globals_as_they_are_auto_imported(tmp_path: Path) -> None:
-    project = with_node_modules(write_project(tmp_path / "p", {
-        "nitro.config.toml": TASKS_ON, "tsconfig.json": EXTENDS,
-        "utils/math.ts": 'export function double(n: number) { return n * 2; }\nexport const label = "x";\n',
-        "routes/index.ts": (
-            "export default defineHandler(() => {\n"
-            "  const s: string = double(2);\n"  # line 2: double returns a number
-            "  return { s, label, d: double(3) };\n"
-            "});\n"
-        ),
-    }))
+    project = with_node_modules(
+        write_project(
+            tmp_path / "p",
+            {
+                "nitro.config.toml": TASKS_ON,
+                "tsconfig.json": EXTENDS,
+                "utils/math.ts": 'export function double(n: number) { return n * 2; }\nexport const label = "x";\n',
+                "routes/index.ts": (
+                    "export default defineHandler(() => {\n"
+                    "  const s: string = double(2);\n"  # line 2: double returns a number
+                    "  return { s, label, d: double(3) };\n"
+                    "});\n"
+                ),
+            },
+        )
+    )
     build_project(project)
     imports = (project / ".nitro" / "types" / "nitro-imports.d.ts").read_text()
     assert '  const double: typeof import("../../utils/math.ts")["double"];' in imports

@@ -1,5 +1,6 @@
 """h3's utilities in route handlers (h3 2.x itself, from `h3` / `nitro/h3` or auto-imported),
 Nitro 2's v1 names among them, and `$fetch` to our own routes staying in the process."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,10 @@ def test_nitro2_route_with_v1_names(server) -> None:
     assert status == 201
     assert body == {"id": "42", "query": {"tag": ["a", "b"], "one": "1"}, "body": {"name": "x"}}
     assert server.request("GET", "/nitro2/7") == (200, {"id": "7", "query": {}})
-    assert server.request("GET", "/nitro2/8", headers={"x-agent": "a"}) == (200, {"id": "8", "query": {}, "agent": "a"})
+    assert server.request("GET", "/nitro2/8", headers={"x-agent": "a"}) == (
+        200,
+        {"id": "8", "query": {}, "agent": "a"},
+    )
     # createError({ statusCode, message }) answers that status, as under Nitro
     assert server.request("GET", "/nitro2/missing") == (404, {"statusCode": 404, "message": "no such item"})
 
@@ -66,8 +70,10 @@ def test_send_redirect_answers_302_with_location(server) -> None:
 
 
 def test_runtime_config_import_from_nitro_runtime_config(server) -> None:
-    assert server.request("GET", "/config") == (200, {
-        "apiBase": "https://api.example.com", "secretSet": True, "retry": {"backoffMS": 100, "count": 3}})
+    assert server.request("GET", "/config") == (
+        200,
+        {"apiBase": "https://api.example.com", "secretSet": True, "retry": {"backoffMS": 100, "count": 3}},
+    )
 
 
 def test_fetch_to_our_own_route_stays_in_process(tmp_path: Path) -> None:
@@ -80,12 +86,23 @@ def test_fetch_to_our_own_route_stays_in_process(tmp_path: Path) -> None:
 def test_h3_route_and_fetch_on_workerd(tmp_path: Path) -> None:
     root = project(tmp_path, "cloudflare_module", storage=None)
     app = worker(root, bindings={"NITRO_TASKS_TOKEN": "tok"})
-    out = run_workers([app], [
-        {"type": "fetch", "url": "http://app/nitro2/9?x=1", "method": "POST", "body": '{"a": 1}',
-         "headers": {"content-type": "application/json"}},
-        {"type": "fetch", "url": "http://app/_nitro/tasks/fetch-local",
-         "headers": {"authorization": "Bearer tok"}},
-    ])
+    out = run_workers(
+        [app],
+        [
+            {
+                "type": "fetch",
+                "url": "http://app/nitro2/9?x=1",
+                "method": "POST",
+                "body": '{"a": 1}',
+                "headers": {"content-type": "application/json"},
+            },
+            {
+                "type": "fetch",
+                "url": "http://app/_nitro/tasks/fetch-local",
+                "headers": {"authorization": "Bearer tok"},
+            },
+        ],
+    )
     first, second = out["results"]
     assert first["status"] == 201
     assert json.loads(first["body"]) == {"id": "9", "query": {"x": "1"}, "body": {"a": 1}}

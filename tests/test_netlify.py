@@ -158,7 +158,9 @@ def test_frameworks_config_is_written_and_the_user_toml_never_is(tmp_path: Path)
     user's file stays byte-identical; each of its keys that reaches our functions is warned about,
     naming the file, the table and the key; --dry-run --print shows the config the build writes."""
     project = write_project(tmp_path, {**PROJECT, "netlify.toml": COMMENTED_TOML})
-    printed = run_cli("build", "--dir", str(project), "--preset", "netlify", "--dry-run", "--print", FRAMEWORKS_CONFIG)
+    printed = run_cli(
+        "build", "--dir", str(project), "--preset", "netlify", "--dry-run", "--print", FRAMEWORKS_CONFIG
+    )
     proc = build_project(project, "netlify")
     assert (project / "netlify.toml").read_bytes() == COMMENTED_TOML.encode()
     written = (project / FRAMEWORKS_CONFIG).read_text()

@@ -51,9 +51,10 @@ def test_get_nitro_tasks_lists_tasks(call: Call) -> None:
     status, data = call("/_nitro/tasks")
     assert status == 200
     assert isinstance(data["tasks"], dict)
-    assert data["tasks"]["test"] == {"description": "task to debug"}
+    # Nitro compares with toMatchObject: a task entry may carry more (our `runs` history).
+    assert data["tasks"]["test"]["description"] == "task to debug"
     # The module's meta.description, not the config's "Migrate database" (Nitro's listing).
-    assert data["tasks"]["db:migrate"] == {"description": "Run database migrations"}
+    assert data["tasks"]["db:migrate"]["description"] == "Run database migrations"
     assert {"cron": "* * * * *", "tasks": ["test"]} in data["scheduledTasks"]
 
 

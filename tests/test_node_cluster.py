@@ -1,6 +1,7 @@
 """The node_cluster preset under real Node: the shared behaviour matrix with 3 workers, exactly one
 run per scheduled firing across the cluster (also after the worker that ran the last firing is
 killed), requests served by every worker, worker restarts, and the primary's lifecycle."""
+
 from __future__ import annotations
 
 import json
@@ -37,10 +38,10 @@ def runtime() -> Runtime:
 STAMP_PROJECT = {
     "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"* * * * * *" = "stamp"\n',
     "tasks/stamp.ts": 'import { appendFileSync } from "node:fs";\n'
-                      "export default defineTask({ run({ payload }) {\n"
-                      "  const line = `${payload.scheduledTime} ${process.pid}\\n`;\n"
-                      "  appendFileSync(process.env.STAMP_FILE, line);\n"
-                      '  return { result: "stamped" };\n} });\n',
+    "export default defineTask({ run({ payload }) {\n"
+    "  const line = `${payload.scheduledTime} ${process.pid}\\n`;\n"
+    "  appendFileSync(process.env.STAMP_FILE, line);\n"
+    '  return { result: "stamped" };\n} });\n',
     "api/pid.ts": "export default () => ({ pid: process.pid });\n",
 }
 
@@ -75,10 +76,12 @@ def worker_pids(server: Any, expect: int) -> set[int]:
 
 
 def test_each_firing_runs_once_also_after_its_worker_is_killed(
-        start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
+    start_server: Any, stamp_bundle: Path, tmp_path: Path
+) -> None:
     stamp_file = tmp_path / "stamps.log"
-    server = start_server(NODE_BUNDLE, stamp_bundle,
-                          {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(stamp_file)})
+    server = start_server(
+        NODE_BUNDLE, stamp_bundle, {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(stamp_file)}
+    )
     assert "(3 workers)" in server.output
     workers = worker_pids(server, 3)
     # Warm-up: each worker's first run loads the task module; on this shared 2-core machine that
@@ -107,25 +110,34 @@ def test_each_firing_runs_once_also_after_its_worker_is_killed(
 
 
 def test_requests_are_served_by_every_worker(start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
-    server = start_server(NODE_BUNDLE, stamp_bundle,
-                          {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(tmp_path / "s.log")})
+    server = start_server(
+        NODE_BUNDLE, stamp_bundle, {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(tmp_path / "s.log")}
+    )
     pids = worker_pids(server, 3)
     assert server.proc.pid not in pids  # the primary serves nothing itself
-    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.proc.pid)],
-                              capture_output=True, text=True, check=True).stdout.split()
+    children = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(server.proc.pid)], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert {int(p) for p in children} == pids
 
 
 def test_worker_count_defaults_to_the_cpus(start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
-    server = start_server(NODE_BUNDLE, stamp_bundle,
-                          {"NITRO_CLUSTER_WORKERS": "", "STAMP_FILE": str(tmp_path / "s.log")})
+    server = start_server(
+        NODE_BUNDLE, stamp_bundle, {"NITRO_CLUSTER_WORKERS": "", "STAMP_FILE": str(tmp_path / "s.log")}
+    )
     assert f"({len(os.sched_getaffinity(0))} workers)" in server.output
 
 
 @pytest.mark.parametrize("value", ["0", "two", "1.5"])
 def test_bad_worker_count_exits_1_naming_the_variable(stamp_bundle: Path, value: str) -> None:
-    proc = subprocess.run(NODE_BUNDLE, cwd=stamp_bundle, capture_output=True,
-                          text=True, timeout=30, env={**os.environ, "NITRO_CLUSTER_WORKERS": value})
+    proc = subprocess.run(
+        NODE_BUNDLE,
+        cwd=stamp_bundle,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "NITRO_CLUSTER_WORKERS": value},
+    )
     assert proc.returncode == 1
     assert f'NITRO_CLUSTER_WORKERS must be a whole number of at least 1, got "{value}"' in proc.stderr
 
@@ -134,7 +146,8 @@ def test_bad_worker_count_exits_1_naming_the_variable(stamp_bundle: Path, value:
 
 
 def test_sigterm_to_the_whole_group_still_waits_once_and_exits_0(
-        serve: Callable[..., Any], state: Path) -> None:
+    serve: Callable[..., Any], state: Path
+) -> None:
     """Ctrl-C or a group kill reaches every worker and the primary: each shuts down once."""
     server = serve()
     with ThreadPoolExecutor(1) as pool:
@@ -146,9 +159,11 @@ def test_sigterm_to_the_whole_group_still_waits_once_and_exits_0(
 
 
 def test_workers_exit_when_the_primary_is_killed(
-        start_server: Any, stamp_bundle: Path, tmp_path: Path) -> None:
-    server = start_server(NODE_BUNDLE, stamp_bundle,
-                          {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(tmp_path / "s.log")})
+    start_server: Any, stamp_bundle: Path, tmp_path: Path
+) -> None:
+    server = start_server(
+        NODE_BUNDLE, stamp_bundle, {"NITRO_CLUSTER_WORKERS": "3", "STAMP_FILE": str(tmp_path / "s.log")}
+    )
     workers = worker_pids(server, 3)
     server.proc.send_signal(signal.SIGKILL)
     server.proc.wait(timeout=5)
@@ -158,8 +173,9 @@ def test_workers_exit_when_the_primary_is_killed(
 def test_task_cli_runs_in_the_primary_without_forking(task_cli: Callable[..., Any]) -> None:
     proc = task_cli("run", "echo:payload", "--payload", '{"n": 1}')  # with NITRO_CLUSTER_WORKERS=3
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"result": {
-        "name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}}
+    assert json.loads(proc.stdout) == {
+        "result": {"name": "echo:payload", "payload": {"n": 1}, "waitUntil": "function"}
+    }
     assert "Listening" not in proc.stdout + proc.stderr
 
 

@@ -1,6 +1,7 @@
 """The node_middleware preset mounted in a real Express 5 app (tests/js/express_host.mjs): the shared
 behaviour matrix through Express, Express's own routes, next() for what the bundle does not
 handle, a host body parser, the `handler` export and one scheduler per process."""
+
 from __future__ import annotations
 
 import time
@@ -23,8 +24,10 @@ JSON = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def runtime() -> Runtime:
-    return Runtime("node_middleware",
-                   lambda project, state: [NODE, str(HOST_APP), str(project / ".output/server/index.mjs")])
+    return Runtime(
+        "node_middleware",
+        lambda project, state: [NODE, str(HOST_APP), str(project / ".output/server/index.mjs")],
+    )
 
 
 def test_express_routes_answer_and_unhandled_paths_reach_next(serve: Callable[..., Any]) -> None:
@@ -50,8 +53,9 @@ def test_task_endpoint_is_passed_on_when_no_token_is_configured(serve: Callable[
 
 def test_body_already_parsed_by_the_host_reaches_the_task(serve: Callable[..., Any]) -> None:
     server = serve(HOST_JSON_PARSER="1")
-    answer = call(server, "POST", "/_nitro/tasks/echo:payload?q=1", body={"payload": {"b": 2}},
-                  headers={**AUTH, **JSON})
+    answer = call(
+        server, "POST", "/_nitro/tasks/echo:payload?q=1", body={"payload": {"b": 2}}, headers={**AUTH, **JSON}
+    )
     assert answer.status == 200, answer.body
     assert answer.json["result"]["payload"] == {"q": "1", "b": 2}
     posted = call(server, "POST", "/api/users/9", body={"name": "Ada"}, headers=JSON)
@@ -75,8 +79,12 @@ def test_importing_the_bundle_twice_starts_one_scheduler(serve: Callable[..., An
 
 def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
     project = built_fixture("basic", tmp_path, "node_middleware")
-    assert_generated_files(project, "node_middleware", snapshot_file, {
-        "mount": 'app.use((await import("./.output/server/index.mjs")).middleware)'})
+    assert_generated_files(
+        project,
+        "node_middleware",
+        snapshot_file,
+        {"mount": 'app.use((await import("./.output/server/index.mjs")).middleware)'},
+    )
 
 
 def test_bundle_run_directly_runs_one_task_and_exits(bundle: Path, state: Path) -> None:
@@ -86,14 +94,32 @@ def test_bundle_run_directly_runs_one_task_and_exits(bundle: Path, state: Path) 
     import subprocess
 
     env = {**os.environ, "STATE_DIR": str(state)}
-    run = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "echo:payload", "--payload", '{"a": 1}'],
-                         cwd=bundle, env=env, capture_output=True, text=True, timeout=30)
+    run = subprocess.run(
+        [NODE, ".output/server/index.mjs", "task", "run", "echo:payload", "--payload", '{"a": 1}'],
+        cwd=bundle,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["result"]["payload"] == {"a": 1}
-    listed = subprocess.run([NODE, ".output/server/index.mjs", "task", "list"],
-                            cwd=bundle, env=env, capture_output=True, text=True, timeout=30)
+    listed = subprocess.run(
+        [NODE, ".output/server/index.mjs", "task", "list"],
+        cwd=bundle,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert listed.returncode == 0 and "echo:payload" in json.loads(listed.stdout)["tasks"]
-    missing = subprocess.run([NODE, ".output/server/index.mjs", "task", "run", "nope"],
-                             cwd=bundle, env=env, capture_output=True, text=True, timeout=30)
+    missing = subprocess.run(
+        [NODE, ".output/server/index.mjs", "task", "run", "nope"],
+        cwd=bundle,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines()[-1] == 'error: Task "nope" is not available (404)'

@@ -6,6 +6,7 @@ that are not JSON objects, every token rule, routing and route return values, la
 Every server is started by the `start_server` fixture (conftest.py) and killed after its test.
 Tasks that leave traces write into $STATE_DIR, a fresh folder per test.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,7 @@ def test_body_over_one_mib_is_413_by_length_and_by_streamed_size(serve, state):
     answer = call(server, "POST", "/_nitro/tasks/slow:count", raw=big, headers=AUTH)
     assert (answer.status, answer.json["statusCode"]) == (413, 413)
     # Chunked: no Content-Length, so only counting the streamed bytes can catch it.
-    chunks = [big[i:i + 65536] for i in range(0, len(big), 65536)]
+    chunks = [big[i : i + 65536] for i in range(0, len(big), 65536)]
     answer = call(server, "POST", "/_nitro/tasks/slow:count", chunks=chunks, headers=AUTH)
     assert (answer.status, answer.json["statusCode"]) == (413, 413)
     assert not (state / "count.log").exists()
@@ -87,9 +88,17 @@ def test_endpoint_is_hidden_without_a_configured_token(serve, state):
     assert not (state / "count.log").exists()
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "Bearer wrong", f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", f"Basic {TOKEN}", TOKEN,
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer wrong",
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN[:-1]}",
+        f"Basic {TOKEN}",
+        TOKEN,
+    ],
+)
 def test_wrong_or_missing_token_is_401_and_runs_nothing(serve, state, authorization):
     server = serve()
     headers = {"Authorization": authorization} if authorization else {}
@@ -127,7 +136,9 @@ def test_route_return_values_and_errors_become_responses(serve):
     raw = get("response")
     assert (raw.status, raw.body, raw.headers["x-raw"]) == (201, b"raw body", "yes")
     assert (get("http-error").status, get("http-error").json) == (
-        418, {"statusCode": 418, "message": "I'm a teapot"})
+        418,
+        {"statusCode": 418, "message": "I'm a teapot"},
+    )
     crash = get("crash")  # production hides the message of an unexpected error, and logs it
     assert (crash.status, crash.json) == (500, {"statusCode": 500, "message": "Internal Server Error"})
     wait_until(lambda: "secret internals" in server.output, what="crash logged")
@@ -158,8 +169,9 @@ def test_cli_task_list_prints_the_listing(task_cli):
 def test_cli_task_run_prints_the_result_without_server_or_scheduler(task_cli, state):
     proc = task_cli("run", "echo:payload", "--payload", '{"answer": 42}')
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"result": {
-        "name": "echo:payload", "payload": {"answer": 42}, "waitUntil": "function"}}
+    assert json.loads(proc.stdout) == {
+        "result": {"name": "echo:payload", "payload": {"answer": 42}, "waitUntil": "function"}
+    }
     assert "Listening" not in proc.stdout + proc.stderr
     assert not (state / "tick.log").exists()
 
@@ -172,11 +184,14 @@ def test_cli_payload_that_is_not_an_object_warns_and_runs_without(task_cli, payl
     assert json.loads(proc.stdout)["result"]["payload"] == {}
 
 
-@pytest.mark.parametrize("name, sentence", [
-    ("nope", 'error: Task "nope" is not available (404)'),
-    ("no:handler", 'error: Task "no:handler" has no handler implementation (501)'),
-    ("fail:always", 'error: task "fail:always" failed: deliberate failure (500)'),
-])
+@pytest.mark.parametrize(
+    "name, sentence",
+    [
+        ("nope", 'error: Task "nope" is not available (404)'),
+        ("no:handler", 'error: Task "no:handler" has no handler implementation (501)'),
+        ("fail:always", 'error: task "fail:always" failed: deliberate failure (500)'),
+    ],
+)
 def test_cli_task_run_failure_exits_1_with_an_error_sentence(task_cli, name, sentence):
     """The same error style as nitro-build and nitro dev: one sentence on stderr, exit 1."""
     proc = task_cli("run", name)
@@ -199,14 +214,30 @@ def test_sigint_waits_for_the_running_task_then_exits_0(serve, state):
 def test_dev_serves_loopback_only_and_token_may_come_from_ctx_env():
     """createApp driven directly: client addresses cannot be varied through a real socket here."""
     env = {k: v for k, v in os.environ.items() if k != "NITRO_TASKS_TOKEN"}
-    proc = subprocess.run([NODE, str(REPO / "tests" / "js" / "app_access.mjs")], env=env,
-                          capture_output=True, text=True, timeout=30, check=True)
+    proc = subprocess.run(
+        [NODE, str(REPO / "tests" / "js" / "app_access.mjs")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     assert json.loads(proc.stdout) == {
-        "dev 127.0.0.1": 200, "dev 127.8.9.10": 200, "dev ::1": 200, "dev ::ffff:127.0.0.1": 200,
-        "dev 10.0.0.5": 403, "dev 192.168.1.2": 403, "dev ::ffff:10.0.0.5": 403,
-        "dev fe80::1": 403, "dev undefined": 403,
-        "prod no token configured": 404, "prod env right": 200, "prod env wrong": 401,
-        "prod env longer": 401, "prod env missing": 401, "prod loopback without token": 404,
+        "dev 127.0.0.1": 200,
+        "dev 127.8.9.10": 200,
+        "dev ::1": 200,
+        "dev ::ffff:127.0.0.1": 200,
+        "dev 10.0.0.5": 403,
+        "dev 192.168.1.2": 403,
+        "dev ::ffff:10.0.0.5": 403,
+        "dev fe80::1": 403,
+        "dev undefined": 403,
+        "prod no token configured": 404,
+        "prod env right": 200,
+        "prod env wrong": 401,
+        "prod env longer": 401,
+        "prod env missing": 401,
+        "prod loopback without token": 404,
     }
 
 
@@ -221,19 +252,26 @@ def compiled_specs(*crons: str) -> dict[str, Any]:
     return {cron: parse_cron(cron).compiled() for cron in crons}
 
 
-@pytest.mark.parametrize("scenario", [
-    "everySecondWithoutDrift",          # firing times from the schedule; an early wake re-arms
-    "stalledProcessSkipsMissedFirings",  # a blocked event loop does not replay missed firings
-    "longWaitsAreChunked",              # waits beyond 2^31-1 ms are split, firing exactly on time
-    "claimAndFailures",                 # claim() false skips a task; a failure is logged, others run
-    "stopClearsTimersAndIdleWaitsForRuns",
-    "allowedOverlapWithANeverEndingRunStaysBounded",  # one waiter per run, not per joining firing
-    "clusterDispatchSharesOneRunPerTask",   # node_cluster's primary: one promise per run
-])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "everySecondWithoutDrift",  # firing times from the schedule; an early wake re-arms
+        "stalledProcessSkipsMissedFirings",  # a blocked event loop does not replay missed firings
+        "longWaitsAreChunked",  # waits beyond 2^31-1 ms are split, firing exactly on time
+        "claimAndFailures",  # claim() false skips a task; a failure is logged, others run
+        "stopClearsTimersAndIdleWaitsForRuns",
+        "allowedOverlapWithANeverEndingRunStaysBounded",  # one waiter per run, not per joining firing
+        "clusterDispatchSharesOneRunPerTask",  # node_cluster's primary: one promise per run
+    ],
+)
 def test_scheduler_timers_with_a_fake_clock(scenario):
     specs = compiled_specs("* * * * * *", "0 0 1 1 *")
-    proc = subprocess.run([NODE, "--expose-gc", str(SCHEDULER_JS / "scheduler_fake_clock.mjs"), scenario,
-                           json.dumps(specs)], capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [NODE, "--expose-gc", str(SCHEDULER_JS / "scheduler_fake_clock.mjs"), scenario, json.dumps(specs)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"ok {scenario}"
 
@@ -241,7 +279,11 @@ def test_scheduler_timers_with_a_fake_clock(scenario):
 def test_stopped_scheduler_does_not_keep_node_alive():
     spec = compiled_specs("* * * * * *")["* * * * * *"]
     started = time.monotonic()
-    proc = subprocess.run([NODE, str(SCHEDULER_JS / "scheduler_stop_exits.mjs"), json.dumps([spec])],
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [NODE, str(SCHEDULER_JS / "scheduler_stop_exits.mjs"), json.dumps([spec])],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - started < 3

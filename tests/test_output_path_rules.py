@@ -1,4 +1,5 @@
 """Where a build writes its output: output.dir, and the platforms that fix the path."""
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,16 @@ from test_build_errors import fail, tree_digest
 
 
 def test_vercel_ignores_output_dir_because_vercel_deploy_prebuilt_reads_vercel_output(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {
-        "nitro.config.toml": (
-            '[output]\ndir = "build-out"\n[experimental]\ntasks = true\n'
-            '[scheduledTasks]\n"0 3 * * *" = "a"\n'
-        ),
-        "tasks/a.ts": TASK,
-    })
+    project = write_project(
+        tmp_path,
+        {
+            "nitro.config.toml": (
+                '[output]\ndir = "build-out"\n[experimental]\ntasks = true\n'
+                '[scheduledTasks]\n"0 3 * * *" = "a"\n'
+            ),
+            "tasks/a.ts": TASK,
+        },
+    )
     proc = build_project(project, "vercel", "--json")
     assert json.loads(proc.stdout)["output"] == ".vercel/output"
     assert (project / ".vercel/output/config.json").is_file()
@@ -57,8 +61,9 @@ def test_output_dir_naming_a_user_file_is_refused_and_the_file_kept(tmp_path: Pa
 def test_output_dir_inside_the_work_folder_is_refused(tmp_path: Path, out_dir: str) -> None:
     """`.nitro/build.lock` made every later build crash (IsADirectoryError); `.nitro/build/<preset>`
     was wiped at the start of each build."""
-    project = write_project(tmp_path, {"nitro.config.toml": f'output.dir = "{out_dir}"\n' + TASKS_ON,
-                                       "tasks/a.ts": TASK})
+    project = write_project(
+        tmp_path, {"nitro.config.toml": f'output.dir = "{out_dir}"\n' + TASKS_ON, "tasks/a.ts": TASK}
+    )
     stderr = fail(project)
     assert f"nitro.config.toml: output.dir: refusing to replace output path {out_dir!r}" in stderr
     assert "it is inside .nitro/, where nitro-build keeps its build lock" in stderr
@@ -70,17 +75,24 @@ def test_output_dir_inside_the_work_folder_is_refused(tmp_path: Path, out_dir: s
 
 def test_build_lock_that_is_a_folder_is_a_clear_error(tmp_path: Path) -> None:
     """What an earlier version left after `output.dir = ".nitro/build.lock"`."""
-    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK,
-                                       ".nitro/build.lock/nitro.json": "{}"})
+    project = write_project(
+        tmp_path, {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK, ".nitro/build.lock/nitro.json": "{}"}
+    )
     stderr = fail(project)
     assert "cannot open .nitro/build.lock" in stderr and "make it a writable folder" in stderr
 
 
 def test_folder_with_a_foreign_nitro_json_is_not_taken_for_an_output(tmp_path: Path) -> None:
     """Any file called nitro.json used to mark a folder as ours; now it must be a build's."""
-    project = write_project(tmp_path, {"nitro.config.toml": 'output.dir = "config"\n' + TASKS_ON,
-                                       "tasks/a.ts": TASK, "config/nitro.json": '{"name": "mine"}\n',
-                                       "config/app.json": "{}\n"})
+    project = write_project(
+        tmp_path,
+        {
+            "nitro.config.toml": 'output.dir = "config"\n' + TASKS_ON,
+            "tasks/a.ts": TASK,
+            "config/nitro.json": '{"name": "mine"}\n',
+            "config/app.json": "{}\n",
+        },
+    )
     stderr = fail(project)
     assert "nitro.config.toml: output.dir: refusing to replace output path 'config'" in stderr
     assert "was not written by nitro-build" in stderr

@@ -3,6 +3,7 @@
 fixtures/runtime_apis has two plugins that print `HOOK {...}` lines: the first records
 task:start / task:end / request / error / close, the second only announces itself after an await.
 """
+
 from __future__ import annotations
 
 import signal
@@ -18,8 +19,11 @@ EVERY_SECOND = {"scheduledTasks": {"* * * * * *": "tick"}, "storage": None}
 def test_scheduled_task_hooks_and_close_on_sigterm(tmp_path: Path, start_server) -> None:
     root = project(tmp_path, "node_server", **EVERY_SECOND)
     server = start_server([NODE, ".output/server/index.mjs"], root)
-    ends = wait_until(lambda: [h for h in hooks(server.output) if h["hook"] == "task:end"][:2] or None,
-                      timeout=10, what="two task:end hooks")
+    ends = wait_until(
+        lambda: [h for h in hooks(server.output) if h["hook"] == "task:end"][:2] or None,
+        timeout=10,
+        what="two task:end hooks",
+    )
     seen = hooks(server.output)
     # Both plugins ran, in file order, each awaited, before the server listened.
     assert seen[:2] == [{"hook": "plugin", "order": 1}, {"hook": "plugin", "order": 2}]

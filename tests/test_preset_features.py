@@ -4,6 +4,7 @@ A feature a preset lacks is a warning (dropped, and the message says what the pl
 instead) or an UnsupportedFeatureError; either way the preset never receives the data, so its
 output never carries it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,11 +44,14 @@ def tree_bytes(*folders: Path) -> bytes:
     return b"".join(p.read_bytes() for p in files)
 
 
-@pytest.mark.parametrize(("preset", "outputs"), [
-    ("vercel", (".vercel/output",)),
-    ("cloudflare_module", (".output", ".wrangler")),
-    ("cloudflare_pages", ("dist",)),
-])
+@pytest.mark.parametrize(
+    ("preset", "outputs"),
+    [
+        ("vercel", (".vercel/output",)),
+        ("cloudflare_module", (".output", ".wrangler")),
+        ("cloudflare_pages", ("dist",)),
+    ],
+)
 def test_platform_bundles_carry_no_lock_url_and_say_so(
     tmp_path: Path, preset: str, outputs: tuple[str, ...]
 ) -> None:
@@ -133,7 +137,6 @@ def test_platform_sections_reach_only_their_presets(tmp_path: Path) -> None:
     assert vercel.vercel.cron_handler_route == "/_cron" and vercel.cloudflare.wrangler == {}
     server = narrow(get_preset("node_server"), project, Warnings())
     assert server.cloudflare.wrangler == {} and server.vercel.cron_handler_route == "/_vercel/cron"
-
 
 
 def test_storage_drivers_follow_the_declared_platform(tmp_path: Path) -> None:

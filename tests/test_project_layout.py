@@ -1,4 +1,5 @@
 """Projects outside the usual layout: serverDir elsewhere, symlinks, odd or moved folders."""
+
 from __future__ import annotations
 
 import json
@@ -69,10 +70,13 @@ def test_project_under_a_folder_with_an_equals_sign_builds(tmp_path: Path) -> No
 
 
 def test_nitro_dev_with_a_server_dir_builds_and_starts_once(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", {
-        "nitro.config.toml": 'serverDir = "server"\n[experimental]\ntasks = true\n',
-        "server/tasks/a.ts": TASK,
-    })
+    project = write_project(
+        tmp_path / "p",
+        {
+            "nitro.config.toml": 'serverDir = "server"\n[experimental]\ntasks = true\n',
+            "server/tasks/a.ts": TASK,
+        },
+    )
     port = free_port()
     argv = [sys.executable, "-m", "nitro_build", "dev", "--dir", str(project), "--port", str(port)]
     run = Server(argv, tmp_path, cli_env(), port)

@@ -1,6 +1,7 @@
 """The pytest plugin users install with nitro-build: a throwaway project with its own test suite
 (tests/test_configs.py), run in a fresh pytest process that finds the plugin through its `pytest11`
 entry point, with the real syrupy."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,7 @@ from conftest import TASK, TASKS_ON, run_cli
 pytest_plugins = ["pytester"]
 
 CONFIG = TASKS_ON + '[scheduledTasks]\n"0 9 * * 1" = "report"\n'
-TEST_CONFIGS = '''
+TEST_CONFIGS = """
 def test_wrangler(nitro_build, snapshot):
     result = nitro_build("cloudflare_module")
     assert result.artifacts["wrangler.toml"] == snapshot
@@ -22,13 +23,17 @@ def test_vercel(nitro_build, snapshot):
     result = nitro_build("vercel")
     assert result.artifacts[".vercel/output/config.json"] == snapshot
     assert snapshot == result.artifacts[".vc-config.json"]  # either side of ==
-'''
+"""
 SNAPSHOTS = Path("tests/__snapshots__/test_configs")
 
 
 @pytest.fixture
-def user_project(pytester: pytest.Pytester) -> pytest.Pytester:
+def user_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A Nitro project whose tests/test_configs.py snapshots its generated platform configs."""
+    # The user's own pytest run is not an xdist worker, even when this suite runs under xdist
+    # (syrupy leaves its report, with the --snapshot-update hint, to the xdist controller).
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
     (pytester.path / "nitro.config.toml").write_text(CONFIG)
     (pytester.path / "tasks").mkdir()
     (pytester.path / "tasks" / "report.ts").write_text(TASK)
@@ -60,15 +65,24 @@ def test_first_run_writes_one_file_per_artifact_with_its_extension(user_project:
     ]
     # Each file is the artifact's exact text: what a reviewer sees is the generated file. (Through
     # the CLI: pytester restores sys.modules after the test, which would leave a second tomlkit.)
-    printed = run_cli("build", "--dir", str(user_project.path), "--preset", "cloudflare_module", "--dry-run",
-                      "--print", "wrangler.toml")
+    printed = run_cli(
+        "build",
+        "--dir",
+        str(user_project.path),
+        "--preset",
+        "cloudflare_module",
+        "--dry-run",
+        "--print",
+        "wrangler.toml",
+    )
     assert files["test_wrangler[output-server-wrangler].toml"] == printed.stdout
     assert 'crons = ["0 9 * * MON"]' in files["test_wrangler[output-server-wrangler].toml"]
     run(user_project).assert_outcomes(passed=2)  # and they match on the next run
 
 
 def test_a_config_change_fails_with_a_readable_diff_and_update_accepts_it(
-        user_project: pytest.Pytester) -> None:
+    user_project: pytest.Pytester,
+) -> None:
     run(user_project, "--snapshot-update").assert_outcomes(passed=2)
     (user_project.path / "nitro.config.toml").write_text(CONFIG.replace("0 9 * * 1", "30 6 * * 5"))
     failed = run(user_project)
@@ -83,7 +97,8 @@ def test_a_config_change_fails_with_a_readable_diff_and_update_accepts_it(
 
 
 def test_fixture_options_marker_and_parametrize(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """dry_run=False bundles (esbuild from NITRO_ESBUILD) and the result lists nitro.json; `root`
     points the fixture at another project; a bad config raises the build's own error; the preset
     can come from a marker or an indirect parametrization, with the result read off the fixture."""
@@ -95,7 +110,8 @@ def test_fixture_options_marker_and_parametrize(
     bad = pytester.path / "bad"
     bad.mkdir()
     (bad / "nitro.config.toml").write_text(TASKS_ON + '[scheduledTasks]\n"61 * * * *" = "x"\n')
-    pytester.makepyfile(test_real='''
+    pytester.makepyfile(
+        test_real="""
 import pytest
 from nitro_build import CronError
 
@@ -120,6 +136,7 @@ def test_each(nitro_build):
 
 def test_configured_preset(nitro_build):
     assert nitro_build.preset == "node_server" and nitro_build.outputs == (".output",)
-''')
+"""
+    )
     monkeypatch.setenv("NITRO_ESBUILD", str(BIN / "esbuild"))
     pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers").assert_outcomes(passed=6)

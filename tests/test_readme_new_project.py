@@ -1,5 +1,6 @@
 """The README, followed as written: its "Start a new project" lines build and run a new project
 that gets esbuild from npm, and its set-up commands are the ones CI runs."""
+
 from __future__ import annotations
 
 import json
@@ -43,16 +44,23 @@ def test_a_new_project_follows_the_readme(tmp_path: Path) -> None:
     env["PATH"] = os.pathsep.join([str(shims), env["PATH"]])
     env["PYTHONPATH"] = str(REPO)
     assert shutil.which("esbuild", path=env["PATH"]) is None
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert json.loads(proc.stdout[proc.stdout.index('{\n  "result"'):]) == {"result": "migrated"}
+    assert json.loads(proc.stdout[proc.stdout.index('{\n  "result"') :]) == {"result": "migrated"}
     project = tmp_path / "my-project"
     assert (project / "node_modules" / ".bin" / "esbuild").is_file()
     assert "Built preset node_server into .output/" in proc.stdout
     # The README's tsconfig.json, checked by the TypeScript our lockfile pins.
-    checked = subprocess.run([str(BIN / "tsc"), "--noEmit", "-p", str(project)],
-                             capture_output=True, text=True, timeout=180)
+    checked = subprocess.run(
+        [str(BIN / "tsc"), "--noEmit", "-p", str(project)], capture_output=True, text=True, timeout=180
+    )
     assert checked.returncode == 0, checked.stdout
 
 

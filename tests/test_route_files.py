@@ -1,4 +1,5 @@
 """Which files under routes/ and api/ become routes, and the names that are refused."""
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,15 @@ def handler(label: str) -> str:
 
 def test_anonymous_catch_all_and_dashed_param_names_route_like_nitro(tmp_path: Path, start_server) -> None:
     """`routes/[...].ts` is Nitro's catch-all and `[user-id]` a param; both used to be static text."""
-    project = write_project(tmp_path, {
-        "routes/index.get.ts": handler("index.get"),
-        "routes/[...].ts": handler("catch-all"),
-        "routes/users/[user-id].get.ts": handler("user-id.get"),
-        "routes/users/[id].ts": handler("id"),
-    })
+    project = write_project(
+        tmp_path,
+        {
+            "routes/index.get.ts": handler("index.get"),
+            "routes/[...].ts": handler("catch-all"),
+            "routes/users/[user-id].get.ts": handler("user-id.get"),
+            "routes/users/[id].ts": handler("id"),
+        },
+    )
     build_project(project)
     server = start_server(NODE_BUNDLE, project)
     assert server.request("GET", "/")[1] == {"file": "index.get", "params": {}}
@@ -64,12 +68,15 @@ def test_route_order_is_decided_by_the_build_and_kept_by_the_runtime(tmp_path: P
     """The registry lists routes in match order (compiler/scan.py route_sort_key) and the runtime
     takes the first match: an exact route beats a catch-all that also matches the path, even when
     the catch-all is method-specific, and static beats param beats catch-all position by position."""
-    project = write_project(tmp_path, {
-        "routes/a.ts": handler("a"),
-        "routes/a/[...rest].get.ts": handler("a/catch-all.get"),
-        "routes/[id]/edit.ts": handler("id/edit"),
-        "routes/new/[what].ts": handler("new/what"),
-    })
+    project = write_project(
+        tmp_path,
+        {
+            "routes/a.ts": handler("a"),
+            "routes/a/[...rest].get.ts": handler("a/catch-all.get"),
+            "routes/[id]/edit.ts": handler("id/edit"),
+            "routes/new/[what].ts": handler("new/what"),
+        },
+    )
     build_project(project)
     registry = (project / ".nitro/build/node_server/registry.mjs").read_text()
     order = [line.split('route: "')[1].split('"')[0] for line in registry.splitlines() if 'route: "' in line]

@@ -1,6 +1,7 @@
 """The generated sources behind the runtime APIs, snapshot-tested: the registry's plugin list,
 the runtime config and the storage mounts (`.nitro/build/<preset>/_virtual/`), for a production
 build and for nitro dev (devStorage, `data` on `.data/kv`)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,6 +2,7 @@
 fixtures/runtime_apis' `counter` task counts its runs in useStorage("data") and reports
 useRuntimeConfig(); each run is a separate process (the bundle's task CLI), so a count of 2 is
 state kept by the driver, and apiBase shows the NITRO_API_BASE override."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,11 @@ def test_counter_in_fs_storage_with_env_override(tmp_path: Path, preset: str) ->
     assert {r["apiBase"] for r in results} == {"https://override.example"}
     assert json.loads((root / ".data" / "store" / "runs").read_text()) == 2  # the fs driver's file
     plain = json.loads(run_task(root, preset, "counter").stdout)["result"]
-    assert plain == {"count": 3, "apiBase": "https://api.example.com", "retry": {"backoffMS": 100, "count": 3}}
+    assert plain == {
+        "count": 3,
+        "apiBase": "https://api.example.com",
+        "retry": {"backoffMS": 100, "count": 3},
+    }
 
 
 def test_deno_command_allows_exactly_the_config_variables_and_storage_folder(tmp_path: Path) -> None:
@@ -35,17 +40,32 @@ def test_deno_command_allows_exactly_the_config_variables_and_storage_folder(tmp
     argv = command(root, "deno_server")
     env_flag = next(a for a in argv if a.startswith("--allow-env="))
     names = set(env_flag.split("=", 1)[1].split(","))
-    assert {"NITRO_API_BASE", "_API_BASE", "NITRO_RETRY_COUNT", "NITRO_RETRY_BACKOFF_MS", "NITRO_SECRET_TOKEN"} <= names
+    assert {
+        "NITRO_API_BASE",
+        "_API_BASE",
+        "NITRO_RETRY_COUNT",
+        "NITRO_RETRY_BACKOFF_MS",
+        "NITRO_SECRET_TOKEN",
+    } <= names
     # unstorage creates the missing parents of the mount one by one: ./.data, then ./.data/store.
     assert "--allow-read=./.data" in argv and "--allow-write=./.data" in argv
 
 
 def test_cloudflare_kv_binding_counts_across_worker_restarts(tmp_path: Path) -> None:
-    root = project(tmp_path, "cloudflare_module",
-                   storage={"data": {"driver": "cloudflare-kv-binding", "binding": "KV"}})
-    app = worker(root, bindings={"NITRO_TASKS_TOKEN": "tok", **OVERRIDE}, kvNamespaces=["KV"],
-                 kvPersist=str(tmp_path / "kv"))
-    call = {"type": "fetch", "url": "http://app/_nitro/tasks/counter", "headers": {"authorization": "Bearer tok"}}
+    root = project(
+        tmp_path, "cloudflare_module", storage={"data": {"driver": "cloudflare-kv-binding", "binding": "KV"}}
+    )
+    app = worker(
+        root,
+        bindings={"NITRO_TASKS_TOKEN": "tok", **OVERRIDE},
+        kvNamespaces=["KV"],
+        kvPersist=str(tmp_path / "kv"),
+    )
+    call = {
+        "type": "fetch",
+        "url": "http://app/_nitro/tasks/counter",
+        "headers": {"authorization": "Bearer tok"},
+    }
     # Two separate workerd processes: the count lives in the (persisted) KV namespace.
     bodies = [json.loads(run_workers([app], [call])["results"][0]["body"]) for _ in range(2)]
     assert [b["result"]["count"] for b in bodies] == [1, 2]
@@ -53,11 +73,20 @@ def test_cloudflare_kv_binding_counts_across_worker_restarts(tmp_path: Path) -> 
 
 
 def test_cloudflare_pages_reads_bindings_and_kv(tmp_path: Path) -> None:
-    root = project(tmp_path, "cloudflare_pages",
-                   storage={"data": {"driver": "cloudflare-kv-binding", "binding": "KV"}})
-    app = worker(root, scriptPath=str(root / "dist" / "_worker.js" / "index.js"),
-                 bindings={"NITRO_TASKS_TOKEN": "tok", **OVERRIDE}, kvNamespaces=["KV"])
-    call = {"type": "fetch", "url": "http://app/_nitro/tasks/counter", "headers": {"authorization": "Bearer tok"}}
+    root = project(
+        tmp_path, "cloudflare_pages", storage={"data": {"driver": "cloudflare-kv-binding", "binding": "KV"}}
+    )
+    app = worker(
+        root,
+        scriptPath=str(root / "dist" / "_worker.js" / "index.js"),
+        bindings={"NITRO_TASKS_TOKEN": "tok", **OVERRIDE},
+        kvNamespaces=["KV"],
+    )
+    call = {
+        "type": "fetch",
+        "url": "http://app/_nitro/tasks/counter",
+        "headers": {"authorization": "Bearer tok"},
+    }
     results = [json.loads(r["body"])["result"] for r in run_workers([app], [call, call])["results"]]
     assert [(r["count"], r["apiBase"]) for r in results] == [(n, OVERRIDE["NITRO_API_BASE"]) for n in (1, 2)]
 
@@ -76,7 +105,9 @@ def test_http_drivers_build_for_workers_and_vercel(tmp_path: Path) -> None:
 def test_redis_driver_on_a_real_redis_server(tmp_path: Path, redis) -> None:
     server = redis()
     root = project(tmp_path, "node_server", storage={"data": {"driver": "redis", "url": server.url}})
-    counts = [json.loads(run_task(root, "node_server", "counter").stdout)["result"]["count"] for _ in range(2)]
+    counts = [
+        json.loads(run_task(root, "node_server", "counter").stdout)["result"]["count"] for _ in range(2)
+    ]
     assert counts == [1, 2]
     assert _redis_get(server.port, "runs") == "2"  # the value is really in redis, under the mount's key
 
@@ -92,12 +123,18 @@ def test_production_default_is_memory_and_dev_default_is_data_kv(tmp_path: Path)
     root = copy_fixture("runtime_apis", tmp_path)
     set_config(root, storage=None)
     build_project(root, "node_server")
-    counts = [json.loads(run_task(root, "node_server", "counter").stdout)["result"]["count"] for _ in range(2)]
+    counts = [
+        json.loads(run_task(root, "node_server", "counter").stdout)["result"]["count"] for _ in range(2)
+    ]
     assert counts == [1, 1]  # unstorage's memory root: nothing survives the process
     build_project(root, "dev")
     dev = [NODE, ".nitro/dev/server/index.mjs", "task", "run", "counter"]
-    counts = [json.loads(subprocess.run(dev, cwd=root, capture_output=True, text=True, timeout=60).stdout)
-              ["result"]["count"] for _ in range(2)]
+    counts = [
+        json.loads(subprocess.run(dev, cwd=root, capture_output=True, text=True, timeout=60).stdout)[
+            "result"
+        ]["count"]
+        for _ in range(2)
+    ]
     assert counts == [1, 2]
     assert (root / ".data" / "kv" / "runs").read_text() == "2"  # Nitro's dev default mount
 
@@ -122,19 +159,29 @@ export default defineTask({ run() { return { result: useRuntimeConfig() }; } });
 def test_env_override_rules_are_nitros(tmp_path: Path) -> None:
     root = copy_fixture("runtime_apis", tmp_path)
     (root / "tasks" / "config.ts").write_text(ENV_RULES_TASK)
-    set_config(root, storage=None, runtimeConfig={
-        "apiBase": "a", "HTTPServer": "h", "featureFlag": False, "limit": 1, "untouched": "u",
-        "nested": {"deepKey": "d", "other": "o"}, "table": {"x": 1}, "nitro": {"envPrefix": "APP_"},
-    })
+    set_config(
+        root,
+        storage=None,
+        runtimeConfig={
+            "apiBase": "a",
+            "HTTPServer": "h",
+            "featureFlag": False,
+            "limit": 1,
+            "untouched": "u",
+            "nested": {"deepKey": "d", "other": "o"},
+            "table": {"x": 1},
+            "nitro": {"envPrefix": "APP_"},
+        },
+    )
     build_project(root, "node_server")
     env = {
-        "APP_API_BASE": "from-alt-prefix",   # runtimeConfig.nitro.envPrefix
-        "NITRO_HTTP_SERVER": "snake",        # scule's snakeCase: HTTPServer -> HTTP_SERVER
-        "NITRO_FEATURE_FLAG": "true",        # JSON-looking values are parsed (destr)
+        "APP_API_BASE": "from-alt-prefix",  # runtimeConfig.nitro.envPrefix
+        "NITRO_HTTP_SERVER": "snake",  # scule's snakeCase: HTTPServer -> HTTP_SERVER
+        "NITRO_FEATURE_FLAG": "true",  # JSON-looking values are parsed (destr)
         "NITRO_LIMIT": "42",
         "NITRO_NESTED_DEEP_KEY": "nested-override",
-        "NITRO_TABLE": '{"y": 2}',           # an object is merged over the table
-        "NITRO_NOT_IN_CONFIG": "ignored",    # only keys the config has are overridden
+        "NITRO_TABLE": '{"y": 2}',  # an object is merged over the table
+        "NITRO_NOT_IN_CONFIG": "ignored",  # only keys the config has are overridden
     }
     config = json.loads(run_task(root, "node_server", "config", **env).stdout)["result"]
     assert config["apiBase"] == "from-alt-prefix"
@@ -144,7 +191,9 @@ def test_env_override_rules_are_nitros(tmp_path: Path) -> None:
     assert config["table"] == {"x": 1, "y": 2}
     assert config["untouched"] == "u" and "notInConfig" not in config
     assert config["app"] == {"baseURL": "/"}
-    both = json.loads(run_task(root, "node_server", "config", APP_API_BASE="alt", NITRO_API_BASE="nitro").stdout)
+    both = json.loads(
+        run_task(root, "node_server", "config", APP_API_BASE="alt", NITRO_API_BASE="nitro").stdout
+    )
     assert both["result"]["apiBase"] == "nitro"  # NITRO_ wins over the alternative prefix
 
 
@@ -154,8 +203,11 @@ def test_vercel_function_reads_overrides_from_process_env(tmp_path: Path, start_
     server = start_server([NODE, str(launcher), ".vercel/output"], root, OVERRIDE)
     status, body = server.request("GET", "/config")
     assert status == 200
-    assert body == {"apiBase": "https://override.example", "secretSet": True,
-                    "retry": {"backoffMS": 100, "count": 3}}
+    assert body == {
+        "apiBase": "https://override.example",
+        "secretSet": True,
+        "retry": {"backoffMS": 100, "count": 3},
+    }
 
 
 def test_secrets_are_not_printed_in_the_summary_or_nitro_json(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 One constant-time compare with one contract: synchronous and boolean, so no caller can test a
 Promise (always truthy) and let every request through; and no second copy anywhere in the runtime.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ console.log(JSON.stringify({
 
 
 def test_secret_compare_and_bearer_parsing_have_one_synchronous_contract() -> None:
-    proc = subprocess.run([NODE, "--input-type=module", "-e", SCRIPT], cwd=RUNTIME, capture_output=True,
-                          text=True, timeout=30)
+    proc = subprocess.run(
+        [NODE, "--input-type=module", "-e", SCRIPT], cwd=RUNTIME, capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["compare"] == [True, False, False, False, False, True, False]
@@ -44,13 +46,20 @@ def test_secret_compare_and_bearer_parsing_have_one_synchronous_contract() -> No
     assert out["refused"] == "TypeError"  # a missing secret is a bug, not a mismatch
     assert out["tokens"] == ["tok", "tok", None, None]
     assert out["has"] == [True, False, False]
-    assert out["error"] == {"status": 401, "type": "application/json; charset=utf-8", "auth": "Bearer",
-                            "body": {"statusCode": 401, "message": "no"}}
+    assert out["error"] == {
+        "status": 401,
+        "type": "application/json; charset=utf-8",
+        "auth": "Bearer",
+        "body": {"statusCode": 401, "message": "no"},
+    }
 
 
 def test_the_runtime_defines_each_helper_once() -> None:
     """A second sameSecret (the old async one in app.mjs) or json() would bring back two contracts."""
-    sources = {path.relative_to(RUNTIME).as_posix(): path.read_text(encoding="utf-8") for path in RUNTIME.rglob("*.mjs")}
+    sources = {
+        path.relative_to(RUNTIME).as_posix(): path.read_text(encoding="utf-8")
+        for path in RUNTIME.rglob("*.mjs")
+    }
     for name in ("sameSecret", "json", "jsonError", "bearerToken", "readEnv", "listenAddress"):
         defined = [file for file, text in sources.items() if re.search(rf"\bfunction {name}\(", text)]
         assert defined in (["http.mjs"], ["env.mjs"]), (name, defined)

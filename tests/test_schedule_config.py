@@ -1,4 +1,5 @@
 """scheduledTasks keys: one schedule spelt several ways, and platform limits on cron jobs."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,9 @@ def test_equivalent_schedules_give_a_task_one_vercel_cron_job(tmp_path: Path) ->
 def test_more_cron_jobs_than_vercel_allows_is_a_build_error(tmp_path: Path) -> None:
     """Vercel refuses a deployment with more than 100 cron jobs; the build said nothing."""
     crons = "".join(f'"{i % 60} {i // 60} * * *" = "a"\n' for i in range(101))
-    project = write_project(tmp_path, {"nitro.config.toml": TASKS_ON + "[scheduledTasks]\n" + crons,
-                                       "tasks/a.ts": TASK})
+    project = write_project(
+        tmp_path, {"nitro.config.toml": TASKS_ON + "[scheduledTasks]\n" + crons, "tasks/a.ts": TASK}
+    )
     assert "make 101 cron jobs, but Vercel allows 100 per project" in fail(project, "--preset", "vercel")
     build_project(project)  # server presets have no such limit
 

@@ -16,6 +16,7 @@
 SIGSTOP on the primary makes the two node_cluster races deterministic: while it is stopped its
 timer comes due and the worker acts; when it resumes it runs its timers before it reads the worker.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,16 +71,20 @@ SLOW_TASK = """export default defineTask({
 # ---------------------------------------------------------------- scheduler, fake loop
 
 
-@pytest.mark.parametrize("scenario", [
-    "forwardStepFiresOnTheWallClock",
-    "resumeFromSuspendRunsTheMissedFiringOnce",
-    "backwardStepRepeatsNoFiring",  # pins the existing rule: a firing instant never runs twice
-    "taskInTwoSchedulesRunsOncePerInstant",
-])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "forwardStepFiresOnTheWallClock",
+        "resumeFromSuspendRunsTheMissedFiringOnce",
+        "backwardStepRepeatsNoFiring",  # pins the existing rule: a firing instant never runs twice
+        "taskInTwoSchedulesRunsOncePerInstant",
+    ],
+)
 def test_scheduler_with_a_stepping_wall_clock(scenario: str) -> None:
     specs = compiled_specs("0 3 * * *", "* * * * *", "* * * * * *", "*/2 * * * * *")
-    proc = subprocess.run([NODE, str(DRIVER), scenario, json.dumps(specs)], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [NODE, str(DRIVER), scenario, json.dumps(specs)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"ok {scenario}"
 
@@ -102,14 +107,19 @@ COMMANDS = {
 
 @pytest.mark.parametrize("preset", list(COMMANDS))
 def test_a_task_in_two_schedules_runs_once_per_instant(
-    tmp_path: Path, start_server: Any, preset: str,
+    tmp_path: Path,
+    start_server: Any,
+    preset: str,
 ) -> None:
-    project = write_project(tmp_path / "project", {
-        "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n'
-                             '"* * * * * *" = "tick"\n"*/2 * * * * *" = ["tick", "even"]\n',
-        "tasks/tick.ts": TASK,
-        "tasks/even.ts": TASK,
-    })
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": "[experimental]\ntasks = true\n[scheduledTasks]\n"
+            '"* * * * * *" = "tick"\n"*/2 * * * * *" = ["tick", "even"]\n',
+            "tasks/tick.ts": TASK,
+            "tasks/even.ts": TASK,
+        },
+    )
     build_project(project, preset)
     server = start_server(COMMANDS[preset](project), project, {"NITRO_CLUSTER_WORKERS": "2", "NO_COLOR": "1"})
     wait_until(lambda: len(ran(server.output, "even")) >= 3, timeout=20, what="three even-second firings")
@@ -127,26 +137,36 @@ def test_a_task_in_two_schedules_runs_once_per_instant(
 
 
 def test_node_server_fires_on_the_wall_clock_after_it_steps_forward(
-    tmp_path: Path, start_server: Any,
+    tmp_path: Path,
+    start_server: Any,
 ) -> None:
     """The daily 03:00 firing is 1 h away; the wall clock steps to 02:59:55; it runs at once, not in 1 h."""
-    project = write_project(tmp_path / "project", {
-        "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"0 3 * * *" = "daily"\n',
-        "tasks/daily.ts": 'export default defineTask({ run({ payload }) {\n'
-                          '  console.log(`ran daily ${payload.scheduledTime} at ${Date.now()}`);\n} });\n',
-    })
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"0 3 * * *" = "daily"\n',
+            "tasks/daily.ts": "export default defineTask({ run({ payload }) {\n"
+            "  console.log(`ran daily ${payload.scheduledTime} at ${Date.now()}`);\n} });\n",
+        },
+    )
     build_project(project, "node_server")
     firing = 1_893_466_800_000  # 2030-01-01T03:00:00Z
     offset_file = tmp_path / "offset"
-    env = {"TZ": "UTC", "CLOCK_OFFSET_MS": str(firing - 3_600_000 - int(time.time() * 1000)),
-           "CLOCK_STEP_FILE": str(offset_file)}
+    env = {
+        "TZ": "UTC",
+        "CLOCK_OFFSET_MS": str(firing - 3_600_000 - int(time.time() * 1000)),
+        "CLOCK_STEP_FILE": str(offset_file),
+    }
     argv = [NODE, "--import", CLOCK_PRELOAD.as_uri(), ".output/server/index.mjs"]
     server = start_server(argv, project, env)
     offset_file.write_text(str(firing - 5_000 - int(time.time() * 1000)))
     os.kill(server.proc.pid, signal.SIGUSR2)
     # The scheduler measures its waits again every 30 s.
-    found = wait_until(lambda: re.search(r"^ran daily (\d+) at (\d+)$", server.output, re.M), timeout=45,
-                       what="the 03:00 firing")
+    found = wait_until(
+        lambda: re.search(r"^ran daily (\d+) at (\d+)$", server.output, re.M),
+        timeout=45,
+        what="the 03:00 firing",
+    )
     scheduled, at = int(found[1]), int(found[2])
     assert scheduled == firing
     assert firing <= at <= firing + 31_000, server.output
@@ -156,11 +176,14 @@ def test_node_server_fires_on_the_wall_clock_after_it_steps_forward(
 
 
 def cluster(tmp_path: Path, task: str, extra: dict[str, str]) -> Path:
-    project = write_project(tmp_path / "project", {
-        "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"*/2 * * * * *" = "slow"\n',
-        "tasks/slow.ts": task,
-        **extra,
-    })
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"*/2 * * * * *" = "slow"\n',
+            "tasks/slow.ts": task,
+            **extra,
+        },
+    )
     build_project(project, "node_cluster")
     return project
 
@@ -174,21 +197,29 @@ def sleep_until(moment: float) -> None:
 
 
 def test_cluster_sigterm_at_a_firing_lets_the_dispatched_run_finish(
-    tmp_path: Path, start_server: Any,
+    tmp_path: Path,
+    start_server: Any,
 ) -> None:
     """The worker is shutting down (a request keeps it up) when the primary dispatches the firing."""
-    project = cluster(tmp_path, SLOW_TASK, {
-        "api/hold.ts": "export default async () => {\n"
-                       "  await new Promise((resolve) => setTimeout(resolve, 700));\n"
-                       "  return { held: true };\n};\n",
-    })
+    project = cluster(
+        tmp_path,
+        SLOW_TASK,
+        {
+            "api/hold.ts": "export default async () => {\n"
+            "  await new Promise((resolve) => setTimeout(resolve, 700));\n"
+            "  return { held: true };\n};\n",
+        },
+    )
     server = start_server(NODE_BUNDLE, project, {"NITRO_CLUSTER_WORKERS": "1"})
     wait_until(lambda: ran(server.output, "slow"), timeout=20, what="a first firing")
     firing = next_even_second(time.time())
     sleep_until(firing - 0.4)
     answer: dict[str, Any] = {}
-    held = threading.Thread(target=lambda: answer.update(body=urllib.request.urlopen(
-        f"http://127.0.0.1:{server.port}/api/hold", timeout=15).read()))
+    held = threading.Thread(
+        target=lambda: answer.update(
+            body=urllib.request.urlopen(f"http://127.0.0.1:{server.port}/api/hold", timeout=15).read()
+        )
+    )
     held.start()
     sleep_until(firing - 0.3)
     os.kill(server.proc.pid, signal.SIGSTOP)
@@ -208,7 +239,8 @@ def test_cluster_sigterm_at_a_firing_lets_the_dispatched_run_finish(
 
 
 def test_cluster_worker_dying_at_a_dispatch_does_not_bring_down_the_primary(
-    tmp_path: Path, start_server: Any,
+    tmp_path: Path,
+    start_server: Any,
 ) -> None:
     project = cluster(tmp_path, TASK, {})
     server = start_server(NODE_BUNDLE, project, {"NITRO_CLUSTER_WORKERS": "1"})
@@ -224,8 +256,11 @@ def test_cluster_worker_dying_at_a_dispatch_does_not_bring_down_the_primary(
     finally:
         os.kill(server.proc.pid, signal.SIGCONT)
     # The firing the dead worker never received runs on its replacement, and the schedule goes on.
-    wait_until(lambda: [t for t, _ in ran(server.output, "slow") if t >= firing * 1000 + 2000], timeout=20,
-               what="the next firing after the worker died")
+    wait_until(
+        lambda: [t for t, _ in ran(server.output, "slow") if t >= firing * 1000 + 2000],
+        timeout=20,
+        what="the next firing after the worker died",
+    )
     assert server.proc.poll() is None, server.output
     output = server.output
     runs = Counter(t for t, _ in ran(output, "slow"))
@@ -240,16 +275,21 @@ def test_two_middleware_apps_with_the_same_schedules_both_run_theirs(tmp_path: P
     """The once-per-process guard told two apps apart by their schedules only: the second never ran."""
     for app in ("a", "b"):
         schedule = '"* * * * * *" = "cleanup"'
-        write_project(tmp_path / app, {
-            "nitro.config.toml": f"[experimental]\ntasks = true\n[scheduledTasks]\n{schedule}\n",
-            "tasks/cleanup.ts": TASK.replace("ran ${name}", f"ran ${{name}}:{app}"),
-        })
+        write_project(
+            tmp_path / app,
+            {
+                "nitro.config.toml": f"[experimental]\ntasks = true\n[scheduledTasks]\n{schedule}\n",
+                "tasks/cleanup.ts": TASK.replace("ran ${name}", f"ran ${{name}}:{app}"),
+            },
+        )
         build_project(tmp_path / app, "node_middleware")
     host = tmp_path / "host.mjs"
-    host.write_text('await import("./a/.output/server/index.mjs");\n'
-                    'await import("./a/.output/server/index.mjs?again"); // the same bundle: scheduled once\n'
-                    'await import("./b/.output/server/index.mjs");\n'
-                    "setTimeout(() => process.exit(0), 3500);\n")
+    host.write_text(
+        'await import("./a/.output/server/index.mjs");\n'
+        'await import("./a/.output/server/index.mjs?again"); // the same bundle: scheduled once\n'
+        'await import("./b/.output/server/index.mjs");\n'
+        "setTimeout(() => process.exit(0), 3500);\n"
+    )
     proc = subprocess.run([NODE, str(host)], cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     a, b = ran(proc.stdout, "cleanup:a"), ran(proc.stdout, "cleanup:b")

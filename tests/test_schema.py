@@ -1,5 +1,6 @@
 """The config's JSON Schema: printed by `nitro-build schema`, committed in schema/, valid for every
 fixture config, and `$schema` accepted in nitro.config.json."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,14 @@ def test_committed_schema_is_up_to_date() -> None:
 
 def test_nitro_build_schema_prints_the_same_schema() -> None:
     code = "from nitro_build.cli import build_main; build_main(prog_name='nitro-build')"
-    proc = subprocess.run([sys.executable, "-c", code, "schema"], env=cli_env(), cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "schema"],
+        env=cli_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == _schema()
 
@@ -54,13 +61,16 @@ def test_every_fixture_config_validates(config: Path) -> None:
     jsonschema.Draft202012Validator(_schema()).validate(data)
 
 
-@pytest.mark.parametrize("data, where", [
-    ({"bogus": 1}, "bogus"),
-    ({"tasks": {"a": {"overlap": "sometimes"}}}, "sometimes"),
-    ({"preset": "vercl"}, "vercl"),
-    ({"scheduledTasks": {"@daily": 3}}, "3"),
-    ({"scheduler": {"lock": {"url": "redis://x"}}}, "driver"),
-])
+@pytest.mark.parametrize(
+    "data, where",
+    [
+        ({"bogus": 1}, "bogus"),
+        ({"tasks": {"a": {"overlap": "sometimes"}}}, "sometimes"),
+        ({"preset": "vercl"}, "vercl"),
+        ({"scheduledTasks": {"@daily": 3}}, "3"),
+        ({"scheduler": {"lock": {"url": "redis://x"}}}, "driver"),
+    ],
+)
 def test_schema_rejects_what_the_build_rejects(data: dict, where: str) -> None:
     errors = list(jsonschema.Draft202012Validator(_schema()).iter_errors(data))
     messages = " ".join(m.message for e in errors for m in (e, *e.context))  # anyOf branches too
@@ -68,14 +78,19 @@ def test_schema_rejects_what_the_build_rejects(data: dict, where: str) -> None:
 
 
 def test_dollar_schema_is_accepted_in_nitro_config_json(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", {
-        "nitro.config.json": json.dumps({
-            "$schema": "./node_modules/nitro-build/schema/nitro.config.schema.json",
-            "experimental": {"tasks": True},
-            "scheduledTasks": {"@daily": "echo"},
-        }),
-        "tasks/echo.ts": 'export default defineTask({ run: () => ({ result: "ok" }) });\n',
-    })
+    project = write_project(
+        tmp_path / "p",
+        {
+            "nitro.config.json": json.dumps(
+                {
+                    "$schema": "./node_modules/nitro-build/schema/nitro.config.schema.json",
+                    "experimental": {"tasks": True},
+                    "scheduledTasks": {"@daily": "echo"},
+                }
+            ),
+            "tasks/echo.ts": 'export default defineTask({ run: () => ({ result: "ok" }) });\n',
+        },
+    )
     build_project(project)
     jsonschema.Draft202012Validator(_schema()).validate(
         json.loads((project / "nitro.config.json").read_text())

@@ -7,6 +7,7 @@
   a task (a task that merges its payload must not be able to pollute Object.prototype).
 - Redis lock URL: a password holding `@` or `/` is never logged, at run time or at build time.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,13 +54,16 @@ def dev_server(tmp_path: Path, start_server):
     return project, start_server([NODE, ".nitro/dev/server/index.mjs"], project)
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param({"Host": "attacker.example:3000"}, id="dns-rebinding-host"),
-    pytest.param({"Host": "127.0.0.1.attacker.example"}, id="host-with-loopback-prefix"),
-    pytest.param({"Origin": "https://attacker.example"}, id="cross-origin"),
-    pytest.param({"Origin": "null"}, id="opaque-origin"),
-    pytest.param({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}, id="cross-site-img"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Host": "attacker.example:3000"}, id="dns-rebinding-host"),
+        pytest.param({"Host": "127.0.0.1.attacker.example"}, id="host-with-loopback-prefix"),
+        pytest.param({"Origin": "https://attacker.example"}, id="cross-origin"),
+        pytest.param({"Origin": "null"}, id="opaque-origin"),
+        pytest.param({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}, id="cross-site-img"),
+    ],
+)
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_dev_tasks_refuse_requests_a_web_page_can_make(dev_server, headers, method):
     """A browser is a loopback client: a page it shows must not run (or list) tasks through it."""
@@ -72,14 +76,17 @@ def test_dev_tasks_refuse_requests_a_web_page_can_make(dev_server, headers, meth
     assert server.request("GET", "/_nitro/tasks", headers=headers)[0] == 403
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param({}, id="plain-client"),
-    pytest.param({"Host": "localhost:3000"}, id="localhost"),
-    pytest.param({"Host": "app.localhost"}, id="sub-localhost"),
-    pytest.param({"Host": "[::1]:3000"}, id="ipv6-loopback-host"),
-    pytest.param({"Origin": "http://127.0.0.1:5173", "Sec-Fetch-Site": "same-site"}, id="local-page"),
-    pytest.param({"Sec-Fetch-Site": "none"}, id="typed-into-address-bar"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="plain-client"),
+        pytest.param({"Host": "localhost:3000"}, id="localhost"),
+        pytest.param({"Host": "app.localhost"}, id="sub-localhost"),
+        pytest.param({"Host": "[::1]:3000"}, id="ipv6-loopback-host"),
+        pytest.param({"Origin": "http://127.0.0.1:5173", "Sec-Fetch-Site": "same-site"}, id="local-page"),
+        pytest.param({"Sec-Fetch-Site": "none"}, id="typed-into-address-bar"),
+    ],
+)
 def test_dev_tasks_still_serve_local_clients(dev_server, headers):
     project, server = dev_server
     status, body = server.request("POST", "/_nitro/tasks/mark", body={}, headers=headers)
@@ -93,9 +100,12 @@ def test_dev_tasks_still_serve_local_clients(dev_server, headers):
 def test_node_double_slash_path_is_not_read_as_a_host(tmp_path: Path, start_server):
     """`GET //x/api/secret` is the path /x/api/secret (as on Bun and Deno), not x + /api/secret:
     a proxy rule for /api/... must not be sidestepped by prefixing `//anything`."""
-    project = write_project(tmp_path / "p", {
-        "api/secret.ts": "export default defineHandler((event) => ({ path: event.path }));\n",
-    })
+    project = write_project(
+        tmp_path / "p",
+        {
+            "api/secret.ts": "export default defineHandler((event) => ({ path: event.path }));\n",
+        },
+    )
     build_project(project, "node_server")
     server = start_server(NODE_BUNDLE, project)
     assert server.request("GET", "/api/secret")[0] == 200
@@ -111,9 +121,11 @@ def test_task_payload_has_no_prototype_keys(tmp_path: Path, start_server):
     build_project(project, "node_server")
     server = start_server(NODE_BUNDLE, project, env={"NITRO_TASKS_TOKEN": TOKEN})
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    body = (b'{"payload": {"ok": 1, "__proto__": {"polluted": "body"},'
-            b' "constructor": {"prototype": {"polluted": "constructor"}},'
-            b' "nested": {"__proto__": {"polluted": "nested"}}}}')
+    body = (
+        b'{"payload": {"ok": 1, "__proto__": {"polluted": "body"},'
+        b' "constructor": {"prototype": {"polluted": "constructor"}},'
+        b' "nested": {"__proto__": {"polluted": "nested"}}}}'
+    )
     query = "__proto__=q1&__proto__=q2&constructor=c&fine=yes"
     status, result = server.request("POST", f"/_nitro/tasks/merge?{query}", raw=body, headers=auth)
     assert status == 200, result
@@ -126,21 +138,27 @@ def test_task_payload_has_no_prototype_keys(tmp_path: Path, start_server):
 # ---------------------------------------------------------------- Redis URL passwords
 
 
-LOCK_CONFIG = CONFIG + """\
+LOCK_CONFIG = (
+    CONFIG
+    + """\
 [scheduledTasks]
 "0 3 * * *" = "mark"
 
 [scheduler.lock]
 driver = "redis"
 """
+)
 
 
-@pytest.mark.parametrize("url", [
-    # Parses (the password is "hunter2@SECRETPART"), so the client would connect with it.
-    pytest.param("redis://:hunter2@SECRETPART@127.0.0.1:{port}", id="at-sign"),
-    # Does not parse: it used to be logged whole in the "not a valid Redis URL" error.
-    pytest.param("redis://default:pass/SECRETPART@127.0.0.1:{port}", id="slash"),
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Parses (the password is "hunter2@SECRETPART"), so the client would connect with it.
+        pytest.param("redis://:hunter2@SECRETPART@127.0.0.1:{port}", id="at-sign"),
+        # Does not parse: it used to be logged whole in the "not a valid Redis URL" error.
+        pytest.param("redis://default:pass/SECRETPART@127.0.0.1:{port}", id="slash"),
+    ],
+)
 def test_redis_url_password_is_not_logged(tmp_path: Path, start_server, url):
     project = write_project(tmp_path / "p", {"nitro.config.toml": LOCK_CONFIG, "tasks/mark.ts": MARK_TASK})
     build_project(project, "node_server")

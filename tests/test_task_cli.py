@@ -1,4 +1,5 @@
 """`nitro task list|run` against a real `nitro dev`, and every way of not finding or not reaching it."""
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,9 @@ def test_list_works_from_inside_the_project_without_dir(dev: DevRun):
 
 
 def test_run_prints_the_result_as_json(dev: DevRun):
-    proc = task("run", "echo:payload", "--payload", '{"answer": 42, "nested": {"ok": true}}', project=dev.project)
+    proc = task(
+        "run", "echo:payload", "--payload", '{"answer": 42, "nested": {"ok": true}}', project=dev.project
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"result": {"answer": 42, "nested": {"ok": True}}}
     assert proc.stderr == ""
@@ -59,11 +62,14 @@ def test_run_prints_the_result_as_json(dev: DevRun):
     assert (proc.returncode, json.loads(proc.stdout)) == (0, {"result": "Success"})
 
 
-@pytest.mark.parametrize(("payload", "kind"), [
-    ("[1, 2]", "an array, not a JSON object"),
-    ('"text"', "a string, not a JSON object"),
-    ("{not json", "not valid JSON (Expecting property name enclosed in double quotes)"),
-])
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [
+        ("[1, 2]", "an array, not a JSON object"),
+        ('"text"', "a string, not a JSON object"),
+        ("{not json", "not valid JSON (Expecting property name enclosed in double quotes)"),
+    ],
+)
 def test_payload_that_is_not_an_object_warns_and_runs_without(dev: DevRun, payload, kind):
     proc = task("run", "echo:payload", "--payload", payload, project=dev.project)
     assert proc.returncode == 0, proc.stderr
@@ -74,7 +80,10 @@ def test_payload_that_is_not_an_object_warns_and_runs_without(dev: DevRun, paylo
 def test_run_unknown_task_is_an_error(dev: DevRun):
     proc = task("run", "nope:nothing", project=dev.project)
     assert (proc.returncode, proc.stdout) == (1, "")
-    assert proc.stderr == 'error: task "nope:nothing" does not exist on the dev server; `nitro task list` shows the tasks\n'
+    assert (
+        proc.stderr
+        == 'error: task "nope:nothing" does not exist on the dev server; `nitro task list` shows the tasks\n'
+    )
 
 
 def test_run_failing_task_prints_its_message(dev: DevRun):

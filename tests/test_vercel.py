@@ -1,4 +1,5 @@
 """vercel preset: Build Output API v3 files, the built function under real Node, bad input."""
+
 from __future__ import annotations
 
 import hashlib
@@ -59,7 +60,11 @@ def build_output_schemas() -> dict[str, Any]:
     """
     proc = subprocess.run(
         ["node", str(REPO / "tests" / "js" / "vercel_schemas.mjs")],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     schemas = json.loads(proc.stdout)
     cron = {
@@ -88,9 +93,13 @@ def test_basic_fixture_files(tmp_path: Path, snapshot_file) -> None:
     project = copy_fixture("basic", tmp_path)
     proc = build_project(project, "vercel")
     snapshot_outputs(
-        project, snapshot_file,
-        f"{OUTPUT}/config.json", f"{FUNC}/.vc-config.json", f"{OUTPUT}/nitro.json",
-        ".nitro/build/vercel/entry.mjs", ".nitro/build/vercel/registry.mjs",
+        project,
+        snapshot_file,
+        f"{OUTPUT}/config.json",
+        f"{FUNC}/.vc-config.json",
+        f"{OUTPUT}/nitro.json",
+        ".nitro/build/vercel/entry.mjs",
+        ".nitro/build/vercel/registry.mjs",
     )
     config = read_json(project / OUTPUT / "config.json")
     assert config["crons"] == [
@@ -106,7 +115,9 @@ def test_basic_fixture_files(tmp_path: Path, snapshot_file) -> None:
 
 def test_user_vercel_json_is_merged_and_left_alone(user_project, snapshot_file) -> None:
     project, stderr = user_project
-    assert (project / "vercel.json").read_bytes() == (FIXTURES / "vercel_user_json" / "vercel.json").read_bytes()
+    assert (project / "vercel.json").read_bytes() == (
+        FIXTURES / "vercel_user_json" / "vercel.json"
+    ).read_bytes()
     snapshot_outputs(project, snapshot_file, f"{OUTPUT}/config.json", f"{FUNC}/.vc-config.json")
     config = read_json(project / OUTPUT / "config.json")
     # ours first; the user's copy of our job and their repeated entry are dropped
@@ -204,7 +215,11 @@ def test_cron_runs_the_schedules_tasks_in_parallel(start_server, cron_project: P
     daily, parallel = body["tasks"]["report:daily"], body["tasks"]["report:parallel"]
     assert daily == {
         "status": "success",
-        "result": {"payload": {"scheduledTime": body["scheduledTime"]}, "hasWaitUntil": True, "sawParallel": True},
+        "result": {
+            "payload": {"scheduledTime": body["scheduledTime"]},
+            "hasWaitUntil": True,
+            "sawParallel": True,
+        },
     }
     assert parallel == {"status": "success", "result": {"scheduledTime": body["scheduledTime"]}}
 
@@ -240,7 +255,10 @@ def test_failing_task_is_reported_by_name(start_server, cron_project: Path) -> N
     status, body = server.request("GET", cron_path("30 4 * * 1"), headers=BEARER)
     assert status == 500
     assert body["statusCode"] == 500 and body["message"] == "Scheduled task failed: report:broken"
-    assert body["tasks"]["report:broken"] == {"status": "error", "message": "the report database is unreachable"}
+    assert body["tasks"]["report:broken"] == {
+        "status": "error",
+        "message": "the report database is unreachable",
+    }
     assert body["tasks"]["report:later"] == {"status": "success", "result": {"queued": True}}
     # the other task's waitUntil work still finished, and the failure is in the function's log
     server.wait_for(f"report:later background work done for {body['scheduledTime']}")
@@ -256,11 +274,18 @@ def test_routes_and_run_task_through_the_same_function(start_server, cron_projec
     status, body = server.request("GET", "/missing")
     assert status == 404 and body["statusCode"] == 404
     auth = {"authorization": "Bearer tok"}
-    status, body = server.request("POST", "/_nitro/tasks/report:later", body={"payload": {"scheduledTime": 7}}, headers=auth)
+    status, body = server.request(
+        "POST", "/_nitro/tasks/report:later", body={"payload": {"scheduledTime": 7}}, headers=auth
+    )
     assert status == 200 and body == {"result": {"queued": True}}
     server.wait_for("report:later background work done for 7")
     status, body = server.request("GET", "/_nitro/tasks", headers=auth)
-    assert status == 200 and set(body["tasks"]) == {"report:broken", "report:daily", "report:later", "report:parallel"}
+    assert status == 200 and set(body["tasks"]) == {
+        "report:broken",
+        "report:daily",
+        "report:later",
+        "report:parallel",
+    }
 
 
 def test_allow_unauthenticated_cron(tmp_path: Path, start_server) -> None:
@@ -305,7 +330,10 @@ def fail(project: Path) -> str:
 @pytest.mark.parametrize(
     ("cron", "expected"),
     [
-        ("*/10 * * * * *", "Vercel Cron Jobs have no seconds field; only a seconds field of 0 can be dropped (got '*/10')"),
+        (
+            "*/10 * * * * *",
+            "Vercel Cron Jobs have no seconds field; only a seconds field of 0 can be dropped (got '*/10')",
+        ),
         ("0 0 L * *", "Vercel Cron Jobs do not support L or W in day-of-month (got 'L')"),
         ("0 0 15W * *", "Vercel Cron Jobs do not support L or W in day-of-month (got '15W')"),
         ("0 0 * * FRI#2", "Vercel Cron Jobs do not support L or # in day-of-week (got 'FRI#2')"),
@@ -323,8 +351,12 @@ def test_cron_vercel_refuses(tmp_path: Path, cron: str, expected: str) -> None:
 
 def test_names_nicknames_and_zero_seconds_are_translated(tmp_path: Path) -> None:
     project = copy_fixture("vercel_cron", tmp_path)
-    crons = {"0 9 * * MON-FRI": "0 9 * * 1-5", "0 0 1 JAN *": "0 0 1 1 *", "@weekly": "0 0 * * 0",
-             "0 30 6 * * 7": "30 6 * * 0"}
+    crons = {
+        "0 9 * * MON-FRI": "0 9 * * 1-5",
+        "0 0 1 JAN *": "0 0 1 1 *",
+        "@weekly": "0 0 * * 0",
+        "0 30 6 * * 7": "30 6 * * 0",
+    }
     lines = "".join(f'"{c}" = "report:later"\n' for c in crons)
     (project / "nitro.config.toml").write_text(f"[experimental]\ntasks = true\n[scheduledTasks]\n{lines}")
     build_project(project, "vercel")
@@ -335,10 +367,19 @@ def test_names_nicknames_and_zero_seconds_are_translated(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("route", "expected"),
     [
-        ("api/cron", "nitro.config.toml: vercel.cronHandlerRoute: must start with a slash (got 'api/cron'); write '/api/cron'"),
-        ("/api/cron/", "nitro.config.toml: vercel.cronHandlerRoute: must be a short URL path such as '/_vercel/cron', without a trailing slash"),
+        (
+            "api/cron",
+            "nitro.config.toml: vercel.cronHandlerRoute: must start with a slash (got 'api/cron'); write '/api/cron'",
+        ),
+        (
+            "/api/cron/",
+            "nitro.config.toml: vercel.cronHandlerRoute: must be a short URL path such as '/_vercel/cron', without a trailing slash",
+        ),
         ("/", "nitro.config.toml: vercel.cronHandlerRoute: must be a short URL path"),
-        ("/api/run", "nitro.config.toml: vercel.cronHandlerRoute: '/api/run' is also the route /api/run (run.ts)"),
+        (
+            "/api/run",
+            "nitro.config.toml: vercel.cronHandlerRoute: '/api/run' is also the route /api/run (run.ts)",
+        ),
     ],
     ids=["no leading slash", "trailing slash", "root", "taken by a route"],
 )
@@ -352,14 +393,23 @@ def test_bad_cron_handler_route(tmp_path: Path, route: str, expected: str) -> No
 @pytest.mark.parametrize(
     ("vercel_json", "expected"),
     [
-        ('{\n  "crons": [\n    {"path": "/x", "schedule": "0 0 * * *"},\n  ]\n}\n',
-         "vercel.json: invalid JSON at line 4 column 3: Expecting value; fix the file"),
+        (
+            '{\n  "crons": [\n    {"path": "/x", "schedule": "0 0 * * *"},\n  ]\n}\n',
+            "vercel.json: invalid JSON at line 4 column 3: Expecting value; fix the file",
+        ),
         ('["crons"]', "vercel.json: the top level must be an object of settings"),
-        ('{"crons": [{"path": "api/x", "schedule": "0 0 * * *"}]}',
-         "vercel.json: crons[0].path: must be a URL path starting with '/' (got 'api/x')"),
-        ('{"crons": [{"path": "/x", "schedule": "0 0 L * *"}]}',
-         "vercel.json: crons[0].schedule: Vercel Cron Jobs do not support L or W in day-of-month"),
-        ('{"crons": [{"path": "/x"}]}', "vercel.json: crons[0]: must be an object with exactly the keys path and schedule"),
+        (
+            '{"crons": [{"path": "api/x", "schedule": "0 0 * * *"}]}',
+            "vercel.json: crons[0].path: must be a URL path starting with '/' (got 'api/x')",
+        ),
+        (
+            '{"crons": [{"path": "/x", "schedule": "0 0 L * *"}]}',
+            "vercel.json: crons[0].schedule: Vercel Cron Jobs do not support L or W in day-of-month",
+        ),
+        (
+            '{"crons": [{"path": "/x"}]}',
+            "vercel.json: crons[0]: must be an object with exactly the keys path and schedule",
+        ),
         ('{"routes": {"src": "/a"}}', "vercel.json: routes: must be an array of route objects"),
     ],
     ids=["invalid json", "not an object", "cron path", "cron schedule", "cron keys", "routes"],

@@ -58,7 +58,6 @@ class CronExpr:
         return (dom and dow) if self.dom_and_dow else (dom or dow)
 
 
-
 def _dom_ok(e: CronExpr, day: int, dim: int, weekday: int) -> bool:
     """Day-of-month side of the day rule."""
     if day in e.days or (e.last_day and day == dim):
@@ -86,4 +85,3 @@ def _dow_ok(e: CronExpr, day: int, dim: int, weekday: int) -> bool:
     if weekday in e.last_weekdays and day + 7 > dim:
         return True
     return (weekday, (day - 1) // 7 + 1) in e.nth_weekdays
-

@@ -78,12 +78,22 @@ def _build(source: str, texts: tuple[str, ...], zone: str | None) -> CronExpr:
     dow = _parse_dow(dow_t[1:] if and_mode else dow_t)
     dom_restricted, dow_restricted = dom_t != "*", dow_t.lstrip("+") != "*"
     return CronExpr(
-        source=source, fields=texts, zone=zone,
-        seconds=seconds, minutes=minutes, hours=hours,
-        days=dom["days"], last_day=dom["last"], last_weekday=dom["lw"], nearest_weekdays=dom["nearest"],
+        source=source,
+        fields=texts,
+        zone=zone,
+        seconds=seconds,
+        minutes=minutes,
+        hours=hours,
+        days=dom["days"],
+        last_day=dom["last"],
+        last_weekday=dom["lw"],
+        nearest_weekdays=dom["nearest"],
         months=_values(mon_t, MONTH),
-        weekdays=dow["days"], nth_weekdays=dow["nth"], last_weekdays=dow["last"],
-        dom_restricted=dom_restricted, dow_restricted=dow_restricted,
+        weekdays=dow["days"],
+        nth_weekdays=dow["nth"],
+        last_weekdays=dow["last"],
+        dom_restricted=dom_restricted,
+        dow_restricted=dow_restricted,
         dom_and_dow=and_mode and dom_restricted and dow_restricted,
         fixed_time=all(_single_value(t, v) for t, v in ((sec_t, seconds), (min_t, minutes), (hour_t, hours))),
     )
@@ -289,4 +299,3 @@ def _nth(text: str, item: str) -> str | int:
     if not _is_number(text) or not 1 <= _to_int(text) <= 5:
         raise CronError(f"day-of-week '{item}': the occurrence after # must be 1-5 or L")
     return int(text)
-

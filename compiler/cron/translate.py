@@ -64,8 +64,7 @@ def _cloudflare_dom(e: CronExpr, platform: str) -> str:
     kinds = [bool(e.days), e.last_day, e.last_weekday, bool(e.nearest_weekdays)]
     if sum(kinds) > 1 or len(e.nearest_weekdays) > 1:  # saffron: L, LW and nW stand alone
         raise CronError(
-            f"{platform} accept L, LW or one nW only as the whole day-of-month field "
-            f"(got '{e.fields[3]}')"
+            f"{platform} accept L, LW or one nW only as the whole day-of-month field (got '{e.fields[3]}')"
         )
     if e.last_day:
         return "L"

@@ -61,9 +61,7 @@ class DevServer:
         # the root to it, and that alone triggers a second build and server restart.
         try:
             config = load_config(self.root)[0]
-            configured = resolve_server_dir(
-                self.root, config, "", (self.root / config.scan_dir).resolve()
-            )[0]
+            configured = resolve_server_dir(self.root, config, "", (self.root / config.scan_dir).resolve())[0]
         except Exception:  # noqa: BLE001 - the first build reports it
             configured = self.root
         self.server_dir = configured if configured.is_dir() else self.root
@@ -79,7 +77,9 @@ class DevServer:
                 check_port_free(self.host, self.port)
                 click.echo(f"[nitro dev] building {self.root}")
                 watcher = Watcher(
-                    self.root, lambda: self.server_dir, self.check_server,
+                    self.root,
+                    lambda: self.server_dir,
+                    self.check_server,
                     lambda: self.bundled,
                 )
                 for reason in watcher.changes():
@@ -104,13 +104,16 @@ class DevServer:
     def write_info(self) -> None:
         """Record this process, the address and the server answering there (None: not serving)."""
         serving = self.server.proc.pid if self.server and self.server.ready.is_set() else None
-        write_info(self.root, {
-            "pid": os.getpid(),
-            "address": client_url(self.host, self.port),
-            "host": self.host,
-            "port": self.port,
-            "serverPid": serving,
-        })
+        write_info(
+            self.root,
+            {
+                "pid": os.getpid(),
+                "address": client_url(self.host, self.port),
+                "host": self.host,
+                "port": self.port,
+                "serverPid": serving,
+            },
+        )
 
     def rebuild(self) -> None:
         """Build; on success swap servers, on failure print the error and keep the old one."""
@@ -165,8 +168,10 @@ class DevServer:
         code = self.server.stop()
         self.server = None
         self.write_info()
-        error(f"the dev server exited unexpectedly (exit code {code}); see its output "
-              "above. Save a file to rebuild and start it again")
+        error(
+            f"the dev server exited unexpectedly (exit code {code}); see its output "
+            "above. Save a file to rebuild and start it again"
+        )
 
     def pin_port(self, url: str | None) -> None:
         """With --port 0 the first server picks a free port; restarts keep that one."""
@@ -193,12 +198,25 @@ class DevServer:
 
 @click.command("dev")
 @click.option(
-    "--dir", "root", default=".", type=click.Path(file_okay=False, path_type=Path), help="Project folder.",
+    "--dir",
+    "root",
+    default=".",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project folder.",
 )
-@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; /_nitro/tasks answers loopback clients only.")
+@click.option(
+    "--port",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; /_nitro/tasks answers loopback clients only.",
+)
 @click.option("--strict", is_flag=True, help="Turn warnings into errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def dev_command(root: Path, port: int, host: str, strict: bool, debug: bool) -> None:

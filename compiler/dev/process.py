@@ -78,9 +78,16 @@ class ServerProcess:
         self.url: str | None = None
         self.ready = threading.Event()
         self.proc = subprocess.Popen(
-            [node, f"{DEV_DIR}/server/index.mjs"], cwd=root, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
-            start_new_session=True, preexec_fn=_death_signal(),
+            [node, f"{DEV_DIR}/server/index.mjs"],
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=True,
+            preexec_fn=_death_signal(),
         )
         self.reader = threading.Thread(target=self._forward, daemon=True)
         self.reader.start()

@@ -103,8 +103,11 @@ class Watcher:
         while True:
             dirs = self._dirs()
             batches = watch(
-                *(path for path, _ in dirs), watch_filter=DefaultFilter(),
-                yield_on_timeout=True, rust_timeout=TICK_MS, raise_interrupt=True,
+                *(path for path, _ in dirs),
+                watch_filter=DefaultFilter(),
+                yield_on_timeout=True,
+                rust_timeout=TICK_MS,
+                raise_interrupt=True,
             )
             for batch in batches:
                 self.on_tick()

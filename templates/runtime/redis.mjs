@@ -173,6 +173,10 @@ export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTi
       await send(c, settings.username ? ["AUTH", settings.username, settings.password] : ["AUTH", settings.password]);
     }
     if (settings.db) await send(c, ["SELECT", settings.db]);
+    // Named connections (`nitro-lock`, `nitro-runs`) tell an operator's CLIENT LIST what each is.
+    if (settings.clientName) {
+      await send(c, ["CLIENT", "SETNAME", settings.clientName]).catch((error) => (error instanceof RedisReplyError ? "" : Promise.reject(error)));
+    }
     // Which server answers (its run_id changes on a restart): see onChange in redis_client.mjs. A
     // user whose ACL forbids INFO (NOPERM), or a service without it, just goes without.
     if (settings.onServer) {

@@ -37,7 +37,7 @@ const retryable = (error) => isConnectionError(error) || error instanceof RedisR
 /** `{ target, command(...args), send(...args), close() }` for a Redis URL (see redis_url.mjs). */
 export function createRedisClient(url, { onChange = () => {}, ...options } = {}) {
   const target = parseRedisUrl(url);
-  const settings = { tls: target.tls, username: target.username, password: target.password, db: target.db };
+  const settings = { tls: target.tls, username: target.username, password: target.password, db: target.db, clientName: options.clientName };
   const nodes = new Map(); // "host:port" -> connectNode()
   const slots = new Map(); // hash slot -> node, learned from MOVED
   const runIds = new Map(); // "host:port" -> run_id last seen

@@ -55,7 +55,7 @@ export function createRedisLock(config, { log = console } = {}) {
   let setupError = null;
   try {
     if (!url) throw new Error("no URL: set NITRO_SCHEDULER_REDIS_URL at run time, or scheduler.lock.url in the config");
-    client = createRedisClient(url, { onChange });
+    client = createRedisClient(url, { onChange, clientName: "nitro-lock" });
   } catch (error) {
     setupError = error;
     health.failed(error);

@@ -46,7 +46,7 @@ export function shareRuns(options = {}) {
 function shareInRedis(config, url) {
   // Imported only with a lock, and bundled only then (import.meta._schedulerLock, runtime/lock.mjs).
   const connecting = import.meta._schedulerLock !== false
-    ? import("./redis_client.mjs").then(({ createRedisClient }) => createRedisClient(url))
+    ? import("./redis_client.mjs").then(({ createRedisClient }) => createRedisClient(url, { clientName: "nitro-runs" }))
     : null;
   if (!connecting) return false;
   connecting.catch((error) => {
