@@ -213,6 +213,24 @@ def test_installed_command_runs_from_any_folder(tmp_path: Path) -> None:
         ).stdout
     )
     assert sorted(task_list(project)["tasks"]) == ["cms:update", "db:migrate", "echo:payload"]
+    # Every file the runtime ships is in the wheel (runtime/package.json was once left out, and
+    # only the runtime-API projects needed it).
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import nitro_build.templates as t; print(t.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    shipped = Path(installed).parent
+    repo_templates = REPO / "templates"
+
+    def listing(root: Path) -> list[str]:
+        return sorted(
+            str(f.relative_to(root)) for f in root.rglob("*") if f.is_file() and "__pycache__" not in f.parts
+        )
+
+    assert listing(shipped) == listing(repo_templates)
 
 
 def test_summary_shows_the_cron_each_platform_receives(tmp_path: Path) -> None:
