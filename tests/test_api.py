@@ -241,9 +241,12 @@ def test_check_passes_on_every_fixture_without_esbuild(tmp_path: Path) -> None:
 
 def test_check_and_dry_run_of_a_project_with_storage_drivers_need_no_esbuild(tmp_path: Path) -> None:
     """The unstorage driver table is looked up while planning; without esbuild it is still found
-    (the project's node_modules, else nitro-build's own), and the dry run equals a real build."""
+    in the project's node_modules (where `npm install unstorage` puts it; nitro-build's own
+    node_modules exist only in a checkout), and the dry run equals a real build."""
     config = TASKS_ON + '[storage.cache]\ndriver = "memory"\n'
     project = write_project(tmp_path, {"nitro.config.toml": config, "tasks/a.ts": TASK})
+    (project / "node_modules").mkdir()
+    (project / "node_modules" / "unstorage").symlink_to(REPO / "node_modules" / "unstorage")
     for argv in (["check"], ["build", "--dry-run", "--print", "storage.mjs"]):
         proc = run_cli(*argv, "--dir", str(project), NITRO_ESBUILD=MISSING_ESBUILD)
         assert proc.returncode == 0, proc.stderr

@@ -6,8 +6,12 @@ import json
 import subprocess
 
 import pytest
+from conftest import REPO
 from nitro_build.provided import AUTO_IMPORTS, MODULES
-from nitro_build.render import RUNTIME_DIR
+
+# The repository's runtime, whose bare imports (h3, unstorage) resolve from the repository's
+# node_modules; an installed copy in site-packages has none beside it (bundling supplies them).
+RUNTIME_DIR = REPO / "templates" / "runtime"
 
 
 def _exports(file: str) -> set[str]:

@@ -73,7 +73,10 @@ def test_three_replicas_share_one_history_with_each_firing_once(tmp_path: Path, 
         check=True,
     ).stdout.strip()
     assert length == "50"
-    assert runs_of(replicas[0])["tick"][0]["trigger"] == "http"
+    # The schedule keeps firing every second meanwhile, so the newest entry may be a firing: the
+    # 55 posts (made in a second or two) must fill most of the 50 places.
+    newest = runs_of(replicas[0])["tick"]
+    assert sum(r["trigger"] == "http" for r in newest) >= 40, [r["trigger"] for r in newest]
 
 
 def test_node_cluster_workers_record_scheduled_runs_as_schedule(tmp_path: Path, redis, start_server) -> None:
