@@ -217,17 +217,9 @@ def main() -> None:
 
 @main.command("build")
 @build_options
-def build_command(
-    preset: str | None,
-    root: Path,
-    strict: bool,
-    as_json: bool,
-    debug: bool,
-    dry_run: bool,
-    print_path: str | None,
-) -> None:
+def build_command(**options: Any) -> None:
     """Build the project for a deployment preset."""
-    do_build(preset, root, strict, as_json, debug, dry_run, print_path)
+    do_build(**options)  # build_options' parameters are do_build's, by name
 
 
 main.add_command(schema_command)
@@ -237,22 +229,13 @@ main.add_command(schema_command)
 @click.version_option(version=__version__, prog_name="nitro-build")
 @build_options
 @click.pass_context
-def build_main(
-    ctx: click.Context,
-    preset: str | None,
-    root: Path,
-    strict: bool,
-    as_json: bool,
-    debug: bool,
-    dry_run: bool,
-    print_path: str | None,
-) -> None:
+def build_main(ctx: click.Context, **options: Any) -> None:
     """Build the project for a deployment preset (same as `nitro build`).
 
     `nitro-build check` validates instead (see `nitro-build check --help`); `nitro-build schema`
     prints the config's JSON Schema."""
     if ctx.invoked_subcommand is None:
-        do_build(preset, root, strict, as_json, debug, dry_run, print_path)
+        do_build(**options)
 
 
 build_main.add_command(schema_command)
