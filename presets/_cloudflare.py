@@ -21,13 +21,13 @@ from tomlkit.items import AoT, Table
 from tomlkit.toml_document import TOMLDocument
 
 from ..cron import to_cloudflare
-from ..errors import ConfigError, CronError, Warnings
+from ..errors import ConfigError, Warnings
 from ..features import Features, NodeBuiltins, Scheduling
 from ..model import Project
 from ..plan import BundleOptions, Plan
 from . import _cloudflare_node as node
 from ._jsonc import parse_jsonc
-from .base import Preset
+from .base import Preset, platform_cron
 
 # The Pages deployment's endpoint the companion cron Worker calls (see templates/runtime/cloudflare.mjs).
 CRON_PATH = "/_nitro/cron"
@@ -140,15 +140,14 @@ def cron_triggers(project: Project, preset: str) -> dict[str, list[str]]:
 
 def translate(project: Project, cron: str, preset: str) -> str:
     """`to_cloudflare`, with errors naming the config file, the expression and the preset."""
-    try:
-        return to_cloudflare(cron)
-    except CronError as exc:
-        where = f"{project.config_name}: scheduledTasks.{json.dumps(cron)}"
-        raise CronError(
-            f"{where}: the {preset} preset cannot use this schedule: {exc}. Cloudflare Cron "
-            "Triggers take 5 fields in UTC (https://developers.cloudflare.com/workers/configuration/"
-            "cron-triggers/#supported-cron-expressions); rewrite the expression or use a server preset"
-        ) from None
+    return platform_cron(
+        project,
+        cron,
+        preset,
+        to_cloudflare,
+        ". Cloudflare Cron Triggers take 5 fields in UTC (https://developers.cloudflare.com/workers/"
+        "configuration/cron-triggers/#supported-cron-expressions); rewrite the expression or use a server preset",
+    )
 
 
 # ---------------------------------------------------------------- the user's wrangler config

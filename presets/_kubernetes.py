@@ -14,8 +14,9 @@ import re
 from typing import Any
 
 from ..cron import KUBERNETES_DOC, to_kubernetes
-from ..errors import ConfigError, CronError
+from ..errors import ConfigError
 from ..model import Project, Schedule
+from .base import platform_cron
 
 APP_DIR = "/app"  # the Dockerfile's WORKDIR: the CronJob command is relative to it
 # The official image's non-root user (https://github.com/nodejs/docker-node/blob/main/docs/BestPractices.md#non-root-user).
@@ -137,13 +138,7 @@ def cronjob_name(k8s: Any, schedule: Schedule, task: str) -> str:
 
 def cronjob(project: Project, k8s: Any, schedule: Schedule, task: str, overlap: str | None) -> dict[str, Any]:
     """One CronJob: the schedule in Kubernetes' dialect, in its zone, running one task."""
-    where = f"{project.config_name}: scheduledTasks.{json.dumps(schedule.cron)}"
-    try:
-        expr = to_kubernetes(schedule.cron)
-    except CronError as exc:
-        raise CronError(
-            f"{where}: the kubernetes preset cannot use this schedule: {exc} ({KUBERNETES_DOC})"
-        ) from None
+    expr = platform_cron(project, schedule.cron, "kubernetes", to_kubernetes, f" ({KUBERNETES_DOC})")
     spec: dict[str, Any] = {
         "schedule": expr,
         "timeZone": schedule.zone or DEFAULT_ZONE,

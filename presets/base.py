@@ -8,10 +8,12 @@ output folder, platform artifacts), in the spirit of Nitro's `extends`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .._version import __version__ as VERSION
+from ..errors import CronError
 from ..features import SERVER, Features
 from ..lazy_tasks import FOLDER, group_name, task_table
 from ..model import Project
@@ -197,3 +199,15 @@ class Preset:
             "framework": {"name": "nitro-build", "version": VERSION},
             "commands": self.commands(project),
         }
+
+
+def platform_cron(
+    project: Project, cron: str, preset: str, translate: Callable[[str], str], advice: str
+) -> str:
+    """`cron` in a platform's dialect; a refusal names the config file, the expression, the preset,
+    and ends with the platform's `advice` (its rule and doc)."""
+    try:
+        return translate(cron)
+    except CronError as exc:
+        where = f"{project.config_name}: scheduledTasks.{json.dumps(cron)}"
+        raise CronError(f"{where}: the {preset} preset cannot use this schedule: {exc}{advice}") from None

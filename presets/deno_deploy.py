@@ -9,16 +9,14 @@ registered at the top level of a module"). Deno.cron fires in UTC, in saffron's 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import replace
 from typing import Any
 
 from ..cron import DENO_DOC, to_deno
-from ..errors import CronError
 from ..features import Scheduling
 from ..model import Project
-from .base import Entry
+from .base import Entry, platform_cron
 from .deno_server import DenoServer
 
 # Deno's rule for a cron name (denoland/deno ext/cron/lib.rs validate_cron_name): at most 64
@@ -102,11 +100,5 @@ def job_name(schedule: str, tasks: list[str]) -> str:
 
 def translate(project: Project, cron: str, preset: str) -> str:
     """`to_deno`, with errors naming the config file, the expression and the preset."""
-    try:
-        return to_deno(cron)
-    except CronError as exc:
-        where = f"{project.config_name}: scheduledTasks.{json.dumps(cron)}"
-        raise CronError(
-            f"{where}: the {preset} preset cannot use this schedule: {exc}. Deno.cron takes 5 fields "
-            f"in UTC ({DENO_DOC}); rewrite the expression or use a server preset"
-        ) from None
+    advice = f". Deno.cron takes 5 fields in UTC ({DENO_DOC}); rewrite the expression or use a server preset"
+    return platform_cron(project, cron, preset, to_deno, advice)

@@ -28,11 +28,11 @@ from typing import Any
 
 from .._version import __version__ as VERSION
 from ..cron import NETLIFY_DOC, to_netlify
-from ..errors import ConfigError, CronError, Warnings
+from ..errors import ConfigError, Warnings
 from ..features import Features, NodeBuiltins, Scheduling
 from ..model import Project
 from ..plan import Plan
-from .base import Entry, Preset
+from .base import Entry, Preset, platform_cron
 
 FUNCTIONS_DIR = ".netlify/functions-internal"
 SERVER = "server"
@@ -179,15 +179,11 @@ def scheduled_functions(project: Project) -> list[dict[str, Any]]:
     """One scheduled function per schedule: `{name, cron, schedule, tasks}`; refusals name the key."""
     jobs = []
     for s in project.schedules:
-        try:
-            schedule = to_netlify(s.cron)
-        except CronError as exc:
-            where = f"{project.config_name}: scheduledTasks.{json.dumps(s.cron)}"
-            raise CronError(
-                f"{where}: the netlify preset cannot use this schedule: {exc}. Netlify Scheduled "
-                f"Functions take crontab's 5 fields in UTC ({NETLIFY_DOC}); rewrite the expression "
-                "or use a server preset"
-            ) from None
+        advice = (
+            f". Netlify Scheduled Functions take crontab's 5 fields in UTC ({NETLIFY_DOC}); rewrite "
+            "the expression or use a server preset"
+        )
+        schedule = platform_cron(project, s.cron, "netlify", to_netlify, advice)
         digest = hashlib.sha256(s.cron.encode()).hexdigest()[:10]
         jobs.append(
             {"name": f"nitro-cron-{digest}", "cron": s.cron, "schedule": schedule, "tasks": list(s.tasks)}
