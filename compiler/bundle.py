@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,9 @@ from .provided import alias_args, auto_import_source
 from .render import RUNTIME_DIR
 from .sourcemaps import clean_source_maps
 
+# The esbuild command line of a dev build, beside its meta.json: nitro dev bundles a changed task
+# alone with the same options (compiler/dev/hot.py).
+ARGS_FILE = "esbuild-args.json"
 INSTALL_HINT = (
     "esbuild was not found. Install it in the project with `npm install --save-dev esbuild`, "
     "or point NITRO_ESBUILD at an esbuild binary"
@@ -56,6 +60,8 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     """Bundle `entry` into `outdir/index.mjs` (with opts.splitting, plus `outdir/chunks/`), or
     raise BundleError. Task modules are grouped and load lazily (compiler/lazy_tasks.py)."""
     args = _args(root, entry, outdir, opts, runtime)
+    if opts.metafile:
+        (entry.parent / ARGS_FILE).write_text(json.dumps(args), encoding="utf-8")
     _run(args, root)
     if fix_async_tasks(entry.parent, outdir, root):
         shutil.rmtree(outdir / "chunks", ignore_errors=True)  # the entry is written again

@@ -94,6 +94,11 @@ def used_auto_imports(root: Path, extra: tuple[Path, ...] = ()) -> frozenset[str
     return frozenset(w.decode("utf-8", "replace") for w in words)
 
 
+def source_words(data: bytes) -> frozenset[str]:
+    """The identifier-like words of one source file, as used_auto_imports reads them."""
+    return frozenset(w.decode("utf-8", "replace") for w in _WORD.findall(data))
+
+
 def _source_files(root: Path, seen: set[str]) -> list[Path]:
     files = []
     # followlinks: a symlinked tasks folder is bundled too (scan.py follows links); `seen` keeps a

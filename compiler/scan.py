@@ -147,6 +147,12 @@ def _read_task(file: Path, root: Path) -> tuple[str | None, bool, bool]:
     return literal, bool(_DEFAULT_EXPORT.search(data)), literal is None and b"meta" in data
 
 
+def task_facts(file: Path, root: Path) -> tuple[str | None, bool, bool]:
+    """What a build reads from a task module's text (its registry entry depends on it): the
+    literal description, a default export, a description set otherwise."""
+    return _read_task(file, root)
+
+
 def read_module(file: Path, root: Path) -> bytes:
     """A scanned module's bytes; one that cannot be read is a ScanError naming it."""
     try:

@@ -6,6 +6,7 @@ https://nitro.build/guide/tasks#run-tasks-with-dev-server
 from dataclasses import replace
 
 from ..model import Project
+from .base import Entry
 from .node_server import NodeServer
 
 DEV_DIR = ".nitro/dev"
@@ -17,6 +18,15 @@ class Dev(NodeServer):
     # meta.json lists every file the bundle was built from, so nitro dev also rebuilds when a
     # helper module outside tasks/, api/ and routes/ changes.
     bundle_options = replace(NodeServer.bundle_options, metafile=True, splitting=False)
+    # node_server's, plus the channel on which nitro dev swaps in a changed task (runtime/dev.mjs).
+    entry = Entry(
+        "dev.mjs",
+        "startDev",
+        (
+            "`node index.mjs` serves HTTP and runs the schedules; nitro dev swaps changed tasks in;",
+            "`node index.mjs task list|run NAME` runs one task without a server.",
+        ),
+    )
 
     def output_dir(self, project: Project) -> str:
         # Always .nitro/dev: `output.dir` is where deployable builds go, not the dev server.

@@ -20,6 +20,8 @@ from ..console import error, print_warnings, run_guarded
 from ..errors import CompilerError, Warnings
 from ..layout import resolve_server_dir
 from ..pipeline import build
+from ..result import BuildResult
+from .hot import Fallback, HotReload
 from .info import client_url, info_path, pid_alive, read_info, write_info
 from .process import ServerProcess, check_port_free, find_node
 from .watch import Watcher, bundled_project_files
@@ -55,6 +57,7 @@ class DevServer:
     server: ServerProcess | None = field(init=False, default=None)
     server_dir: Path = field(init=False)
     bundled: tuple[list[Path], int] = field(init=False, default=([], 0))
+    hot: HotReload | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # The configured serverDir from the start: otherwise the first build moves the watch from
@@ -71,6 +74,7 @@ class DevServer:
         if not self.root.is_dir():
             raise CompilerError(f"project folder {self.root} does not exist")
         self.node = find_node()
+        self.hot = HotReload(self.root, self.node)
         self.claim()
         try:
             with stop_on_signals():
@@ -82,10 +86,11 @@ class DevServer:
                     self.check_server,
                     lambda: self.bundled,
                 )
-                for reason in watcher.changes():
+                for reason, files in watcher.changes():
                     if reason:
-                        click.echo(f"[nitro dev] {reason}: rebuilding")
-                    self.rebuild()
+                        click.echo(f"[nitro dev] {reason}: {'reloading' if files else 'rebuilding'}")
+                    if not (files and self.swap_tasks(files)):
+                        self.rebuild()
         except KeyboardInterrupt:
             pass
         finally:
@@ -133,14 +138,31 @@ class DevServer:
         self.server_dir = result.project.server_dir
         self.bundled = (bundled_project_files(self.root, self.server_dir), started_ns)
         click.echo(f"[nitro dev] built in {time.monotonic() - started:.2f}s")
-        self.restart()
+        self.restart(result, started_ns)
+
+    def swap_tasks(self, files: frozenset[Path]) -> bool:
+        """The fast path (hot.py): bundle each changed task file alone and have the running server
+        load it from its next run. False: the change needs the full rebuild (said with --debug)."""
+        started = time.monotonic()
+        try:
+            if self.hot is None or self.server is None or not self.server.ready.is_set():
+                raise Fallback("no server is running")
+            for names, file, chunk in self.hot.bundle(files):
+                if problem := self.server.reload(names, chunk, READY_TIMEOUT):
+                    raise Fallback(f"the server did not swap {file.name} in: {problem}")
+        except Fallback as why:
+            if self.debug:
+                click.echo(f"[nitro dev] full rebuild: {why}", err=True)
+            return False
+        click.echo(f"[nitro dev] reloaded in {time.monotonic() - started:.3f}s (server kept running)")
+        return True
 
     def build_failed(self, message: str) -> None:
         error(message)
         still = "the previous server keeps running" if self.server else "no server is running yet"
         click.echo(f"[nitro dev] build failed; {still}. Fix the error and save to rebuild.", err=True)
 
-    def restart(self) -> None:
+    def restart(self, result: BuildResult, started_ns: int) -> None:
         """Stop the old server (freeing the port), then start the new build and wait for it."""
         if self.server:
             self.server.stop()
@@ -157,6 +179,8 @@ class DevServer:
             return
         self.pin_port(self.server.url)
         self.write_info()
+        if self.hot is not None:
+            self.hot.arm(result, started_ns)
         url = client_url(self.host, self.port)
         click.echo(f"[nitro dev] ready: {url} (tasks: {url}/_nitro/tasks)")
         click.echo(f"[nitro dev] dashboard: {url}/_nitro/ui")
@@ -187,6 +211,8 @@ class DevServer:
             if self.server:
                 self.server.stop()
                 self.server = None
+            if self.hot is not None:
+                self.hot.close()
             info = read_info(self.root)
             if info is not None and info.get("pid") == os.getpid():
                 info_path(self.root).unlink(missing_ok=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import shutil
@@ -75,6 +77,11 @@ class ServerProcess:
         # The dev bundle is one file, compiled before its banner could enable source maps: the
         # flag makes a failing task's stack name its .ts file and line in dev too.
         env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} --enable-source-maps".strip()
+        # The reload channel (runtime/dev.mjs): a socket pair, so only this process can use it.
+        self.control, theirs = socket.socketpair()
+        env["NITRO_DEV_CONTROL_FD"] = str(theirs.fileno())
+        self.replies = self.control.makefile("r", encoding="utf-8")
+        self.ids = itertools.count(1)
         self.url: str | None = None
         self.ready = threading.Event()
         self.proc = subprocess.Popen(
@@ -88,7 +95,9 @@ class ServerProcess:
             errors="replace",
             start_new_session=True,
             preexec_fn=_death_signal(),
+            pass_fds=(theirs.fileno(),),
         )
+        theirs.close()
         self.reader = threading.Thread(target=self._forward, daemon=True)
         self.reader.start()
 
@@ -113,6 +122,23 @@ class ServerProcess:
                 return self.ready.is_set()
         return False
 
+    def reload(self, tasks: list[str], file: Path, timeout: float) -> str | None:
+        """Make `tasks` load from the chunk `file` from their next run; None once the server has
+        confirmed, else what went wrong (the caller then restarts the server)."""
+        request = {"id": next(self.ids), "tasks": tasks, "file": str(file)}
+        try:
+            self.control.settimeout(timeout)
+            self.control.sendall((json.dumps(request) + "\n").encode())
+            while True:
+                line = self.replies.readline()
+                if not line:
+                    return "the server closed its reload channel"
+                answer = json.loads(line)
+                if answer.get("id") == request["id"]:
+                    return None if answer.get("ok") else str(answer.get("error"))
+        except (OSError, ValueError) as exc:
+            return f"no answer on the reload channel ({exc})"
+
     def stop(self) -> int | None:
         """SIGTERM (node.mjs drains running tasks), SIGKILL after STOP_TIMEOUT; returns the exit code."""
         if self.proc.poll() is None:
@@ -125,6 +151,8 @@ class ServerProcess:
                 self.proc.wait()
         self._signal(signal.SIGKILL)  # anything the server started in its group
         self.reader.join(timeout=2)
+        self.replies.close()
+        self.control.close()
         return self.proc.returncode
 
     def _signal(self, sig: int) -> None:

@@ -1,0 +1,224 @@
+"""nitro dev's fast path: a changed task file is bundled alone and swapped into the running server.
+
+A full rebuild bundles the whole project and restarts the server (1.2 s at 1,000 tasks, most of it
+esbuild and Node's start). When the only change is the text of existing task files, and nothing
+the build reads from them (description, default export, the auto-imports they use) changed, each
+such file is bundled alone by a long-lived esbuild service (templates/dev/esbuild_hot.mjs), into
+`.nitro/dev/server/hot/`, and the server is told to load that task from there on its next run
+(templates/runtime/dev.mjs): a new module, so the task's top level runs again; the runtime's state
+(storage, hooks, runtime config) is the server's own, reached through the auto-import names.
+
+Anything else falls back to the full rebuild and restart: a task that imports another project
+module or a package (a second instance of it would split its state), a file added or removed, the
+config or a route changed, a failed build (the full build prints the error, the old server keeps
+answering), top-level await. `arm` records what the last full build knows; it is called after
+every successful restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import templates
+from ..bundle import ARGS_FILE
+from ..errors import CompilerError
+from ..lazy_tasks import _ASYNC_INIT, task_table
+from ..libs import node_path, source_words
+from ..plan import import_paths
+from ..provided import AUTO_IMPORTS, NITRO_AUTO_IMPORTS
+from ..result import BuildResult
+from ..scan import task_facts
+from .esbuild_options import UnsupportedFlag, api_options
+from .process import _death_signal
+
+SERVICE = Path(templates.__file__).resolve().parent / "dev" / "esbuild_hot.mjs"
+HOT = "hot"  # in the sources folder (entries) and in the server folder (chunks)
+SERVICE_TIMEOUT = 20.0  # seconds for one bundle of one task
+_EXPORT = re.compile(r"^export (?:\{ ([\w$]+) \}|function ([\w$]+)\()", re.M)
+
+
+class Fallback(Exception):
+    """Why this change needs the full rebuild (shown with --debug)."""
+
+
+@dataclass
+class Armed:
+    """What the last full build knows, for checking a change against it."""
+
+    root: Path
+    sources: Path  # .nitro/build/dev
+    out: Path  # .nitro/dev/server/hot
+    runtime: Path  # the runtime copy the bundle's aliases point into
+    options: dict[str, Any]  # esbuild's JS API options of the last build
+    tasks: dict[Path, list[str]]  # task file -> the task names it is the handler of
+    facts: dict[Path, tuple[str | None, bool, bool]]  # task file -> scan.task_facts at arm time
+    injected: frozenset[str]  # names the dev bundle's auto-import module exports
+    stubs: frozenset[str]  # of those, names nitro-build does not provide (a build error if used)
+    candidates: frozenset[str]  # every name that would be injected if a file used it
+
+
+class HotReload:
+    """The esbuild service and the state of the last full build, for one `nitro dev` session."""
+
+    def __init__(self, root: Path, node: str):
+        self.root, self.node = root, node
+        self.armed: Armed | None = None
+        self.service: subprocess.Popen[str] | None = None
+        self.count = 0
+
+    def arm(self, result: BuildResult, started_ns: int) -> None:
+        """Record the build that just went live; without a usable esbuild package, stay off."""
+        self.armed = None
+        try:
+            self.armed = _armed(self.root, result, started_ns)
+        except (OSError, ValueError, KeyError, UnsupportedFlag):
+            return
+        if self.service is None or self.service.poll() is not None:
+            self.service = self._start_service(self.armed.options["_esbuild"])
+
+    def bundle(self, files: frozenset[Path]) -> list[tuple[list[str], Path, Path]]:
+        """(task names, changed file, chunk) for each changed task file, or raise Fallback."""
+        armed = self.armed
+        if armed is None or self.service is None or self.service.poll() is not None:
+            raise Fallback("no build to swap tasks into")
+        for file in files:
+            _check(armed, file)
+        return [(armed.tasks[file], file, self._bundle_one(armed, file)) for file in sorted(files)]
+
+    def _bundle_one(self, armed: Armed, file: Path) -> Path:
+        self.count += 1
+        entry = armed.sources / HOT / f"{self.count}.mjs"
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        path = import_paths([file], entry.parent, armed.root)[0]
+        entry.write_text(next(iter(task_table([("hot", None, False, path)])[1].values())), encoding="utf-8")
+        options = {**armed.options, "entryPoints": [os.path.relpath(entry, armed.root)]}
+        options.pop("_esbuild")
+        answer = self._request({"options": options, "runtimeDir": str(armed.runtime)})
+        if not answer.get("ok"):
+            raise Fallback(f"esbuild: {answer.get('error')}")
+        allowed = {os.path.relpath(p, armed.root) for p in (entry, file, *armed.options["inject"])}
+        others = [i for i in answer["inputs"] if i not in allowed and not i.startswith("nitro-dev-runtime:")]
+        if others:
+            raise Fallback(f"it imports {others[0]} (shared with the rest of the server)")
+        chunk = armed.out / f"{self.count}.mjs"
+        if _ASYNC_INIT.search(chunk.read_text(encoding="utf-8")):
+            raise Fallback("top-level await")
+        return chunk
+
+    def _start_service(self, esbuild_main: str) -> subprocess.Popen[str] | None:
+        try:
+            return subprocess.Popen(
+                [self.node, str(SERVICE), esbuild_main],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                cwd=self.root,
+                start_new_session=True,
+                preexec_fn=_death_signal(),  # gone with nitro dev, even when it is killed
+            )
+        except OSError:
+            return None
+
+    def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+        service = self.service
+        assert service is not None and service.stdin is not None and service.stdout is not None
+        try:
+            service.stdin.write(json.dumps(request) + "\n")
+            service.stdin.flush()
+            if not select.select([service.stdout], [], [], SERVICE_TIMEOUT)[0]:
+                raise Fallback("the esbuild service did not answer")
+            line = service.stdout.readline()
+            return dict(json.loads(line))
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise Fallback(f"the esbuild service failed ({exc})") from None
+
+    def close(self) -> None:
+        """Stop the service: its stdin closes, it exits; killed if it does not within 2 s."""
+        service, self.service = self.service, None
+        if service is None:
+            return
+        try:
+            if service.stdin:
+                service.stdin.close()
+            service.wait(2)
+        except (OSError, subprocess.TimeoutExpired):
+            service.kill()
+            service.wait()
+        if service.stdout:
+            service.stdout.close()
+
+
+def _check(armed: Armed, file: Path) -> None:
+    """Raise Fallback unless `file` is a task module whose registry entry and auto-imports are as
+    the last build made them."""
+    if file not in armed.tasks or not file.is_file():
+        raise Fallback(f"{file} is not a task file of the last build")
+    if task_facts(file, armed.root) != armed.facts.get(file):
+        raise Fallback(f"{file}: its description or default export changed")
+    words = source_words(file.read_bytes())
+    if not (words & armed.candidates) <= armed.injected or words & armed.stubs:
+        raise Fallback(f"{file}: the auto-imports it uses changed")
+
+
+def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
+    sources = root / ".nitro" / "build" / "dev"
+    args = json.loads((sources / ARGS_FILE).read_text(encoding="utf-8"))
+    esbuild_main = Path(os.path.realpath(args[0])).parent.parent / "lib" / "main.js"
+    if not esbuild_main.is_file():
+        raise ValueError("no esbuild JavaScript package beside the binary")
+    options = api_options(args, root, node_path(args[0]))
+    runtime = Path(options["alias"]["#nitro-runtime"])
+    inject_text = Path(options["inject"][0]).read_text(encoding="utf-8")
+    injected = {a or b for a, b in _EXPORT.findall(inject_text)}
+    stubs = set(re.findall(r"^export function ([\w$]+)\(", inject_text, re.M))
+    out = root / ".nitro" / "dev" / "server" / HOT
+    hot_inject = sources / HOT / "_auto_imports.mjs"
+    hot_inject.parent.mkdir(parents=True, exist_ok=True)
+    hot_inject.write_text(_inject_source(sorted(injected)), encoding="utf-8")
+    for key in ("splitting", "chunkNames", "metafile"):
+        options.pop(key, None)
+    options |= {"outdir": str(out), "entryNames": "[name]", "inject": [str(hot_inject)]}
+    options["_esbuild"] = str(esbuild_main)
+    tasks: dict[Path, list[str]] = {}
+    for task in result.project.tasks:
+        if task.handler is not None:
+            tasks.setdefault(task.handler, []).append(task.name)
+    facts = {}
+    for file in tasks:
+        # A file saved since the build started may differ from what it read: no fast path for it.
+        try:
+            if file.stat().st_mtime_ns < started_ns:
+                facts[file] = task_facts(file, root)
+        except (OSError, CompilerError):
+            pass
+    util_names = {name for name, _ in result.project.util_exports}
+    return Armed(
+        root=root,
+        sources=sources,
+        out=out,
+        runtime=runtime,
+        options=options,
+        tasks=tasks,
+        facts=facts,
+        injected=frozenset(injected),
+        stubs=frozenset(stubs),
+        candidates=frozenset(AUTO_IMPORTS) | frozenset(NITRO_AUTO_IMPORTS) | frozenset(util_names),
+    )
+
+
+def _inject_source(names: list[str]) -> str:
+    """The auto-import module of a task bundled alone: the running server's own instances."""
+    lines = [
+        "// generated by nitro-build: the dev server's auto-imports, for a task bundled alone",
+        "const names = globalThis.__nitroDevAutoImports;",
+    ]
+    return "\n".join([*lines, *(f"export const {n} = names.{n};" for n in names)]) + "\n"
