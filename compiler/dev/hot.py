@@ -59,6 +59,7 @@ class Armed:
     options: dict[str, Any]  # esbuild's JS API options of the last build
     tasks: dict[Path, list[str]]  # task file -> the task names it is the handler of
     facts: dict[Path, tuple[str | None, bool, bool]]  # task file -> scan.task_facts at arm time
+    inject: str  # the text of the chunks' auto-import module (_inject_source)
     injected: frozenset[str]  # names the dev bundle's auto-import module exports
     stubs: frozenset[str]  # of those, names nitro-build does not provide (a build error if used)
     candidates: frozenset[str]  # every name that would be injected if a file used it
@@ -96,6 +97,8 @@ class HotReload:
         self.count += 1
         entry = armed.sources / HOT / f"{self.count}.mjs"
         entry.parent.mkdir(parents=True, exist_ok=True)
+        # Written each time: a failed full build meanwhile planned the sources folder afresh.
+        Path(armed.options["inject"][0]).write_text(armed.inject, encoding="utf-8")
         path = import_paths([file], entry.parent, armed.root)[0]
         entry.write_text(next(iter(task_table([("hot", None, False, path)])[1].values())), encoding="utf-8")
         options = {**armed.options, "entryPoints": [os.path.relpath(entry, armed.root)]}
@@ -182,8 +185,6 @@ def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
     stubs = set(re.findall(r"^export function ([\w$]+)\(", inject_text, re.M))
     out = root / ".nitro" / "dev" / "server" / HOT
     hot_inject = sources / HOT / "_auto_imports.mjs"
-    hot_inject.parent.mkdir(parents=True, exist_ok=True)
-    hot_inject.write_text(_inject_source(sorted(injected)), encoding="utf-8")
     for key in ("splitting", "chunkNames", "metafile"):
         options.pop(key, None)
     options |= {"outdir": str(out), "entryNames": "[name]", "inject": [str(hot_inject)]}
@@ -209,6 +210,7 @@ def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
         options=options,
         tasks=tasks,
         facts=facts,
+        inject=_inject_source(sorted(injected)),
         injected=frozenset(injected),
         stubs=frozenset(stubs),
         candidates=frozenset(AUTO_IMPORTS) | frozenset(NITRO_AUTO_IMPORTS) | frozenset(util_names),

@@ -1,0 +1,186 @@
+"""`nitro dev` swaps a changed task into the running server (compiler/dev/hot.py): same server
+process, the new code answers, the task's top level runs again, the runtime's state (storage) is
+the server's own. What the fast path cannot take (a syntax error, a new description, a task that
+imports a project module, a config change) goes through the full rebuild and restart as before.
+Everything runs the real `nitro dev` under Node with the project's esbuild.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import test_dev
+from conftest import wait_until, write_project
+from test_dev import DevRun, assert_stopped, process_exists
+from test_dev_reload import restarted
+
+dev_runs = test_dev.dev_runs  # the fixture, shared with test_dev
+
+CONFIG = '[experimental]\ntasks = true\n\n[tasks.count]\ndescription = "Counts its runs"\n'
+KEPT = " (server kept running)"
+
+
+def counter(version: str) -> str:
+    """A task with module state: `runs` counts the runs since its module was loaded."""
+    return (
+        "let runs = 0;\n"
+        "const loaded = Date.now();\n"
+        f'export default defineTask({{ run() {{ runs++; return {{ result: {{ version: "{version}", runs, loaded }} }}; }} }});\n'
+    )
+
+
+PUT = 'export default defineTask({ async run({ payload }) { await useStorage().setItem("shared", payload.value); return { result: "stored" }; } });\n'
+GET = 'export default defineTask({ async run() { return { result: { %s: await useStorage().getItem("shared") } }; } });\n'
+
+
+def swaps(run: DevRun) -> int:
+    return run.output.count(KEPT)
+
+
+def swapped(run: DevRun, before: int, server: int) -> None:
+    """Wait for the next swap; the server must be the same process, not restarted."""
+    wait_until(lambda: swaps(run) > before, 20, f"a swap (output so far:\n{run.output})")
+    assert run.info()["serverPid"] == server and process_exists(server)
+
+
+def result(run: DevRun, task: str) -> object:
+    status, body = run.request("POST", f"/_nitro/tasks/{task}")
+    assert status == 200, body
+    return body["result"]
+
+
+def service_pids(project: Path) -> list[int]:
+    """The esbuild service processes (templates/dev/esbuild_hot.mjs) working in `project`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes()
+            if b"esbuild_hot.mjs" in argv and os.readlink(entry / "cwd") == str(project):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_changed_task_is_swapped_in_without_restart_and_its_top_level_runs_again(tmp_path: Path, dev_runs):
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": CONFIG,
+            "tasks/count.ts": counter("one"),
+            "tasks/put.ts": PUT,
+            "tasks/get.ts": GET % "first",
+        },
+    )
+    run = dev_runs(project)
+    server, ready = run.info()["serverPid"], run.ready_count()
+    first = result(run, "count")
+    assert (first["version"], first["runs"]) == ("one", 1)
+    assert result(run, "count")["runs"] == 2  # the module's state lives on between runs
+
+    before = swaps(run)
+    (project / "tasks" / "count.ts").write_text(counter("two"))
+    swapped(run, before, server)
+    assert "tasks/count.ts changed: reloading" in run.output
+    second = result(run, "count")
+    assert (second["version"], second["runs"]) == ("two", 1), "the old module's state leaked"
+    assert second["loaded"] >= first["loaded"]
+
+    # The same text as before: still a new module (a new import URL), its top level runs again.
+    before = swaps(run)
+    (project / "tasks" / "count.ts").write_text(counter("one"))
+    swapped(run, before, server)
+    assert (result(run, "count")["version"], result(run, "count")["runs"]) == ("one", 2)
+
+    # A swapped-in task uses the server's storage instance: it reads what another task stored.
+    assert run.request("POST", "/_nitro/tasks/put", {"payload": {"value": 42}}) == (200, {"result": "stored"})
+    before = swaps(run)
+    (project / "tasks" / "get.ts").write_text(GET % "second")
+    swapped(run, before, server)
+    assert result(run, "get") == {"second": 42}
+    # Still the configured description, listing unchanged, no restart at any point.
+    assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["count"]["description"] == "Counts its runs"
+    assert run.ready_count() == ready
+
+    # A config change still rebuilds and restarts, and the new server runs the latest code.
+    (project / "nitro.config.toml").write_text(CONFIG.replace("Counts its runs", "Counts"))
+    new_server = restarted(run, ready)
+    assert new_server != server
+    assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["count"]["description"] == "Counts"
+    assert result(run, "count")["version"] == "one" and result(run, "get") == {"second": None}
+
+    # After the restart the new server takes swaps too.
+    before = swaps(run)
+    (project / "tasks" / "count.ts").write_text(counter("three"))
+    swapped(run, before, new_server)
+    assert result(run, "count")["version"] == "three"
+    assert_stopped(run, signal.SIGTERM)
+
+
+def test_syntax_error_in_a_changed_task_keeps_the_old_code_answering(tmp_path: Path, dev_runs):
+    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/count.ts": counter("one")})
+    run = dev_runs(project)
+    server, ready = run.info()["serverPid"], run.ready_count()
+    failures = run.output.count("[nitro dev] build failed")
+    (project / "tasks" / "count.ts").write_text(counter("two").replace("runs++;", "runs++; {"))
+    wait_until(lambda: run.output.count("[nitro dev] build failed") > failures, 20, "the build failure")
+    assert "tasks/count.ts" in run.output and "the previous server keeps running" in run.output
+    assert run.info()["serverPid"] == server and run.ready_count() == ready
+    assert result(run, "count")["version"] == "one"
+
+    # The fix is swapped in as usual.
+    before = swaps(run)
+    (project / "tasks" / "count.ts").write_text(counter("fixed"))
+    swapped(run, before, server)
+    assert result(run, "count")["version"] == "fixed"
+    assert_stopped(run, signal.SIGINT)
+
+
+def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_runs):
+    """A new description (the registry changes) and a task importing a project module (a second
+    instance would split the module's state) take the full rebuild."""
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": CONFIG,
+            "tasks/count.ts": counter("one"),
+            "tasks/word.ts": 'export default defineTask({ meta: { description: "First" }, run() { return { result: "a" } } });\n',
+            "lib/word.ts": 'export const word = "from lib";\n',
+        },
+    )
+    run = dev_runs(project)
+    swaps_before, ready = swaps(run), run.ready_count()
+    (project / "tasks" / "word.ts").write_text(
+        'export default defineTask({ meta: { description: "Second" }, run() { return { result: "b" } } });\n'
+    )
+    restarted(run, ready)
+    assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["word"]["description"] == "Second"
+    assert result(run, "word") == "b"
+
+    ready = run.ready_count()
+    (project / "tasks" / "count.ts").write_text(
+        'import { word } from "../lib/word";\nexport default defineTask({ run() { return { result: word } } });\n'
+    )
+    restarted(run, ready)
+    assert result(run, "count") == "from lib"
+    assert swaps(run) == swaps_before
+    assert_stopped(run, signal.SIGTERM)
+
+
+def test_the_esbuild_service_stops_with_nitro_dev_even_when_it_is_killed(tmp_path: Path, dev_runs):
+    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/count.ts": counter("one")})
+    run = dev_runs(project)
+    services = wait_until(lambda: service_pids(project), 10, "the esbuild service")
+    assert len(services) == 1
+    assert_stopped(run, signal.SIGTERM)
+    wait_until(lambda: not process_exists(services[0]), 5, "the service to stop with nitro dev")
+
+    killed = dev_runs(project)
+    server = killed.info()["serverPid"]
+    service = wait_until(lambda: service_pids(project), 10, "the esbuild service")[0]
+    killed.stop(signal.SIGKILL)  # no cleanup: the parent-death signal takes both down
+    wait_until(lambda: not process_exists(service) and not process_exists(server), 5, "the orphans to stop")
