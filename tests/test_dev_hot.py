@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import test_dev
 from conftest import wait_until, write_project
@@ -45,7 +46,7 @@ def swapped(run: DevRun, before: int, server: int) -> None:
     assert run.info()["serverPid"] == server and process_exists(server)
 
 
-def result(run: DevRun, task: str) -> object:
+def result(run: DevRun, task: str) -> Any:
     status, body = run.request("POST", f"/_nitro/tasks/{task}")
     assert status == 200, body
     return body["result"]
@@ -122,7 +123,9 @@ def test_changed_task_is_swapped_in_without_restart_and_its_top_level_runs_again
 
 
 def test_syntax_error_in_a_changed_task_keeps_the_old_code_answering(tmp_path: Path, dev_runs):
-    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/count.ts": counter("one")})
+    project = write_project(
+        tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/count.ts": counter("one")}
+    )
     run = dev_runs(project)
     server, ready = run.info()["serverPid"], run.ready_count()
     failures = run.output.count("[nitro dev] build failed")
@@ -172,7 +175,9 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
 
 
 def test_the_esbuild_service_stops_with_nitro_dev_even_when_it_is_killed(tmp_path: Path, dev_runs):
-    project = write_project(tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/count.ts": counter("one")})
+    project = write_project(
+        tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/count.ts": counter("one")}
+    )
     run = dev_runs(project)
     services = wait_until(lambda: service_pids(project), 10, "the esbuild service")
     assert len(services) == 1
