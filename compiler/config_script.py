@@ -23,7 +23,6 @@ from .config_cache import cache_key, cached, store
 from .errors import ConfigError
 from .render import RUNTIME_DIR
 
-SCRIPT_CONFIG_NAMES = ("nitro.config.ts", "nitro.config.mts", "nitro.config.js", "nitro.config.mjs")
 CONFIG_SPECIFIERS = ("nitro", "nitro/config", "nitropack", "nitropack/config")
 SHIM = RUNTIME_DIR / "config_shim.mjs"
 # esbuild's list of the files the config was bundled from: `nitro dev` watches them (dev/watch.py).

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .bundle import find_esbuild
-from .config_script import SCRIPT_CONFIG_NAMES
+from .config import SCRIPT_CONFIG_NAMES
 from .errors import CompilerError
 from .libs import find_package, h3_entry
 from .model import Project

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import NitroConfig
 from .errors import ConfigError, Warnings
 from .provided import UNSUPPORTED_DIRS
+
+if TYPE_CHECKING:
+    from .config_models import NitroConfig
 
 SCANNED_DIRS = ("tasks", "api", "routes")
 NITRO2_SERVER_DIR = "server"

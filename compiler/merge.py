@@ -6,8 +6,8 @@ import copy
 import dataclasses
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import NitroConfig
 from .cron import CronExpr, parse_cron
 from .cron.zones import check_zone
 from .errors import ConfigError, CronError, Warnings
@@ -26,6 +26,9 @@ from .nitro_apis import runtime_config, scan_plugins
 from .nitro_keys import cloudflare_compatibility_date
 from .scan import ScannedTask, _rel, read_task_description, scan_routes, scan_tasks, scan_util_exports
 from .scheduler_lock import check_scheduler_lock
+
+if TYPE_CHECKING:
+    from .config_models import NitroConfig
 
 
 def build_project(root: Path, config: NitroConfig, config_file: Path | None, warnings: Warnings) -> Project:

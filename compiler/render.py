@@ -1,13 +1,16 @@
-"""The one Jinja environment that renders every generated JavaScript file."""
+"""The one Jinja environment that renders every generated JavaScript file, and the render cache
+in front of it (user_cache.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
-from . import templates
+from . import templates, user_cache
 
 if TYPE_CHECKING:
     import jinja2
@@ -71,5 +74,60 @@ def _bytecode_cache(jinja2: Any) -> jinja2.BytecodeCache | None:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render `templates/<template>` with `context`."""
-    return environment().get_template(template).render(**context)
+    """Render `templates/<template>` with `context`: from the render cache when the same template
+    was rendered with the same context by the same code before (a repeated build imports no
+    Jinja, issue 14), else by Jinja, and kept when small."""
+    key = _render_key(template, context)
+    text = user_cache.read(RENDERED, key) if key else None
+    if isinstance(text, str):
+        return text
+    text = environment().get_template(template).render(**context)
+    if key and len(text) <= MAX_CACHED_TEXT:
+        user_cache.write(RENDERED, key, text)
+    return text
+
+
+RENDERED = "render"  # the user_cache kind
+MAX_CACHED_TEXT = 256 * 1024  # a large registry (thousands of tasks) is rendered every time
+MAX_KEY_NODES = 5000  # a context bigger than this is not worth hashing
+# A template that pulls in another is not cached: its key would not cover the other's text.
+_PULLS_IN = re.compile(rb"\{%-?\s*(?:include|import|from|extends)\b")
+
+
+def _render_key(template: str, context: dict[str, Any]) -> str | None:
+    """The key of this rendering (code, template text, context), or None when the context holds
+    a value whose identity is more than its data, or is large."""
+    try:
+        source = (TEMPLATES_DIR / template).read_bytes()
+        if _PULLS_IN.search(source):
+            return None
+        canonical = _canonical(context, [MAX_KEY_NODES])
+    except (OSError, TypeError, ValueError):
+        return None
+    return user_cache.key(template, source.decode("utf-8", "replace"), repr(canonical))
+
+
+def _canonical(value: Any, budget: list[int]) -> Any:
+    """`value` as nested tuples naming every type (a tuple renders unlike a list), or TypeError
+    for an object that is not plain data; ValueError past the node budget."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError("context too large to key")
+    kind = type(value).__name__
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return (kind, value)
+    if isinstance(value, PurePath):
+        return (kind, str(value))
+    if isinstance(value, dict):
+        return (kind, tuple((_canonical(k, budget), _canonical(v, budget)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (kind, tuple(_canonical(v, budget) for v in value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Frozen only: a template may read a mutable object's attributes set after construction.
+        if not type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            raise TypeError(kind)
+        fields = tuple(
+            (f.name, _canonical(getattr(value, f.name), budget)) for f in dataclasses.fields(value)
+        )
+        return (type(value).__module__, type(value).__qualname__, fields)
+    raise TypeError(kind)

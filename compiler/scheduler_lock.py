@@ -8,11 +8,13 @@ a lock or an overlap setting are byte-identical to builds before these options e
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import NitroConfig
 from .errors import ConfigError
 from .model import Project
+
+if TYPE_CHECKING:
+    from .config_models import NitroConfig
 
 URL_ENV = "NITRO_SCHEDULER_REDIS_URL"
 URL_SHAPE = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .config import NitroConfig
+from .config_models import NitroConfig
 from .nitro_keys import NITRO_UNUSED
 from .presets import ALIASES, PRESETS
 
