@@ -3,10 +3,11 @@
 Reports, per size: wall time of a build (median of --repeat runs), peak memory of the Python
 compiler and of esbuild, the peak of the whole process tree (the sum of the RSS of Python and its
 esbuild children, sampled from /proc) and the bundle size; then the growth from the smallest to the
-largest size, the `nitro-build --help` and `nitro --help` times (median of --repeat * 3), and the
-`nitro dev` reload of a --dev-tasks project: from the write of one changed task file to the
-server answering with the new result (issue 14's goals). Numbers go in closing notes; nothing
-here is enforced, since shared machines are noisy.
+largest size, the `nitro-build --help`, `nitro --help`, `nitro-build check` and 10-task
+`nitro-build` times, wall and CPU (median of --repeat * 3; check and build both warm and cold, see
+cli_run), and the `nitro dev` reload of a --dev-tasks project: from the write of one changed task
+file to the server answering with the new result (issues 14 and 17's goals). Numbers go in
+closing notes; nothing here is enforced, since shared machines are noisy.
 
     python bench/bench_build.py [--sizes 10,100,1000,10000] [--repeat 3] [--dev-tasks 1000]
 """
@@ -20,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -100,32 +102,58 @@ def measure(project: Path) -> tuple[float, int, int, int]:
     return elapsed, own, kids, tree
 
 
-def cli_wall(project: Path, *argv: str) -> float:
-    """Seconds for one run of the installed CLI's entry point (as the console scripts start it)."""
+def cli_run(project: Path, *argv: str, cold: bool = False) -> tuple[float, float]:
+    """(wall seconds, user + system CPU seconds of the process and its children) for one run of
+    the installed CLI's entry point, as the console scripts start it. `cold`: with an empty cache
+    folder (XDG_CACHE_HOME), as the first run after a config change or an upgrade; otherwise the
+    validated config and rendered sources of an earlier run are reused (compiler/user_cache.py)."""
     script = (
         f"import sys; sys.argv = {list(argv[:1])!r} + sys.argv[1:]; from nitro_build import entry; "
         f"entry.{argv[0].replace('-', '_')}()"
     )
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", script, *argv[1:]], cwd=project, env=ENV, capture_output=True, check=True
-    )
-    return time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="nitro-bench-cache-") as empty:
+        env = {**ENV, "XDG_CACHE_HOME": empty} if cold else ENV
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script, *argv[1:]],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed in {project}:\n{stderr}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+# name -> (argv, cold); run interleaved, one of each per round, so load drift hits all alike.
+STARTUP_RUNS = {
+    "nitro_build_help": (("nitro-build", "--help"), False),
+    "nitro_help": (("nitro", "--help"), False),
+    "check": (("nitro-build", "check"), False),
+    "check_cold": (("nitro-build", "check"), True),
+    "nitro_build_cli": (("nitro-build", "--preset", "node_server"), False),
+    "nitro_build_cli_cold": (("nitro-build", "--preset", "node_server"), True),
+}
 
 
 def startup(project: Path, repeat: int) -> dict[str, float]:
-    """Median seconds of `nitro-build --help`, `nitro --help` and a `nitro-build` of `project`."""
-    return {
-        "nitro_build_help_s": round(
-            statistics.median(cli_wall(project, "nitro-build", "--help") for _ in range(repeat)), 3
-        ),
-        "nitro_help_s": round(
-            statistics.median(cli_wall(project, "nitro", "--help") for _ in range(repeat)), 3
-        ),
-        "nitro_build_cli_s": round(
-            statistics.median(cli_wall(project, "nitro-build") for _ in range(repeat)), 3
-        ),
-    }
+    """Median wall and CPU seconds of `nitro-build --help`, `nitro --help`, `nitro-build check`
+    and a `nitro-build` of `project` (the last two warm and cold)."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in STARTUP_RUNS}
+    for _ in range(repeat):
+        for name, (argv, cold) in STARTUP_RUNS.items():
+            runs[name].append(cli_run(project, *argv, cold=cold))
+    out: dict[str, float] = {}
+    for name, found in runs.items():
+        out[f"{name}_s"] = round(statistics.median(w for w, _ in found), 3)
+        out[f"{name}_cpu_s"] = round(statistics.median(c for _, c in found), 3)
+    return out
 
 
 def bundle_size(project: Path) -> tuple[int, int]:
@@ -168,7 +196,7 @@ def main() -> None:
             f"tree peak {row['tree_peak_mib']} MiB ({row['tree_peak_mib'] / base['tree_peak_mib']:.1f}x)"
         )
     small = make_project(OUT / "tasks-10", 10)
-    cli_wall(small, "nitro-build")  # writes the .pyc files the timed runs then use
+    cli_run(small, "nitro-build")  # writes the .pyc files (and fills the caches) the timed runs use
     print(json.dumps(startup(small, args.repeat * 3)), flush=True)
     if args.dev_tasks:
         project = make_project(OUT / f"dev-{args.dev_tasks}", args.dev_tasks)
