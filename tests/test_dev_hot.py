@@ -100,7 +100,10 @@ def test_changed_task_is_swapped_in_without_restart_and_its_top_level_runs_again
     # A swapped-in task uses the server's storage instance: it reads what another task stored.
     assert run.request("POST", "/_nitro/tasks/put", {"payload": {"value": 42}}) == (200, {"result": "stored"})
     before = swaps(run)
-    (project / "tasks" / "get.ts").write_text(GET % "second")
+    # An explicit import of a provided module is the server's instance too.
+    (project / "tasks" / "get.ts").write_text(
+        'import { useStorage } from "nitro/storage";\n' + GET % "second"
+    )
     swapped(run, before, server)
     assert result(run, "get") == {"second": 42}
     # Still the configured description, listing unchanged, no restart at any point.
@@ -144,8 +147,9 @@ def test_syntax_error_in_a_changed_task_keeps_the_old_code_answering(tmp_path: P
 
 
 def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_runs):
-    """A new description (the registry changes) and a task importing a project module (a second
-    instance would split the module's state) take the full rebuild."""
+    """A new description (the registry changes), a task importing a project module (a second
+    instance would split the module's state) and a task module a route imports take the full
+    rebuild."""
     project = write_project(
         tmp_path / "project",
         {
@@ -153,6 +157,9 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
             "tasks/count.ts": counter("one"),
             "tasks/word.ts": 'export default defineTask({ meta: { description: "First" }, run() { return { result: "a" } } });\n',
             "lib/word.ts": 'export const word = "from lib";\n',
+            # A route that imports a task module: that module must change for both at once.
+            "tasks/shared.ts": 'export const greeting = "hi";\nexport default defineTask({ run() { return { result: greeting } } });\n',
+            "api/greet.ts": 'import { greeting } from "../tasks/shared";\nexport default defineHandler(() => ({ greeting }));\n',
         },
     )
     run = dev_runs(project)
@@ -170,6 +177,14 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
     )
     restarted(run, ready)
     assert result(run, "count") == "from lib"
+
+    ready = run.ready_count()
+    (project / "tasks" / "shared.ts").write_text(
+        'export const greeting = "hello";\nexport default defineTask({ run() { return { result: greeting } } });\n'
+    )
+    restarted(run, ready)
+    assert run.request("GET", "/api/greet") == (200, {"greeting": "hello"})
+    assert result(run, "shared") == "hello"
     assert swaps(run) == swaps_before
     assert_stopped(run, signal.SIGTERM)
 

@@ -29,7 +29,7 @@ from typing import Any
 from .. import templates
 from ..bundle import ARGS_FILE
 from ..errors import CompilerError
-from ..lazy_tasks import _ASYNC_INIT, task_table
+from ..lazy_tasks import _ASYNC_INIT, FOLDER, task_table
 from ..libs import node_path, source_words
 from ..plan import import_paths
 from ..provided import AUTO_IMPORTS, NITRO_AUTO_IMPORTS
@@ -41,6 +41,7 @@ from .process import _death_signal
 SERVICE = Path(templates.__file__).resolve().parent / "dev" / "esbuild_hot.mjs"
 HOT = "hot"  # in the sources folder (entries) and in the server folder (chunks)
 SERVICE_TIMEOUT = 20.0  # seconds for one bundle of one task
+_NAMESPACE_IMPORT = re.compile(rb"\bimport\s*\*|\bexport\s*\*")
 _EXPORT = re.compile(r"^export (?:\{ ([\w$]+) \}|function ([\w$]+)\()", re.M)
 
 
@@ -103,7 +104,8 @@ class HotReload:
         entry.write_text(next(iter(task_table([("hot", None, False, path)])[1].values())), encoding="utf-8")
         options = {**armed.options, "entryPoints": [os.path.relpath(entry, armed.root)]}
         options.pop("_esbuild")
-        answer = self._request({"options": options, "runtimeDir": str(armed.runtime)})
+        request = {"options": options, "runtimeDir": str(armed.runtime), "names": sorted(armed.injected)}
+        answer = self._request(request)
         if not answer.get("ok"):
             raise Fallback(f"esbuild: {answer.get('error')}")
         allowed = {os.path.relpath(p, armed.root) for p in (entry, file, *armed.options["inject"])}
@@ -167,9 +169,13 @@ def _check(armed: Armed, file: Path) -> None:
         raise Fallback(f"{file} is not a task file of the last build")
     if task_facts(file, armed.root) != armed.facts.get(file):
         raise Fallback(f"{file}: its description or default export changed")
-    words = source_words(file.read_bytes())
+    data = file.read_bytes()
+    words = source_words(data)
     if not (words & armed.candidates) <= armed.injected or words & armed.stubs:
         raise Fallback(f"{file}: the auto-imports it uses changed")
+    if _NAMESPACE_IMPORT.search(data):
+        # `ns.name` is not a word the auto-import module was pruned by (libs.used_auto_imports).
+        raise Fallback(f"{file}: a namespace import")
 
 
 def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
@@ -194,7 +200,7 @@ def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
         if task.handler is not None:
             tasks.setdefault(task.handler, []).append(task.name)
     facts = {}
-    for file in tasks:
+    for file in set(tasks) - _imported_elsewhere(root, sources, tasks):
         # A file saved since the build started may differ from what it read: no fast path for it.
         try:
             if file.stat().st_mtime_ns < started_ns:
@@ -215,6 +221,20 @@ def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
         stubs=frozenset(stubs),
         candidates=frozenset(AUTO_IMPORTS) | frozenset(NITRO_AUTO_IMPORTS) | frozenset(util_names),
     )
+
+
+def _imported_elsewhere(root: Path, sources: Path, tasks: dict[Path, list[str]]) -> set[Path]:
+    """Task files another module of the bundle imports (a route, a helper, another task): a
+    chunk of their own would leave that importer with the old code."""
+    inputs = json.loads((sources / "meta.json").read_text(encoding="utf-8"))["inputs"]
+    by_rel = {os.path.relpath(file, root): file for file in tasks}
+    groups = os.path.relpath(sources / FOLDER, root) + "/"
+    found = set()
+    for importer, data in inputs.items():
+        if importer.startswith(groups):
+            continue
+        found.update(by_rel[i["path"]] for i in data.get("imports", []) if i.get("path") in by_rel)
+    return found
 
 
 def _inject_source(names: list[str]) -> str:

@@ -5,7 +5,8 @@
 // The chunk must share the server's runtime (storage, hooks, runtime config are module state), so
 // every import of a runtime module becomes a lookup in the server's own instances: the names of the
 // dev bundle's auto-import module, which the server puts on globalThis before importing the chunk
-// (templates/runtime/dev.mjs). https://esbuild.github.io/plugins/
+// (templates/runtime/dev.mjs). Only those names are exported, so importing another one is a build
+// error (nitro dev then rebuilds everything). https://esbuild.github.io/plugins/
 import { createRequire } from "node:module";
 import { sep } from "node:path";
 import { createInterface } from "node:readline";
@@ -13,7 +14,11 @@ import { createInterface } from "node:readline";
 const esbuild = createRequire(import.meta.url)(process.argv[2]);
 const NAMESPACE = "nitro-dev-runtime";
 
-function runtimeModules(runtimeDir) {
+function runtimeModules(runtimeDir, names) {
+  const contents = [
+    "const names = globalThis.__nitroDevAutoImports;",
+    ...names.map((name) => `export const ${name} = names.${name};`),
+  ].join("\n");
   return {
     name: "nitro-dev-runtime",
     setup(build) {
@@ -28,18 +33,15 @@ function runtimeModules(runtimeDir) {
         if (found.errors.length > 0 || !found.path.startsWith(runtimeDir + sep)) return undefined;
         return { path: found.path.slice(runtimeDir.length + 1), namespace: NAMESPACE };
       });
-      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, () => ({
-        contents: "module.exports = globalThis.__nitroDevAutoImports;",
-        loader: "js",
-      }));
+      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, () => ({ contents, loader: "js" }));
     },
   };
 }
 
-async function handle({ options, runtimeDir }) {
+async function handle({ options, runtimeDir, names }) {
   const result = await esbuild.build({
     ...options,
-    plugins: [runtimeModules(runtimeDir)],
+    plugins: [runtimeModules(runtimeDir, names)],
     metafile: true,
     write: true,
     logLevel: "silent",
