@@ -9,7 +9,7 @@ cli_run), and the `nitro dev` reload of a --dev-tasks project: from the write of
 file to the server answering with the new result (issues 14 and 17's goals). Numbers go in
 closing notes; nothing here is enforced, since shared machines are noisy.
 
-    python bench/bench_build.py [--sizes 10,100,1000,10000] [--repeat 3] [--dev-tasks 1000]
+    python bench/bench_build.py [--sizes 10,100,1000,10000] [--repeat 3] [--dev-tasks 1000] [--dev-repeat 10]
 """
 
 from __future__ import annotations
@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000,10000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dev-tasks", type=int, default=1000, help="0 skips the dev reload")
+    parser.add_argument("--dev-repeat", type=int, default=10, help="changes of each kind in the dev reload")
     args = parser.parse_args()
     print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
     rows: list[dict[str, Any]] = []
@@ -200,7 +201,7 @@ def main() -> None:
     print(json.dumps(startup(small, args.repeat * 3)), flush=True)
     if args.dev_tasks:
         project = make_project(OUT / f"dev-{args.dev_tasks}", args.dev_tasks)
-        print(json.dumps(dev_reload(project, ENV, args.repeat)), flush=True)
+        print(json.dumps(dev_reload(project, ENV, args.dev_repeat)), flush=True)
     print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
 
 

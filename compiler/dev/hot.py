@@ -165,17 +165,20 @@ class HotReload:
 def _check(armed: Armed, file: Path) -> None:
     """Raise Fallback unless `file` is a task module whose registry entry and auto-imports are as
     the last build made them."""
+    name = os.path.relpath(file, armed.root)
     if file not in armed.tasks or not file.is_file():
-        raise Fallback(f"{file} is not a task file of the last build")
-    if task_facts(file, armed.root) != armed.facts.get(file):
-        raise Fallback(f"{file}: its description or default export changed")
+        raise Fallback(f"{name} is not a task file of the last build")
+    if file not in armed.facts:
+        raise Fallback(f"{name}: changed during the last build, or imported by another module")
+    if task_facts(file, armed.root) != armed.facts[file]:
+        raise Fallback(f"{name}: its description or default export changed")
     data = file.read_bytes()
     words = source_words(data)
     if not (words & armed.candidates) <= armed.injected or words & armed.stubs:
-        raise Fallback(f"{file}: the auto-imports it uses changed")
+        raise Fallback(f"{name}: the auto-imports it uses changed")
     if _NAMESPACE_IMPORT.search(data):
         # `ns.name` is not a word the auto-import module was pruned by (libs.used_auto_imports).
-        raise Fallback(f"{file}: a namespace import")
+        raise Fallback(f"{name}: a namespace import")
 
 
 def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
