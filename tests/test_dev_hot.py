@@ -147,9 +147,9 @@ def test_syntax_error_in_a_changed_task_keeps_the_old_code_answering(tmp_path: P
 
 
 def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_runs):
-    """A new description (the registry changes), a task importing a project module (a second
-    instance would split the module's state) and a task module a route imports take the full
-    rebuild."""
+    """A new description (the registry changes), a task importing a module another task imports
+    (a second instance would split the module's state) and a task module a route imports take
+    the full rebuild."""
     project = write_project(
         tmp_path / "project",
         {
@@ -157,6 +157,7 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
             "tasks/count.ts": counter("one"),
             "tasks/word.ts": 'export default defineTask({ meta: { description: "First" }, run() { return { result: "a" } } });\n',
             "lib/word.ts": 'export const word = "from lib";\n',
+            "tasks/other.ts": 'import { word } from "../lib/word";\nexport default defineTask({ run() { return { result: word } } });\n',
             # A route that imports a task module: that module must change for both at once.
             "tasks/shared.ts": 'export const greeting = "hi";\nexport default defineTask({ run() { return { result: greeting } } });\n',
             "api/greet.ts": 'import { greeting } from "../tasks/shared";\nexport default defineHandler(() => ({ greeting }));\n',
@@ -168,6 +169,7 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
         'export default defineTask({ meta: { description: "Second" }, run() { return { result: "b" } } });\n'
     )
     restarted(run, ready)
+    assert "rebuilding everything: tasks/word.ts: its description or default export changed" in run.output
     assert run.request("GET", "/_nitro/tasks")[1]["tasks"]["word"]["description"] == "Second"
     assert result(run, "word") == "b"
 
@@ -176,6 +178,7 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
         'import { word } from "../lib/word";\nexport default defineTask({ run() { return { result: word } } });\n'
     )
     restarted(run, ready)
+    assert "tasks/count.ts imports lib/word.ts, shared with the server" in run.output
     assert result(run, "count") == "from lib"
 
     ready = run.ready_count()
@@ -204,3 +207,29 @@ def test_the_esbuild_service_stops_with_nitro_dev_even_when_it_is_killed(tmp_pat
     service = wait_until(lambda: service_pids(project), 10, "the esbuild service")[0]
     killed.stop(signal.SIGKILL)  # no cleanup: the parent-death signal takes both down
     wait_until(lambda: not process_exists(service) and not process_exists(server), 5, "the orphans to stop")
+
+
+def test_a_module_only_the_changed_task_imports_is_bundled_with_it_and_then_watched(tmp_path: Path, dev_runs):
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": CONFIG,
+            "tasks/count.ts": counter("one"),
+            "lib/mine.ts": 'export const mine = "v1";\n',
+        },
+    )
+    run = dev_runs(project)
+    server, before = run.info()["serverPid"], swaps(run)
+    (project / "tasks" / "count.ts").write_text(
+        'import { mine } from "../lib/mine";\nexport default defineTask({ run() { return { result: mine } } });\n'
+    )
+    swapped(run, before, server)
+    assert result(run, "count") == "v1"
+
+    # lib/mine.ts is now part of the server: saving it rebuilds (it is not a task file).
+    ready = run.ready_count()
+    (project / "lib" / "mine.ts").write_text('export const mine = "v2";\n')
+    restarted(run, ready)
+    assert "lib/mine.ts changed" in run.output
+    assert result(run, "count") == "v2"
+    assert_stopped(run, signal.SIGTERM)

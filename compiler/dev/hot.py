@@ -8,10 +8,11 @@ such file is bundled alone by a long-lived esbuild service (templates/dev/esbuil
 (templates/runtime/dev.mjs): a new module, so the task's top level runs again; the runtime's state
 (storage, hooks, runtime config) is the server's own, reached through the auto-import names.
 
-Anything else falls back to the full rebuild and restart: a task that imports another project
-module or a package (a second instance of it would split its state), a file added or removed, the
-config or a route changed, a failed build (the full build prints the error, the old server keeps
-answering), top-level await. `arm` records what the last full build knows; it is called after
+A module only the changed task imports is bundled into its chunk. Anything else falls back to
+the full rebuild and restart: a task that imports a module something else in the server imports
+(a second instance of it would split its state), a file added or removed, the config or a route
+changed, a failed build (the full build prints the error, the old server keeps answering),
+top-level await. `arm` records what the last full build knows; it is called after
 every successful restart.
 """
 
@@ -59,6 +60,7 @@ class Armed:
     runtime: Path  # the runtime copy the bundle's aliases point into
     options: dict[str, Any]  # esbuild's JS API options of the last build
     tasks: dict[Path, list[str]]  # task file -> the task names it is the handler of
+    importers: dict[str, set[str]]  # the bundle's inputs (esbuild's metafile) -> what imports them
     facts: dict[Path, tuple[str | None, bool, bool]]  # task file -> scan.task_facts at arm time
     inject: str  # the text of the chunks' auto-import module (_inject_source)
     injected: frozenset[str]  # names the dev bundle's auto-import module exports
@@ -74,10 +76,11 @@ class HotReload:
         self.armed: Armed | None = None
         self.service: subprocess.Popen[str] | None = None
         self.count = 0
+        self.inputs: set[Path] = set()  # what the swapped-in chunks bundled (for the watcher)
 
     def arm(self, result: BuildResult, started_ns: int) -> None:
         """Record the build that just went live; without a usable esbuild package, stay off."""
-        self.armed = None
+        self.armed, self.inputs = None, set()
         try:
             self.armed = _armed(self.root, result, started_ns)
         except (OSError, ValueError, KeyError, UnsupportedFlag):
@@ -106,12 +109,16 @@ class HotReload:
         options.pop("_esbuild")
         request = {"options": options, "runtimeDir": str(armed.runtime), "names": sorted(armed.injected)}
         answer = self._request(request)
-        if not answer.get("ok"):
-            raise Fallback(f"esbuild: {answer.get('error')}")
+        if not answer.get("ok"):  # a syntax error, a name the server lacks: the full build tells
+            raise Fallback(f"esbuild could not bundle {os.path.relpath(file, armed.root)} alone")
         allowed = {os.path.relpath(p, armed.root) for p in (entry, file, *armed.options["inject"])}
-        others = [i for i in answer["inputs"] if i not in allowed and not i.startswith("nitro-dev-runtime:")]
-        if others:
-            raise Fallback(f"it imports {others[0]} (shared with the rest of the server)")
+        inputs = set(answer["inputs"])
+        # A module the chunk bundles must be the task's own: nothing outside the chunk imports it
+        # in the running server (else a second instance would split its state).
+        for extra in sorted(inputs - allowed):
+            if not extra.startswith("nitro-dev-runtime:") and not armed.importers.get(extra, set()) <= inputs:
+                raise Fallback(f"{os.path.relpath(file, armed.root)} imports {extra}, shared with the server")
+        self.inputs |= {armed.root / i for i in inputs - allowed if ":" not in i}
         chunk = armed.out / f"{self.count}.mjs"
         if _ASYNC_INIT.search(chunk.read_text(encoding="utf-8")):
             raise Fallback("top-level await")
@@ -202,8 +209,9 @@ def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
     for task in result.project.tasks:
         if task.handler is not None:
             tasks.setdefault(task.handler, []).append(task.name)
+    importers = _importers(sources)
     facts = {}
-    for file in set(tasks) - _imported_elsewhere(root, sources, tasks):
+    for file in set(tasks) - _imported_elsewhere(root, sources, tasks, importers):
         # A file saved since the build started may differ from what it read: no fast path for it.
         try:
             if file.stat().st_mtime_ns < started_ns:
@@ -218,6 +226,7 @@ def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
         runtime=runtime,
         options=options,
         tasks=tasks,
+        importers=importers,
         facts=facts,
         inject=_inject_source(sorted(injected)),
         injected=frozenset(injected),
@@ -226,18 +235,27 @@ def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
     )
 
 
-def _imported_elsewhere(root: Path, sources: Path, tasks: dict[Path, list[str]]) -> set[Path]:
+def _importers(sources: Path) -> dict[str, set[str]]:
+    """Each input of the last dev bundle (relative to the project) -> the inputs importing it."""
+    inputs = json.loads((sources / "meta.json").read_text(encoding="utf-8"))["inputs"]
+    found: dict[str, set[str]] = {}
+    for importer, data in inputs.items():
+        for imported in data.get("imports", []):
+            found.setdefault(imported["path"], set()).add(importer)
+    return found
+
+
+def _imported_elsewhere(
+    root: Path, sources: Path, tasks: dict[Path, list[str]], importers: dict[str, set[str]]
+) -> set[Path]:
     """Task files another module of the bundle imports (a route, a helper, another task): a
     chunk of their own would leave that importer with the old code."""
-    inputs = json.loads((sources / "meta.json").read_text(encoding="utf-8"))["inputs"]
-    by_rel = {os.path.relpath(file, root): file for file in tasks}
     groups = os.path.relpath(sources / FOLDER, root) + "/"
-    found = set()
-    for importer, data in inputs.items():
-        if importer.startswith(groups):
-            continue
-        found.update(by_rel[i["path"]] for i in data.get("imports", []) if i.get("path") in by_rel)
-    return found
+    return {
+        file
+        for file in tasks
+        if any(not i.startswith(groups) for i in importers.get(os.path.relpath(file, root), ()))
+    }
 
 
 def _inject_source(names: list[str]) -> str:

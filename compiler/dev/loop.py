@@ -24,7 +24,7 @@ from ..result import BuildResult
 from .hot import Fallback, HotReload
 from .info import client_url, info_path, pid_alive, read_info, write_info
 from .process import ServerProcess, check_port_free, find_node
-from .watch import Watcher, bundled_project_files
+from .watch import Watcher, bundled_project_files, unwatched
 
 READY_TIMEOUT = 20.0  # seconds a fresh server gets to print "Listening on"
 
@@ -142,8 +142,8 @@ class DevServer:
 
     def swap_tasks(self, files: frozenset[Path]) -> bool:
         """The fast path (hot.py): bundle each changed task file alone and have the running server
-        load it from its next run. False: the change needs the full rebuild (said with --debug)."""
-        started = time.monotonic()
+        load it from its next run. False: the change needs the full rebuild (the line says why)."""
+        started, started_ns = time.monotonic(), time.time_ns()
         try:
             if self.hot is None or self.server is None or not self.server.ready.is_set():
                 raise Fallback("no server is running")
@@ -151,9 +151,13 @@ class DevServer:
                 if problem := self.server.reload(names, chunk, READY_TIMEOUT):
                     raise Fallback(f"the server did not swap {file.name} in: {problem}")
         except Fallback as why:
-            if self.debug:
-                click.echo(f"[nitro dev] full rebuild: {why}", err=True)
+            click.echo(f"[nitro dev] rebuilding everything: {why}")
             return False
+        # A module a swapped-in task now bundles is watched like the others the build bundled
+        # (saved after this swap started: a change).
+        known = set(self.bundled[0])
+        if extra := set(unwatched(self.root, self.server_dir, sorted(self.hot.inputs))) - known:
+            self.bundled = (sorted(known | extra), started_ns)
         click.echo(f"[nitro dev] reloaded in {time.monotonic() - started:.3f}s (server kept running)")
         return True
 

@@ -32,11 +32,16 @@ def bundled_project_files(root: Path, server_dir: Path) -> list[Path]:
             inputs += json.loads(meta.read_text())["inputs"]
         except (OSError, ValueError, KeyError):
             pass
+    return unwatched(root, server_dir, [root / rel for rel in inputs if rel != CONFIG_ENTRY])
+
+
+def unwatched(root: Path, server_dir: Path, files: list[Path]) -> list[Path]:
+    """The project files among `files` that no folder watch covers (not in node_modules)."""
     watched = [server_dir / name for name in WATCHED_DIRS] + [root / ".nitro"]
     found = []
-    for rel in inputs:
-        path = (root / rel).resolve()
-        if not path.is_relative_to(root) or "node_modules" in path.parts or rel == CONFIG_ENTRY:
+    for file in files:
+        path = file.resolve()
+        if not path.is_relative_to(root) or "node_modules" in path.parts:
             continue  # our runtime templates, installed packages
         if not any(path.is_relative_to(folder) for folder in watched):
             found.append(path)
