@@ -47,6 +47,29 @@ FILES = {
         "  return 'queued';\n});\n"
     ),
     "api/later-result.ts": "export default defineEventHandler(() => globalThis.later ?? 'pending');\n",
+    # h3's defineHandler from nitro/h3: the function form with its fetch(), the object form with
+    # middleware; and whether Node has loaded undici (its Request/Response/Headers) so far.
+    "api/lean.ts": 'import { defineHandler } from "nitro/h3";\nexport default defineHandler(() => ({ lean: true }));\n',
+    "api/undici.ts": 'export default () => ({ loaded: process.moduleLoadList.some((m) => m.includes("undici")) });\n',
+    "api/composed.ts": (
+        'import { defineHandler } from "nitro/h3";\n'
+        "export default defineHandler({\n"
+        '  meta: { kind: "composed" },\n'
+        "  middleware: [\n"
+        '    (event) => { event.res.headers.set("x-first", "1"); },\n'
+        '    (event, next) => (event.url.searchParams.has("stop") ? "stopped" : next()),\n'
+        "  ],\n"
+        '  handler: () => "handled",\n'
+        "});\n"
+    ),
+    "api/fetched.ts": (
+        'import lean from "./lean";\nimport composed from "./composed";\n'
+        "export default defineEventHandler(async () => {\n"
+        '  const [a, b] = await Promise.all([lean.fetch("/lean"), composed.fetch(new Request("http://x/c?stop"))]);\n'
+        '  return { lean: [a.status, await a.json()], composed: [b.status, await b.text(), b.headers.get("x-first")],\n'
+        "    meta: composed.meta };\n"
+        "});\n"
+    ),
     "tasks/boom.ts": (
         "export default defineTask({\n"
         '  meta: { description: "fails" },\n'
@@ -106,6 +129,23 @@ def test_answers_carry_content_length_and_streams_still_stream(tmp_path, start_s
         if get(server.port, "/api/later-result")[1] == b"done":
             break
     assert get(server.port, "/api/later-result")[1] == b"done"
+
+
+def test_h3_define_handler_answers_json_without_loading_undici(tmp_path, start_server) -> None:
+    project = built(tmp_path)
+    server = start_server(preview_argv(project), project)
+    resp, data = get(server.port, "/api/lean")
+    assert (resp.status, json.loads(data), resp.getheader("content-length")) == (200, {"lean": True}, "13")
+    # Node loads undici the first time Request, Response or Headers is read: a JSON answer must not.
+    assert json.loads(get(server.port, "/api/undici")[1]) == {"loaded": False}
+    resp, data = get(server.port, "/api/composed")
+    assert (resp.status, data, resp.getheader("x-first")) == (200, b"handled", "1")
+    assert get(server.port, "/api/composed?stop")[1] == b"stopped"
+    assert json.loads(get(server.port, "/api/fetched")[1]) == {
+        "lean": [200, {"lean": True}],
+        "composed": [200, "stopped", "1"],
+        "meta": {"kind": "composed"},
+    }
 
 
 def test_handlers_still_get_a_web_request(tmp_path, start_server) -> None:

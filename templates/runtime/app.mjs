@@ -3,7 +3,7 @@
 import { createEvent, toAnswer, webResponse } from "./answer.mjs";
 import { readEnv } from "./env.mjs";
 import { callHook, ready, setLocalApp } from "./hooks.mjs";
-import { hasBearer, json, jsonError, methodNotAllowed } from "./http.mjs";
+import { errorResponse, hasBearer, json, jsonError, methodNotAllowed } from "./http.mjs";
 import { listRuns } from "./runs.mjs";
 import { HTTPError, listTasks, registerTasks, runTask } from "./task.mjs";
 
@@ -315,20 +315,6 @@ function routeHandler(exported, route) {
   if (typeof handler !== "function") throw new Error(`Route ${route} has no default export handler`);
   return handler;
 }
-
-// ---------------------------------------------------------------- responses
-
-/** JSON `{statusCode, message}`. Errors without a status are logged, and their message shown only when `expose`. */
-function errorResponse(error, { expose }) {
-  const code = error?.statusCode ?? error?.status;
-  const deliberate = Number.isInteger(code) && code >= 400 && code <= 599;
-  const status = deliberate ? code : 500;
-  if (!deliberate) console.error("[nitro]", error);
-  const message = deliberate || expose ? String(error?.message || defaultMessage(status)) : defaultMessage(500);
-  return jsonError(status, message);
-}
-
-const defaultMessage = (status) => ({ 404: "Not Found", 500: "Internal Server Error" })[status] ?? "Error";
 
 function safeDecode(text) {
   try {

@@ -15,6 +15,18 @@ export function jsonError(status, message, headers = {}) {
   return json({ statusCode: status, message }, status, headers);
 }
 
+/** JSON `{statusCode, message}`. Errors without a status are logged, and their message shown only when `expose`. */
+export function errorResponse(error, { expose }) {
+  const code = error?.statusCode ?? error?.status;
+  const deliberate = Number.isInteger(code) && code >= 400 && code <= 599;
+  const status = deliberate ? code : 500;
+  if (!deliberate) console.error("[nitro]", error);
+  const message = deliberate || expose ? String(error?.message || defaultMessage(status)) : defaultMessage(500);
+  return jsonError(status, message);
+}
+
+const defaultMessage = (status) => ({ 404: "Not Found", 500: "Internal Server Error" })[status] ?? "Error";
+
 export function methodNotAllowed(allow) {
   return jsonError(405, "Method Not Allowed", { allow });
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createApp } from "./app.mjs";
 import { runCli } from "./cli.mjs";
 import { ready } from "./hooks.mjs";
-import { lazyIncoming, writeAnswer } from "./node.mjs";
+import { lazyIncoming, refused, writeAnswer } from "./node.mjs";
 import { shareRuns } from "./run_store.mjs";
 import { onShutdown, shutdown, startSchedules } from "./server.mjs";
 import { tracker } from "./waituntil.mjs";
@@ -44,7 +44,7 @@ export function createMiddleware(registry) {
 
 async function answer(app, req, res, ctx) {
   const request = hostRequest(req);
-  const result = request instanceof Response ? request : await app.answer(request, ctx);
+  const result = refused(request) ? request : await app.answer(request, ctx);
   // Once the host's server stops listening, keep-alive sockets are closed after their answer.
   await writeAnswer(result, res, { close: req.socket?.server?.listening === false });
 }
@@ -73,7 +73,7 @@ function startOnce(registry, pending) {
 function hostRequest(req) {
   const lazy = lazyIncoming(req);
   // Refused (TRACE, a bad URL): answered as is. A body still unread streams from `req`.
-  if (lazy instanceof Response || !req.readableEnded) return lazy;
+  if (refused(lazy) || !req.readableEnded) return lazy;
   const request = lazy.request;
   if (request.body === null) return request;
   request.body.cancel().catch(() => {});

@@ -2,6 +2,7 @@
 // the schedules and the shutdown come from server.mjs. The request/response bridge below is shared
 // by the node_cluster and node_middleware adapters.
 import { createServer } from "node:http";
+import { PlainAnswer } from "./answer.mjs";
 import { refuseMethod } from "./app.mjs";
 import { listenAddress } from "./env.mjs";
 import { jsonError } from "./http.mjs";
@@ -35,7 +36,7 @@ async function respond(app, req, res, { waitUntil, server }) {
   let answer;
   try {
     const request = lazyIncoming(req);
-    answer = request instanceof Response
+    answer = refused(request)
       ? request
       : await app.answer(request, { waitUntil, remoteAddress: req.socket.remoteAddress });
   } catch (error) {
@@ -66,6 +67,12 @@ export function lazyIncoming(req) {
     return jsonError(400, "Bad Request");
   }
 }
+
+/**
+ * Whether `incoming` (from lazyIncoming, or a web Request built from it) is lazyIncoming's refusal.
+ * A NodeRequest is recognised first: the common case reads no web global (see PlainAnswer).
+ */
+export const refused = (incoming) => !(incoming instanceof NodeRequest || incoming instanceof Request);
 
 /**
  * What the app reads of a request (method, url, headers, body) without building a web Request:
@@ -151,7 +158,7 @@ function bodyStream(req) {
  * content-length, a Response through writeResponse.
  */
 export function writeAnswer(answer, res, { close }) {
-  if (answer instanceof Response) return writeResponse(answer, res, { close });
+  if (!(answer instanceof PlainAnswer)) return writeResponse(answer, res, { close });
   const { body } = answer;
   const headers = nodeHeaders(answer.headers, close);
   if (body !== null) headers["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
@@ -186,9 +193,12 @@ function drainedOrClosed(res) {
 }
 
 
-/** Node's headers for a Response's Headers, or a plain answer's own object (fresh per request). */
+/**
+ * Node's headers for a Headers, or a plain answer's own object (fresh per request). A plain
+ * object is recognised by its prototype: `instanceof Headers` would load undici (see PlainAnswer).
+ */
 function nodeHeaders(from, close) {
-  if (!(from instanceof Headers)) return close ? Object.assign(from, { connection: "close" }) : from;
+  if (Object.getPrototypeOf(from) === Object.prototype) return close ? Object.assign(from, { connection: "close" }) : from;
   const headers = {};
   for (const [key, value] of from) if (key !== "set-cookie") headers[key] = value;
   const cookies = from.getSetCookie();
