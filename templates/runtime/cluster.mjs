@@ -7,13 +7,12 @@
 import cluster from "node:cluster";
 import { availableParallelism } from "node:os";
 import { createApp } from "./app.mjs";
-import { runCli } from "./cli.mjs";
 import { shutdownTimeoutMs } from "./env.mjs";
 import { ready } from "./hooks.mjs";
 import { listen, nodeServer } from "./node.mjs";
 import { shareRunsInCluster } from "./run_cluster.mjs";
 import { shareRuns } from "./run_store.mjs";
-import { logUnhandledRejections, onShutdown, shutdown, startSchedules } from "./server.mjs";
+import { logUnhandledRejections, onShutdown, runCli, shutdown, startSchedules } from "./server.mjs";
 import { HTTPError, runTask, setCoordinator, tasksIdle } from "./task.mjs";
 import { tracker } from "./waituntil.mjs";
 

@@ -4,11 +4,10 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createApp } from "./app.mjs";
-import { runCli } from "./cli.mjs";
 import { ready } from "./hooks.mjs";
 import { lazyIncoming, refused, writeAnswer } from "./node.mjs";
 import { shareRuns } from "./run_store.mjs";
-import { onShutdown, shutdown, startSchedules } from "./server.mjs";
+import { onShutdown, runCli, shutdown, startSchedules } from "./server.mjs";
 import { tracker } from "./waituntil.mjs";
 
 // The host application owns the HTTP server; there is nothing of ours to close at shutdown.

@@ -1,0 +1,167 @@
+// The /_nitro/tasks endpoints (list, run, run history) and the /_nitro/ui dashboard's access
+// check, with their security rules: loopback-only in dev (and no foreign Host, Origin or
+// Sec-Fetch-Site), a bearer token in production, a 1 MiB body limit. app.mjs loads this module on
+// the first request under those paths, so a server answering its routes never parses it.
+import { TASKS_PATH, UI_PATH, safeDecode } from "./app.mjs";
+import { toAnswer } from "./answer.mjs";
+import { readEnv } from "./env.mjs";
+import { errorResponse, hasBearer, json, jsonError, methodNotAllowed } from "./http.mjs";
+import { listRuns } from "./runs.mjs";
+import { HTTPError, listTasks, runTask } from "./task.mjs";
+
+const MAX_TASK_BODY = 1024 * 1024;
+
+export async function serveTasks(app, request, url, ctx) {
+  const access = await checkAccess(request, ctx, app.options);
+  if (access !== "allowed") return access;
+  const name = safeDecode(url.pathname.slice(TASKS_PATH.length + 1));
+  if (!name) {
+    if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
+    return json({ tasks: withRuns(await listTasks(), await listRuns()), scheduledTasks: app.schedules });
+  }
+  // The run history (runs.mjs). A task named "runs" still runs with POST.
+  if (name === "runs" && request.method === "GET") return json({ runs: await listRuns() });
+  if (!["GET", "POST"].includes(request.method)) return methodNotAllowed("GET, POST");
+  try {
+    const payload = { ...queryObject(url.searchParams), ...(await readBodyPayload(request)) };
+    const context = ctx.waitUntil ? { waitUntil: ctx.waitUntil } : {};
+    return toAnswer(await runTask(name, { payload, context, trigger: { type: "http" } }));
+  } catch (error) {
+    // The caller is the operator (loopback in dev, token holder in production): show the message.
+    return errorResponse(error, { expose: true });
+  }
+}
+
+/**
+ * The dashboard (ui.mjs, loaded on first use): in dev, and in production only while
+ * NITRO_TASKS_TOKEN is set (null otherwise: the path is an ordinary one).
+ */
+export async function serveDashboard(app, request, url, ctx) {
+  if (!app.options.dev && !readEnv("NITRO_TASKS_TOKEN", ctx.env)) return null;
+  const { serveUi } = await import("./ui.mjs");
+  return serveUi(app, request, url.pathname.slice(UI_PATH.length), () => checkAccess(request, ctx, app.options));
+}
+
+/** The listing's tasks, each with `runs`: its recorded runs, newest first. */
+function withRuns(tasks, runs) {
+  return Object.fromEntries(Object.entries(tasks).map(([name, task]) => [name, { ...task, runs: runs[name] ?? [] }]));
+}
+
+/** "allowed", null (hidden: answer as if the endpoint did not exist) or a refusal Response. */
+async function checkAccess(request, ctx, options) {
+  if (options.dev) {
+    if (!isLoopback(ctx.remoteAddress)) return jsonError(403, "Tasks are only served to loopback clients in dev");
+    // A browser on this machine is a loopback client too: refuse what a web page makes it send
+    // (DNS rebinding: a foreign Host; cross-site requests: a foreign Origin or Sec-Fetch-Site).
+    const refusal = browserRefusal(request.headers);
+    return refusal ? jsonError(403, refusal) : "allowed";
+  }
+  const token = readEnv("NITRO_TASKS_TOKEN", ctx.env);
+  if (!token) return null;
+  if (hasBearer(request, token)) return "allowed";
+  return jsonError(401, "Missing or wrong bearer token", { "www-authenticate": 'Bearer realm="nitro-tasks"' });
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped 127.x; an unknown address is not loopback (fail closed). */
+export function isLoopback(address) {
+  if (typeof address !== "string") return false;
+  const ipv4 = address.replace(/^::ffff:/i, "");
+  return /^127(\.\d{1,3}){3}$/.test(ipv4) || address === "::1" || address === "0:0:0:0:0:0:0:1";
+}
+
+/** Why a request that a web page could have made is refused in dev, or null. */
+function browserRefusal(headers) {
+  const host = headers.get("host");
+  if (host !== null && !isLoopbackHost(host)) {
+    return `Tasks are only served in dev with a loopback Host header (localhost, 127.0.0.1, [::1]), not "${host}"`;
+  }
+  const origin = headers.get("origin");
+  if (origin !== null && !isLoopbackOrigin(origin)) return "Tasks are not served to cross-origin requests in dev";
+  if (headers.get("sec-fetch-site") === "cross-site") return "Tasks are not served to cross-site requests in dev";
+  return null;
+}
+
+/** `localhost`, `*.localhost`, a loopback IPv4 or IPv6 address, with an optional port. */
+function isLoopbackHost(host) {
+  const name = host.trim().toLowerCase().replace(/:\d*$/, "").replace(/\.$/, "");
+  if (name === "localhost" || name.endsWith(".localhost")) return true;
+  return isLoopback(name.replace(/^\[(.*)\]$/, "$1"));
+}
+
+function isLoopbackOrigin(origin) {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === "http:" || url.protocol === "https:") && isLoopbackHost(url.host);
+  } catch {
+    return false; // "null" (sandboxed pages, file:) and anything unparsable
+  }
+}
+
+/**
+ * Query string as an object; a repeated key becomes an array. `__proto__` and `constructor` are
+ * dropped (as h3's getQuery does): a task that merges its payload into another object must not
+ * be handed a key that reaches Object.prototype.
+ */
+function queryObject(searchParams) {
+  const values = new Map();
+  for (const [key, value] of searchParams) {
+    if (key === "__proto__" || key === "constructor") continue;
+    const seen = values.get(key);
+    values.set(key, seen === undefined ? value : [].concat(seen, value));
+  }
+  return Object.fromEntries(values);
+}
+
+/**
+ * The task payload a POST body gives, as Nitro's dev-tasks handler: `body.payload ?? body`, and a
+ * body that is not JSON counts as {} (Nitro: `req.json().catch(() => ({}))`). A payload that is
+ * not a JSON object also counts as {} (Nitro would spread it). 413 over 1 MiB.
+ */
+async function readBodyPayload(request) {
+  if (request.method !== "POST" || !request.body) return {};
+  if (Number(request.headers.get("content-length")) > MAX_TASK_BODY) throw tooLarge();
+  const text = await readText(request.body, MAX_TASK_BODY).catch((error) => {
+    if (error?.statusCode === 413) throw error;
+    return ""; // not UTF-8: unparsable
+  });
+  let body;
+  try {
+    body = JSON.parse(text, withoutPrototypeKeys);
+  } catch {
+    return {};
+  }
+  const payload = isPlainObject(body) ? (body.payload ?? body) : undefined;
+  return isPlainObject(payload) ? payload : {};
+}
+
+/** Reads a byte stream as UTF-8, giving up (and cancelling it) once it exceeds `limit` bytes. */
+async function readText(stream, limit) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let size = 0;
+  let text = "";
+  try {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      size += chunk.value.byteLength;
+      if (size > limit) throw tooLarge();
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    return text + decoder.decode();
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw error instanceof TypeError ? new HTTPError(400, "Request body is not valid UTF-8") : error;
+  }
+}
+
+/**
+ * JSON.parse reviver dropping `__proto__`, and `constructor` holding a `prototype`, at any depth
+ * (as h3's readBody does through destr): the payload reaches user code that may merge it.
+ */
+function withoutPrototypeKeys(key, value) {
+  if (key === "__proto__") return undefined;
+  if (key === "constructor" && isPlainObject(value) && Object.hasOwn(value, "prototype")) return undefined;
+  return value;
+}
+
+const tooLarge = () => new HTTPError(413, `Request body is larger than ${MAX_TASK_BODY} bytes`);
+const isPlainObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
