@@ -205,8 +205,21 @@ def test_the_esbuild_service_stops_with_nitro_dev_even_when_it_is_killed(tmp_pat
     killed = dev_runs(project)
     server = killed.info()["serverPid"]
     service = wait_until(lambda: service_pids(project), 10, "the esbuild service")[0]
-    killed.stop(signal.SIGKILL)  # no cleanup: the parent-death signal takes both down
-    wait_until(lambda: not process_exists(service) and not process_exists(server), 5, "the orphans to stop")
+    before = swaps(killed)
+    (project / "tasks" / "count.ts").write_text(counter("two"))
+    swapped(killed, before, server)  # the service has started esbuild's own process by now
+    esbuild = children(service)
+    assert esbuild, "esbuild's process under the service"
+    killed.stop(signal.SIGKILL)  # no cleanup: the parent-death signal takes them all down
+    gone = [service, server, *esbuild]
+    wait_until(lambda: not any(process_exists(pid) for pid in gone), 5, f"{gone} to stop")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def test_a_module_only_the_changed_task_imports_is_bundled_with_it_and_then_watched(tmp_path: Path, dev_runs):
