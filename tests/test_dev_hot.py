@@ -143,6 +143,15 @@ def test_syntax_error_in_a_changed_task_keeps_the_old_code_answering(tmp_path: P
     (project / "tasks" / "count.ts").write_text(counter("fixed"))
     swapped(run, before, server)
     assert result(run, "count")["version"] == "fixed"
+
+    # A swapped-in task's stack trace names its own file and line (the chunk's source map).
+    before = swaps(run)
+    (project / "tasks" / "count.ts").write_text(
+        '\n\nexport default defineTask({ run() {\n  throw new Error("boom here");\n} });\n'
+    )
+    swapped(run, before, server)
+    assert run.request("POST", "/_nitro/tasks/count") == (500, {"statusCode": 500, "message": "boom here"})
+    wait_until(lambda: f"({project}/tasks/count.ts:4:" in run.output, 5, f"the stack trace in:\n{run.output}")
     assert_stopped(run, signal.SIGINT)
 
 
