@@ -100,3 +100,30 @@ def test_interrupt_between_the_swap_renames_puts_the_previous_output_back(
         build(project)
     assert tree_digest(project / ".output") == before
     assert not list((project / ".nitro").glob("staging-*"))
+
+
+def test_a_rebuild_keeps_a_faithful_runtime_copy_and_replaces_any_other(tmp_path: Path) -> None:
+    """The runtime copy in .nitro/build/<preset>/runtime is kept from one build to the next
+    (compiler/emit.py clear_sources) only while it holds exactly our files: an edited or added
+    file, or a folder left by someone else, is copied afresh; the bundle is the same bytes."""
+    project = write_project(tmp_path / "p", {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK})
+    build_project(project)
+    runtime = project / ".nitro/build/node_server/runtime"
+    bundle = (project / ".output/server/index.mjs").read_bytes()
+    kept = (runtime / "app.mjs").stat().st_ino
+    (runtime.parent / "stale.mjs").write_text("left by an older build\n")
+    build_project(project)
+    assert (runtime / "app.mjs").stat().st_ino == kept  # not copied again
+    assert not (runtime.parent / "stale.mjs").exists()  # the rest of the sources were cleared
+    assert (project / ".output/server/index.mjs").read_bytes() == bundle
+    original = (runtime / "app.mjs").read_text()
+    for damage in ("edit", "add", "remove"):
+        if damage == "edit":
+            (runtime / "app.mjs").write_text(original + "throw new Error('edited');\n")
+        elif damage == "add":
+            (runtime / "extra.mjs").write_text("export {};\n")
+        else:
+            (runtime / "app.mjs").unlink()
+        build_project(project)
+        assert (runtime / "app.mjs").read_text() == original and not (runtime / "extra.mjs").exists()
+        assert (project / ".output/server/index.mjs").read_bytes() == bundle
