@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +67,11 @@ def summary(result: BuildResult) -> dict[str, Any]:
 def pasteable(command: str, root: Path) -> str:
     """`command` (run from the project root) as it works when pasted where nitro-build was run."""
     rel = os.path.relpath(root, Path.cwd())
-    return command if rel == "." else f"cd {shlex.quote(Path(rel).as_posix())} && {command}"
+    if rel == ".":
+        return command
+    import shlex
+
+    return f"cd {shlex.quote(Path(rel).as_posix())} && {command}"
 
 
 def print_summary(data: dict[str, Any], root: Path) -> None:

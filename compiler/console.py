@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -73,6 +72,8 @@ def run_guarded(
         return action()
     except CompilerError as exc:
         if debug:
+            import traceback  # --debug only
+
             traceback.print_exc()
         error(str(exc))
         if as_json:

@@ -8,7 +8,6 @@ https://nitro.build/guide/storage, https://nitro.build/guide/configuration#runti
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -126,6 +125,8 @@ def _module_of(root: Path, cfg: str, key: str, base: str, name: str, drivers: di
             raise ConfigError(f"{where}: driver file {name!r} does not exist")
         return str(path)
     if name not in drivers:
+        import difflib  # error path only
+
         close = difflib.get_close_matches(name, list(drivers), n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(

@@ -20,7 +20,6 @@ from .output_rules import check_outputs
 from .plan import Plan, to_json
 from .presets import Preset, get_preset
 from .result import Artifacts, BuildResult
-from .swap import build_lock, recover_staging
 
 if TYPE_CHECKING:
     from .emit import Emitter
@@ -88,6 +87,8 @@ def build(
         return result(project, chosen, plan.files(), {}, outputs, warnings, dry_run=True)
     if not root.is_dir():
         raise CompilerError(f"project folder {root} does not exist")
+    from .swap import build_lock, recover_staging  # a real build only (shutil: bz2, lzma)
+
     with build_lock(root):
         recover_staging(root)  # a build killed earlier: finish or discard its swap first
         project, chosen, outputs = prepare(root, preset, warnings)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from .model import Project
@@ -194,7 +193,7 @@ def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]
     default = ("UTC", datetime.now(UTC)) if utc else ("server", datetime.now().astimezone())
     out = []
     for s in project.schedules:
-        zone, start = (s.zone, datetime.now(ZoneInfo(s.zone))) if s.zone else default
+        zone, start = (s.zone, datetime.now(_zone(s.zone))) if s.zone else default
         out.append(
             ScheduleInfo(
                 cron=s.cron,
@@ -205,3 +204,11 @@ def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]
             )
         )
     return tuple(out)
+
+
+def _zone(name: str) -> tzinfo:
+    """The IANA zone `name`; zoneinfo is imported only then (it imports sysconfig, and most
+    projects name no zone)."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)

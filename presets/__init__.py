@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,8 @@ def get_preset(name: str) -> Preset:
     """The preset called `name` (Nitro's kebab-case spellings are accepted too)."""
     key = ALIASES.get(name, name.replace("-", "_"))
     if key not in PRESETS:
+        import difflib  # error path only
+
         close = difflib.get_close_matches(key, [*PRESETS, *ALIASES], n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise PresetError(f"unknown preset {name!r}; {hint}choose one of: {', '.join(PRESETS)}")

@@ -10,10 +10,8 @@ same instants; any other zone is refused, since no UTC expression follows daylig
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
-import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 from ..errors import CronError
@@ -59,6 +57,8 @@ def split_zone(text: str) -> tuple[str | None, str]:
 
 @functools.lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
+    import zoneinfo  # here, not at the top: it imports sysconfig, and most builds use no zone
+
     return frozenset(zoneinfo.available_timezones())
 
 
@@ -66,6 +66,8 @@ def check_zone(name: str) -> str:
     """`name` if it is an IANA zone this machine's tz database knows, else CronError with did-you-mean."""
     if name in _zone_names() or name == "UTC":
         return name
+    import difflib  # error path only
+
     close = difflib.get_close_matches(name, sorted(_zone_names()), n=1, cutoff=0.6)
     if not close:
         lowered = {z.lower(): z for z in _zone_names()}
@@ -79,7 +81,9 @@ def check_zone(name: str) -> str:
 
 def fixed_offset(zone: str, now: datetime | None = None) -> timedelta | None:
     """The zone's UTC offset if it stays the same for FIXED_YEARS from `now`, else None."""
-    tz = zoneinfo.ZoneInfo(zone)
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
     start = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     offset = start.astimezone(tz).utcoffset()
     # Offsets change on the hour or half hour; a sample every 30 minutes sees every change.
