@@ -2,7 +2,8 @@
 
 Reports, per size: wall time of a build (median of --repeat runs), peak memory of the Python
 compiler and of esbuild, the peak of the whole process tree (the sum of the RSS of Python and its
-esbuild children, sampled from /proc) and the bundle size; then the growth from the smallest to the
+esbuild children, sampled from /proc) and the bundle size (every file; the entry alone, the
+JavaScript Node loads before serving and all of it, without maps); then the growth from the smallest to the
 largest size, the `nitro-build --help`, `nitro --help`, `nitro-build check` and 10-task
 `nitro-build` times, wall and CPU (median of --repeat * 3; check and build both warm and cold, see
 cli_run), and the `nitro dev` reload of a --dev-tasks project: from the write of one changed task
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -161,6 +163,37 @@ def bundle_size(project: Path) -> tuple[int, int]:
     return sum(p.stat().st_size for p in files), len(files)
 
 
+# A static `import ... from "./chunks/x.mjs"` (or `import "./x.mjs"`) in an esbuild ESM chunk.
+STATIC_IMPORT = re.compile(r'^(?:import|export)\b[^;]*?\bfrom\s*"(\./[^"]+)"|^import\s*"(\./[^"]+)"', re.M)
+
+
+def start_files(entry: Path) -> list[Path]:
+    """The entry and every chunk it imports statically: what Node loads before serving (the
+    chunks of tasks, routes, the task CLI and the dashboard load later, with import())."""
+    found: list[Path] = []
+    todo = [entry.resolve()]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.append(path)
+        for match in STATIC_IMPORT.finditer(path.read_text(encoding="utf-8")):
+            todo.append((path.parent / (match.group(1) or match.group(2))).resolve())
+    return found
+
+
+def js_sizes(project: Path) -> dict[str, int]:
+    """Bytes of the server entry, of the JavaScript loaded at start and of all of it (no maps)."""
+    server = project / ".output" / "server"
+    start = start_files(server / "index.mjs")
+    return {
+        "entry_bytes": (server / "index.mjs").stat().st_size,
+        "start_js_bytes": sum(p.stat().st_size for p in start),
+        "start_js_files": len(start),
+        "all_js_bytes": sum(p.stat().st_size for p in server.rglob("*.mjs")),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10,100,1000,10000")
@@ -185,6 +218,7 @@ def main() -> None:
                 "tree_peak_mib": round(max(r[3] for r in runs) / 1024, 1),
                 "bundle_bytes": size_bytes,
                 "bundle_files": files,
+                **js_sizes(project),
             }
         )
         print(json.dumps(rows[-1]), flush=True)

@@ -5,7 +5,9 @@ node_cluster with one worker, bun, deno_server) and with Nitro 3 (npm `nitro@3.0
 this script into bench/.cache, never by package.json), then, in interleaved rounds, runs
 autocannon (node_modules/.bin/autocannon) against each server and a bare `node:http` /
 `Bun.serve` / `Deno.serve` handler. Server and client are pinned to separate cores with taskset.
-Also cold start (spawn to first 200, median) and RSS at the first 200. Prints ratios and the load.
+Also cold start (spawn to first 200, median), the server's CPU time (user + system) to its first
+200, which a loaded machine distorts less than wall time, and RSS at the first 200. Prints ratios
+and the load.
 Nothing here is enforced: shared machines are noisy.
 
     python bench/bench_runtime.py [--rounds 3] [--duration 5] [--starts 20] [--no-nitro]
@@ -18,6 +20,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -154,6 +157,17 @@ class Running:
         self.startup = (first_200(self.proc, port) - start) * 1000
         self.rss = rss_mib(self.proc.pid)
 
+    def kill_for_cpu(self) -> float:
+        """SIGKILL right after the first 200; the server's own CPU ms until then (wait4's rusage,
+        exact where /proc/PID/stat counts 10 ms ticks). Child processes (node_cluster's worker) are
+        killed first and not counted."""
+        for child in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split():
+            os.kill(int(child), signal.SIGKILL)
+        self.proc.kill()
+        _, _, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = -9
+        return (usage.ru_utime + usage.ru_stime) * 1000
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -213,7 +227,7 @@ def main() -> None:
     print(f"load before: {os.getloadavg()}")
     table = servers(args)
     results: dict[str, dict[str, list[float]]] = {
-        name: {"rps": [], "p99": [], "start": [], "rss": []} for name in table
+        name: {"rps": [], "p99": [], "start": [], "cpu": [], "rss": []} for name in table
     }
     port = 40111
     for _ in range(args.rounds):  # interleaved: each round visits every server
@@ -228,7 +242,7 @@ def main() -> None:
     for _ in range(args.starts):
         for name, (argv, env) in table.items():
             server = Running(argv, port, env)
-            server.stop()
+            results[name]["cpu"].append(server.kill_for_cpu())
             results[name]["start"].append(server.startup)
             results[name]["rss"].append(server.rss)
     report(results)
@@ -240,7 +254,8 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
     base = {"node": med["bare node:http"], "bun": med["bare Bun.serve"], "deno": med["bare Deno.serve"]}
     nitro = next((m for name, m in med.items() if name.startswith("Nitro")), None)
     print(
-        f"{'server':38} {'req/s':>9} {'p99 ms':>7} {'vs bare':>8} {'vs Nitro':>8} {'start ms':>9} {'vs bare':>8} {'RSS MiB':>8}"
+        f"{'server':38} {'req/s':>9} {'p99 ms':>7} {'vs bare':>8} {'vs Nitro':>8} {'start ms':>9} {'vs bare':>8}"
+        f" {'CPU ms':>7} {'vs bare':>8} {'RSS MiB':>8}"
     )
     for name, m in med.items():
         kind = "bun" if "bun" in name.lower() else "deno" if "deno" in name.lower() else "node"
@@ -248,7 +263,8 @@ def report(results: dict[str, dict[str, list[float]]]) -> None:
         vs_nitro = f"{m['rps'] / nitro['rps']:.2f}x" if nitro and kind == "node" else ""
         print(
             f"{name:38} {m['rps']:9.0f} {m['p99']:7.1f} {m['rps'] / b['rps']:7.2f}x {vs_nitro:>8}"
-            f" {m['start']:9.1f} {m['start'] / b['start']:7.2f}x {m['rss']:8.1f}"
+            f" {m['start']:9.1f} {m['start'] / b['start']:7.2f}x {m['cpu']:7.1f} {m['cpu'] / b['cpu']:7.2f}x"
+            f" {m['rss']:8.1f}"
         )
 
 
