@@ -174,6 +174,8 @@ def read_description(data: bytes) -> str | None:
     match = _META_DESCRIPTION.search(data.decode("utf-8", errors="replace"))
     if not match or (match.group("q") == "`" and "${" in match.group("text")):
         return None  # a template with ${...} is computed: the listing loads the module
+    if re.search(r"\\[^\\'\"`]", match.group("text")):
+        return None  # an escape such as \u00fc or \n: the listing loads the module, as JavaScript reads it
     return re.sub(r"\\(.)", r"\1", match.group("text"))
 
 

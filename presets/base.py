@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from .._version import __version__ as VERSION
 from ..errors import CronError
 from ..features import SERVER, Features
-from ..lazy_tasks import FOLDER, group_name, task_table
+from ..lazy_tasks import FOLDER, LIST, group_name, task_modules
 from ..model import Project
 from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
@@ -133,19 +133,19 @@ class Preset:
         src, root = plan.sources, project.root
         # Relative to the group modules, which sit one folder below the registry (lazy_tasks.py).
         task_imports = import_paths([t.handler for t in project.tasks], src / FOLDER, root)
-        table, groups = task_table(
+        modules = task_modules(
             [
                 (t.name, t.description, t.dynamic_description, path)
                 for t, path in zip(project.tasks, task_imports, strict=True)
             ]
         )
-        for name, text in groups.items():
+        for name, text in modules.items():
             plan.add_text(f"{plan.sources_rel}/{name}", text)
         route_imports = import_paths([r.handler for r in project.routes], src, root)
         plugin_imports = import_paths(list(project.plugins), src, root)
         return {
-            "task_table": table,
-            "groups": [f"./{group_name(n)}" for n in range(len(groups))],
+            "groups": [f"./{group_name(n)}" for n in range(len(modules) - 1)],
+            "task_list": f"./{LIST}",
             "schedules": [
                 {"cron": s.cron, "tasks": list(s.tasks), "spec": s.spec} for s in project.schedules
             ],

@@ -1,9 +1,10 @@
 """10,000 tasks: the server starts without running (or reading) task code, and every task runs.
 
-Task modules load a group at a time from esbuild chunks (compiler/lazy_tasks.py). Each generated
+Task modules load a group at a time from esbuild chunks (compiler/lazy_tasks.py), a task's group
+found from its name. Each generated
 task records in a global, at its top level, that its module was evaluated; routes read that
 record and run every task in-process, so one request covers all 10,000 runs. The 10,000-task
-project is built once per test session; Bun and Deno run a 250-task build (three groups).
+project is built once per test session; Bun and Deno run a 250-task build (five groups).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import BIN, NODE_BUNDLE, build_project, run_task_cli, write_project
+from nitro_build.lazy_tasks import GROUP_SIZE
 
 COUNT = 10_000
 LOADED = "globalThis.__loadedTasks ??= []; globalThis.__loadedTasks.push({name});\n"
@@ -62,18 +64,18 @@ def check_lazy_then_all_run(server: Any, count: int) -> None:
 def test_10000_tasks_start_without_task_code_and_every_task_runs(big_project: Path, start_server) -> None:
     server = start_server(NODE_BUNDLE, big_project)
     check_lazy_then_all_run(server, COUNT)
-    # The start-up file holds the tables, not the task modules: those sit in group chunks.
+    # The start-up file holds neither the task table nor the task modules: those sit in group chunks.
     index = (big_project / ".output/server/index.mjs").read_text()
-    assert "globalThis.__loadedTasks" not in index
+    assert "globalThis.__loadedTasks" not in index and task_name(4321) not in index
     chunks = list((big_project / ".output/server/chunks").glob("tasks-*.mjs"))
-    assert len(chunks) == COUNT // 100
+    assert len(chunks) == COUNT // GROUP_SIZE
 
 
 def test_first_run_evaluates_only_that_task(big_project: Path) -> None:
     name = task_name(4321)
     proc = run_task_cli(NODE_BUNDLE, big_project, "run", name, "--payload", '{"loaded": true}')
     assert proc.returncode == 0, proc.stderr
-    # Its group's chunk holds 99 more task modules: none of them ran.
+    # Its group's chunk holds more task modules: none of them ran.
     assert json.loads(proc.stdout) == {"result": name, "loaded": [name]}
 
 
@@ -89,6 +91,6 @@ def test_bun_and_deno_load_task_groups_lazily(
 ) -> None:
     project = many_tasks(tmp_path, 250)
     build_project(project, preset)
-    assert len(list((project / ".output/server/chunks").glob("tasks-*.mjs"))) == 3
+    assert len(list((project / ".output/server/chunks").glob("tasks-*.mjs"))) == 250 // GROUP_SIZE
     server = start_server(argv, project)
     check_lazy_then_all_run(server, 250)

@@ -30,7 +30,7 @@ from typing import Any
 from .. import templates
 from ..bundle import ARGS_FILE
 from ..errors import CompilerError
-from ..lazy_tasks import _ASYNC_INIT, FOLDER, task_table
+from ..lazy_tasks import _ASYNC_INIT, FOLDER, group_name, task_modules
 from ..libs import node_path, source_words
 from ..plan import import_paths
 from ..provided import AUTO_IMPORTS, NITRO_AUTO_IMPORTS
@@ -104,7 +104,7 @@ class HotReload:
         # Written each time: a failed full build meanwhile planned the sources folder afresh.
         Path(armed.options["inject"][0]).write_text(armed.inject, encoding="utf-8")
         path = import_paths([file], entry.parent, armed.root)[0]
-        entry.write_text(next(iter(task_table([("hot", None, False, path)])[1].values())), encoding="utf-8")
+        entry.write_text(task_modules([("hot", None, False, path)])[group_name(0)], encoding="utf-8")
         options = {**armed.options, "entryPoints": [os.path.relpath(entry, armed.root)]}
         options.pop("_esbuild")
         request = {"options": options, "runtimeDir": str(armed.runtime), "names": sorted(armed.injected)}

@@ -2,6 +2,7 @@
 // Plain web-standard JavaScript, no node: imports (it also runs on workerd and Vercel).
 import { callHook, ready } from "./hooks.mjs";
 import { beginRun } from "./runs.mjs";
+import { PlainTasks, TaskGroups } from "./task_table.mjs";
 
 /** An error that carries an HTTP status; the app answers it as JSON {statusCode, message}. */
 export class HTTPError extends Error {
@@ -14,9 +15,8 @@ export class HTTPError extends Error {
   }
 }
 
-let registered = {};
-// The registry's table as a function (registry.mjs.jinja), called on first use.
-let pending = null;
+// find(name) and all(), over the registry's task groups or a plain table (task_table.mjs).
+let registered = new PlainTasks({});
 // Promise of the run in progress, per task name: concurrent callers share it.
 const running = new Map();
 // Set by an adapter whose processes share one task namespace (node_cluster): see setCoordinator.
@@ -27,15 +27,9 @@ export function defineTask(def) {
   return def;
 }
 
-/** Stores the generated registry's `tasks` ({ name: { meta, load } }, or a function giving it). */
+/** Stores the generated registry's `tasks`: its TaskGroups, or a plain { name: { meta, load } }. */
 export function registerTasks(tasks) {
-  pending = typeof tasks === "function" ? tasks : null;
-  registered = pending ? {} : (tasks ?? {});
-}
-
-function table() {
-  if (pending) [registered, pending] = [pending(), null];
-  return registered;
+  registered = tasks instanceof TaskGroups ? tasks : new PlainTasks(tasks ?? {});
 }
 
 /**
@@ -44,7 +38,7 @@ function table() {
  * literal one already; a module that may compute it (`meta.dynamic`) is loaded; none gives "".
  */
 export async function listTasks() {
-  const entries = Object.entries(table()).map(async ([name, task]) => [name, { description: await describe(task) }]);
+  const entries = Object.entries(await registered.all()).map(async ([name, task]) => [name, { description: await describe(task) }]);
   return Object.fromEntries(await Promise.all(entries));
 }
 
@@ -102,8 +96,8 @@ async function execute(name, payload, context, trigger) {
 }
 
 async function resolveTask(name) {
-  if (!Object.hasOwn(table(), name)) throw new HTTPError(404, `Task "${name}" is not available`);
-  const entry = registered[name];
+  const entry = await registered.find(name);
+  if (!entry) throw new HTTPError(404, `Task "${name}" is not available`);
   const task = entry.load ? (await entry.load()).default : undefined;
   if (typeof task?.run !== "function") {
     throw new HTTPError(501, `Task "${name}" has no handler implementation`);

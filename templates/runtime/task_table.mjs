@@ -1,0 +1,66 @@
+// The task table behind runTask and listings: the generated registry's groups (a task's group is
+// the CRC-32 of its name modulo the group count, compiler/lazy_tasks.py), or a plain
+// { name: { meta, load } } object. Web-standard JavaScript (it also runs on workerd and Vercel).
+
+/**
+ * The registry's task groups: `groups[n]()` imports group n, `list()` every name and description;
+ * `replaced(name)`, in nitro dev, the loader of a task whose changed file was bundled alone.
+ */
+export class TaskGroups {
+  constructor(groups, list, replaced = () => undefined) {
+    this.groups = groups;
+    this.list = list;
+    this.replaced = replaced;
+  }
+
+  /** `{ meta, load }` of the task called `name`, or undefined; imports only its group. */
+  async find(name) {
+    if (this.groups.length === 0) return undefined;
+    const group = await this.groups[crc32(name) % this.groups.length]();
+    if (!Object.hasOwn(group.table, name)) return undefined;
+    const [description, dynamic, slot] = group.table[name];
+    const load = async () => this.replaced(name)?.() ?? group[`t${slot}`]();
+    return { meta: meta(description, dynamic), load: slot < 0 ? null : load };
+  }
+
+  /** `{ name: { meta, load } }` for every task, from the listing module (no task code is read). */
+  async all() {
+    const { default: list } = await this.list();
+    const load = (name) => async () => (await this.find(name))?.load?.();
+    return Object.fromEntries(
+      Object.entries(list).map(([name, [description, dynamic]]) => [name, { meta: meta(description, dynamic), load: load(name) }]),
+    );
+  }
+}
+
+/** The same interface over a plain `{ name: { meta, load } }` object (tests, hand-made registries). */
+export class PlainTasks {
+  constructor(table) {
+    this.table = table;
+  }
+
+  async find(name) {
+    return Object.hasOwn(this.table, name) ? this.table[name] : undefined;
+  }
+
+  async all() {
+    return this.table;
+  }
+}
+
+function meta(description, dynamic) {
+  return dynamic ? { description, dynamic } : { description };
+}
+
+let crcTable = null;
+
+/** CRC-32 (zlib's, as Python's zlib.crc32) of the UTF-8 bytes of `text`. */
+export function crc32(text) {
+  crcTable ??= Array.from({ length: 256 }, (_, n) => {
+    for (let k = 0; k < 8; k++) n = n & 1 ? 0xedb88320 ^ (n >>> 1) : n >>> 1;
+    return n >>> 0;
+  });
+  let crc = ~0;
+  for (const byte of new TextEncoder().encode(text)) crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return ~crc >>> 0;
+}

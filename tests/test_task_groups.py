@@ -1,0 +1,72 @@
+"""The task table split into groups by name (compiler/lazy_tasks.py, runtime/task_table.mjs):
+the compiler (Python's zlib CRC-32) and the runtime (its own CRC-32 over TextEncoder bytes) must
+put every name in the same group, or a task would answer 404. Names here are non-ASCII, astral,
+and Object.prototype's keys; a config task without a handler still answers 501, an unknown name 404,
+and the listing still names every task with its description. Run on a node_server bundle.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+from conftest import NODE_BUNDLE, build_project, run_task_cli, write_project
+from nitro_build.lazy_tasks import GROUP_SIZE, group_of
+
+FOLDERS = ["ünïcödé", "emoji😀", "plain", "日本"]
+COUNT = 2 * GROUP_SIZE + 30  # three groups
+
+
+def names() -> list[str]:
+    return [f"{FOLDERS[i % 4]}:t{i}" for i in range(COUNT)] + ["constructor", "toString"]
+
+
+def project(root: Path) -> Path:
+    files = {
+        "nitro.config.toml": (
+            '[experimental]\ntasks = true\n[tasks.hasOwnProperty]\ndescription = "no handler"\n'
+        ),
+        "api/run-all.ts": (
+            "export default defineHandler(async (event) => {\n"
+            "  const names = JSON.parse(new URL(event.req.url).searchParams.get('names'));\n"
+            "  const results = await Promise.all(names.map((n) => runTask(n).then((r) => r.result, (e) => e.statusCode)));\n"
+            "  return names.flatMap((name, i) => (results[i] === name ? [] : [{ name, got: results[i] }]));\n"
+            "});\n"
+        ),
+    }
+    for name in names():
+        path = name.replace(":", "/")
+        files[f"tasks/{path}.ts"] = (
+            f"export default defineTask({{ meta: {{ description: {json.dumps('d ' + name)} }},"
+            f" run() {{ return {{ result: {json.dumps(name)} }}; }} }});\n"
+        )
+    return write_project(root, files)
+
+
+def test_every_name_is_found_in_its_group_by_the_runtime(tmp_path: Path, start_server) -> None:
+    root = project(tmp_path)
+    build_project(root)
+    assert len({group_of(n, 3) for n in names()}) == 3, "the names spread over every group"
+    server = start_server(NODE_BUNDLE, root)
+    query = quote(json.dumps([*names(), "hasOwnProperty", "missing", "plain:t99999"]))
+    # Every task answers its own name; the others answer their status code.
+    assert server.request("GET", f"/api/run-all?names={query}") == (
+        200,
+        [
+            {"name": "hasOwnProperty", "got": 501},
+            {"name": "missing", "got": 404},
+            {"name": "plain:t99999", "got": 404},
+        ],
+    )
+
+
+def test_listing_names_every_task_with_its_description(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    build_project(root)
+    proc = run_task_cli(NODE_BUNDLE, root, "list")
+    assert proc.returncode == 0, proc.stderr
+    listed = json.loads(proc.stdout)["tasks"]
+    expected = {n: {"description": f"d {n}"} for n in names()}
+    expected["hasOwnProperty"] = {"description": "no handler"}
+    assert listed == expected
