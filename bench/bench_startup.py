@@ -44,10 +44,12 @@ NITRO_PRESETS = {
     "vercel": "vercel",
 }
 MINIFLARE = """
+import { dirname } from "node:path";
 import { Miniflare } from "miniflare";
 const [script] = process.argv.slice(1);
 const t0 = performance.now();
-const mf = new Miniflare({ modules: true, scriptPath: script, compatibilityDate: "2025-01-01",
+// modulesRoot: module names are paths relative to it (the default, cwd, would need "..").
+const mf = new Miniflare({ modules: true, scriptPath: script, modulesRoot: dirname(script), compatibilityDate: "2025-01-01",
   compatibilityFlags: ["nodejs_compat"], modulesRules: [{ type: "ESModule", include: ["**/*.mjs", "**/*.js"] }] });
 const res = await mf.dispatchFetch("http://localhost/api/hello");
 await res.text();

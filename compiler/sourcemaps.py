@@ -22,12 +22,11 @@ RUNTIME_PREFIX = "nitro-build/runtime/"
 def clean_source_maps(outdir: Path, root: Path, runtime: Path) -> None:
     """Rewrites the `sources` of every .map in `outdir` (and its chunks): relative to where the
     file will live once the build is swapped into place, and without paths outside `root`."""
+    places = (str(root), str(runtime.resolve()))  # strings: 10,000 sources, pathlib was 1 s of it
     for file in sorted(outdir.rglob("*.map")):
         data = json.loads(file.read_text(encoding="utf-8"))
-        final = _final_folder(file.parent, root)
-        data["sources"] = [
-            _stable(file.parent, final, source, root, runtime) for source in data.get("sources", [])
-        ]
+        folder, final = str(file.parent), str(_final_folder(file.parent, root))
+        data["sources"] = [_stable(folder, final, source, *places) for source in data.get("sources", [])]
         file.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
 
 
@@ -42,13 +41,21 @@ def _final_folder(folder: Path, root: Path) -> Path:
     return folder
 
 
-def _stable(folder: Path, final: Path, source: str, root: Path, runtime: Path) -> str:
-    target = Path(os.path.normpath(folder / source))
-    if target.is_relative_to(root):
-        return Path(os.path.relpath(target, final)).as_posix()
-    if target.is_relative_to(runtime.resolve()):
-        return RUNTIME_PREFIX + target.relative_to(runtime.resolve()).as_posix()
-    parts = target.as_posix().rsplit("/node_modules/", 1)
+def _stable(folder: str, final: str, source: str, root: str, runtime: str) -> str:
+    target = os.path.normpath(os.path.join(folder, source))
+    if _inside(target, root):
+        return _posix(os.path.relpath(target, final))
+    if _inside(target, runtime):
+        return RUNTIME_PREFIX + _posix(os.path.relpath(target, runtime))
+    parts = _posix(target).rsplit("/node_modules/", 1)
     if len(parts) == 2:
         return "node_modules/" + parts[1]
-    return "external/" + target.name
+    return "external/" + os.path.basename(target)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _posix(path: str) -> str:
+    return path.replace(os.sep, "/")
