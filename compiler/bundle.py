@@ -21,7 +21,8 @@ from .sourcemaps import clean_source_maps
 # The esbuild command line of a dev build, beside its meta.json: nitro dev bundles a changed task
 # alone with the same options (compiler/dev/hot.py).
 ARGS_FILE = "esbuild-args.json"
-ESBUILD_MEMORY_LIMIT = "300MiB"
+# esbuild's heap per task module and its floor, in MiB (see _run); 10,000 tasks: 400 MiB.
+ESBUILD_MIB_PER_TASK, ESBUILD_MIB_FLOOR = 0.04, 400
 INSTALL_HINT = (
     "esbuild was not found. Install it in the project with `npm install --save-dev esbuild`, "
     "or point NITRO_ESBUILD at an esbuild binary"
@@ -63,10 +64,11 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     args = _args(root, entry, outdir, opts, runtime)
     if opts.metafile:
         (entry.parent / ARGS_FILE).write_text(json.dumps(args), encoding="utf-8")
-    _run(args, root)
+    limit = max(ESBUILD_MIB_FLOOR, round(len(imported_files(entry.parent)) * ESBUILD_MIB_PER_TASK))
+    _run(args, root, limit)
     if fix_async_tasks(entry.parent, outdir, root):
         shutil.rmtree(outdir / "chunks", ignore_errors=True)  # the entry is written again
-        _run(args, root)
+        _run(args, root, limit)
     main = outdir / f"{opts.entry_name}{opts.out_extension}"
     chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
     check_unprovided_globals([main, *chunks], root)
@@ -146,13 +148,15 @@ def _folders_outside(folder: Path, root: Path) -> tuple[Path, ...]:
     return tuple(sorted(p for p in found if p != root and root not in p.parents))
 
 
-def _run(args: list[str], root: Path) -> None:
+def _run(args: list[str], root: Path, memory_mib: int) -> None:
     # NODE_PATH: the runtime APIs' libraries when the project has no node_modules of its own.
     env = {**os.environ, "NODE_PATH": node_path(args[0])}
-    # esbuild is a Go program: a soft memory limit makes its collector run before the heap
-    # doubles (https://pkg.go.dev/runtime#hdr-Environment_Variables); at 10,000 tasks its peak
-    # fell from about 700 to 310 MiB for the same build time (bench/bench_build.py).
-    env.setdefault("GOMEMLIMIT", ESBUILD_MEMORY_LIMIT)
+    # A one-off esbuild build hardly collects garbage (GOGC=50 left its 600 MiB peak at 10,000
+    # tasks unchanged, measured); a soft memory limit makes Go's collector run near it
+    # (https://pkg.go.dev/runtime#hdr-Environment_Variables): 415 MiB for 0.6 s more CPU. It grows
+    # with the task count, so a bigger project's heap does not sit at the limit (the collector
+    # would then take up to half the CPU); a GOMEMLIMIT of the user's own wins.
+    env.setdefault("GOMEMLIMIT", f"{memory_mib}MiB")
     try:
         # errors="replace": esbuild quotes the offending source line, which may not be UTF-8.
         proc = subprocess.run(
