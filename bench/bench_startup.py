@@ -241,6 +241,11 @@ def main() -> None:
     ap.add_argument("--runtimes", default="node_server,node_cluster,bun,deno_server,cloudflare_module,vercel")
     ap.add_argument("--nitro", default="node_server", help="runtimes also built with Nitro 3 ('' for none)")
     ap.add_argument("--reuse", action="store_true", help="start the builds of an earlier run, build none")
+    ap.add_argument(
+        "--reuse-nitro",
+        action="store_true",
+        help="keep Nitro 3 builds of an earlier run (its 10,000 take minutes)",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     runtimes = args.runtimes.split(",")
@@ -254,7 +259,8 @@ def main() -> None:
         for kind, presets in (("nitro-build", runtimes), ("nitro", nitro)):
             for preset in presets:
                 project = OUT / f"{kind}-{preset}-{size}"
-                if not args.reuse:
+                kept = kind == "nitro" and args.reuse_nitro and (project / ".output").is_dir()
+                if not args.reuse and not kept:
                     shutil.rmtree(project, ignore_errors=True)
                     shutil.copytree(sources, project)
                     secs = build(kind, project, preset)
