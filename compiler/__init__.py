@@ -8,6 +8,7 @@ release. Importing the package is cheap: the compiler loads on the first `build(
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import (
@@ -19,7 +20,13 @@ from .errors import (
     ScanError,
     UnsupportedFeatureError,
 )
-from .result import Artifact, Artifacts, BuildResult, ScheduleInfo, TaskInfo
+
+if TYPE_CHECKING:
+    from .result import Artifact, Artifacts, BuildResult, ScheduleInfo, TaskInfo
+
+# Imported on first use (PEP 562): the console scripts import this package first, and
+# `nitro-build --help` needs none of them (issue 14).
+_RESULT_NAMES = ("Artifact", "Artifacts", "BuildResult", "ScheduleInfo", "TaskInfo")
 
 __all__ = [
     "Artifact",
@@ -37,6 +44,14 @@ __all__ = [
     "__version__",
     "build",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RESULT_NAMES:
+        from . import result
+
+        return getattr(result, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build(

@@ -24,6 +24,7 @@ HEAVY = (
     "nitro_build.presets.base",
     "nitro_build.dev.loop",
     "nitro_build.task_cli",
+    "nitro_build.result",  # imported by the package on first use of a result name (PEP 562)
 )
 
 PROBE = """
