@@ -9,7 +9,6 @@ cached, so its errors are reported, word for word, on every run.
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,24 +48,39 @@ def load_config(root: Path) -> tuple[NitroConfig, Path | None]:
     path = find_config(root)
     if path is None:
         return validated({}, "nitro config"), None
-    raw = _read_script(path) if path.name in SCRIPT_CONFIG_NAMES else _read_raw(path)
-    check_depth(raw, path.name)
-    kept, unused = set_aside_unused(_nitro2_src_dir(raw))
-    config = validated(kept, path.name)
-    config._unused = unused
-    return config, path
-
-
-def validated(kept: dict[str, Any], filename: str) -> NitroConfig:
-    """`kept` as a NitroConfig: from the cache when this data passed validation before, else
-    validated by pydantic (a ConfigError naming `filename`) and cached."""
-    key = config_store.cache_key(kept)
+    if path.name in SCRIPT_CONFIG_NAMES:
+        return _from_raw(_read_script(path), path.name, None), path
+    text = _read_text(path)
+    # A TOML or JSON file's text decides everything below: one validated before is not even parsed.
+    key = config_store.text_key(path.name, text)
     found = config_store.cached(key)
     if found is not None:
-        return found
+        return found, path
+    return _from_raw(_parse(path, text), path.name, key), path
+
+
+def _from_raw(raw: dict[str, Any], filename: str, key: str | None) -> NitroConfig:
+    check_depth(raw, filename)
+    kept, unused = set_aside_unused(_nitro2_src_dir(raw))
+    return validated(kept, filename, unused, key)
+
+
+def validated(
+    kept: dict[str, Any], filename: str, unused: tuple[str, ...] = (), key: str | None = None
+) -> NitroConfig:
+    """`kept` as a NitroConfig whose set-aside Nitro keys are `unused`: validated by pydantic (a
+    ConfigError naming `filename`) and cached under `key`; without a key, from the cache when
+    this data passed validation before (it is its own key)."""
+    if key is None:
+        key = config_store.data_key(kept)
+        found = config_store.cached(key)
+        if found is not None:
+            found._unused = unused  # another file may have set other keys aside
+            return found
     from .config_models import validate
 
     config = validate(kept, filename)
+    config._unused = unused
     config_store.store(key, config)
     return config
 
@@ -86,13 +100,18 @@ def _nitro2_src_dir(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_raw(path: Path) -> dict[str, Any]:
-    """Parse the file as TOML or JSON, turning syntax errors into located messages."""
+def _read_text(path: Path) -> str:
     try:
         # utf-8-sig: editors on Windows (Notepad) save UTF-8 with a byte order mark.
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    """Parse the file's text as TOML or JSON, turning syntax errors into located messages."""
+    import tomllib  # here: a config read from the cache is not parsed at all
+
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else read_json(text, path.name)
     except RecursionError:

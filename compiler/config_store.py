@@ -2,10 +2,11 @@
 
 Importing pydantic and building the config models was about half of `nitro-build check` and of a
 10-task build (issue 14, bench/bench_build.py). The models stay the one source of truth: a config
-is validated by them the first time its data is seen, and what they produced is kept, keyed by a
-hash of the data and of nitro-build's code (user_cache.py). A later run with the same
-data gets the same values back as ConfigView objects, which answer the attribute reads the
-compiler makes of a NitroConfig (values, `model_fields_set`, `model_dump()`, the properties).
+is validated by them the first time it is seen, and what they produced is kept, keyed by a hash
+of the config file's text (for an evaluated nitro.config.ts, of its data) and of nitro-build's
+code (user_cache.py). A later run with the same config gets the same values back, without even
+parsing the file, as ConfigView objects, which answer the attribute reads the compiler makes of
+a NitroConfig (values, `model_fields_set`, `model_dump()`, the properties, `unused_keys`).
 
 Only successes are kept, so an invalid config is reported by pydantic, word for word, every time.
 Entries live in the user's cache folder (user_cache.py: not the project, atomic, an unreadable
@@ -22,33 +23,43 @@ from . import user_cache
 if TYPE_CHECKING:
     from .config_models import NitroConfig
 
-FORMAT = "nitro-build validated config 1"
+FORMAT = "nitro-build validated config 2"
 KIND = "config"
 
 
-def cache_key(kept: dict[str, Any]) -> str | None:
-    """The key of `kept`'s validation, or None when the data is not plain JSON (a TOML date):
-    such a config is validated every time rather than risk two values sharing a key."""
+def data_key(kept: dict[str, Any]) -> str | None:
+    """The key of validating `kept`, or None when the data is not plain JSON (a TOML date from a
+    script config): such a config is validated every time rather than risk two sharing a key."""
     try:
-        return user_cache.key(FORMAT, json.dumps(kept, ensure_ascii=True, allow_nan=True))
+        return user_cache.key(FORMAT, "data", json.dumps(kept, ensure_ascii=True, allow_nan=True))
     except (TypeError, ValueError, OSError):
         return None
+
+
+def text_key(filename: str, text: str) -> str:
+    """The key of a TOML or JSON config file's text (its name says how it is parsed)."""
+    return user_cache.key(FORMAT, "file", filename, text)
 
 
 def cached(key: str | None) -> NitroConfig | None:
     """The config validated under `key` before, or None (no entry, or one that does not decode)."""
     stored = user_cache.read(KIND, key) if key else None
     try:
-        view = _decode(stored) if stored is not None else None
+        view = _decode(stored["config"]) if isinstance(stored, dict) else None
+        unused = tuple(str(k) for k in stored["unused"]) if isinstance(stored, dict) else ()
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
+    if not isinstance(view, ConfigView):
+        return None
+    view._unused = unused
     # A duck-typed stand-in: the compiler reads only attributes a NitroConfig has (tests compare
     # builds from the models and from the cache, tests/test_config_store.py).
-    return cast("NitroConfig", view) if isinstance(view, ConfigView) else None
+    return cast("NitroConfig", view)
 
 
 def store(key: str | None, config: NitroConfig) -> None:
-    """Keep `config` (just validated) under `key`, when the cache gives it back exactly."""
+    """Keep `config` (just validated, its `unused_keys` set) under `key`, when the cache gives
+    it back exactly."""
     if key is None:
         return
     try:
@@ -57,7 +68,7 @@ def store(key: str | None, config: NitroConfig) -> None:
             return  # a value JSON cannot give back as it was: validate this config every time
     except (TypeError, ValueError):
         return
-    user_cache.write(KIND, key, encoded)
+    user_cache.write(KIND, key, {"config": encoded, "unused": list(config.unused_keys)})
 
 
 class ConfigView:
