@@ -22,15 +22,10 @@ from ._version import __version__
 
 MAX_ENTRIES = 128  # per kind; the oldest entries beyond this are removed when one is added
 PACKAGE = Path(__file__).resolve().parent
-# What the cached results are computed by: the package's Python code and templates (compiler/,
-# and presets/ and templates/ beside it in a checkout, inside it in a wheel).
-CODE_DIRS = (
-    PACKAGE,
-    PACKAGE / "presets",
-    PACKAGE.parent / "presets",
-    PACKAGE / "templates",
-    PACKAGE.parent / "templates",
-)
+# What the cached results are computed by: the package's Python code and templates. A wheel has
+# presets/ and templates/ inside the package; a checkout (an editable install) beside compiler/.
+CHECKOUT = PACKAGE.name == "compiler"
+CODE_DIRS = (PACKAGE, *((PACKAGE.parent / "presets", PACKAGE.parent / "templates") if CHECKOUT else ()))
 CODE_SUFFIXES = (".py", ".jinja")
 
 
