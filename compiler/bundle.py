@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import dev_modules
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors
 from .lazy_tasks import fix_async_tasks, imported_files
@@ -65,9 +66,12 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     if opts.metafile:
         (entry.parent / ARGS_FILE).write_text(json.dumps(args), encoding="utf-8")
     limit = max(ESBUILD_MIB_FLOOR, round(len(imported_files(entry.parent)) * ESBUILD_MIB_PER_TASK))
+    exposed = dev_modules.prepare(entry.parent, root) if opts.dev_modules else None
     _run(args, root, limit)
     if fix_async_tasks(entry.parent, outdir, root):
         shutil.rmtree(outdir / "chunks", ignore_errors=True)  # the entry is written again
+        _run(args, root, limit)
+    if exposed is not None and dev_modules.settle(entry.parent, root, exposed):
         _run(args, root, limit)
     main = outdir / f"{opts.entry_name}{opts.out_extension}"
     chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))

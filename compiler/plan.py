@@ -47,6 +47,8 @@ class BundleOptions:
     # failing task's stack names its own .ts file and line (compiler/sourcemaps.py).
     sourcemap: bool = False
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
+    # nitro dev: the bundle exposes the modules task files import (compiler/dev_modules.py).
+    dev_modules: bool = False
 
 
 def import_path(target: Path, from_dir: Path) -> str:

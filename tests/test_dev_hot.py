@@ -156,9 +156,9 @@ def test_syntax_error_in_a_changed_task_keeps_the_old_code_answering(tmp_path: P
 
 
 def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_runs):
-    """A new description (the registry changes), a task importing a module another task imports
-    (a second instance would split the module's state) and a task module a route imports take
-    the full rebuild."""
+    """A new description (the registry changes), a task newly importing a module only a route
+    imported (no task did, so the bundle does not expose it, and a second instance would split
+    its state) and a task module a route imports take the full rebuild."""
     project = write_project(
         tmp_path / "project",
         {
@@ -166,7 +166,7 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
             "tasks/count.ts": counter("one"),
             "tasks/word.ts": 'export default defineTask({ meta: { description: "First" }, run() { return { result: "a" } } });\n',
             "lib/word.ts": 'export const word = "from lib";\n',
-            "tasks/other.ts": 'import { word } from "../lib/word";\nexport default defineTask({ run() { return { result: word } } });\n',
+            "api/word.ts": 'import { word } from "../lib/word";\nexport default defineHandler(() => ({ word }));\n',
             # A route that imports a task module: that module must change for both at once.
             "tasks/shared.ts": 'export const greeting = "hi";\nexport default defineTask({ run() { return { result: greeting } } });\n',
             "api/greet.ts": 'import { greeting } from "../tasks/shared";\nexport default defineHandler(() => ({ greeting }));\n',
@@ -188,6 +188,7 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
     )
     restarted(run, ready)
     assert "tasks/count.ts imports lib/word.ts, shared with the server" in run.output
+    assert run.request("GET", "/api/word") == (200, {"word": "from lib"})
     assert result(run, "count") == "from lib"
 
     ready = run.ready_count()
@@ -254,4 +255,35 @@ def test_a_module_only_the_changed_task_imports_is_bundled_with_it_and_then_watc
     restarted(run, ready)
     assert "lib/mine.ts changed" in run.output
     assert result(run, "count") == "v2"
+    assert_stopped(run, signal.SIGTERM)
+
+
+SHARED = "export const state = { runs: 0 };\nexport default function bump() { return ++state.runs; }\n"
+
+
+def test_a_swapped_in_task_shares_the_servers_instance_of_a_module_other_tasks_import(
+    tmp_path: Path, dev_runs
+):
+    """lib/shared.ts is imported by two tasks: the dev bundle exposes it (dev_modules.py), and the
+    swapped-in task reads and changes the same state as the task that was not swapped."""
+    project = write_project(
+        tmp_path / "project",
+        {
+            "nitro.config.toml": CONFIG,
+            "lib/shared.ts": SHARED,
+            "tasks/a.ts": 'import bump from "../lib/shared";\nexport default defineTask({ run() { return { result: ["a", bump()] } } });\n',
+            "tasks/b.ts": 'import bump from "../lib/shared";\nexport default defineTask({ run() { return { result: ["b", bump()] } } });\n',
+        },
+    )
+    run = dev_runs(project)
+    server = run.info()["serverPid"]
+    assert (result(run, "a"), result(run, "b")) == (["a", 1], ["b", 2])
+    before = swaps(run)
+    (project / "tasks" / "a.ts").write_text(
+        'import bump, { state } from "../lib/shared";\n'
+        'export default defineTask({ run() { return { result: ["a2", bump(), state.runs] } } });\n'
+    )
+    swapped(run, before, server)
+    assert result(run, "a") == ["a2", 3, 3]
+    assert result(run, "b") == ["b", 4]
     assert_stopped(run, signal.SIGTERM)

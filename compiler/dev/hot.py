@@ -8,9 +8,10 @@ such file is bundled alone by a long-lived esbuild service (templates/dev/esbuil
 (templates/runtime/dev.mjs): a new module, so the task's top level runs again; the runtime's state
 (storage, hooks, runtime config) is the server's own, reached through the auto-import names.
 
-A module only the changed task imports is bundled into its chunk. Anything else falls back to
-the full rebuild and restart: a task that imports a module something else in the server imports
-(a second instance of it would split its state), a file added or removed, the config or a route
+Modules tasks import are the server's instances too (compiler/dev_modules.py); a module only the
+changed task imports, new to the server, is bundled into its chunk. Anything else falls back to
+the full rebuild and restart: a task that newly imports a module only a non-task imported (a
+second instance of it would split its state), a file added or removed, the config or a route
 changed, a failed build (the full build prints the error, the old server keeps answering),
 top-level await. `arm` records what the last full build knows; it is called after
 every successful restart.
@@ -23,11 +24,12 @@ import os
 import re
 import select
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import templates
+from .. import dev_modules, templates
 from ..bundle import ARGS_FILE
 from ..errors import CompilerError
 from ..lazy_tasks import _ASYNC_INIT, FOLDER, group_name, task_modules
@@ -42,6 +44,8 @@ from .process import _death_signal
 SERVICE = Path(templates.__file__).resolve().parent / "dev" / "esbuild_hot.mjs"
 HOT = "hot"  # in the sources folder (entries) and in the server folder (chunks)
 SERVICE_TIMEOUT = 20.0  # seconds for one bundle of one task
+# The server's answer to `{ modules }` (dev.mjs): { "exports": { key: names } }, or an error.
+Ask = Callable[[list[str]], "dict[str, Any] | str"]
 _NAMESPACE_IMPORT = re.compile(rb"\bimport\s*\*|\bexport\s*\*")
 _EXPORT = re.compile(r"^export (?:\{ ([\w$]+) \}|function ([\w$]+)\()", re.M)
 
@@ -60,6 +64,7 @@ class Armed:
     runtime: Path  # the runtime copy the bundle's aliases point into
     options: dict[str, Any]  # esbuild's JS API options of the last build
     tasks: dict[Path, list[str]]  # task file -> the task names it is the handler of
+    modules: dict[str, str]  # module the dev bundle exposes (its resolved path) -> its key
     importers: dict[str, set[str]]  # the bundle's inputs (esbuild's metafile) -> what imports them
     facts: dict[Path, tuple[str | None, bool, bool]]  # task file -> scan.task_facts at arm time
     inject: str  # the text of the chunks' auto-import module (_inject_source)
@@ -77,10 +82,11 @@ class HotReload:
         self.service: subprocess.Popen[str] | None = None
         self.count = 0
         self.inputs: set[Path] = set()  # what the swapped-in chunks bundled (for the watcher)
+        self.exports: dict[str, list[str]] = {}  # exposed module -> its export names, per server
 
     def arm(self, result: BuildResult, started_ns: int) -> None:
         """Record the build that just went live; without a usable esbuild package, stay off."""
-        self.armed, self.inputs = None, set()
+        self.armed, self.inputs, self.exports = None, set(), {}
         try:
             self.armed = _armed(self.root, result, started_ns)
         except (OSError, ValueError, KeyError, UnsupportedFlag):
@@ -88,16 +94,38 @@ class HotReload:
         if self.service is None or self.service.poll() is not None:
             self.service = self._start_service(self.armed.options["_esbuild"])
 
-    def bundle(self, files: frozenset[Path]) -> list[tuple[list[str], Path, Path]]:
-        """(task names, changed file, chunk) for each changed task file, or raise Fallback."""
+    def bundle(self, files: frozenset[Path], ask: Ask) -> list[tuple[list[str], Path, Path]]:
+        """(task names, changed file, chunk) for each changed task file, or raise Fallback.
+        `ask` gets the export names of exposed modules from the server (dev_modules.py)."""
         armed = self.armed
         if armed is None or self.service is None or self.service.poll() is not None:
             raise Fallback("no build to swap tasks into")
         for file in files:
             _check(armed, file)
-        return [(armed.tasks[file], file, self._bundle_one(armed, file)) for file in sorted(files)]
+        return [(armed.tasks[file], file, self._bundle_one(armed, file, ask)) for file in sorted(files)]
 
-    def _bundle_one(self, armed: Armed, file: Path) -> Path:
+    def _build(self, armed: Armed, entry: Path, ask: Ask) -> dict[str, Any]:
+        """The service's answer for `entry`, once the server named the exports of the exposed
+        modules it imports."""
+        options = {**armed.options, "entryPoints": [os.path.relpath(entry, armed.root)]}
+        options.pop("_esbuild")
+        request = {
+            "options": options,
+            "runtimeDir": str(armed.runtime),
+            "names": sorted(armed.injected),
+            "modules": armed.modules,
+        }
+        for _ in range(2):
+            answer = self._request({**request, "exports": self.exports})
+            if not answer.get("missing"):
+                return answer
+            told = ask(answer["missing"])
+            if isinstance(told, str):
+                raise Fallback(f"the server could not load {answer['missing'][0]}: {told}")
+            self.exports |= told["exports"]
+        raise Fallback("the server did not name the exports of the modules the task imports")
+
+    def _bundle_one(self, armed: Armed, file: Path, ask: Ask) -> Path:
         self.count += 1
         entry = armed.sources / HOT / f"{self.count}.mjs"
         entry.parent.mkdir(parents=True, exist_ok=True)
@@ -105,10 +133,7 @@ class HotReload:
         Path(armed.options["inject"][0]).write_text(armed.inject, encoding="utf-8")
         path = import_paths([file], entry.parent, armed.root)[0]
         entry.write_text(task_modules([("hot", None, False, path)])[group_name(0)], encoding="utf-8")
-        options = {**armed.options, "entryPoints": [os.path.relpath(entry, armed.root)]}
-        options.pop("_esbuild")
-        request = {"options": options, "runtimeDir": str(armed.runtime), "names": sorted(armed.injected)}
-        answer = self._request(request)
+        answer = self._build(armed, entry, ask)
         if not answer.get("ok"):  # a syntax error, a name the server lacks: the full build tells
             raise Fallback(f"esbuild could not bundle {os.path.relpath(file, armed.root)} alone")
         allowed = {os.path.relpath(p, armed.root) for p in (entry, file, *armed.options["inject"])}
@@ -116,7 +141,7 @@ class HotReload:
         # A module the chunk bundles must be the task's own: nothing outside the chunk imports it
         # in the running server (else a second instance would split its state).
         for extra in sorted(inputs - allowed):
-            if not extra.startswith("nitro-dev-runtime:") and not armed.importers.get(extra, set()) <= inputs:
+            if not extra.startswith("nitro-dev-") and not armed.importers.get(extra, set()) <= inputs:
                 raise Fallback(f"{os.path.relpath(file, armed.root)} imports {extra}, shared with the server")
         self.inputs |= {armed.root / i for i in inputs - allowed if ":" not in i}
         chunk = armed.out / f"{self.count}.mjs"
@@ -226,6 +251,7 @@ def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:
         runtime=runtime,
         options=options,
         tasks=tasks,
+        modules={os.path.normpath(root / key): key for key in dev_modules.exposed(sources)},
         importers=importers,
         facts=facts,
         inject=_inject_source(sorted(injected)),

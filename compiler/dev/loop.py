@@ -147,7 +147,10 @@ class DevServer:
         try:
             if self.hot is None or self.server is None or not self.server.ready.is_set():
                 raise Fallback("no server is running")
-            for names, file, chunk in self.hot.bundle(files):
+            server = self.server
+            for names, file, chunk in self.hot.bundle(
+                files, lambda keys: server.ask({"modules": keys}, READY_TIMEOUT)
+            ):
                 if problem := self.server.reload(names, chunk, READY_TIMEOUT):
                     raise Fallback(f"the server did not swap {file.name} in: {problem}")
         except Fallback as why:

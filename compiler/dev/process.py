@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -125,7 +126,12 @@ class ServerProcess:
     def reload(self, tasks: list[str], file: Path, timeout: float) -> str | None:
         """Make `tasks` load from the chunk `file` from their next run; None once the server has
         confirmed, else what went wrong (the caller then restarts the server)."""
-        request = {"id": next(self.ids), "tasks": tasks, "file": str(file)}
+        answer = self.ask({"tasks": tasks, "file": str(file)}, timeout)
+        return answer if isinstance(answer, str) else None
+
+    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | str:
+        """One request on the reload channel (runtime/dev.mjs): its answer, or what went wrong."""
+        request = {**request, "id": next(self.ids)}
         try:
             self.control.settimeout(timeout)
             self.control.sendall((json.dumps(request) + "\n").encode())
@@ -135,7 +141,7 @@ class ServerProcess:
                     return "the server closed its reload channel"
                 answer = json.loads(line)
                 if answer.get("id") == request["id"]:
-                    return None if answer.get("ok") else str(answer.get("error"))
+                    return dict(answer) if answer.get("ok") else str(answer.get("error"))
         except (OSError, ValueError) as exc:
             return f"no answer on the reload channel ({exc})"
 

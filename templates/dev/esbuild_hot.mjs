@@ -6,46 +6,65 @@
 // every import of a runtime module becomes a lookup in the server's own instances: the names of the
 // dev bundle's auto-import module, which the server puts on globalThis before importing the chunk
 // (templates/runtime/dev.mjs). Only those names are exported, so importing another one is a build
-// error (nitro dev then rebuilds everything). https://esbuild.github.io/plugins/
+// error (nitro dev then rebuilds everything). So do imports of the modules the dev bundle exposes
+// (a helper or package other tasks import too): their export names come from the server, asked
+// once per module (the answer's `missing`). https://esbuild.github.io/plugins/
 import { createRequire } from "node:module";
 import { sep } from "node:path";
 import { createInterface } from "node:readline";
 
 const esbuild = createRequire(import.meta.url)(process.argv[2]);
 const NAMESPACE = "nitro-dev-runtime";
+const MODULES = "nitro-dev-module";
 
-function runtimeModules(runtimeDir, names) {
-  const contents = [
-    "const names = globalThis.__nitroDevAutoImports;",
-    ...names.map((name) => `export const ${name} = names.${name};`),
-  ].join("\n");
+/**
+ * Imports of the runtime, and of the modules the dev bundle exposes (compiler/dev_modules.py), read
+ * the server's instances: `runtimeDir` is the runtime folder, `names` the auto-import names,
+ * `modules` { resolved path: key } and `exports` { key: export names } (a key without: `missing`).
+ */
+function serverModules({ runtimeDir, names, modules, exports }, missing) {
+  const runtime = ["const names = globalThis.__nitroDevAutoImports;", ...names.map((n) => `export const ${n} = names.${n};`)];
+  const module = (key) => {
+    if (!exports[key]) missing.add(key);
+    const lines = [`const ns = globalThis.__nitroDevModules[${JSON.stringify(key)}];`];
+    (exports[key] ?? []).forEach((name, i) => lines.push(`const v${i} = ns[${JSON.stringify(name)}];`, `export { v${i} as ${name} };`));
+    return lines.join("\n");
+  };
   return {
-    name: "nitro-dev-runtime",
+    name: "nitro-dev-server-modules",
     setup(build) {
       build.onResolve({ filter: /.*/ }, async (args) => {
-        if (args.pluginData === NAMESPACE || args.namespace === NAMESPACE) return undefined;
+        if (args.pluginData === NAMESPACE || args.namespace !== "file") return undefined;
         const found = await build.resolve(args.path, {
           kind: args.kind,
           importer: args.importer,
           resolveDir: args.resolveDir,
           pluginData: NAMESPACE,
         });
-        if (found.errors.length > 0 || !found.path.startsWith(runtimeDir + sep)) return undefined;
-        return { path: found.path.slice(runtimeDir.length + 1), namespace: NAMESPACE };
+        if (found.errors.length > 0 || found.external) return undefined;
+        if (found.path.startsWith(runtimeDir + sep)) return { path: found.path.slice(runtimeDir.length + 1), namespace: NAMESPACE };
+        const key = modules[found.path];
+        return key === undefined ? undefined : { path: key, namespace: MODULES };
       });
-      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, () => ({ contents, loader: "js" }));
+      build.onLoad({ filter: /.*/, namespace: NAMESPACE }, () => ({ contents: runtime.join("\n"), loader: "js" }));
+      build.onLoad({ filter: /.*/, namespace: MODULES }, (args) => ({ contents: module(args.path), loader: "js" }));
     },
   };
 }
 
-async function handle({ options, runtimeDir, names }) {
+async function handle({ options, ...server }) {
+  const missing = new Set();
   const result = await esbuild.build({
     ...options,
-    plugins: [runtimeModules(runtimeDir, names)],
+    plugins: [serverModules(server, missing)],
     metafile: true,
     write: true,
     logLevel: "silent",
+  }).catch((error) => {
+    if (missing.size === 0) throw error;
+    return null; // an import of a name the placeholder lacks: the caller asks the server, then again
   });
+  if (missing.size > 0) return { missing: [...missing] };
   return { inputs: Object.keys(result.metafile.inputs), outputs: Object.keys(result.metafile.outputs) };
 }
 

@@ -15,7 +15,9 @@ export function startDev(registry) {
 /**
  * NITRO_DEV_CONTROL_FD: one end of a socket pair `nitro dev` keeps the other end of (no port, so
  * nothing else can send reloads). Each line `{ id, tasks, file }` swaps those tasks' loader to
- * the chunk `file`; the answer `{ id, ok }` is sent once the next run will use it.
+ * the chunk `file`; the answer `{ id, ok }` is sent once the next run will use it. A line
+ * `{ id, modules }` loads those exposed modules (compiler/dev_modules.py) for the chunks to read
+ * and answers `{ id, ok, exports: { key: names } }`.
  */
 function listenForReloads(registry) {
   const fd = Number(process.env.NITRO_DEV_CONTROL_FD);
@@ -25,16 +27,28 @@ function listenForReloads(registry) {
   channel.on("error", () => {}); // nitro dev went away: it stops this server too
   channel.unref(); // never what keeps the server alive
   createInterface({ input: channel }).on("line", async (line) => {
-    const { id, tasks, file } = JSON.parse(line);
+    const { id, tasks, file, modules } = JSON.parse(line);
     let answer = { id, ok: true };
     try {
       // The chunk reads the runtime's names from here (templates/dev/esbuild_hot.mjs).
       globalThis.__nitroDevAutoImports ??= await registry.autoImports();
-      const url = `${pathToFileURL(file).href}?v=${id}`; // a new URL: a new module instance
-      for (const name of tasks) registry.replaceTask(name, () => import(url).then((chunk) => chunk.t0()));
+      if (modules) answer.exports = await loadModules(registry, modules);
+      const url = file && `${pathToFileURL(file).href}?v=${id}`; // a new URL: a new module instance
+      for (const name of tasks ?? []) registry.replaceTask(name, () => import(url).then((chunk) => chunk.t0()));
     } catch (error) {
       answer = { id, ok: false, error: String(error?.stack ?? error) };
     }
     channel.write(`${JSON.stringify(answer)}\n`);
   });
+}
+
+async function loadModules(registry, keys) {
+  const loaders = await registry.devModules();
+  const loaded = (globalThis.__nitroDevModules ??= {});
+  const exports = {};
+  for (const key of keys) {
+    loaded[key] ??= await loaders[key]();
+    exports[key] = Object.keys(loaded[key]).filter((name) => /^[A-Za-z_$][\w$]*$/.test(name));
+  }
+  return exports;
 }
