@@ -27,7 +27,12 @@ def test_modules_task_files_import_are_listed_and_learnt_once(
     monkeypatch.setenv("NITRO_ESBUILD", str(BIN / "esbuild"))
     runs: list[int] = []
     real = bundle._run
-    monkeypatch.setattr(bundle, "_run", lambda args, root: (runs.append(1), real(args, root)))
+
+    def counted(args: list[str], root: Path) -> None:
+        runs.append(1)
+        real(args, root)
+
+    monkeypatch.setattr(bundle, "_run", counted)
     project = write_project(tmp_path / "project", FILES)
     listing = project / ".nitro" / "build" / "dev" / "_dev_modules.mjs"
 
