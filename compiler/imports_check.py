@@ -89,22 +89,23 @@ def check_unprovided_globals(bundle_files: list[Path], root: Path) -> None:
     """Raise for each Nitro auto-import a user file uses without our runtime providing it.
     `bundle_files`: the entry and its split chunks, read as one (the stub of a missing name may
     sit in a shared chunk, the code using it in a task group's chunk)."""
-    text = "\n".join(file.read_text(encoding="utf-8") for file in bundle_files)
-    if MISSING_PREFIX not in text:
+    texts = [file.read_text(encoding="utf-8") for file in bundle_files]
+    if not any(MISSING_PREFIX in text for text in texts):
         return
-    names = sorted(set(re.findall(re.escape(MISSING_PREFIX) + r"([\w$]+)", text)))
-    problems = [_locate(name, text, root) for name in names]
+    missing = re.compile(re.escape(MISSING_PREFIX) + r"([\w$]+)")
+    names = sorted({name for text in texts for name in missing.findall(text)})
+    problems = [_locate(name, texts, root) for name in names]
     raise BundleError(
         "\n".join(problems)
         + f"\nNames usable without an import: {available_auto_imports()}; modules: {available_modules()}"
     )
 
 
-def _locate(name: str, bundle: str, root: Path) -> str:
+def _locate(name: str, bundles: list[str], root: Path) -> str:
     """`file:line: name is not provided` for each user file whose bundled code calls `name`."""
     use = re.compile(rf"(?<![\w$.]){re.escape(name)}(?![\w$])")
     found = []
-    for file, code in _sections(bundle):
+    for file, code in (section for bundle in bundles for section in _sections(bundle)):
         if file.endswith("_auto_imports.mjs") or not use.search(code):
             continue
         found.append(f"{file}:{_source_line(root / file, use)}")
@@ -115,8 +116,16 @@ def _locate(name: str, bundle: str, root: Path) -> str:
     )
 
 
+# The `export { a, b as c };` esbuild ends a chunk with (before its sourceMappingURL comment).
+CHUNK_EXPORTS = re.compile(r"^export \{[^}]*\};\s*(?://# sourceMappingURL=\S+\s*)?\Z", re.M)
+
+
 def _sections(bundle: str) -> list[tuple[str, str]]:
-    """(source path, code) for each `// path` section esbuild writes into a bundle."""
+    """(source path, code) for each `// path` section esbuild writes into one output file (its
+    head, the imports of shared chunks, belongs to no section: per file, so that a chunk's imports
+    are never read as the code of the previous file's last section). A chunk's closing export
+    list is not the code of its last section either."""
+    bundle = CHUNK_EXPORTS.sub("", bundle)
     parts = re.split(r"^// (\S+\.(?:[cm]?[jt]s))$", bundle, flags=re.M)
     return list(zip(parts[1::2], parts[2::2], strict=False))
 
