@@ -12,6 +12,7 @@ full rebuild and server restart), for comparison.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -58,7 +59,7 @@ def wait_for(port: int, value: str, timeout: float) -> float:
 def percentile(times: list[float], p: float) -> float:
     """The p-th percentile, nearest rank."""
     ordered = sorted(times)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def changes(task: Path, port: int, source: str, values: list[str]) -> list[float]:

@@ -14,6 +14,7 @@ import { sep } from "node:path";
 import { createInterface } from "node:readline";
 
 const esbuild = createRequire(import.meta.url)(process.argv[2]);
+esbuild.transform("").catch(() => {}); // starts esbuild's own process now, not at the first swap
 const NAMESPACE = "nitro-dev-runtime";
 const MODULES = "nitro-dev-module";
 
