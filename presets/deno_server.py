@@ -40,9 +40,15 @@ class DenoServer(Preset):
         names = [*RUNTIME_ENV, LOCK_ENV] if "schedulerLock" in self.runtime_options(project) else RUNTIME_ENV
         # useRuntimeConfig's override variables and useStorage's fs folders (compiler/nitro_apis.py).
         config_env, folders = deno_permissions(project)
-        # No --allow-read otherwise: Deno loads the bundle's chunks and node_modules packages without it.
-        files = [f"--allow-{what}={','.join(folders)}" for what in ("read", "write")] if folders else []
-        return ["--allow-net", f"--allow-env={','.join(sorted({*names, *config_env}))}", *files]
+        # Deno reads every dynamic import it can see into its module graph at start: at 10,000
+        # tasks 200 task-group chunks, +6 MiB and +40 ms (bench/bench_startup.py). With
+        # --unstable-lazy-dynamic-imports it reads a chunk on its first import, which then needs
+        # read access to the chunks folder (node_modules packages still load without it).
+        chunks = f"{self.server_dir(project)}/chunks"
+        files = [f"--allow-read={','.join([chunks, *folders])}"]
+        files += [f"--allow-write={','.join(folders)}"] if folders else []
+        env = f"--allow-env={','.join(sorted({*names, *config_env}))}"
+        return ["--unstable-lazy-dynamic-imports", "--allow-net", env, *files]
 
     def commands(self, project: Project) -> dict[str, str]:
         flags = " ".join(self.permissions(project))

@@ -57,8 +57,8 @@ def test_generated_files(tmp_path: Path, snapshot_file: Any) -> None:
         snapshot_file,
         {
             "preview": (
-                "deno run --allow-net --allow-env=HOST,NITRO_HOST,NITRO_PORT,NITRO_SHUTDOWN_TIMEOUT,"
-                "NITRO_TASKS_TOKEN,PORT .output/server/index.mjs"
+                "deno run --unstable-lazy-dynamic-imports --allow-net --allow-env=HOST,NITRO_HOST,NITRO_PORT,"
+                "NITRO_SHUTDOWN_TIMEOUT,NITRO_TASKS_TOKEN,PORT --allow-read=.output/server/chunks .output/server/index.mjs"
             )
         },
     )

@@ -30,8 +30,8 @@ from test_build_errors import fail, tree_digest
 
 DENO = str(BIN / "deno")
 PREVIEW = (
-    "deno run --unstable-cron --allow-net --allow-env=HOST,NITRO_HOST,NITRO_PORT,NITRO_SHUTDOWN_TIMEOUT,"
-    "NITRO_TASKS_TOKEN,PORT .output/server/index.mjs"
+    "deno run --unstable-cron --unstable-lazy-dynamic-imports --allow-net --allow-env=HOST,NITRO_HOST,NITRO_PORT,"
+    "NITRO_SHUTDOWN_TIMEOUT,NITRO_TASKS_TOKEN,PORT --allow-read=.output/server/chunks .output/server/index.mjs"
 )
 # A task that appends what it was given to $STATE_DIR/<name>.log, one JSON line per run.
 TRACE_TASK = """export default defineTask({{

@@ -48,7 +48,8 @@ def test_deno_command_allows_exactly_the_config_variables_and_storage_folder(tmp
         "NITRO_SECRET_TOKEN",
     } <= names
     # unstorage creates the missing parents of the mount one by one: ./.data, then ./.data/store.
-    assert "--allow-read=./.data" in argv and "--allow-write=./.data" in argv
+    # The bundle's chunks folder is readable too (presets/deno_server.py: lazily imported chunks).
+    assert "--allow-read=.output/server/chunks,./.data" in argv and "--allow-write=./.data" in argv
 
 
 def test_cloudflare_kv_binding_counts_across_worker_restarts(tmp_path: Path) -> None:
