@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -116,8 +117,14 @@ def install_nitro3() -> None:
 def server_argv(preset: str, project: Path) -> list[str]:
     if preset == "bun":
         return [str(BIN / "bun"), ".output/server/index.mjs"]
-    if preset == "deno_server":
-        return [str(BIN / "deno"), "run", "-A", ".output/server/index.mjs"]
+    if preset == "deno_server":  # the command nitro.json documents (permissions, lazy imports)
+        preview = (
+            json.loads((project / ".output" / "nitro.json").read_text())
+            .get("commands", {})
+            .get("preview", "")
+        )
+        flags = shlex.split(preview)[2:-1] if preview.startswith("deno run") else ["-A"]
+        return [str(BIN / "deno"), "run", *flags, ".output/server/index.mjs"]
     if preset == "vercel":
         return ["node", str(REPO / "tests" / "js" / "vercel_launcher.mjs"), ".vercel/output"]
     return ["node", ".output/server/index.mjs"]
