@@ -106,31 +106,35 @@ def measure(project: Path) -> tuple[float, int, int, int]:
 
 def cli_run(project: Path, *argv: str, cold: bool = False) -> tuple[float, float]:
     """(wall seconds, user + system CPU seconds of the process and its children) for one run of
-    the installed CLI's entry point, as the console scripts start it. `cold`: with an empty cache
-    folder (XDG_CACHE_HOME), as the first run after a config change or an upgrade; otherwise the
-    validated config and rendered sources of an earlier run are reused (compiler/user_cache.py)."""
-    script = (
-        f"import sys; sys.argv = {list(argv[:1])!r} + sys.argv[1:]; from nitro_build import entry; "
-        f"entry.{argv[0].replace('-', '_')}()"
-    )
-    with tempfile.TemporaryDirectory(prefix="nitro-bench-cache-") as empty:
+    the installed console script `argv[0]` with `argv[1:]`, as a user starts it. `cold`: with an
+    empty cache folder (XDG_CACHE_HOME), as the first run after a config change or an upgrade;
+    otherwise the validated config and rendered sources of an earlier run are reused
+    (compiler/user_cache.py)."""
+    with tempfile.TemporaryDirectory(prefix="nitro-bench-cache-") as empty, tempfile.TemporaryFile() as err:
         env = {**ENV, "XDG_CACHE_HOME": empty} if cold else ENV
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-c", script, *argv[1:]],
-            cwd=project,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            [*console_script(argv[0]), *argv[1:]], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=err
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(argv)} failed in {project}:\n{stderr}")
     return wall, usage.ru_utime + usage.ru_stime
+
+
+def console_script(name: str) -> list[str]:
+    """The command that runs console script `name` as installed (beside this Python), or the same
+    entry point from `-c` without an installed script."""
+    script = Path(sys.executable).parent / name
+    if script.is_file():
+        return [sys.executable, str(script)]
+    code = (
+        f"import sys; sys.argv[0] = {name!r}; from nitro_build import entry; entry.{name.replace('-', '_')}()"
+    )
+    return [sys.executable, "-c", code]
 
 
 # name -> (argv, cold); run interleaved, one of each per round, so load drift hits all alike.
