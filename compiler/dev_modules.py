@@ -1,4 +1,4 @@
-"""nitro dev: the modules task files import (a shared helper, a package), exposed by the dev bundle.
+"""nitro dev: the modules task files import (a helper, a package, the runtime), exposed by dev bundles.
 
 A task bundled alone and swapped into the running server (compiler/dev/hot.py) must use the
 server's instance of a module other modules import too, or the two copies would split its state.
@@ -47,17 +47,21 @@ def settle(sources: Path, root: Path, written: list[str]) -> bool:
 
 
 def task_imports(sources: Path, root: Path) -> list[str]:
-    """Every bundled module a task file imports (relative to the project), but our own."""
+    """Every bundled module a task file imports (relative to the project), the runtime's too (a
+    task importing `nitro/storage` gets the server's instance), but not other generated ones."""
     inputs = json.loads((sources / "meta.json").read_text(encoding="utf-8"))["inputs"]
     groups = os.path.relpath(sources / FOLDER, root) + "/"
+    runtime = os.path.relpath(sources / "runtime", root) + "/"
     tasks = {
         i["path"] for key, data in inputs.items() if key.startswith(groups) for i in data.get("imports", [])
     }
+    # A file imported as text (`with { type: "text" }`, the dashboard's) is not a module to expose.
+    modules = {path for path, data in inputs.items() if "with" not in data and ":" not in path}
     found = set()
     for task in tasks:
         for imported in inputs.get(task, {}).get("imports", []):
             path = imported["path"]
-            if path in inputs and ":" not in path and not path.startswith(".nitro/"):
+            if path in modules and (path.startswith(runtime) or not path.startswith(".nitro/")):
                 found.add(path)
     return sorted(found)
 

@@ -100,7 +100,8 @@ def test_changed_task_is_swapped_in_without_restart_and_its_top_level_runs_again
     # A swapped-in task uses the server's storage instance: it reads what another task stored.
     assert run.request("POST", "/_nitro/tasks/put", {"payload": {"value": 42}}) == (200, {"result": "stored"})
     before = swaps(run)
-    # An explicit import of a provided module is the server's instance too.
+    # An explicit import of a provided module (not exposed: no task imported it) reads the
+    # server's auto-import names.
     (project / "tasks" / "get.ts").write_text(
         'import { useStorage } from "nitro/storage";\n' + GET % "second"
     )
@@ -198,6 +199,17 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
     restarted(run, ready)
     assert run.request("GET", "/api/greet") == (200, {"greeting": "hello"})
     assert result(run, "shared") == "hello"
+
+    # A namespace import of a runtime module the bundle does not expose: `storage.useStorage` is
+    # no word the auto-imports were chosen by.
+    ready = run.ready_count()
+    (project / "tasks" / "count.ts").write_text(
+        'import * as storage from "nitro/storage";\n'
+        "export default defineTask({ run() { return { result: typeof storage.useStorage } } });\n"
+    )
+    restarted(run, ready)
+    assert "`import * as` of nitro/storage" in run.output
+    assert result(run, "count") == "function"
     assert swaps(run) == swaps_before
     assert_stopped(run, signal.SIGTERM)
 
@@ -271,6 +283,8 @@ def test_a_swapped_in_task_shares_the_servers_instance_of_a_module_other_tasks_i
         {
             "nitro.config.toml": CONFIG,
             "lib/shared.ts": SHARED,
+            # An explicit import: the dev bundle exposes runtime/storage.mjs for a swapped-in task.
+            "tasks/put.ts": 'import { useStorage } from "nitro/storage";\n' + PUT,
             "tasks/a.ts": 'import bump from "../lib/shared";\nexport default defineTask({ run() { return { result: ["a", bump()] } } });\n',
             "tasks/b.ts": 'import bump from "../lib/shared";\nexport default defineTask({ run() { return { result: ["b", bump()] } } });\n',
         },
@@ -286,4 +300,16 @@ def test_a_swapped_in_task_shares_the_servers_instance_of_a_module_other_tasks_i
     swapped(run, before, server)
     assert result(run, "a") == ["a2", 3, 3]
     assert result(run, "b") == ["b", 4]
+
+    # Namespace imports too, of a helper and of the runtime (useStorage is the server's).
+    assert run.request("POST", "/_nitro/tasks/put", {"payload": {"value": "kept"}})[0] == 200
+    before = swaps(run)
+    (project / "tasks" / "a.ts").write_text(
+        'import * as shared from "../lib/shared";\nimport * as storage from "nitro/storage";\n'
+        "export default defineTask({ async run() {\n"
+        '  return { result: ["a3", shared.default(), await storage.useStorage().getItem("shared")] };\n'
+        "} });\n"
+    )
+    swapped(run, before, server)
+    assert result(run, "a") == ["a3", 5, "kept"]
     assert_stopped(run, signal.SIGTERM)

@@ -1,5 +1,5 @@
 """compiler/dev_modules.py: the dev bundle lists the modules task files import (a shared helper, a
-package; not the runtime, not Node built-ins), learning them from esbuild's metafile: a second
+package, a runtime module; not the auto-imports, not Node built-ins), learning them from esbuild's metafile: a second
 esbuild run only when the list of the last build (.nitro/dev/modules.json) lacked one."""
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def test_modules_task_files_import_are_listed_and_learnt_once(
 
     pipeline.build(project, "dev")
     assert len(runs) == 2  # the first build learns the list, then bundles with it
-    assert json.loads((project / ".nitro" / "dev" / "modules.json").read_text()) == ["lib/shared.ts"]
+    storage = ".nitro/build/dev/runtime/storage.mjs"
+    assert json.loads((project / ".nitro" / "dev" / "modules.json").read_text()) == [storage, "lib/shared.ts"]
     assert '  "lib/shared.ts": () => import("../../../lib/shared.ts"),' in listing.read_text()
 
     runs.clear()
@@ -51,7 +52,7 @@ def test_modules_task_files_import_are_listed_and_learnt_once(
         "export default defineTask({ run() { return { result: 1 } } });\n"
     )
     pipeline.build(project, "dev")
-    assert json.loads((project / ".nitro" / "dev" / "modules.json").read_text()) == []
+    assert json.loads((project / ".nitro" / "dev" / "modules.json").read_text()) == [storage]
     runs.clear()
     pipeline.build(project, "dev")
     assert len(runs) == 1 and "lib/shared.ts" not in listing.read_text()

@@ -35,7 +35,7 @@ from ..errors import CompilerError
 from ..lazy_tasks import _ASYNC_INIT, FOLDER, group_name, task_modules
 from ..libs import node_path, source_words
 from ..plan import import_paths
-from ..provided import AUTO_IMPORTS, NITRO_AUTO_IMPORTS
+from ..provided import AUTO_IMPORTS, MODULES, NITRO_AUTO_IMPORTS
 from ..result import BuildResult
 from ..scan import task_facts
 from .esbuild_options import UnsupportedFlag, api_options
@@ -46,7 +46,7 @@ HOT = "hot"  # in the sources folder (entries) and in the server folder (chunks)
 SERVICE_TIMEOUT = 20.0  # seconds for one bundle of one task
 # The server's answer to `{ modules }` (dev.mjs): { "exports": { key: names } }, or an error.
 Ask = Callable[[list[str]], "dict[str, Any] | str"]
-_NAMESPACE_IMPORT = re.compile(rb"\bimport\s*\*|\bexport\s*\*")
+_NAMESPACE_IMPORT = re.compile(rb"""\bimport\s*\*\s*as\s+[\w$]+\s+from\s*["']([^"']+)["']""")
 _EXPORT = re.compile(r"^export (?:\{ ([\w$]+) \}|function ([\w$]+)\()", re.M)
 
 
@@ -208,9 +208,13 @@ def _check(armed: Armed, file: Path) -> None:
     words = source_words(data)
     if not (words & armed.candidates) <= armed.injected or words & armed.stubs:
         raise Fallback(f"{name}: the auto-imports it uses changed")
-    if _NAMESPACE_IMPORT.search(data):
-        # `ns.name` is not a word the auto-import module was pruned by (libs.used_auto_imports).
-        raise Fallback(f"{name}: a namespace import")
+    for spec in _NAMESPACE_IMPORT.findall(data):
+        # `ns.name` is no word the auto-imports were chosen by: only an exposed module has them all.
+        module = MODULES.get(spec.decode("utf-8", "replace"))
+        if module and str(armed.runtime / module.file) not in armed.modules:
+            raise Fallback(
+                f"{name}: `import * as` of {spec.decode()} (the server has no instance to share yet)"
+            )
 
 
 def _armed(root: Path, result: BuildResult, started_ns: int) -> Armed:

@@ -3,12 +3,12 @@
 // per line on stdin, one JSON answer per line on stdout; it exits when `nitro dev` closes stdin.
 //
 // The chunk must share the server's runtime (storage, hooks, runtime config are module state), so
-// every import of a runtime module becomes a lookup in the server's own instances: the names of the
-// dev bundle's auto-import module, which the server puts on globalThis before importing the chunk
-// (templates/runtime/dev.mjs). Only those names are exported, so importing another one is a build
-// error (nitro dev then rebuilds everything). So do imports of the modules the dev bundle exposes
-// (a helper or package other tasks import too): their export names come from the server, asked
-// once per module (the answer's `missing`). https://esbuild.github.io/plugins/
+// the auto-imports it uses are lookups in the server's own instances: the names of the dev
+// bundle's auto-import module, which the server puts on globalThis before importing the chunk
+// (templates/runtime/dev.mjs). Other imports of the runtime, and of the modules the dev bundle
+// exposes (a helper or package other tasks import too), read the server's instance of that module:
+// their export names come from the server, asked once per module (the answer's `missing`).
+// https://esbuild.github.io/plugins/
 import { createRequire } from "node:module";
 import { sep } from "node:path";
 import { createInterface } from "node:readline";
@@ -20,8 +20,9 @@ const MODULES = "nitro-dev-module";
 
 /**
  * Imports of the runtime, and of the modules the dev bundle exposes (compiler/dev_modules.py), read
- * the server's instances: `runtimeDir` is the runtime folder, `names` the auto-import names,
- * `modules` { resolved path: key } and `exports` { key: export names } (a key without: `missing`).
+ * the server's instances: `runtimeDir` is the runtime folder, `names` the auto-import names (what
+ * a runtime module the bundle does not expose offers), `modules` { resolved path: key } and
+ * `exports` { key: export names } (a key without: `missing`).
  */
 function serverModules({ runtimeDir, names, modules, exports }, missing) {
   const runtime = ["const names = globalThis.__nitroDevAutoImports;", ...names.map((n) => `export const ${n} = names.${n};`)];
@@ -43,9 +44,12 @@ function serverModules({ runtimeDir, names, modules, exports }, missing) {
           pluginData: NAMESPACE,
         });
         if (found.errors.length > 0 || found.external) return undefined;
-        if (found.path.startsWith(runtimeDir + sep)) return { path: found.path.slice(runtimeDir.length + 1), namespace: NAMESPACE };
         const key = modules[found.path];
-        return key === undefined ? undefined : { path: key, namespace: MODULES };
+        if (key !== undefined) return { path: key, namespace: MODULES };
+        // Another runtime module reads the auto-import names: a name the server lacks is a build
+        // error ("No matching export"), so the full build takes it (hot.py refuses `import *`).
+        if (!found.path.startsWith(runtimeDir + sep)) return undefined;
+        return { path: found.path.slice(runtimeDir.length + 1), namespace: NAMESPACE };
       });
       build.onLoad({ filter: /.*/, namespace: NAMESPACE }, () => ({ contents: runtime.join("\n"), loader: "js" }));
       build.onLoad({ filter: /.*/, namespace: MODULES }, (args) => ({ contents: module(args.path), loader: "js" }));
