@@ -121,11 +121,12 @@ def sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()))
 
 
-def assert_exactly_once(counts: Counter, expected: set[int]) -> None:
+def assert_exactly_once(counts: Counter, expected: set[int], context: str = "") -> None:
+    """Every firing in `expected` ran once, none twice; `context` (replica logs) ends a failure."""
     twice = sorted(ms for ms, n in counts.items() if n > 1)
     missing = sorted(expected - set(counts))
-    assert not twice, f"firings run more than once: {twice}"
-    assert not missing, f"firings never run: {missing} (ran: {sorted(counts)})"
+    assert not twice, f"firings run more than once: {twice}{context}"
+    assert not missing, f"firings never run: {missing} (ran: {sorted(counts)}){context}"
 
 
 def slow_runs(state: Path) -> list[tuple[int, int, int, str]]:

@@ -203,9 +203,12 @@ class SentinelSetup:
         answer = self.cli(self.sentinels[0].port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.name)
         return int(answer.split()[1])
 
-    def failover(self) -> None:
-        """SENTINEL FAILOVER: the replica becomes the master, the old master its replica."""
+    def failover(self, stall_ms: int = 0) -> None:
+        """SENTINEL FAILOVER: the replica becomes the master, the old master its replica. With
+        `stall_ms`, the master first holds every write that long (CLIENT PAUSE WRITE)."""
         before = self.master_port()
+        if stall_ms:
+            assert self.cli(self.master.port, "CLIENT", "PAUSE", str(stall_ms), "WRITE") == "OK"
         assert self.cli(self.sentinels[0].port, "SENTINEL", "FAILOVER", self.name) == "OK"
         wait_until(lambda: self.master_port() != before, 15, "the sentinels to name the new master")
 
@@ -303,10 +306,18 @@ class ClusterSetup:
         wait_until(self._ready, 20, "the cluster to be ok again")
         return replica.port
 
-    def failover(self) -> int:
-        """CLUSTER FAILOVER on one replica: it takes over its master's slots. Its port."""
+    def failover(self, stall_ms: int = 0) -> int:
+        """CLUSTER FAILOVER on one replica: it takes over its master's slots. Its port.
+
+        The master holds every write from the start of a manual fail-over until the replica has
+        taken over. With `stall_ms`, the replica is frozen (SIGSTOP) that long right after the
+        fail-over starts: a slow hand-over, as on a loaded machine."""
         replica = next(n for n in self.nodes if self.roles()[n.port] == "slave")
         assert redis_cli(replica.port, "CLUSTER", "FAILOVER") == "OK"
+        if stall_ms:
+            os.killpg(replica.proc.pid, signal.SIGSTOP)
+            time.sleep(stall_ms / 1000)
+            os.killpg(replica.proc.pid, signal.SIGCONT)
         wait_until(lambda: self.roles()[replica.port] == "master", 15, "the replica to become a master")
         wait_until(self._ready, 15, "the cluster to be ok again")
         return replica.port

@@ -33,9 +33,9 @@ from lock_replicas import (
 from redis_nodes import ClusterSetup, IdleDropProxy, SentinelSetup, redis_cli
 
 LOCK = 'driver = "redis"\nprefix = "topo"\n'
-# Each firing's claim is retried at most once after a command timeout (2 s) and a reconnect:
-# runs land within this long after their firing.
-LATE_S = 6
+# A claim keeps trying through a fail-over for at least 10 s (templates/runtime/lock.mjs
+# RETRY_MIN_MS): runs land within this long after their firing.
+LATE_S = 10
 
 
 PROBE_RUNTIMES = {"node": [NODE], "bun": [str(BIN / "bun")], "deno": [str(BIN / "deno"), "run", "-A"]}
@@ -183,35 +183,38 @@ def test_a_redis_restart_that_loses_the_lease_does_not_start_a_second_run(
     assert runs[0][0] >= t0 * 1000 - 1000
 
 
-# Known intermittent failure, under investigation (seen once in four clean-clone CI runs on two
-# xdist workers): one */2 firing near a Cluster fail-over behind the idle-dropping proxy never ran.
-# Kept running and reported (xfail, not strict) rather than hidden; see the closing note.
-CLUSTER_FLAKE = pytest.mark.xfail(
-    reason="intermittent: a firing near a Cluster fail-over behind an idle-dropping proxy can be lost",
-    strict=False,
+@pytest.mark.parametrize(
+    ("topology", "stall_ms"),
+    [("sentinel", 0), ("cluster", 0), ("cluster", 3000)],
+    ids=["sentinel", "cluster", "cluster-stalled"],
 )
-
-
-@pytest.mark.parametrize("topology", ["sentinel", pytest.param("cluster", marks=CLUSTER_FLAKE)])
 def test_a_fail_over_behind_a_network_that_drops_idle_connections(
-    tmp_path, start_server, stoppable, topology
+    tmp_path, start_server, stoppable, topology, stall_ms
 ) -> None:
     # Sentinel: the sentinels name master and replica at proxy ports. Cluster: every node is
     # announced at a proxy's port (seeds, MOVED targets). Either way the replicas' data connections
     # go dead after 1.5 s idle; firings every 2 s; a fail-over in the middle.
+    # cluster-stalled: the promoted replica freezes for 3 s once the fail-over began, longer than
+    # cluster-node-timeout (2 s), as a starved process on a loaded machine does: the master holds
+    # writes meanwhile and the cluster answers CLUSTERDOWN for seconds (a firing near a fail-over
+    # was lost this way: CLUSTERDOWN and a second command timeout ended its claim). Claims and
+    # leases keep trying through it, and firings it delayed run late, once each, in order.
     kind = SentinelSetup if topology == "sentinel" else ClusterSetup
     setup = stoppable(kind(tmp_path / topology, idle_drop=1.5))
     project = built(tmp_path / "p", "tick", TICK, LOCK, cron="*/2 * * * * *")
     state = tmp_path / "ticks.log"
-    replicas = run_replicas(start_server, project, setup.url, state)
+    replicas = start_replicas(
+        start_server, project, setup.url, state, ["node"] * 3, NITRO_SCHEDULER_LOCK_TRACE="1"
+    )
     t0 = time.time()
     sleep_until(t0 + 5)
-    setup.failover()
+    setup.failover(stall_ms)
     sleep_until(time.time() + 6)
     t1 = time.time()
     expected = {ms for ms in whole_seconds(t0, t1) if ms % 2000 == 0}
-    wait_until(lambda: set(tick_counts(state)) >= expected, LATE_S, "the late claims to land")
-    assert_exactly_once(tick_counts(state), expected)
+    trace = "".join(f"\n--- {r.log_path.name}\n{r.output}" for r in replicas)  # every attempt, on failure
+    wait_until(lambda: set(tick_counts(state)) >= expected, LATE_S, f"the late claims to land{trace}")
+    assert_exactly_once(tick_counts(state), expected, trace)
     dropped = sum(proxy.dropped for proxy in setup.proxies)
     assert dropped >= 3, "no connection was dropped: nothing was tested"
     for replica in replicas:
@@ -255,10 +258,10 @@ def test_an_acl_user_without_info_still_claims(redis) -> None:
 def test_a_dead_master_is_replaced_and_no_firing_runs_twice(
     tmp_path, start_server, stoppable, topology
 ) -> None:
-    # The master stops (Cluster: the one serving the task's lease key): firings it should take are
-    # skipped (the outage is logged) until its replica takes over (Sentinel: down after 1 s, then
-    # promoted; Cluster: cluster-node-timeout 2 s); then every firing runs exactly once again, and
-    # none ever runs twice.
+    # The master stops (Cluster: the one serving the task's lease key) until its replica takes over
+    # (Sentinel: down after 1 s, then promoted; Cluster: cluster-node-timeout 2 s). Firings in
+    # between keep trying for 10 s and run late, once; one that could not is skipped and the outage
+    # logged. Every firing after the take-over runs exactly once, and none ever runs twice.
     kind = SentinelSetup if topology == "sentinel" else ClusterSetup
     setup = stoppable(kind(tmp_path / topology))
     project = built(tmp_path / "p", "tick", TICK, LOCK)
@@ -272,8 +275,10 @@ def test_a_dead_master_is_replaced_and_no_firing_runs_twice(
     sleep_until(recovered + 5)
     t1 = time.time()
     wait_until(lambda: set(tick_counts(state)) >= whole_seconds(recovered + 1, t1), LATE_S, "the late claims")
-    assert_exactly_once(tick_counts(state), whole_seconds(t0, killed) | whole_seconds(recovered + 1, t1))
-    assert any(OUTAGE in replica.output for replica in replicas)
+    counts = tick_counts(state)
+    assert_exactly_once(counts, whole_seconds(t0, killed) | whole_seconds(recovered + 1, t1))
+    if not set(counts) >= whole_seconds(killed, recovered + 1):
+        assert any(OUTAGE in replica.output for replica in replicas)
 
 
 def test_cluster_follows_ask_during_a_slot_migration(tmp_path, stoppable) -> None:

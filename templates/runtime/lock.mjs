@@ -10,36 +10,94 @@
 // defines import.meta._schedulerLock (presets/base.py), so esbuild drops the import without a lock
 // (about a third of a node_server bundle); unbundled (tests), the import stays.
 
+// With a lock, a firing's claim and lease keep trying through a fail-over for the schedule's period
+// (the time to its next firing), at least RETRY_MIN_MS (a fail-over takes seconds: Sentinel's
+// down-after-milliseconds and election, Cluster's cluster-node-timeout) and at most RETRY_MAX_MS
+// (well inside the claim key's 60 s, so a late claim still meets the winner's key). A firing that
+// waited runs late, once; one whose window ends first is skipped, and the outage logged.
+export const RETRY_MIN_MS = 10_000;
+export const RETRY_MAX_MS = 30_000;
+
+// A run that started over this long after its firing time was delayed by the lock (a fail-over):
+// a firing that comes while it runs waits for it (within its window) instead of being skipped.
+export const DELAYED_MS = 1_000;
+
+/** Whether a run of the firing at `firingMs`, started at `startedMs`, was not running at `dueMs`
+ * or was delayed (see DELAYED_MS): a firing due at `dueMs` waits for it rather than skip. */
+export const waitable = (firingMs, startedMs, dueMs) => startedMs > dueMs || startedMs - firingMs > DELAYED_MS;
+
+/** Until when a firing at `firingMs` keeps trying; 0 (no waiting) when its next firing is unknown. */
+export const retryUntil = (firingMs, nextMs) =>
+  nextMs > firingMs ? Date.now() + Math.min(Math.max(nextMs - firingMs, RETRY_MIN_MS), RETRY_MAX_MS) : 0;
+
 /** Wraps the scheduler hooks with the overlap policy and the configured lock (registry `options`). */
 export function scheduleGuards(options = {}, { runTask, claim = async () => true, log = console } = {}) {
   const overlap = options.taskOverlap ?? {};
   const locking = import.meta._schedulerLock !== false && options.schedulerLock
     ? import("./redis_lock.mjs").then(({ createRedisLock }) => createRedisLock(options.schedulerLock, { log }))
     : null;
-  const running = new Set(); // tasks this process runs now for the scheduler (overlap "skip")
+  // Task -> { started, ended, end() } of the firing this process runs (or is getting the lease for)
+  // now for the scheduler (overlap "skip").
+  const running = new Map();
   // `${task}@${firingMs}` -> what to release when that run ends. The scheduler calls runTask right
   // after a won claim with payload.scheduledTime = firingMs, which pairs a run with its claim
   // while keeping scheduler.mjs and its claim seam unchanged.
   const leases = new Map();
   const slot = (name, firingMs) => `${name}@${firingMs}`;
 
-  async function guardedClaim(name, firingMs) {
+  // `nextMs`: the schedule's next firing, which bounds how long the lock keeps trying (retryUntil).
+  async function guardedClaim(name, firingMs, nextMs) {
     if (!(await claim(name, firingMs))) return false;
     const lock = await locking;
+    const until = lock ? retryUntil(firingMs, nextMs) : 0;
     // Losing the claim is the normal case on all replicas but one: skip silently.
-    if (lock && !(await lock.claimFiring(name, firingMs))) return false;
+    if (lock && !(await lock.claimFiring(name, firingMs, until))) return false;
     if ((overlap[name] ?? "skip") !== "skip") return true;
-    if (running.has(name)) return skipOverlap(log, name, firingMs, "its previous run is still running");
-    running.add(name); // before any await, so a concurrent firing sees it
-    const lease = lock ? await lock.acquireRun(name, firingMs) : null;
+    const previous = running.get(name);
+    if (previous && !(await previousEnded(previous, name, firingMs, until))) {
+      return skipOverlap(log, name, firingMs, "its previous run is still running");
+    }
+    const entry = begin(name, firingMs); // right after the check, no await between: a concurrent firing sees it
+    const lease = lock ? await lock.acquireRun(name, firingMs, until) : null;
     if (typeof lease === "string") {
-      running.delete(name);
+      finish(name, entry);
       if (lease === "held") return skipOverlap(log, name, firingMs, "its previous run is still running on another replica");
       if (lease === "grace") return skipOverlap(log, name, firingMs, lock.graceReason());
       return false; // "unavailable": the outage is logged by the lock
     }
-    leases.set(slot(name, firingMs), lease);
+    entry.started = Date.now();
+    leases.set(slot(name, firingMs), { lease, entry });
     return true;
+  }
+
+  function begin(name, firingMs) {
+    const entry = { firingMs, started: 0 }; // when the run started (ms), once it has its lease
+    entry.ended = new Promise((resolve) => (entry.end = resolve));
+    running.set(name, entry);
+    return entry;
+  }
+
+  function finish(name, entry) {
+    if (running.get(name) === entry) running.delete(name);
+    entry.end();
+  }
+
+  /**
+   * Whether the `previous` firing of `name` in this process has ended. One that has not started
+   * yet, started after this firing's time, or started late (`waitable`: its claim or lease waited
+   * out a fail-over) is waited for, run and all, until `until`, so that the two run one after the
+   * other instead of this one being skipped.
+   */
+  async function previousEnded(previous, name, firingMs, until) {
+    if (previous.started && !waitable(previous.firingMs, previous.started, firingMs)) return false;
+    if (Date.now() >= until) return false;
+    let timer;
+    await new Promise((resolve) => {
+      timer = setTimeout(resolve, until - Date.now());
+      previous.ended.then(resolve);
+    });
+    clearTimeout(timer);
+    return !running.has(name);
   }
 
   // Not async: without a lease it returns runTask's own promise, the run in progress when the task
@@ -47,9 +105,9 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
   function guardedRunTask(name, opts) {
     const key = slot(name, opts?.payload?.scheduledTime);
     if (!leases.has(key)) return runTask(name, opts);
-    const lease = leases.get(key);
+    const { lease, entry } = leases.get(key);
     leases.delete(key);
-    return leasedRun(() => runTask(name, opts), () => running.delete(name), lease);
+    return leasedRun(() => runTask(name, opts), () => finish(name, entry), lease);
   }
 
   return { runTask: guardedRunTask, claim: guardedClaim, log, close: () => locking?.then((lock) => lock.close()) };

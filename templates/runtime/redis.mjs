@@ -7,9 +7,10 @@
 // - nothing for the user to install: a lock works in any bundle, with no "npm install redis"
 //   step and no build error when it is missing;
 // - size: node-redis 6 bundles to ~1.6 MB of JavaScript; this file is a few KB;
-// - failure semantics we control. A scheduler claim must fail fast and never be replayed
-//   late: node-redis queues commands while disconnected (offline queue) and retries them after
-//   reconnecting, which would send a stale `SET NX` for a firing that is long past. Here a
+// - failure semantics we control. A scheduler claim must never be replayed late: node-redis
+//   queues commands while disconnected (offline queue) and retries them after reconnecting,
+//   which would send a stale `SET NX` for a firing that is long past (redis_client.mjs retries
+//   a claim only within its window). Here a
 //   command either gets its answer within `commandTimeoutMs` or fails, and a broken connection
 //   fails every command waiting on it; the next command opens a new connection.
 // We need five commands (SET NX PX, GET, DEL, PING, EVAL for compare-and-delete); node:net and
@@ -77,6 +78,14 @@ export class StaleConnectionError extends Error {
 
 /** A failure of the connection itself (not an answer from Redis): the command may be retried. */
 export const isConnectionError = (error) => !(error instanceof RedisReplyError);
+
+/** No connection could be opened (refused, unreachable, no answer to connect or the handshake). */
+export class RedisConnectError extends Error {
+  name = "RedisConnectError";
+  constructor(cause) {
+    super(cause?.message ?? String(cause), { cause });
+  }
+}
 
 /** RESP2 request: an array of bulk strings. */
 export function encodeCommand(args) {
@@ -229,7 +238,7 @@ export function connectNode(node, settings, { connectTimeoutMs = 2000, commandTi
     async command(...commands) {
       conn ??= open();
       const c = conn;
-      await c.ready;
+      await c.ready.catch((error) => Promise.reject(error instanceof RedisReplyError ? error : new RedisConnectError(error)));
       const replies = commands.map((args) => send(c, args));
       replies.slice(0, -1).forEach((reply) => reply.catch(() => {})); // the last one reports
       return replies.at(-1);

@@ -9,13 +9,15 @@
 //   command goes to the node known to serve its key's hash slot, else to a seed node; `-MOVED`
 //   teaches the slot's node, `-ASK` sends that one command (after ASKING) to the node named.
 // A command that fails on its connection (reset, closed, no answer in time: a NAT or load balancer
-// that dropped the idle connection) is retried once, on a fresh connection, after re-discovery.
+// that dropped the idle connection) is retried once, on a fresh connection, after re-discovery; one
+// given a window (`until`) keeps trying through a fail-over until it ends (see attempt).
 //
 // `onChange(reason)` is called when a node answers at the same address with another run_id than
 // before: it restarted, and without persistence it lost every key. (A fail-over is not reported:
 // the promoted replica holds the data it had replicated, all but the last moment's writes.)
 import {
-  connectNode, isConnectionError, RedisReadOnlyError, RedisRedirectError, RedisReplyError, StaleConnectionError,
+  connectNode, isConnectionError, RedisConnectError, RedisReadOnlyError, RedisRedirectError, RedisReplyError,
+  StaleConnectionError,
 } from "./redis.mjs";
 import { parseRedisUrl } from "./redis_url.mjs";
 
@@ -28,11 +30,29 @@ const MAX_HOPS = 5;
 // master the sentinels name at that moment.
 const SENTINEL_RECHECK_MS = 250;
 
+// While a fail-over is under way, a command with a window (redis_lock.mjs) is tried again after
+// this pause, doubled after each failure up to MAX_PAUSE_MS.
+const FIRST_PAUSE_MS = 50;
+const MAX_PAUSE_MS = 500;
+// Replies that mean "not here, not now" while a topology changes; the command did not run:
+// https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/ (CLUSTERDOWN,
+// TRYAGAIN), MASTERDOWN (a replica that lost its master), LOADING (a restarted node loading data).
+const SETTLING = /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING)$/;
+
 /**
  * Whether a command that failed this way may be sent again: its connection failed (the command
- * may or may not have run), or it reached a node a fail-over had demoted (READONLY: it did not run).
+ * may or may not have run), it reached a node a fail-over had demoted (READONLY: it did not run),
+ * it was still redirected after MAX_HOPS, or the topology is settling (SETTLING: it did not run).
  */
-const retryable = (error) => isConnectionError(error) || error instanceof RedisReadOnlyError;
+const retryable = (error) =>
+  isConnectionError(error) || error instanceof RedisReadOnlyError || error instanceof RedisRedirectError ||
+  (error instanceof RedisReplyError && SETTLING.test(error.code));
+// NITRO_SCHEDULER_LOCK_TRACE=1 logs every attempt of a command, where it went and how it ended
+// (tests/test_redis_topologies.py prints it when a firing is lost or doubled).
+const TRACE = globalThis.process?.env?.NITRO_SCHEDULER_LOCK_TRACE
+  ? (args, node, outcome, startMs) =>
+      console.error(`[nitro] lock trace ${new Date().toISOString()} ${args[0]} ${keyOf(args) ?? ""} @ ${nodeId(node)}: ${outcome} (${Date.now() - startMs} ms)`)
+  : () => {};
 
 /** `{ target, command(...args), send(...args), close() }` for a Redis URL (see redis_url.mjs). */
 export function createRedisClient(url, { onChange = () => {}, ...options } = {}) {
@@ -86,34 +106,61 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   }
 
   /**
-   * Sends `args` where its key lives: `{ reply, retried }`, `retried` when it was sent again after
-   * a connection failure (so it may have run twice: a SET NX answered nil may be our own). One
-   * retry, plus any number (up to MAX_HOPS) after failures on connections that had gone idle.
+   * Sends `args` where its key lives: `{ reply, retried, waited }`, `retried` when it was sent again
+   * after a connection failure (so it may have run twice: a SET NX answered nil may be our own),
+   * `waited` when the topology was changing meanwhile (a known slot moved, a demoted or settling
+   * node, a failure other than an idle connection's): other commands may have waited as well.
+   * A retryable failure (see `retryable`) is retried at once, once; failures on connections that
+   * had gone idle are retried at once without counting (up to MAX_HOPS). Until `until` (ms since
+   * the epoch, 0: no window) it then keeps trying, pausing between attempts, while a fail-over
+   * or resharding is under way (see `keepTrying`).
    */
-  async function attempt(args) {
+  async function attempt(args, until = 0) {
     let asking = null;
     let retries = 1;
+    let idleRetries = MAX_HOPS;
+    let redirects = 0;
+    let pause = FIRST_PAUSE_MS;
     let retried = false;
-    for (let hop = 0; ; hop++) {
+    let waited = false;
+    for (;;) {
       const node = asking ?? (await route(keyOf(args)));
+      const t = Date.now();
       try {
         const reply = await nodeClient(node).command(...(asking ? [["ASKING"], args] : [args]));
+        TRACE(args, node, JSON.stringify(reply), t);
         suspects.delete(nodeId(node));
-        return { reply, retried };
+        return { reply, retried, waited };
       } catch (error) {
+        TRACE(args, node, `${error?.name}: ${error?.message}`, t);
         asking = null;
-        if (error instanceof RedisRedirectError && hop < MAX_HOPS) {
+        if (error instanceof RedisRedirectError && redirects++ < MAX_HOPS) {
+          waited ||= error.code === "MOVED" && slots.has(error.slot);
           if (error.code === "MOVED") slots.set(error.slot, error.node);
           else asking = error.node;
           continue;
         }
-        if (!retryable(error) || hop >= MAX_HOPS) throw named(error, node);
-        rediscover(node);
-        if (!(error instanceof StaleConnectionError) && retries-- === 0) throw named(error, node);
+        if (!retryable(error)) throw named(error, node);
         retried ||= isConnectionError(error);
+        rediscover(node, error);
+        if (error instanceof StaleConnectionError && idleRetries-- > 0) continue;
+        waited = true;
+        if (retries-- > 0 && !(error instanceof RedisRedirectError)) continue;
+        const left = until - Date.now();
+        if (!keepTrying(error) || left <= 0) throw named(error, node);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+        pause = Math.min(pause * 2, MAX_PAUSE_MS);
+        redirects = 0;
       }
     }
   }
+
+  /**
+   * Whether a failure may end once the topology settles, so that a command with a window keeps
+   * trying: every retryable failure, except that a single server that refuses connections is down
+   * (an outage: nothing will take its place, and a firing during it is skipped, not run late).
+   */
+  const keepTrying = (error) => !(target.topology === "single" && error instanceof RedisConnectError);
 
   /** The error to report, with what to do for the replies that mean "wrong node". */
   function named(error, node) {
@@ -124,7 +171,7 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
       error.message = `${error.message} (${at} is a read-only replica: point the URL at the master, or use redis+sentinel://sentinel:26379/master so fail-overs are followed)`;
     } else if (error instanceof RedisRedirectError) {
       error.message = `${error.message} (still redirected after ${MAX_HOPS} hops: the cluster is resharding)`;
-    } else if (error instanceof RedisReplyError && /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING)$/.test(error.code)) {
+    } else if (error instanceof RedisReplyError && SETTLING.test(error.code)) {
       error.message = `${error.message} (at ${at}: the Redis topology is changing; later firings retry)`;
     }
     return error;
@@ -136,6 +183,11 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
     command: async (...args) => (await attempt(args.map(String))).reply,
     /** The same, as `{ reply, retried }` (see attempt). */
     send: (...args) => attempt(args.map(String)),
+    /** `command` and `send` that keep trying through a fail-over until `until` (see attempt). */
+    until: (until) => ({
+      command: async (...args) => (await attempt(args.map(String), until)).reply,
+      send: (...args) => attempt(args.map(String), until),
+    }),
     close() {
       for (const client of nodes.values()) client.close();
       sentinels?.close();

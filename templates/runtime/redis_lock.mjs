@@ -1,6 +1,7 @@
 // The Redis side of the scheduler lock (lock.mjs): claims of firings and leases of runs.
 import { readEnv } from "./env.mjs";
 import { createRedisClient } from "./redis_client.mjs";
+import { waitable } from "./lock.mjs";
 import { redactUrl } from "./redis_url.mjs";
 
 // A firing's claim key (`<prefix>:firing:<firingMs>:<task>`) lives CLAIM_TTL_MS. Every replica
@@ -23,6 +24,9 @@ export const RENEW_MS = 1_000;
 // reconnects at once; the rest is margin for a slow answer. A holder that cannot reach Redis for
 // longer than that (a network partition at the same time) may not re-assert in time.
 export const GRACE_MS = RENEW_MS + 2_000;
+// A release keeps trying this long through a fail-over (a lease left behind holds back the task's
+// next firings until it expires).
+const RELEASE_RETRY_MS = 5_000;
 
 // Compare-and-delete: only the run that set the key may delete it.
 const RELEASE = 'if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end';
@@ -67,37 +71,52 @@ export function createRedisLock(config, { log = console } = {}) {
     for (const renew of held) renew();
   }
 
-  async function call(method, ...args) {
+  /** `method` of the client, or of its view that keeps trying until `until` (when given). */
+  async function call(method, args, until = 0) {
     if (setupError) throw setupError;
-    const reply = await client[method](...args);
+    const reply = await (until ? client.until(until) : client)[method](...args);
     health.ok();
     return reply;
   }
 
-  /** SET key value NX PX ttl; true if the key is ours. */
-  async function setOwned(key, value, ttl) {
-    const { reply, retried } = await call("send", "SET", key, value, "NX", "PX", ttl);
-    if (reply === "OK") return true;
+  /** SET key value NX PX ttl: `{ owned, waited }`, owned if the key is ours (see client `send`). */
+  async function setOwned(key, value, ttl, until) {
+    const { reply, retried, waited } = await call("send", ["SET", key, value, "NX", "PX", ttl], until);
     // Nil after a retry: taken, possibly by our first attempt, which may have landed before its
     // connection died. The key says whose it is.
-    return retried && (await call("command", "GET", key)) === value;
+    const owned = reply === "OK" || (retried && (await call("command", ["GET", key], until)) === value);
+    return { owned, waited };
   }
 
-  async function claimFiring(name, firingMs) {
+  /** `until`: how long the claim keeps trying through a fail-over (lock.mjs retryUntil; 0: no time). */
+  async function claimFiring(name, firingMs, until = 0) {
     try {
-      return await setOwned(`${prefix}:firing:${firingMs}:${name}`, owner, CLAIM_TTL_MS);
+      return (await setOwned(`${prefix}:firing:${firingMs}:${name}`, owner, CLAIM_TTL_MS, until)).owned;
     } catch (error) {
       health.failed(error);
       return policy === "run";
     }
   }
 
-  async function acquireRun(name, firingMs) {
+  /**
+   * The run's lease (its value: owner, firing and start time). Found held, it is asked for again
+   * until `until` when the holder's run was delayed (lock.mjs `waitable`: it started late, or
+   * after this firing's time), or when this request waited out a fail-over (the holder's run may
+   * have ended long ago, its release waiting behind the same fail-over).
+   */
+  async function acquireRun(name, firingMs, until = 0) {
     if (Date.now() < grace.until) return "grace";
     const key = `${prefix}:running:${name}`;
-    const token = `${owner}@${firingMs}`;
+    const token = `${owner}@${firingMs}@${Date.now()}`;
     try {
-      return (await setOwned(key, token, LEASE_TTL_MS)) ? holdLease(key, token) : "held";
+      for (let pause = 100, disturbed = false; ; pause = Math.min(pause * 2, 1_000)) {
+        const { owned, waited } = await setOwned(key, token, LEASE_TTL_MS, until);
+        if (owned) return holdLease(key, token);
+        disturbed ||= waited;
+        if (Date.now() + pause > until) return "held";
+        if (!disturbed && !delayedHolder(await call("command", ["GET", key], until), firingMs)) return "held";
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     } catch (error) {
       health.failed(error);
       return policy === "run" ? null : "unavailable";
@@ -107,7 +126,7 @@ export function createRedisLock(config, { log = console } = {}) {
   /** Renews (or re-asserts) the lease while the run lasts; `release()` deletes it if still ours. */
   function holdLease(key, token) {
     const renew = () =>
-      call("command", "EVAL", RENEW, 1, key, token, LEASE_TTL_MS)
+      call("command", ["EVAL", RENEW, 1, key, token, LEASE_TTL_MS])
         .then((kept) => {
           if (kept === 0) log.error(`[nitro] scheduler lock: lease ${key} was taken by another run while this one was still going`);
           if (kept === 2) (log.warn ?? log.error).call(log, `[nitro] scheduler lock: lease ${key} was gone (Redis lost it) and is set again`);
@@ -120,16 +139,25 @@ export function createRedisLock(config, { log = console } = {}) {
       release: () => {
         clearInterval(timer);
         held.delete(renew);
-        // If Redis is down now, the lease simply expires after LEASE_TTL_MS.
-        return call("command", "EVAL", RELEASE, 1, key, token).catch((error) => health.failed(error));
+        // A release that fails holds back the task's next firings until the lease expires, so it
+        // keeps trying through a fail-over; if Redis stays down, the lease expires after LEASE_TTL_MS.
+        const until = Date.now() + RELEASE_RETRY_MS;
+        return call("command", ["EVAL", RELEASE, 1, key, token], until).catch((error) => health.failed(error));
       },
     };
   }
 
   // Early feedback at startup: an unreachable Redis is reported before the first firing.
-  if (client) call("command", "PING").then(() => log.log?.(`[nitro] scheduler lock: Redis at ${redactUrl(url)} (prefix "${prefix}")`), health.failed);
+  if (client) call("command", ["PING"]).then(() => log.log?.(`[nitro] scheduler lock: Redis at ${redactUrl(url)} (prefix "${prefix}")`), health.failed);
   const graceReason = () => `${grace.reason}; runs in progress may re-assert their leases until ${new Date(grace.until).toISOString()}`;
   return { claimFiring, acquireRun, graceReason, close: () => client?.close() };
+}
+
+/** Whether the lease `token` (`owner@firing@start`) is free now or held by a delayed run (`waitable`). */
+function delayedHolder(token, dueMs) {
+  if (token === null) return true;
+  const [, firing, started] = String(token).split("@").map(Number);
+  return waitable(firing, started, dueMs);
 }
 
 /** Logs the start of an outage once (not once per firing) and its end once. */

@@ -62,15 +62,16 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
     // A firing not after `afterMs` would re-fire at once, forever: refuse it loudly.
     if (!(at > afterMs)) return log.error(`[nitro] schedule "${schedule.cron}" gave a firing time not after ${afterMs}`);
     wait(at, () => fire(schedule, at));
+    return at;
   }
 
   function fire(schedule, at) {
     // Next firing after this one, or after now when the process was stalled: missed firings are skipped, not replayed.
-    arm(schedule, Math.max(at, now()));
+    const nextMs = arm(schedule, Math.max(at, now()));
     const tasks = schedule.tasks.filter((name) => lastFiring.get(name) !== at);
     if (tasks.length === 0) return;
     for (const name of tasks) lastFiring.set(name, at);
-    const run = runFiring(tasks, at, { runTask, claim, log, watched, cron: schedule.cron });
+    const run = runFiring(tasks, at, { runTask, claim, log, watched, cron: schedule.cron, nextMs });
     inFlight.add(run);
     run.finally(() => inFlight.delete(run));
   }
@@ -99,15 +100,16 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
  * run promises the caller already waits for), a task whose runTask returns one of them is
  * "joined": that run's end is reported by the firing that started waiting for it.
  */
-export function runFiring(taskNames, firingMs, { runTask, claim = async () => true, log = console, context = {}, watched, cron }) {
+export function runFiring(taskNames, firingMs, { runTask, claim = async () => true, log = console, context = {}, watched, cron, nextMs }) {
   const trigger = { type: "schedule", cron };
-  const each = (name) => runClaimed(name, firingMs, { runTask, claim, log, context: { ...context }, watched, trigger });
+  const each = (name) => runClaimed(name, firingMs, { runTask, claim, log, context: { ...context }, watched, trigger, nextMs });
   return Promise.all(taskNames.map(each));
 }
 
-async function runClaimed(name, firingMs, { runTask, claim, log, context, watched, trigger }) {
+async function runClaimed(name, firingMs, { runTask, claim, log, context, watched, trigger, nextMs }) {
   try {
-    if (!(await claim(name, firingMs))) return { name, status: "skipped" };
+    // nextMs (the schedule's next firing, when known) tells a lock how long it may keep trying.
+    if (!(await claim(name, firingMs, nextMs))) return { name, status: "skipped" };
     const run = runTask(name, { payload: { scheduledTime: firingMs }, context, trigger });
     if (watched?.has(run)) return { name, status: "joined" };
     await waitFor(run, watched);
