@@ -172,7 +172,7 @@ def do_build(
     print_path: str | None = None,
 ) -> None:
     """Build (or plan, with --dry-run), print warnings and the summary or one artifact."""
-    from .pipeline import build
+    from .pipeline import build, collector_paused
 
     warnings = Warnings(strict=strict)
     try:
@@ -187,7 +187,8 @@ def do_build(
     if print_path is not None:
         print_artifact(result, print_path)
         return
-    data = summary(result)
+    with collector_paused():  # the summary's next firings, as many as the schedules
+        data = summary(result)
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:

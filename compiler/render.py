@@ -11,6 +11,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 from . import templates, user_cache
+from .schedule_table import schedule_table
 
 if TYPE_CHECKING:
     import jinja2
@@ -58,7 +59,7 @@ def environment() -> jinja2.Environment:
         # recompiles: https://jinja.palletsprojects.com/en/stable/api/#bytecode-cache
         bytecode_cache=_bytecode_cache(jinja2),
     )
-    env.filters.update({"tojson": _tojson, "json_string": json_string})
+    env.filters.update({"tojson": _tojson, "json_string": json_string, "schedule_table": schedule_table})
     env.globals.update({"header": HEADER})
     return env
 

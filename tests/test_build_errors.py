@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
-from conftest import build_project, run_cli, write_project
+from conftest import NODE_BUNDLE, build_project, run_cli, run_task_cli, write_project
 
 TASK = 'export default defineTask({ run() { return { result: "ok" } } });\n'
 BASE = {
@@ -135,7 +136,9 @@ def test_unknown_task_in_schedule_warns_and_strict_fails(tmp_path: Path) -> None
     proc = build_project(project)
     assert "warning: nitro.config.toml: scheduledTasks.\"* * * * *\": unknown task 'ghost'" in proc.stderr
     registry = (project / ".nitro/build/node_server/registry.mjs").read_text()
-    assert '"ghost"' not in registry and '"tasks":["a"]' in registry
+    assert '"ghost"' not in registry
+    listed = run_task_cli(NODE_BUNDLE, project, "list")  # the bundle's own schedule table
+    assert json.loads(listed.stdout)["scheduledTasks"] == [{"cron": "* * * * *", "tasks": ["a"]}]
     stderr = fail(project, "--strict")
     assert "unknown task 'ghost'" in stderr and "--strict" in stderr
 

@@ -15,6 +15,7 @@
 // `onChange(reason)` is called when a node answers at the same address with another run_id than
 // before: it restarted, and without persistence it lost every key. (A fail-over is not reported:
 // the promoted replica holds the data it had replicated, all but the last moment's writes.)
+import { readEnv } from "./env.mjs";
 import {
   connectNode, isConnectionError, RedisConnectError, RedisReadOnlyError, RedisRedirectError, RedisReplyError,
   StaleConnectionError,
@@ -49,7 +50,7 @@ const retryable = (error) =>
   (error instanceof RedisReplyError && SETTLING.test(error.code));
 // NITRO_SCHEDULER_LOCK_TRACE=1 logs every attempt of a command, where it went and how it ended
 // (tests/test_redis_topologies.py prints it when a firing is lost or doubled).
-const TRACE = globalThis.process?.env?.NITRO_SCHEDULER_LOCK_TRACE
+const TRACE = readEnv("NITRO_SCHEDULER_LOCK_TRACE")
   ? (args, node, outcome, startMs) =>
       console.error(`[nitro] lock trace ${new Date().toISOString()} ${args[0]} ${keyOf(args) ?? ""} @ ${nodeId(node)}: ${outcome} (${Date.now() - startMs} ms)`)
   : () => {};
