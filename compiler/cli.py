@@ -31,9 +31,15 @@ DEV = (
 TASK = (".task_cli:task_group", "List and run the tasks of the running `nitro dev` server.")
 
 
-def summary(result: BuildResult) -> dict[str, Any]:
-    """The build summary as data (printed as text, or as JSON with --json)."""
-    return {
+# The text summary lists this many schedules (--json lists them all), then how many more there are.
+SUMMARY_SCHEDULES = 50
+
+
+def summary(result: BuildResult, schedules: int | None = None) -> dict[str, Any]:
+    """The build summary as data (printed as text, or as JSON with --json); `schedules`: list only
+    that many, and count them all in "scheduleCount"."""
+    infos = result.schedules if schedules is None else result.first_schedules(schedules)
+    data = {
         "preset": result.preset,
         "output": result.output_dir,
         "dryRun": result.dry_run,
@@ -53,7 +59,7 @@ def summary(result: BuildResult) -> dict[str, Any]:
                 "next": s.next[0].isoformat(timespec="seconds") if s.next else None,
                 "timeZone": s.zone,
             }
-            for s in result.schedules
+            for s in infos
         ],
         "scheduleNote": result.preset_impl.schedule_note if result.schedules else "",
         "commands": result.commands,
@@ -62,6 +68,9 @@ def summary(result: BuildResult) -> dict[str, Any]:
         "inputHash": result.input_hash,
         "files": result.files,
     }
+    if schedules is not None:
+        data["scheduleCount"] = len(result.project.schedules) if result.project else len(infos)
+    return data
 
 
 def pasteable(command: str, root: Path) -> str:
@@ -91,12 +100,15 @@ def print_summary(data: dict[str, Any], root: Path) -> None:
     for t in data["tasks"]:
         where = t["handler"] or "no handler (answers 501)"
         lines.append(f"  {t['name']:<24} {t['description'] or '-':<36} {where} [{t['source']}]")
-    lines.append(f"Schedules ({len(data['schedules'])}):")
+    total = data.get("scheduleCount", len(data["schedules"]))
+    lines.append(f"Schedules ({total}):")
     for s in data["schedules"]:
         zone = "the server's time zone" if s["timeZone"] == "server" else s["timeZone"]
         lines.append(f"  {s['cron']:<20} {', '.join(s['tasks']):<36} next: {s['next']} ({zone})")
         if s["platformCron"] and s["platformCron"] != s["cron"]:
             lines.append(f"  {'':<20} {data['preset']} runs it as: {s['platformCron']}")
+    if total > len(data["schedules"]):
+        lines.append(f"  ... and {total - len(data['schedules'])} more (--json lists them all)")
     if data["scheduleNote"]:
         lines.append(f"  Note: {data['scheduleNote']}")
     for name, command in data["commands"].items():
@@ -187,8 +199,8 @@ def do_build(
     if print_path is not None:
         print_artifact(result, print_path)
         return
-    with collector_paused():  # the summary's next firings, as many as the schedules
-        data = summary(result)
+    with collector_paused():  # the summary's next firings
+        data = summary(result, None if as_json else SUMMARY_SCHEDULES)
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import operator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,17 +190,17 @@ def compile_schedules(
     keys: dict[str, tuple] = {}  # cron -> what decides its firings
     default_zone = _configured_zone(cfg_name, config)
     for cron, value in config.scheduled_tasks.items():
-        where = f"{cfg_name}: scheduledTasks.{json.dumps(cron)}"
         try:
             expr = parse_cron(cron)
         except CronError as exc:
-            raise CronError(f"{where}: {exc}") from None
+            raise CronError(f"{cfg_name}: scheduledTasks.{json.dumps(cron)}: {exc}") from None
         zone = expr.zone or default_zone
         spec, keys[cron] = expr.compiled(), (*_firing_key(expr), zone)
         if zone:
             spec["timeZone"] = zone  # templates/runtime/cron.mjs fires at this zone's wall clock
         names = [value] if isinstance(value, str) else list(value)
         for missing in [n for n in names if n not in known]:
+            where = f"{cfg_name}: scheduledTasks.{json.dumps(cron)}"
             warnings.warn(f"{where}: unknown task {missing!r} is not scheduled (no such task)")
         names = list(dict.fromkeys(n for n in names if n in known))
         if names:
@@ -245,16 +246,16 @@ def _drop_repeated_tasks(
                 "firing; remove it from one of the two entries"
             )
         if tasks:
-            kept.append(dataclasses.replace(s, tasks=tasks))
+            kept.append(s if tasks == s.tasks else dataclasses.replace(s, tasks=tasks))
     return kept
 
 
 def _firing_key(e: CronExpr) -> tuple:
     """Everything of `e` that decides when it fires (its compiled spec), hashable: json.dumps of
     each spec was a fifth of an 86,400-schedule build."""
-    return tuple(getattr(e, name) for name in _FIRING_FIELDS)
+    return _firing_fields(e)
 
 
-_FIRING_FIELDS = tuple(
-    f.name for f in dataclasses.fields(CronExpr) if f.name not in ("source", "fields", "zone")
+_firing_fields = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(CronExpr) if f.name not in ("source", "fields", "zone"))
 )

@@ -152,6 +152,13 @@ class BuildResult:
         """Every schedule, with the platform's cron string and its next firings."""
         return schedule_infos(self.project, self.preset_impl)
 
+    def first_schedules(self, count: int) -> tuple[ScheduleInfo, ...]:
+        """The first `count` of `schedules`, without the next firings of the others (the build
+        summary lists a few of a huge table: 86,400 schedules took seconds)."""
+        if "schedules" in self.__dict__:
+            return self.schedules[:count]
+        return schedule_infos(self.project, self.preset_impl, count)
+
     @cached_property
     def input_hash(self) -> str:
         """`sha256:<hex>` of the build's inputs (README "CI"): a cache key."""
@@ -183,8 +190,8 @@ def task_infos(project: Project) -> tuple[TaskInfo, ...]:
     )
 
 
-def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]:
-    """Each schedule with the platform's cron string and its next firings."""
+def schedule_infos(project: Project, chosen: Preset, count: int | None = None) -> tuple[ScheduleInfo, ...]:
+    """Each schedule (the first `count`) with the platform's cron string and its next firings."""
     from .cron import next_firings
 
     # Platform cron triggers (Cloudflare, Vercel) fire in UTC; servers fire in local time, or in
@@ -192,7 +199,7 @@ def schedule_infos(project: Project, chosen: Preset) -> tuple[ScheduleInfo, ...]
     utc = getattr(chosen, "utc_schedules", False)
     default = ("UTC", datetime.now(UTC)) if utc else ("server", datetime.now().astimezone())
     out = []
-    for s in project.schedules:
+    for s in project.schedules[:count]:
         zone, start = (s.zone, datetime.now(_zone(s.zone))) if s.zone else default
         out.append(
             ScheduleInfo(
