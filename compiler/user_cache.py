@@ -10,17 +10,23 @@ folder the same way). Nothing here ever fails a build: an unusable cache only co
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import itertools
 import json
 import os
 import time
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 
-MAX_ENTRIES = 128  # per kind; the oldest entries beyond this are removed when one is added
+MAX_ENTRIES = 128  # per kind: the oldest beyond this are removed on a process's first write
+PRUNE_EVERY = 16  # and on every 16th after it (a long `nitro dev` session writes many)
+_WRITES = itertools.count()
+_SINCE_PRUNE: dict[str, Iterator[int]] = collections.defaultdict(itertools.count)
 PACKAGE = Path(__file__).resolve().parent
 # What the cached results are computed by: the package's Python code and templates. A wheel has
 # presets/ and templates/ inside the package; a checkout (an editable install) beside compiler/.
@@ -89,16 +95,19 @@ def write(kind: str, key: str, value: Any) -> None:
         where.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(where):
             return
-        import tempfile  # only when writing: it imports random and shutil
-
-        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix=".json")
+        # Unique per process and write (O_EXCL refuses a name left by a dead process with our
+        # pid); not tempfile, whose import (random, shutil) cost a first run more than the write.
+        tmp = where / f".tmp-{os.getpid()}-{next(_WRITES)}.json"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.replace(tmp, where / f"{key}.json")
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        _prune(where)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        if next(_SINCE_PRUNE[kind]) % PRUNE_EVERY == 0:
+            _prune(where)
     except (OSError, TypeError, ValueError):
         pass
 

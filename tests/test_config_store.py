@@ -11,8 +11,10 @@ or concurrently written cache never breaks a build.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -381,3 +383,24 @@ def test_the_render_cache_gives_the_sources_jinja_gives(
 
     monkeypatch.setattr(render, "environment", no_jinja)
     assert dry_runs(project) == cold
+
+
+def test_the_cache_keeps_its_newest_entries_and_drops_what_killed_writers_left(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(user_cache, "MAX_ENTRIES", 3)
+    monkeypatch.setattr(user_cache, "PRUNE_EVERY", 1)
+    user_cache.write("test", "first", 0)
+    left = cache / "test" / ".tmp-99999999-0.json"  # a write killed before its rename, long ago
+    left.write_text("{")
+    os.utime(left, (1, 1))
+    fresh = cache / "test" / ".tmp-99999999-1.json"  # one still being written by another build
+    fresh.write_text("{")
+    for n in range(1, 6):
+        user_cache.write("test", f"k{n}", n)
+        assert user_cache.read("test", f"k{n}") == n
+        time.sleep(0.01)  # distinct modification times
+    kept = sorted(p.name for p in entries(cache, "test") if not p.name.startswith(".tmp-"))
+    assert kept == ["k3.json", "k4.json", "k5.json"]
+    assert not left.exists() and fresh.exists()
+    assert user_cache.read("test", "k1") is None
