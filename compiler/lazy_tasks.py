@@ -120,3 +120,8 @@ def imported_files(sources: Path) -> list[str]:
         for m in re.finditer(r'(?:require|import)\("([^"]+)"\)', group.read_text(encoding="utf-8")):
             found.append(f"{FOLDER}/{m.group(1)}")
     return found
+
+
+def awaits_at_top_level(bundle_text: str) -> bool:
+    """Whether a bundle holds a module with top-level await (esbuild's async lazy initialiser)."""
+    return _ASYNC_INIT.search(bundle_text) is not None

@@ -210,6 +210,16 @@ def test_what_the_fast_path_cannot_take_restarts_the_server(tmp_path: Path, dev_
     restarted(run, ready)
     assert "`import * as` of nitro/storage" in run.output
     assert result(run, "count") == "function"
+
+    # Top-level await: require() cannot wait for it; the full build gives it an import() (lazy_tasks).
+    ready = run.ready_count()
+    (project / "tasks" / "count.ts").write_text(
+        'const value = await Promise.resolve("awaited");\n'
+        "export default defineTask({ run() { return { result: value } } });\n"
+    )
+    restarted(run, ready)
+    assert "rebuilding everything: tasks/count.ts: top-level await" in run.output
+    assert result(run, "count") == "awaited"
     assert swaps(run) == swaps_before
     assert_stopped(run, signal.SIGTERM)
 

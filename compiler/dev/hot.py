@@ -32,14 +32,14 @@ from typing import Any
 from .. import dev_modules, templates
 from ..bundle import ARGS_FILE
 from ..errors import CompilerError
-from ..lazy_tasks import _ASYNC_INIT, FOLDER, group_name, task_modules
+from ..lazy_tasks import FOLDER, awaits_at_top_level, group_name, task_modules
 from ..libs import node_path, source_words
 from ..plan import import_paths
 from ..provided import AUTO_IMPORTS, MODULES, NITRO_AUTO_IMPORTS
 from ..result import BuildResult
 from ..scan import task_facts
 from .esbuild_options import UnsupportedFlag, api_options
-from .process import _death_signal
+from .process import death_signal
 
 SERVICE = Path(templates.__file__).resolve().parent / "dev" / "esbuild_hot.mjs"
 HOT = "hot"  # in the sources folder (entries) and in the server folder (chunks)
@@ -51,7 +51,7 @@ _EXPORT = re.compile(r"^export (?:\{ ([\w$]+) \}|function ([\w$]+)\()", re.M)
 
 
 class Fallback(Exception):
-    """Why this change needs the full rebuild (shown with --debug)."""
+    """Why this change needs the full rebuild (nitro dev prints it)."""
 
 
 @dataclass
@@ -145,8 +145,10 @@ class HotReload:
                 raise Fallback(f"{os.path.relpath(file, armed.root)} imports {extra}, shared with the server")
         self.inputs |= {armed.root / i for i in inputs - allowed if ":" not in i}
         chunk = armed.out / f"{self.count}.mjs"
-        if _ASYNC_INIT.search(chunk.read_text(encoding="utf-8")):
-            raise Fallback("top-level await")
+        if awaits_at_top_level(chunk.read_text(encoding="utf-8")):
+            raise Fallback(
+                f"{os.path.relpath(file, armed.root)}: top-level await (the full build loads it with import())"
+            )
         return chunk
 
     def _start_service(self, esbuild_main: str) -> subprocess.Popen[str] | None:
@@ -159,7 +161,7 @@ class HotReload:
                 encoding="utf-8",
                 cwd=self.root,
                 start_new_session=True,
-                preexec_fn=_death_signal(),  # gone with nitro dev, even when it is killed
+                preexec_fn=death_signal(),  # gone with nitro dev, even when it is killed
             )
         except OSError:
             return None

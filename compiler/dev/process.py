@@ -56,7 +56,7 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _death_signal() -> Callable[[], None] | None:
+def death_signal() -> Callable[[], None] | None:
     """Linux: a preexec hook so the server gets SIGTERM if `nitro dev` dies without cleaning up."""
     if not sys.platform.startswith("linux"):
         return None
@@ -95,7 +95,7 @@ class ServerProcess:
             encoding="utf-8",
             errors="replace",
             start_new_session=True,
-            preexec_fn=_death_signal(),
+            preexec_fn=death_signal(),
             pass_fds=(theirs.fileno(),),
         )
         theirs.close()
