@@ -8,12 +8,13 @@ Everything runs the real `nitro dev` under Node with the project's esbuild.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
 
 import test_dev
-from conftest import wait_until, write_project
+from conftest import BIN, cli_env, wait_until, write_project
 from test_dev import DevRun, assert_stopped, process_exists
 from test_dev_reload import restarted
 
@@ -322,4 +323,23 @@ def test_a_swapped_in_task_shares_the_servers_instance_of_a_module_other_tasks_i
     )
     swapped(run, before, server)
     assert result(run, "a") == ["a3", 5, "kept"]
+    assert_stopped(run, signal.SIGTERM)
+
+
+def test_a_bare_esbuild_binary_keeps_the_full_rebuild(tmp_path: Path, dev_runs, monkeypatch):
+    """NITRO_ESBUILD naming a binary without its npm package (no JavaScript API): no esbuild
+    service, every change rebuilds and restarts, as before the swap existed."""
+    bare = tmp_path / "bin" / "esbuild"
+    bare.parent.mkdir()
+    shutil.copy(BIN / "esbuild", bare)
+    monkeypatch.setattr(test_dev, "cli_env", lambda: cli_env(NITRO_ESBUILD=str(bare)))
+    project = write_project(
+        tmp_path / "project", {"nitro.config.toml": CONFIG, "tasks/count.ts": counter("one")}
+    )
+    run = dev_runs(project)
+    ready = run.ready_count()
+    (project / "tasks" / "count.ts").write_text(counter("two"))
+    restarted(run, ready)
+    assert "rebuilding everything: no build to swap tasks into" in run.output
+    assert result(run, "count")["version"] == "two" and not service_pids(project)
     assert_stopped(run, signal.SIGTERM)
