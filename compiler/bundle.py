@@ -117,6 +117,8 @@ def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: P
     if opts.sourcemap:
         # Mappings only: a stack trace needs no source text, and the bundle ships none of it.
         args += ["--sourcemap", "--sources-content=false"]
+    if opts.minify:
+        args += ["--minify", "--keep-names"]
     if opts.splitting:
         # Content-hashed names: the same input gives the same files.
         args += ["--splitting", "--chunk-names=chunks/[name]-[hash]"]

@@ -46,6 +46,10 @@ class BundleOptions:
     # esbuild --sourcemap (a .map beside each file; the banner enables it at run time), so a
     # failing task's stack names its own .ts file and line (compiler/sourcemaps.py).
     sourcemap: bool = False
+    # esbuild --minify --keep-names, only beside source maps the runtime applies to its stack
+    # traces (issue #14: a smaller bundle whose traces still name the .ts file and line);
+    # --keep-names, since code may read a function's or class's `.name`.
+    minify: bool = False
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
     # nitro dev: the bundle exposes the modules task files import (compiler/dev_modules.py).
     dev_modules: bool = False

@@ -55,6 +55,7 @@ class Preset:
         target="node20",
         splitting=True,
         sourcemap=True,
+        minify=True,
         # Bundled CommonJS dependencies may call require() on Node built-ins inside ESM output.
         # Source maps apply to modules compiled after they are enabled: the lazily loaded chunks
         # of tasks and routes (https://nodejs.org/api/process.html#processsetsourcemapsenabledval).

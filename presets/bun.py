@@ -21,8 +21,9 @@ class Bun(Preset):
             "`bun index.mjs task list|run NAME` runs one task without a server.",
         ),
     )
-    # Packages' "bun" export conditions win, as in Nitro's bun preset.
-    bundle_options = replace(Preset.bundle_options, target="esnext", conditions=("bun",))
+    # Packages' "bun" export conditions win, as in Nitro's bun preset. Not minified: Bun (1.4)
+    # does not apply the .map beside a bundle to its stack traces, so they would name minified code.
+    bundle_options = replace(Preset.bundle_options, target="esnext", conditions=("bun",), minify=False)
 
     def commands(self, project: Project) -> dict[str, str]:
         return {"preview": f"bun {self.server_dir(project)}/index.mjs"}

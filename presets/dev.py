@@ -17,7 +17,10 @@ class Dev(NodeServer):
     dev = True  # registry.options.dev: the app serves /_nitro/tasks without a token, loopback only
     # meta.json lists every file the bundle was built from, so nitro dev also rebuilds when a
     # helper module outside tasks/, api/ and routes/ changes.
-    bundle_options = replace(NodeServer.bundle_options, metafile=True, splitting=False, dev_modules=True)
+    # Not minified: a dev bundle is read while debugging, and nitro dev bundles a changed task alone.
+    bundle_options = replace(
+        NodeServer.bundle_options, metafile=True, splitting=False, dev_modules=True, minify=False
+    )
     # node_server's, plus the channel on which nitro dev swaps in a changed task (runtime/dev.mjs).
     entry = Entry(
         "dev.mjs",
