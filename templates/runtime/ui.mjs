@@ -1,18 +1,13 @@
 // The task dashboard at /_nitro/ui (app.mjs loads this module on the first request there): one
-// page, no build step. Its files are bundled as text (esbuild's `with { type: "text" }`), served
-// only in dev or while NITRO_TASKS_TOKEN is set (app.mjs decides). The page, script, style and
-// cron evaluator are public in production (the page must load to ask for the token); every data
-// call (/_nitro/tasks..., /_nitro/ui/schedules) passes the same access check as /_nitro/tasks.
-// The browser computes next firings with the runtime's own cron.mjs, served as is.
-import CRON from "./cron.mjs" with { type: "text" };
+// page, no build step. Its files, served only in dev or while NITRO_TASKS_TOKEN is set (app.mjs
+// decides), ship packed in ui/assets.mjs (minified, gzip, base64: compiler/ui_assets.py) and are
+// unpacked on the first request. The page, script, style and cron evaluator are public in
+// production (the page must load to ask for the token); every data call (/_nitro/tasks...,
+// /_nitro/ui/schedules) passes the same access check as /_nitro/tasks. The browser computes next
+// firings with the runtime's own cron.mjs.
+import PACKED, { PATHS } from "./ui/assets.mjs";
 import { json, jsonError, methodNotAllowed } from "./http.mjs";
-import STYLE from "./ui/dashboard.css" with { type: "text" };
-import PAGE from "./ui/index.html" with { type: "text" };
-import SCRIPT from "./ui/dashboard.mjs" with { type: "text" };
 
-// No inline script or style anywhere: scripts and styles come from this origin's files only;
-// fetches go to this origin only; no page may frame the dashboard (clickjacking).
-// https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy
 const CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "img-src 'self'",
   "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
@@ -24,13 +19,23 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",
 };
-const FILES = {
-  "": [PAGE, "text/html; charset=utf-8"],
-  "/": [PAGE, "text/html; charset=utf-8"],
-  "/dashboard.mjs": [SCRIPT, "text/javascript; charset=utf-8"],
-  "/cron.mjs": [CRON, "text/javascript; charset=utf-8"],
-  "/dashboard.css": [STYLE, "text/css; charset=utf-8"],
+const TYPES = {
+  "/": "text/html; charset=utf-8",
+  "/dashboard.mjs": "text/javascript; charset=utf-8",
+  "/cron.mjs": "text/javascript; charset=utf-8",
+  "/dashboard.css": "text/css; charset=utf-8",
 };
+let unpacked = null;
+
+/** Served path -> [text, content type]; "" (the page without its slash) is "/". */
+async function unpack() {
+  const bytes = Uint8Array.from(atob(PACKED), (c) => c.charCodeAt(0));
+  // https://developer.mozilla.org/en-US/docs/Web/API/DecompressionStream (Node, Deno, Bun, workerd)
+  const text = await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+  const texts = text.split("\0");
+  const found = Object.fromEntries(PATHS.map((path, i) => [path, [texts[i], TYPES[path]]]));
+  return { ...found, "": found["/"] };
+}
 
 /** Answers a request under /_nitro/ui (`rest`: the path after it); `access()` as app.mjs checkAccess. */
 export async function serveUi(app, request, rest, access) {
@@ -40,12 +45,14 @@ export async function serveUi(app, request, rest, access) {
 async function answer(app, request, rest, access) {
   if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
   // Dev: even the page is loopback-only. Production: the files are public, the data is not.
-  if (app.options.dev || !Object.hasOwn(FILES, rest)) {
+  const file = Object.hasOwn(TYPES, rest) || rest === "";
+  if (app.options.dev || !file) {
     const allowed = await access();
     if (allowed !== "allowed") return allowed ?? jsonError(404, "Not Found");
   }
-  if (Object.hasOwn(FILES, rest)) {
-    const [body, type] = FILES[rest];
+  if (file) {
+    unpacked ??= await unpack();
+    const [body, type] = unpacked[rest];
     return new Response(request.method === "HEAD" ? null : body, { headers: { "content-type": type } });
   }
   if (rest === "/schedules") return json(dashboardData(app));
