@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from . import dev_modules
+from .chunk_banner import drop_unused_banners
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors
 from .lazy_tasks import fix_async_tasks, imported_files
@@ -76,6 +77,8 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
     main = outdir / f"{opts.entry_name}{opts.out_extension}"
     chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
     check_unprovided_globals([main, *chunks], root)
+    if opts.banner:
+        drop_unused_banners(chunks, opts.banner)
     if opts.sourcemap:
         clean_source_maps(outdir, root, runtime)
 
