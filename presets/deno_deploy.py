@@ -59,6 +59,9 @@ class DenoDeploy(DenoServer):
         ),
         cron="denoCronHandler",
     )
+    # Not minified: each Deno.cron call stays a readable statement of its own at the top level
+    # of the bundled module, where Deno Deploy looks for the jobs.
+    bundle_options = replace(DenoServer.bundle_options, minify=False)
 
     def platform_cron(self, cron: str) -> str | None:
         return to_deno(cron)
