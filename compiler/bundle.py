@@ -150,9 +150,10 @@ def _folders_outside(folder: Path, root: Path) -> tuple[Path, ...]:
     targets += imported_files(folder)
     # One resolve per folder, not per module (10,000 task files sit in a few folders); a module
     # that is itself a symbolic link is resolved on its own, as esbuild follows it.
-    files = {os.path.normpath(folder / t) for t in targets}
+    base = str(folder)
+    files = {os.path.normpath(os.path.join(base, t)) for t in targets}
     links = {f for f in files if os.path.islink(f)}
-    found = {Path(os.path.dirname(f)).resolve() for f in files - links}
+    found = {Path(d).resolve() for d in {os.path.dirname(f) for f in files - links}}
     found |= {Path(f).resolve().parent for f in links}
     return tuple(sorted(p for p in found if p != root and root not in p.parents))
 
