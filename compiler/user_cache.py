@@ -46,11 +46,17 @@ def folder(kind: str) -> Path | None:
     return Path(base) / "nitro-build" / kind
 
 
+# The libraries whose results are cached (pydantic validates, Jinja renders), by a file that every
+# release rewrites: an upgrade of either is a new key too.
+LIBRARIES = (("pydantic", "version.py"), ("jinja2", "__init__.py"))
+
+
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """The version plus the size and modification time of every module and template: part of
-    every key, so a result is never reused by other code (an edited checkout, an upgrade)."""
-    parts = [__version__]
+    """The version plus the size and modification time of every module and template, and of
+    the libraries' version files: part of every key, so a result is never reused by other code
+    (an edited checkout, an upgrade of nitro-build, pydantic or Jinja)."""
+    parts = [__version__, *(_library_stamp(name, file) for name, file in LIBRARIES)]
     seen: set[str] = set()
     for top in CODE_DIRS:
         for dirpath, dirnames, filenames in os.walk(top):
@@ -63,6 +69,21 @@ def code_fingerprint() -> str:
                     st = os.stat(os.path.join(dirpath, name))
                     parts.append(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}")
     return hashlib.sha256("\0".join(sorted(parts)).encode()).hexdigest()
+
+
+def _library_stamp(name: str, file: str) -> str:
+    """`name`'s version file, located without importing the library (which is what is avoided)."""
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec(name)
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        try:
+            st = os.stat(os.path.join(folder, file))
+        except OSError:
+            continue
+        return f"{name}:{folder}:{st.st_size}:{st.st_mtime_ns}"
+    return f"{name}:missing"
 
 
 def key(*parts: str) -> str:

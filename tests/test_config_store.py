@@ -219,6 +219,12 @@ def test_a_changed_config_or_tool_version_or_code_is_validated_again(
     assert not isinstance(load_config(project)[0], ConfigView)
     assert isinstance(load_config(project)[0], ConfigView)
 
+    real_stamp = user_cache._library_stamp
+    monkeypatch.setattr(user_cache, "_library_stamp", lambda name, file: real_stamp(name, file) + "-upgraded")
+    user_cache.code_fingerprint.cache_clear()  # pydantic or Jinja upgraded
+    assert not isinstance(load_config(project)[0], ConfigView)
+    assert isinstance(load_config(project)[0], ConfigView)
+
     code = tmp_path / "code"
     write_project(code, {"module.py": "x = 1\n"})
     monkeypatch.setattr(user_cache, "CODE_DIRS", (code,))
