@@ -61,7 +61,7 @@ def summary(result: BuildResult, schedules: int | None = None) -> dict[str, Any]
             }
             for s in infos
         ],
-        "scheduleNote": result.preset_impl.schedule_note if result.schedules else "",
+        "scheduleNote": result.preset_impl.schedule_note if infos else "",
         "commands": result.commands,
         "warnings": list(result.warnings),
         # The CI facts nitro.json holds (files: empty in a dry run, which bundles nothing).
