@@ -80,6 +80,23 @@ const F = 1_700_000_000_000;
   results.foreign_lease_kept = await raw.command("GET", `${prefix}:running:foreign`);
 }
 
+// 3b. A lease held by a run that started over a second after its firing (a fail-over delayed it;
+// the lease holds owner@firing@start) is waited for, within the window the next firing gives;
+// one held by a run that started on time makes the firing skip at once, as ever.
+{
+  const b = replica(lock);
+  const due = Date.now();
+  await raw.command("SET", `${prefix}:running:late`, `other@${due - 5000}@${due - 2000}`, "PX", 700);
+  const start = Date.now();
+  results.waits_for_delayed_run = await b.claim("late", due, due + 1000);
+  results.waited_for_it = Date.now() - start >= 500;
+  if (results.waits_for_delayed_run) await b.runTask("late", { payload: { scheduledTime: due }, context: {} });
+  await raw.command("SET", `${prefix}:running:ontime`, `other@${due - 1000}@${due - 990}`, "PX", 700);
+  const again = Date.now();
+  results.on_time_run_skips = await b.claim("ontime", due, due + 1000);
+  results.skipped_at_once = Date.now() - again < 500;
+}
+
 // 4. Overlap without a lock, in one process: "skip" refuses and logs, "allow" runs.
 {
   const r = replica(null, { runMs: 300, taskOverlap: { free: "allow" } });
