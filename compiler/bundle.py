@@ -13,8 +13,8 @@ from . import dev_modules
 from .chunk_banner import drop_unused_banners
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors
-from .lazy_tasks import fix_async_tasks, imported_files
-from .libs import h3_entry, node_path, used_auto_imports
+from .lazy_tasks import fix_async_tasks, imported_files, source_awaits_at_top_level
+from .libs import h3_entry, node_path, source_files, used_auto_imports
 from .plan import BundleOptions
 from .provided import alias_args, auto_import_source
 from .render import RUNTIME_DIR
@@ -68,8 +68,10 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
         (entry.parent / ARGS_FILE).write_text(json.dumps(args), encoding="utf-8")
     limit = max(ESBUILD_MIB_FLOOR, round(len(imported_files(entry.parent)) * ESBUILD_MIB_PER_TASK))
     exposed = dev_modules.prepare(entry.parent, root) if opts.dev_modules else None
+    if opts.minify:
+        _find_async_tasks(args, entry.parent, root, limit)
     _run(args, root, limit)
-    if fix_async_tasks(entry.parent, outdir, root):
+    if not opts.minify and fix_async_tasks(entry.parent, outdir, root):
         shutil.rmtree(outdir / "chunks", ignore_errors=True)  # the entry is written again
         _run(args, root, limit)
     if exposed is not None and dev_modules.settle(entry.parent, root, exposed):
@@ -126,6 +128,25 @@ def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: P
         # Content-hashed names: the same input gives the same files.
         args += ["--splitting", "--chunk-names=chunks/[name]-[hash]"]
     return args
+
+
+def _find_async_tasks(args: list[str], sources: Path, root: Path, limit: int) -> None:
+    """fix_async_tasks reads esbuild's readable output (`async "path"() {`), which a minified
+    bundle lacks: when a project file may use top-level await, bundle once unminified into a
+    scratch folder to find those modules (an await in an npm package alone is not looked for)."""
+    if not any(
+        source_awaits_at_top_level(f.read_bytes())
+        for folder in (root, *_folders_outside(sources, root))
+        for f in source_files(folder, set())
+    ):
+        return
+    scratch = sources / "async-check"
+    shutil.rmtree(scratch, ignore_errors=True)
+    drop = ("--minify", "--keep-names", "--sourcemap", "--sources-content=false")
+    probe = [a for a in args if a not in drop and not a.startswith(("--outdir=", "--metafile="))]
+    _run([*probe, f"--outdir={scratch}"], root, limit)
+    fix_async_tasks(sources, scratch, root)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _write_auto_imports(

@@ -80,6 +80,30 @@ def task_modules(tasks: list[Task]) -> dict[str, str]:
     return texts
 
 
+# Comments, strings and template literals, blanked before braces are counted.
+_NOT_CODE = re.compile(
+    rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`", re.S
+)
+_BRACE_OR_AWAIT = re.compile(rb"[{}]|\bawait\b")
+
+
+def source_awaits_at_top_level(data: bytes) -> bool:
+    """Whether a module's source may use top-level await: `await` outside every brace, string and
+    comment. When in doubt (braces that do not balance, say after a regular expression literal
+    with a brace in it) it answers yes: that only costs fix_async_tasks a look."""
+    if b"await" not in data:
+        return False
+    depth = 0
+    for m in _BRACE_OR_AWAIT.finditer(_NOT_CODE.sub(b" ", data)):
+        token = m.group()
+        if token == b"await" and depth == 0:
+            return True
+        depth += {b"{": 1, b"}": -1}.get(token, 0)
+        if depth < 0:
+            return True
+    return depth != 0
+
+
 def fix_async_tasks(sources: Path, outdir: Path, root: Path) -> bool:
     """Give each task whose module (or an import of it) uses top-level await a dynamic import of
     its own: `require()` cannot wait for such a module, so its exports would be read unset.

@@ -86,7 +86,7 @@ def used_auto_imports(root: Path, extra: tuple[Path, ...] = ()) -> frozenset[str
     words: set[bytes] = set()
     seen: set[str] = set()
     for folder in (root, *extra):
-        for file in _source_files(folder, seen):
+        for file in source_files(folder, seen):
             try:
                 words.update(_WORD.findall(file.read_bytes()))
             except OSError:  # a dangling symlink, no permission: the scan or esbuild reports it
@@ -99,7 +99,8 @@ def source_words(data: bytes) -> frozenset[str]:
     return frozenset(w.decode("utf-8", "replace") for w in _WORD.findall(data))
 
 
-def _source_files(root: Path, seen: set[str]) -> list[Path]:
+def source_files(root: Path, seen: set[str]) -> list[Path]:
+    """The project's own source files under `root` (not node_modules, outputs, dot-folders)."""
     files = []
     # followlinks: a symlinked tasks folder is bundled too (scan.py follows links); `seen` keeps a
     # link cycle, or a folder reached twice, from being read again.

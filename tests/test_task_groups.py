@@ -70,3 +70,30 @@ def test_listing_names_every_task_with_its_description(tmp_path: Path) -> None:
     expected = {n: {"description": f"d {n}"} for n in names()}
     expected["hasOwnProperty"] = {"description": "no handler"}
     assert listed == expected
+
+
+def test_a_task_with_top_level_await_runs_from_a_minified_bundle(tmp_path: Path) -> None:
+    """A group `require()`s its tasks, which cannot wait for a module's top-level await: such a
+    task (or one importing such a helper) gets a dynamic import of its own, also when the bundle
+    is minified (esbuild's readable `async` initialiser is then gone; bundle.py looks first)."""
+    root = write_project(
+        tmp_path,
+        {
+            "nitro.config.toml": "[experimental]\ntasks = true\n",
+            "tasks/slow.ts": (
+                "await new Promise((resolve) => setTimeout(resolve, 50));\n"
+                'export default defineTask({ run() { return { result: "slow" }; } });\n'
+            ),
+            "lib/config.ts": "export const value = await Promise.resolve(new Promise((r) => setTimeout(() => r(7), 50)));\n",
+            "tasks/uses-helper.ts": (
+                'import { value } from "../lib/config";\n'
+                "export default defineTask({ run() { return { result: value }; } });\n"
+            ),
+            "tasks/plain.ts": 'export default defineTask({ run() { return { result: "plain" }; } });\n',
+        },
+    )
+    build_project(root)
+    for name, result in (("slow", "slow"), ("uses-helper", 7), ("plain", "plain")):
+        proc = run_task_cli(NODE_BUNDLE, root, "run", name)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout) == {"result": result}
