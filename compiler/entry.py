@@ -86,8 +86,9 @@ def exit_now(run: Callable[[], None]) -> None:
             return
     atexit._run_exitfuncs()  # runs and clears them: an ordinary exit after this does not repeat them
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with that descriptor closed
+                stream.flush()
     except (OSError, ValueError):
         sys.exit(status)
     os._exit(status)

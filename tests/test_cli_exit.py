@@ -6,6 +6,7 @@ entry point called from other code returns to it as before."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,21 @@ def test_exit_handlers_of_the_process_still_run(tmp_path: Path) -> None:
     proc = run([sys.executable, "-m", "nitro_build", "check", "--dir", str(project)], **env)
     assert proc.returncode == 0 and "ok: node_server: 1 tasks" in proc.stdout, proc.stderr
     assert mark.read_text() == "ran"
+
+
+def test_a_command_started_with_stdout_closed_exits_cleanly(tmp_path: Path) -> None:
+    """Python then has no sys.stdout (None): nothing to flush, no traceback, the same status."""
+    project = write_project(tmp_path / "p", {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK})
+    for args, status in (
+        (["check", "--dir", str(project)], 0),
+        (["check", "--dir", str(tmp_path / "no")], 1),
+    ):
+        closed = subprocess.run(
+            [*NITRO, *args],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+            preexec_fn=lambda: os.close(1),
+            timeout=120,
+        )
+        assert closed.returncode == status and "Traceback" not in closed.stderr, closed.stderr
