@@ -45,10 +45,16 @@ def declared(kind: str) -> list[str]:
     return sorted(set(re.findall(rf"^\s*export (?:{words}) (\$?\w+)", text, re.M)))
 
 
+# h3 2 names runtime/h3.mjs defines again with h3's own results (so a route that only defines a
+# handler does not load h3, and with it undici, at its first request): their types stay h3's.
+H3_REIMPLEMENTED = frozenset({"defineHandler", "defineEventHandler", "eventHandler"})
+
+
 def _h3_own_names() -> set[str]:
-    """What runtime/h3.mjs defines itself; its other names are h3's (`export * from "#nitro-h3"`)."""
+    """The names runtime/h3.mjs adds to h3's (`export * from "#nitro-h3"`), typed by us."""
     text = (RUNTIME_DIR / "h3.mjs").read_text(encoding="utf-8")
-    return set(re.findall(r"^export (?:async )?(?:function|const|let|class) (\w+)", text, re.M))
+    names = re.findall(r"^export (?:async )?(?:function|const|let|class) (\w+)", text, re.M)
+    return set(names) - H3_REIMPLEMENTED
 
 
 def _module_block(spec: str, module: Module, ours: set[str], h3_own: set[str]) -> str:
