@@ -36,7 +36,9 @@ CODE_SUFFIXES = (".py", ".jinja")
 
 
 def folder(kind: str) -> Path | None:
-    """The cache folder for `kind`, or None without a home."""
+    """The cache folder for `kind`, or None without a home or with NITRO_BUILD_CACHE=0."""
+    if os.environ.get("NITRO_BUILD_CACHE", "").strip().lower() in ("0", "false", "off", "no"):
+        return None  # e.g. a CI job that must not write outside its workspace
     base = os.environ.get("XDG_CACHE_HOME") or ""
     if not os.path.isabs(base):  # the XDG base directory spec: a relative value is ignored
         try:

@@ -329,6 +329,20 @@ def test_a_cache_folder_others_can_write_is_not_used(cache: Path, tmp_path: Path
     assert isinstance(load_config(project)[0], ConfigView)
 
 
+@pytest.mark.parametrize("value", ["0", "off"])
+def test_nitro_build_cache_off_writes_no_cache_and_validates_every_time(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    project = small_project(tmp_path / "p")
+    monkeypatch.setenv("NITRO_BUILD_CACHE", value)
+    for _ in range(2):
+        assert not isinstance(load_config(project)[0], ConfigView)
+    assert not cache.exists()
+    code, heavy, out = probe("check", "--dir", str(project), NITRO_BUILD_CACHE=value)
+    assert (code, heavy) == (0, ["pydantic", "tomllib"]), out
+    assert not cache.exists()
+
+
 def test_a_config_that_is_not_plain_json_is_validated_every_time(cache: Path, tmp_path: Path) -> None:
     """A TOML date in runtimeConfig: JSON would give it back as a string."""
     project = small_project(tmp_path / "p", "[runtimeConfig]\nsince = 2024-01-02\n")
