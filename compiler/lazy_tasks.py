@@ -13,9 +13,9 @@ runs only on its first run, modules shared with the server (runtime, user helper
 stay one instance in a shared chunk, and a 10,000-task project is 200 chunks, not 10,000 (one
 chunk per task made esbuild about 4x slower). The group size trades build time for the first
 run: V8 compiles a whole chunk when it is imported, about 3.5 ms for 100 small tasks and 2 ms for
-50 on Node (esbuild takes about 0.3 s longer at 10,000 tasks for 50 than for 100). Grouping by name, not by position, also keeps every
-other group's chunk unchanged when a task is added. Without splitting (dev) the same sources give
-one file.
+50 on Node (esbuild takes about 0.3 s longer at 10,000 tasks for 50 than for 100). Grouping by
+name, not by position, also keeps every other group's chunk unchanged when a task is added.
+Without splitting (Cloudflare, dev) the same sources give one file.
 """
 
 from __future__ import annotations
