@@ -12,6 +12,7 @@ import copy
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,11 @@ from ..plan import Plan
 from . import _cloudflare as cf
 from . import _cloudflare_node as node
 from .base import Entry
+
+# Minified beside an index.mjs.map that wrangler uploads (upload_source_maps, unless the user's
+# config sets it): Cloudflare maps a failing task's stack back to its .ts file and line in
+# Workers Logs and Tail Workers (https://developers.cloudflare.com/workers/observability/source-maps/).
+SOURCE_MAPS = "upload_source_maps"
 
 # Keys this preset must own for wrangler to upload the bundle as built: our index.mjs, unbundled,
 # with any further module found through the ESModule rule
@@ -49,6 +55,7 @@ class CloudflareModule(cf.CloudflarePreset):
         ),
         export="default",
     )
+    bundle_options = replace(cf.CloudflarePreset.bundle_options, sourcemap=True, minify=True)
 
     def outputs(self, project: Project) -> list[str]:
         """The output folder and the deploy redirect; the user's wrangler files are never written."""
@@ -85,6 +92,8 @@ def write_wrangler_config(preset: cf.CloudflarePreset, project: Project, plan: P
     cf.rebase_paths(doc, root, root / server_dir)
     set_name(doc, origin, root, plan.warnings)
     set_owned(doc, origin, preset.name, plan.warnings)
+    if SOURCE_MAPS not in doc:
+        cf.set_key(doc, SOURCE_MAPS, True)
     runtime = cf.compatibility(doc, origin, project)
     if "compatibility_date" not in doc:
         cf.set_key(doc, "compatibility_date", runtime.date)

@@ -1,17 +1,20 @@
-"""Minified server bundles (esbuild --minify --keep-names beside their source maps, issue #14) under
-real Node and Deno: a failing task's stack still names its .ts file, line and function; code reading
-a function's or class's `.name` sees its own; a lazily loaded chunk with bundled CommonJS that calls
-`require` keeps the preset's banner, the chunks without it lose it and keep their line numbers."""
+"""Minified server bundles (esbuild --minify --keep-names beside their source maps, issue #14)
+under real Node and Deno, and under workerd, whose frames Cloudflare maps with the uploaded .map:
+a failing task's stack still names its .ts file, line and function; code reading a function's or
+class's `.name` sees its own; a lazily loaded chunk with bundled CommonJS that calls `require`
+keeps the preset's banner, the chunks without it lose it and keep their line numbers."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, NODE_BUNDLE, build_project, write_project
+from conftest import BIN, NODE, NODE_BUNDLE, build_project, write_project
 from nitro_build.presets.base import Preset
+from test_cloudflare import run_workers, toml, worker
 from test_node_fast_path import get
 
 TOKEN = "t0ken-minified"
@@ -78,3 +81,48 @@ def test_minified_bundle_keeps_stacks_names_and_require(tmp_path: Path, start_se
     assert with_require and all(c.read_text().startswith(Preset.bundle_options.banner) for c in with_require)
     others = [c for c in chunks if c not in with_require]
     assert others and all(c.read_text().startswith("\n") for c in others)
+
+
+def test_cloudflare_module_stack_maps_to_the_ts_file_through_its_map(tmp_path: Path) -> None:
+    """workerd does not map stacks itself; Cloudflare does, with the map wrangler uploads
+    (upload_source_maps). The frames workerd logs, looked up in index.mjs.map by Node's own
+    source-map reader, name the task's .ts file and lines."""
+    project = write_project(tmp_path / "p", FILES)
+    proc = build_project(project, "cloudflare_module")
+    assert proc.returncode == 0, proc.stderr
+    server = project / ".output" / "server"
+    config = toml(server / "wrangler.toml")
+    assert config["upload_source_maps"] is True
+    entry = (server / "index.mjs").read_text()
+    assert entry.rstrip().endswith("//# sourceMappingURL=index.mjs.map") and len(entry.splitlines()) < 40
+    out = run_workers(
+        [worker("w", server / "index.mjs", config, bindings={"NITRO_TASKS_TOKEN": TOKEN})],
+        [
+            {"type": "fetch", "url": "http://localhost/_nitro/tasks/boom", "method": "POST", "headers": AUTH},
+            {"type": "waitLog", "contains": "at Object.run", "timeoutMs": 5000},
+        ],
+    )
+    assert out["results"][0]["status"] == 500 and out["results"][1] == {"found": True}
+    frames = [re.search(r"index\.mjs:(\d+):(\d+)\)$", line) for line in out["logs"] if "    at " in line]
+    positions = [[int(m[1]), int(m[2])] for m in frames[:2] if m]
+    script = (
+        'import { SourceMap } from "node:module"; import { readFileSync } from "node:fs";'
+        f"const map = new SourceMap(JSON.parse(readFileSync({json.dumps(str(server / 'index.mjs.map'))}, 'utf8')));"
+        f"console.log(JSON.stringify({json.dumps(positions)}.map(([l, c]) => map.findEntry(l - 1, c - 1))));"
+    )
+    found = json.loads(
+        subprocess.run(
+            [NODE, "--input-type=module", "-e", script], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert [(e["originalSource"], e["originalLine"] + 1) for e in found] == [
+        ("../../tasks/boom.ts", 2),
+        ("../../tasks/boom.ts", 7),
+    ]
+
+
+def test_a_users_upload_source_maps_is_kept(tmp_path: Path) -> None:
+    files = {**FILES, "wrangler.toml": 'name = "mine"\nupload_source_maps = false\n'}
+    project = write_project(tmp_path / "p", files)
+    assert build_project(project, "cloudflare_module").returncode == 0
+    assert toml(project / ".output" / "server" / "wrangler.toml")["upload_source_maps"] is False
