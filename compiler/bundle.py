@@ -12,7 +12,7 @@ from pathlib import Path
 from . import dev_modules
 from .chunk_banner import drop_unused_banners
 from .errors import BundleError
-from .imports_check import check_unprovided_globals, explain_esbuild_errors
+from .imports_check import check_unprovided_globals, explain_esbuild_errors, mentions_unprovided
 from .lazy_tasks import fix_async_tasks, imported_files, source_awaits_at_top_level
 from .libs import h3_entry, node_path, source_files, used_auto_imports
 from .plan import BundleOptions
@@ -25,6 +25,8 @@ from .sourcemaps import clean_source_maps
 ARGS_FILE = "esbuild-args.json"
 # esbuild's heap per task module and its floor, in MiB (see _run); 10,000 tasks: 400 MiB.
 ESBUILD_MIB_PER_TASK, ESBUILD_MIB_FLOOR = 0.04, 400
+# BundleOptions.minify; --keep-names: code may read a function's or class's `.name`.
+MINIFY = ["--minify", "--keep-names"]
 INSTALL_HINT = (
     "esbuild was not found. Install it in the project with `npm install --save-dev esbuild`, "
     "or point NITRO_ESBUILD at an esbuild binary"
@@ -78,6 +80,11 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
         _run(args, root, limit)
     main = outdir / f"{opts.entry_name}{opts.out_extension}"
     chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
+    if opts.minify and mentions_unprovided([main, *chunks]):
+        # Minified code names neither the files nor the names the error points at: bundle readably.
+        shutil.rmtree(outdir / "chunks", ignore_errors=True)
+        _run([a for a in args if a not in MINIFY], root, limit)
+        chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
     check_unprovided_globals([main, *chunks], root)
     if opts.banner:
         drop_unused_banners(chunks, opts.banner)
@@ -123,7 +130,7 @@ def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: P
         # Mappings only: a stack trace needs no source text, and the bundle ships none of it.
         args += ["--sourcemap", "--sources-content=false"]
     if opts.minify:
-        args += ["--minify", "--keep-names"]
+        args += MINIFY
     if opts.splitting:
         # Content-hashed names: the same input gives the same files.
         args += ["--splitting", "--chunk-names=chunks/[name]-[hash]"]

@@ -85,6 +85,11 @@ def _is_ours(spec: str) -> bool:
     return any(spec == f or spec.startswith(f + "/") for f in FAMILIES)
 
 
+def mentions_unprovided(bundle_files: list[Path]) -> bool:
+    """Whether a stub of a name nitro-build does not provide made it into the bundle."""
+    return any(MISSING_PREFIX in file.read_text(encoding="utf-8") for file in bundle_files)
+
+
 def check_unprovided_globals(bundle_files: list[Path], root: Path) -> None:
     """Raise for each Nitro auto-import a user file uses without our runtime providing it.
     `bundle_files`: the entry and its split chunks, read as one (the stub of a missing name may

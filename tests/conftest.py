@@ -287,6 +287,14 @@ def normalize_nitro_json(text: str, *roots: Path) -> str:
     return re.sub(r"(/chunks/[^/\"]*)-[A-Z0-9]{8}(\.m?js)\b", r"\1-<hash>\2", text)
 
 
+def bundled_sources(folder: Path) -> str:
+    """Every source file the bundles under `folder` were made from, one a line, read from their
+    source maps (a minified bundle keeps no `// path` comments)."""
+    maps = sorted(folder.rglob("*.map"))
+    assert maps, f"no source map under {folder}"
+    return "\n".join(src for m in maps for src in json.loads(m.read_text(encoding="utf-8"))["sources"])
+
+
 def normalize_paths(text: str, *roots: Path) -> str:
     """Replace absolute paths (the repo, a project folder) so snapshots hold no machine paths."""
     for root, label in [(REPO, "<repo>"), *((r, "<project>") for r in roots)]:

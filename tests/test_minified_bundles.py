@@ -1,8 +1,9 @@
 """Minified server bundles (esbuild --minify --keep-names beside their source maps, issue #14)
 under real Node and Deno, and under workerd, whose frames Cloudflare maps with the uploaded .map:
 a failing task's stack still names its .ts file, line and function; code reading a function's or
-class's `.name` sees its own; a lazily loaded chunk with bundled CommonJS that calls `require`
-keeps the preset's banner, the chunks without it lose it and keep their line numbers."""
+class's `.name` sees its own; a task whose module waits at its top level runs; a lazily loaded
+chunk with bundled CommonJS that calls `require` keeps the preset's banner, the chunks without it
+lose it and keep their line numbers."""
 
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ FILES = {
         'import joined from "cjs-joiner";\n'
         'export default defineTask({ run() { return { result: joined("a", "b") }; } });\n'
     ),
+    # Top-level await in a helper: esbuild's minified initialisers name no module, the map does.
+    "lib/awaited.ts": "export const answer = await Promise.resolve(42);\n",
+    "tasks/slow.ts": (
+        'import { answer } from "../lib/awaited";\n'
+        "export default defineTask({ run() { return { result: answer }; } });\n"
+    ),
     "node_modules/cjs-joiner/package.json": '{ "name": "cjs-joiner", "main": "index.js" }\n',
     "node_modules/cjs-joiner/index.js": (
         'const path = require("node:path");\nmodule.exports = (a, b) => path.posix.join(a, b);\n'
@@ -64,6 +71,11 @@ def test_minified_bundle_keeps_stacks_names_and_require(tmp_path: Path, start_se
     assert len(entry.read_text().splitlines()) < 40, "the entry is not minified"
     server = start_server(COMMANDS[preset], project, env={"NITRO_TASKS_TOKEN": TOKEN})
 
+    # The task with top-level await gets its own import(), so its first run finds its handler.
+    resp, data = get(server.port, "/_nitro/tasks/slow", "POST", b"{}", AUTH)
+    assert (resp.status, json.loads(data)) == (200, {"result": 42})
+    groups = (project / ".nitro" / "build" / preset / "lazy").glob("tasks-*.mjs")
+    assert any('import("../../../../tasks/slow.ts")' in g.read_text() for g in groups)
     resp, data = get(server.port, "/_nitro/tasks/names", "POST", b"{}", AUTH)
     assert (resp.status, json.loads(data)) == (200, {"result": ["WidgetMaker", "makeWidget", "WidgetMaker"]})
     resp, data = get(server.port, "/_nitro/tasks/cjs", "POST", b"{}", AUTH)

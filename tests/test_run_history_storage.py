@@ -8,7 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import NODE_BUNDLE, build_project, write_project
+from conftest import NODE_BUNDLE, build_project, bundled_sources, write_project
 
 TOKEN = "tok-store-7c1"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -91,4 +91,5 @@ def test_node_cluster_answers_one_history_from_every_worker(tmp_path: Path, star
 def test_bundles_without_storage_leave_unstorage_out(tmp_path: Path) -> None:
     root = project(tmp_path / "n", "")
     text = "".join(p.read_text() for p in (root / ".output" / "server").rglob("*.mjs"))
-    assert "run_storage" not in text and "nitro:runs" not in text
+    sources = bundled_sources(root / ".output" / "server")
+    assert "run_storage" not in sources and "runtime/runs.mjs" in sources and "nitro:runs" not in text
