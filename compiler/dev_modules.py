@@ -55,7 +55,7 @@ def task_imports(sources: Path, root: Path) -> list[str]:
     tasks = {
         i["path"] for key, data in inputs.items() if key.startswith(groups) for i in data.get("imports", [])
     }
-    # A file imported as text (`with { type: "text" }`, the dashboard's) is not a module to expose.
+    # A file imported as text (`with { type: "text" }`) is not a module to expose.
     modules = {path for path, data in inputs.items() if "with" not in data and ":" not in path}
     found = set()
     for task in tasks:
