@@ -19,7 +19,9 @@ export const RETRY_MIN_MS = 10_000;
 export const RETRY_MAX_MS = 30_000;
 
 // A run that started over this long after its firing time was delayed by the lock (a fail-over):
-// a firing that comes while it runs waits for it (within its window) instead of being skipped.
+// a firing that comes while it runs waits for it (within its window) instead of being skipped. So
+// does a firing whose own claim was won this late: it was itself held up by the fail-over, which
+// may also have held up the previous run (its lease, its run history) past this firing's time.
 export const DELAYED_MS = 1_000;
 
 /** Whether a run of the firing at `firingMs`, started at `startedMs`, was not running at `dueMs`
@@ -53,12 +55,13 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
     // Losing the claim is the normal case on all replicas but one: skip silently.
     if (lock && !(await lock.claimFiring(name, firingMs, until))) return false;
     if ((overlap[name] ?? "skip") !== "skip") return true;
+    const delayed = Boolean(lock) && Date.now() - firingMs > DELAYED_MS; // see DELAYED_MS
     const previous = running.get(name);
-    if (previous && !(await previousEnded(previous, name, firingMs, until))) {
+    if (previous && !(await previousEnded(previous, name, firingMs, until, delayed))) {
       return skipOverlap(log, name, firingMs, "its previous run is still running");
     }
     const entry = begin(name, firingMs); // right after the check, no await between: a concurrent firing sees it
-    const lease = lock ? await lock.acquireRun(name, firingMs, until) : null;
+    const lease = lock ? await lock.acquireRun(name, firingMs, until, delayed) : null;
     if (typeof lease === "string") {
       finish(name, entry);
       if (lease === "held") return skipOverlap(log, name, firingMs, "its previous run is still running on another replica");
@@ -85,11 +88,11 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
   /**
    * Whether the `previous` firing of `name` in this process has ended. One that has not started
    * yet, started after this firing's time, or started late (`waitable`: its claim or lease waited
-   * out a fail-over) is waited for, run and all, until `until`, so that the two run one after the
-   * other instead of this one being skipped.
+   * out a fail-over), or any when this firing is `delayed` itself, is waited for, run and all,
+   * until `until`, so that the two run one after the other instead of this one being skipped.
    */
-  async function previousEnded(previous, name, firingMs, until) {
-    if (previous.started && !waitable(previous.firingMs, previous.started, firingMs)) return false;
+  async function previousEnded(previous, name, firingMs, until, delayed) {
+    if (previous.started && !delayed && !waitable(previous.firingMs, previous.started, firingMs)) return false;
     if (Date.now() >= until) return false;
     let timer;
     await new Promise((resolve) => {

@@ -101,15 +101,16 @@ export function createRedisLock(config, { log = console } = {}) {
   /**
    * The run's lease (its value: owner, firing and start time). Found held, it is asked for again
    * until `until` when the holder's run was delayed (lock.mjs `waitable`: it started late, or
-   * after this firing's time), or when this request waited out a fail-over (the holder's run may
-   * have ended long ago, its release waiting behind the same fail-over).
+   * after this firing's time), or when this firing was `delayed` or this request waited out a
+   * fail-over (the holder's run may have ended long ago, its release waiting behind the same
+   * fail-over).
    */
-  async function acquireRun(name, firingMs, until = 0) {
+  async function acquireRun(name, firingMs, until = 0, delayed = false) {
     if (Date.now() < grace.until) return "grace";
     const key = `${prefix}:running:${name}`;
     const token = `${owner}@${firingMs}@${Date.now()}`;
     try {
-      for (let pause = 100, disturbed = false; ; pause = Math.min(pause * 2, 1_000)) {
+      for (let pause = 100, disturbed = delayed; ; pause = Math.min(pause * 2, 1_000)) {
         const { owned, waited } = await setOwned(key, token, LEASE_TTL_MS, until);
         if (owned) return holdLease(key, token);
         disturbed ||= waited;
