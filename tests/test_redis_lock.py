@@ -200,6 +200,7 @@ def test_lock_guards_on_each_runtime(redis, runtime) -> None:
         "waited_for_it": True,
         "on_time_run_skips": False,
         "skipped_at_once": True,
+        "waits_for_unrenewed_lease": True,
         "local_second": False,
         "local_skip_logged": 1,
         "allow_second": True,

@@ -97,6 +97,7 @@ export function scheduleGuards(options = {}, { runTask, claim = async () => true
     let timer;
     await new Promise((resolve) => {
       timer = setTimeout(resolve, until - Date.now());
+      timer.unref?.(); // the wait never keeps a stopping process alive
       previous.ended.then(resolve);
     });
     clearTimeout(timer);

@@ -28,6 +28,8 @@ export const GRACE_MS = RENEW_MS + 2_000;
 // next firings until it expires).
 const RELEASE_RETRY_MS = 5_000;
 
+// A lease's value and remaining time, in one round trip.
+const HOLDER = 'return {redis.call("get", KEYS[1]), redis.call("pttl", KEYS[1])}';
 // Compare-and-delete: only the run that set the key may delete it.
 const RELEASE = 'if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end';
 // Renew our lease (1), set it again if Redis lost it (2), or report another holder (0).
@@ -100,10 +102,10 @@ export function createRedisLock(config, { log = console } = {}) {
 
   /**
    * The run's lease (its value: owner, firing and start time). Found held, it is asked for again
-   * until `until` when the holder's run was delayed (lock.mjs `waitable`: it started late, or
-   * after this firing's time), or when this firing was `delayed` or this request waited out a
-   * fail-over (the holder's run may have ended long ago, its release waiting behind the same
-   * fail-over).
+   * until `until` unless its holder is a run that started on time and still renews it
+   * (`worthWaiting`), or when this firing was `delayed` or this request waited out a fail-over
+   * (the holder's run may have ended long ago, its release waiting behind the same fail-over).
+   * A lease is never taken over: at worst the firing is skipped at the end of its window.
    */
   async function acquireRun(name, firingMs, until = 0, delayed = false) {
     if (Date.now() < grace.until) return "grace";
@@ -115,13 +117,25 @@ export function createRedisLock(config, { log = console } = {}) {
         if (owned) return holdLease(key, token);
         disturbed ||= waited;
         if (Date.now() + pause > until) return "held";
-        if (!disturbed && !delayedHolder(await call("command", ["GET", key], until), firingMs)) return "held";
+        if (!disturbed && !(await worthWaiting(key, firingMs, until))) return "held";
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     } catch (error) {
       health.failed(error);
       return policy === "run" ? null : "unavailable";
     }
+  }
+
+  /**
+   * Whether the lease at `key` is free now, held by a delayed run (lock.mjs `waitable`), or no
+   * longer renewed (its run ended and the release has not landed, as behind a fail-over; or its
+   * holder is cut off from Redis): not a run that started on time and is still going.
+   */
+  async function worthWaiting(key, dueMs, until) {
+    const [token, ttl] = await call("command", ["EVAL", HOLDER, 1, key], until);
+    if (token === null) return true;
+    const [, firing, started] = String(token).split("@").map(Number);
+    return waitable(firing, started, dueMs) || ttl < LEASE_TTL_MS - 2 * RENEW_MS - 500;
   }
 
   /** Renews (or re-asserts) the lease while the run lasts; `release()` deletes it if still ours. */
@@ -142,8 +156,14 @@ export function createRedisLock(config, { log = console } = {}) {
         held.delete(renew);
         // A release that fails holds back the task's next firings until the lease expires, so it
         // keeps trying through a fail-over; if Redis stays down, the lease expires after LEASE_TTL_MS.
-        const until = Date.now() + RELEASE_RETRY_MS;
-        return call("command", ["EVAL", RELEASE, 1, key, token], until).catch((error) => health.failed(error));
+        const release = () =>
+          call("command", ["EVAL", RELEASE, 1, key, token], Date.now() + RELEASE_RETRY_MS).catch((error) => health.failed(error));
+        // And once more a second later (compare-and-delete: harmless once done): during a Sentinel
+        // fail-over the replica is promoted a moment before the sentinels name it, and a release
+        // sent to the old master in that moment never reaches the new one, where the replicated
+        // lease would hold back the task's next firings until it expires.
+        globalThis.setTimeout(release, RENEW_MS)?.unref?.();
+        return release();
       },
     };
   }
@@ -152,13 +172,6 @@ export function createRedisLock(config, { log = console } = {}) {
   if (client) call("command", ["PING"]).then(() => log.log?.(`[nitro] scheduler lock: Redis at ${redactUrl(url)} (prefix "${prefix}")`), health.failed);
   const graceReason = () => `${grace.reason}; runs in progress may re-assert their leases until ${new Date(grace.until).toISOString()}`;
   return { claimFiring, acquireRun, graceReason, close: () => client?.close() };
-}
-
-/** Whether the lease `token` (`owner@firing@start`) is free now or held by a delayed run (`waitable`). */
-function delayedHolder(token, dueMs) {
-  if (token === null) return true;
-  const [, firing, started] = String(token).split("@").map(Number);
-  return waitable(firing, started, dueMs);
 }
 
 /** Logs the start of an outage once (not once per firing) and its end once. */

@@ -82,7 +82,7 @@ const F = 1_700_000_000_000;
 
 // 3b. A lease held by a run that started over a second after its firing (a fail-over delayed it;
 // the lease holds owner@firing@start) is waited for, within the window the next firing gives;
-// one held by a run that started on time makes the firing skip at once, as ever.
+// one held (and renewed) by a run that started on time makes the firing skip at once, as ever.
 {
   const b = replica(lock);
   const due = Date.now();
@@ -91,10 +91,15 @@ const F = 1_700_000_000_000;
   results.waits_for_delayed_run = await b.claim("late", due, due + 1000);
   results.waited_for_it = Date.now() - start >= 500;
   if (results.waits_for_delayed_run) await b.runTask("late", { payload: { scheduledTime: due }, context: {} });
-  await raw.command("SET", `${prefix}:running:ontime`, `other@${due - 1000}@${due - 990}`, "PX", 700);
+  await raw.command("SET", `${prefix}:running:ontime`, `other@${due - 1000}@${due - 990}`, "PX", LEASE_TTL_MS);
   const again = Date.now();
   results.on_time_run_skips = await b.claim("ontime", due, due + 1000);
   results.skipped_at_once = Date.now() - again < 500;
+  // An on-time run's lease that is no longer renewed (the run ended; its release was lost or has
+  // not landed yet) is waited for too, until it goes.
+  await raw.command("SET", `${prefix}:running:ended`, `other@${due - 1000}@${due - 990}`, "PX", 700);
+  results.waits_for_unrenewed_lease = await b.claim("ended", due, due + 1000);
+  if (results.waits_for_unrenewed_lease) await b.runTask("ended", { payload: { scheduledTime: due }, context: {} });
 }
 
 // 4. Overlap without a lock, in one process: "skip" refuses and logs, "allow" runs.
