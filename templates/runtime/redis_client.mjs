@@ -143,7 +143,7 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
         }
         if (!retryable(error)) throw named(error, node);
         retried ||= isConnectionError(error);
-        rediscover(node, error);
+        rediscover(node);
         if (error instanceof StaleConnectionError && idleRetries-- > 0) continue;
         waited = true;
         if (retries-- > 0 && !(error instanceof RedisRedirectError)) continue;
