@@ -30,6 +30,11 @@ const MAX_HOPS = 5;
 // master would see different claims. Asking right before the claim keeps every replica on the
 // master the sentinels name at that moment.
 const SENTINEL_RECHECK_MS = 250;
+// Sentinel: a write no replica acknowledged within WAIT_MS is confirmed with the sentinels for up
+// to CONFIRM_MS (stillMaster): a Sentinel checks a promoted replica's role every second.
+const WAIT_MS = 20;
+const WRITES = new Set(["SET", "EVAL"]); // the lock's writes: claims, leases, renewals, releases
+const CONFIRM_MS = 1_500;
 
 // While a fail-over is under way, a command with a window (redis_lock.mjs) is tried again after
 // this pause, doubled after each failure up to MAX_PAUSE_MS.
@@ -92,6 +97,25 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   }
 
   /**
+   * Sentinel: whether a write that `node` acknowledged will stay. A fail-over promotes the replica
+   * a moment (up to a second) before the sentinels name it: a write to the old master meanwhile
+   * is lost, and another replica could make the same claim again on the new one. So a write that
+   * no replica acknowledged within WAIT_MS (`WAIT 1`) is checked with the sentinels: while they
+   * report a fail-over of the master under way (flag failover_in_progress), for up to CONFIRM_MS,
+   * until they name another master (false: make the write there) or the fail-over is over. A user
+   * not allowed WAIT goes without this check.
+   */
+  async function stillMaster(node) {
+    const acks = await nodeClient(node).command(["WAIT", "1", String(WAIT_MS)]).catch(() => 1);
+    if (acks !== 0) return true;
+    for (const end = Date.now() + CONFIRM_MS; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      checkedAt = 0;
+      if (nodeId(await route(undefined)) !== nodeId(node)) return false;
+      if (Date.now() >= end || !(await sentinels.failingOver())) return true;
+    }
+  }
+
+  /**
    * After a failed connection or READONLY: find where the data lives now. Sentinel: ask the
    * sentinels again. Otherwise the node is tried once more on a fresh connection (a middlebox
    * may have dropped an idle one); if that fails too, its slots are forgotten and the next seed
@@ -131,6 +155,10 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
         const reply = await nodeClient(node).command(...(asking ? [["ASKING"], args] : [args]));
         TRACE(args, node, JSON.stringify(reply), t);
         suspects.delete(nodeId(node));
+        if (sentinels && reply !== null && WRITES.has(args[0].toUpperCase()) && !(await stillMaster(node))) {
+          retried = waited = true; // landed on a master a fail-over had just replaced: again, on the new one
+          continue;
+        }
         return { reply, retried, waited };
       } catch (error) {
         TRACE(args, node, `${error?.name}: ${error?.message}`, t);
@@ -205,20 +233,20 @@ function sentinelDirectory(target, options) {
   const credentials = { username: target.username, password: target.password };
   const open = (node, auth) => connectNode(node, { tls: target.tls, ...(auth ? credentials : {}) }, options);
   const clients = target.hosts.map((node) => open(node, false));
-  const ask = (client) => client.command(["SENTINEL", "get-master-addr-by-name", target.master]);
+  const MASTER_ADDR = ["SENTINEL", "get-master-addr-by-name", target.master];
   let first = 0;
 
-  async function askWithAuth(index) {
+  async function askWithAuth(index, args = MASTER_ADDR) {
     const client = clients[index];
     try {
-      return await ask(client);
+      return await client.command(args);
     } catch (error) {
       if (!(error instanceof RedisReplyError && error.code === "NOAUTH" && target.password)) throw error;
       if (clients[index] === client) {
         client.close();
         clients[index] = open(target.hosts[index], true);
       }
-      return ask(clients[index]);
+      return clients[index].command(args);
     }
   }
 
@@ -237,6 +265,11 @@ function sentinelDirectory(target, options) {
         }
       }
       throw new Error(`no Sentinel named the master "${target.master}" (${failures.join("; ")})`);
+    },
+    /** Whether the sentinel that last answered has a fail-over of the master under way (false if it cannot say). */
+    async failingOver() {
+      const reply = await askWithAuth(first, ["SENTINEL", "MASTER", target.master]).catch(() => null);
+      return Array.isArray(reply) && String(reply[reply.indexOf("flags") + 1]).includes("failover_in_progress");
     },
     close: () => clients.forEach((client) => client.close()),
   };
