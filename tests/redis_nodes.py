@@ -209,7 +209,11 @@ class SentinelSetup:
         before = self.master_port()
         if stall_ms:
             assert self.cli(self.master.port, "CLIENT", "PAUSE", str(stall_ms), "WRITE") == "OK"
-        assert self.cli(self.sentinels[0].port, "SENTINEL", "FAILOVER", self.name) == "OK"
+        # NOGOODSLAVE while the sentinel sees no synced replica for a moment (a loaded machine).
+        failover = ("SENTINEL", "FAILOVER", self.name)
+        wait_until(
+            lambda: self.cli(self.sentinels[0].port, *failover) == "OK", 15, "SENTINEL FAILOVER to start"
+        )
         wait_until(lambda: self.master_port() != before, 15, "the sentinels to name the new master")
 
     def kill_master(self, key: str = "") -> None:
