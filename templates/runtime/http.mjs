@@ -33,7 +33,15 @@ export function methodNotAllowed(allow) {
 
 /** The token of an `Authorization: Bearer TOKEN` header, trimmed; undefined without one. */
 export function bearerToken(request) {
-  return /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1]?.trim();
+  return /^Bearer\s+(.+)$/i.exec(headerOf(request, "authorization") ?? "")?.[1]?.trim();
+}
+
+/**
+ * `request.headers.get(name)`, through node.mjs's NodeRequest.header when there is one: on Node,
+ * reading `headers` builds a web Request and the first one loads undici.
+ */
+export function headerOf(request, name) {
+  return request.header ? request.header(name) : request.headers.get(name);
 }
 
 /** Whether `request` carries `Authorization: Bearer <secret>` (compared in constant time). */

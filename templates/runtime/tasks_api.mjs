@@ -5,7 +5,7 @@
 import { TASKS_PATH, UI_PATH, safeDecode } from "./app.mjs";
 import { toAnswer } from "./answer.mjs";
 import { readEnv } from "./env.mjs";
-import { errorResponse, hasBearer, json, jsonError, methodNotAllowed } from "./http.mjs";
+import { errorResponse, hasBearer, headerOf, json, jsonError, methodNotAllowed } from "./http.mjs";
 import { listRuns } from "./runs.mjs";
 import { HTTPError, listTasks, runTask } from "./task.mjs";
 
@@ -118,9 +118,12 @@ function queryObject(searchParams) {
  * not a JSON object also counts as {} (Nitro would spread it). 413 over 1 MiB.
  */
 async function readBodyPayload(request) {
-  if (request.method !== "POST" || !request.body) return {};
-  if (Number(request.headers.get("content-length")) > MAX_TASK_BODY) throw tooLarge();
-  const text = await readText(request.body, MAX_TASK_BODY).catch((error) => {
+  if (request.method !== "POST") return {};
+  if (Number(headerOf(request, "content-length")) > MAX_TASK_BODY) throw tooLarge();
+  // NodeRequest's own stream (node.mjs): no web Request, so a first run does not load undici.
+  const stream = request.bodyStream ? request.bodyStream() : request.body;
+  if (!stream) return {};
+  const text = await readText(stream, MAX_TASK_BODY).catch((error) => {
     if (error?.statusCode === 413) throw error;
     return ""; // not UTF-8: unparsable
   });
