@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import subprocess
+from subprocess import PIPE
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import dev_modules
@@ -14,7 +16,7 @@ from .chunk_banner import drop_unused_banners
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors, mentions_unprovided
 from .lazy_tasks import fix_async_tasks, imported_files, source_awaits_at_top_level
-from .libs import h3_entry, node_path, source_files, used_auto_imports
+from .libs import h3_entry, node_path, project_sources, words_of
 from .plan import BundleOptions
 from .provided import alias_args, auto_import_source
 from .render import RUNTIME_DIR
@@ -62,17 +64,27 @@ def _from_env(env: str) -> str:
     return str(path)
 
 
-def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path = RUNTIME_DIR) -> None:
+def bundle(
+    root: Path,
+    entry: Path,
+    outdir: Path,
+    opts: BundleOptions,
+    runtime: Path = RUNTIME_DIR,
+    meanwhile: Callable[[], object] | None = None,
+) -> None:
     """Bundle `entry` into `outdir/index.mjs` (with opts.splitting, plus `outdir/chunks/`), or
-    raise BundleError. Task modules are grouped and load lazily (compiler/lazy_tasks.py)."""
-    args = _args(root, entry, outdir, opts, runtime)
+    raise BundleError. Task modules are grouped and load lazily (compiler/lazy_tasks.py).
+    `meanwhile` is called while the bundling esbuild runs (the build's input hash: Python reads
+    the inputs while esbuild works, rather than after it)."""
+    used, awaits = _read_sources(root, _folders_outside(entry.parent, root), opts.minify)
+    args = _args(root, entry, outdir, opts, runtime, used)
     if opts.metafile:
         (entry.parent / ARGS_FILE).write_text(json.dumps(args), encoding="utf-8")
     limit = max(ESBUILD_MIB_FLOOR, round(len(imported_files(entry.parent)) * ESBUILD_MIB_PER_TASK))
     exposed = dev_modules.prepare(entry.parent, root) if opts.dev_modules else None
-    if opts.minify:
+    if awaits:
         _find_async_tasks(args, entry.parent, root, limit)
-    _run(args, root, limit)
+    _run(args, root, limit, meanwhile)
     if not opts.minify and fix_async_tasks(entry.parent, outdir, root):
         shutil.rmtree(outdir / "chunks", ignore_errors=True)  # the entry is written again
         _run(args, root, limit)
@@ -92,7 +104,24 @@ def bundle(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: 
         clean_source_maps(outdir, root, runtime)
 
 
-def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path) -> list[str]:
+def _read_sources(root: Path, folders: tuple[Path, ...], minify: bool) -> tuple[frozenset[str], bool]:
+    """The project's source files, each read once (10,000 task files: a read per use was a tenth of
+    the build): the words worth an auto-import, and, for a minified bundle, whether a file may
+    await at its top level (then _find_async_tasks bundles once more to find its modules)."""
+    awaits = False
+
+    def each() -> Iterator[bytes]:
+        nonlocal awaits
+        for data in project_sources(root, folders):
+            awaits = awaits or (minify and source_awaits_at_top_level(data))
+            yield data
+
+    return words_of(each()), awaits
+
+
+def _args(
+    root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: Path, used: frozenset[str]
+) -> list[str]:
     esbuild = find_esbuild(root)
     args = [
         esbuild,
@@ -111,7 +140,7 @@ def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: P
         # The build's own runtime config and storage mounts (compiler/nitro_apis.py), and h3 v2.
         f"--alias:#nitro-virtual={entry.parent / '_virtual'}",
         f"--alias:#nitro-h3={h3_entry(root, esbuild)}",
-        f"--inject:{_write_auto_imports(entry.parent, runtime, root, opts.project_auto_imports)}",
+        f"--inject:{_write_auto_imports(entry.parent, runtime, used, opts.project_auto_imports)}",
         "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
         "--log-level=error",
         "--log-limit=0",
@@ -139,14 +168,9 @@ def _args(root: Path, entry: Path, outdir: Path, opts: BundleOptions, runtime: P
 
 def _find_async_tasks(args: list[str], sources: Path, root: Path, limit: int) -> None:
     """fix_async_tasks reads esbuild's readable output (`async "path"() {`), which a minified
-    bundle lacks: when a project file may use top-level await, bundle once unminified into a
-    scratch folder to find those modules (an await in an npm package alone is not looked for)."""
-    if not any(
-        source_awaits_at_top_level(f.read_bytes())
-        for folder in (root, *_folders_outside(sources, root))
-        for f in source_files(folder, set())
-    ):
-        return
+    bundle lacks: when a project file may use top-level await (_read_sources), bundle once
+    unminified into a scratch folder to find those modules (an await in an npm package alone is
+    not looked for)."""
     scratch = sources / "async-check"
     shutil.rmtree(scratch, ignore_errors=True)
     drop = ("--minify", "--keep-names", "--sourcemap", "--sources-content=false")
@@ -157,13 +181,13 @@ def _find_async_tasks(args: list[str], sources: Path, root: Path, limit: int) ->
 
 
 def _write_auto_imports(
-    folder: Path, runtime: Path, root: Path, project_names: tuple[tuple[str, str], ...] = ()
+    folder: Path, runtime: Path, used: frozenset[str], project_names: tuple[tuple[str, str], ...] = ()
 ) -> Path:
     """The injected auto-import module, written beside the generated entry, with only the names
-    the project's files mention: esbuild imports the injected module into every file, and a
-    lazily loaded task module keeps its imports whole, so every listed API's library would ship."""
+    the project's files mention (`used`, libs.words_of): esbuild imports the injected
+    module into every file, and a lazily loaded task module keeps its imports whole, so every
+    listed API's library would ship."""
     target = folder / "_auto_imports.mjs"
-    used = used_auto_imports(root, _folders_outside(folder, root))
     target.write_text(auto_import_source(runtime, used, project_names), encoding="utf-8")
     return target
 
@@ -186,7 +210,7 @@ def _folders_outside(folder: Path, root: Path) -> tuple[Path, ...]:
     return tuple(sorted(p for p in found if p != root and root not in p.parents))
 
 
-def _run(args: list[str], root: Path, memory_mib: int) -> None:
+def _run(args: list[str], root: Path, memory_mib: int, meanwhile: Callable[[], object] | None = None) -> None:
     # NODE_PATH: the runtime APIs' libraries when the project has no node_modules of its own.
     env = {**os.environ, "NODE_PATH": node_path(args[0])}
     # A one-off esbuild build hardly collects garbage (GOGC=50 left its 600 MiB peak at 10,000
@@ -197,11 +221,15 @@ def _run(args: list[str], root: Path, memory_mib: int) -> None:
     env.setdefault("GOMEMLIMIT", f"{memory_mib}MiB")
     try:
         # errors="replace": esbuild quotes the offending source line, which may not be UTF-8.
-        proc = subprocess.run(
-            args, cwd=root, env=env, capture_output=True, text=True, errors="replace", check=False
+        proc = subprocess.Popen(
+            args, cwd=root, env=env, stdout=PIPE, stderr=PIPE, text=True, errors="replace"
         )
     except OSError as exc:
         raise BundleError(f"could not run esbuild ({args[0]}): {exc}. {INSTALL_HINT}") from None
+    with proc:  # waits for esbuild, also when `meanwhile` fails
+        if meanwhile is not None:
+            meanwhile()
+        out, err = proc.communicate()
     if proc.returncode != 0:
-        detail = explain_esbuild_errors(proc.stderr or proc.stdout)
+        detail = explain_esbuild_errors(err or out)
         raise BundleError(f"esbuild failed to bundle the project:\n{detail}")

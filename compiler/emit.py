@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,11 +58,14 @@ class Emitter:
                 handle.write(text)
         return files
 
-    def run_bundles(self, plan: Plan) -> None:
-        """Bundle each planned entry into its staged output folder."""
+    def run_bundles(self, plan: Plan, meanwhile: Callable[[], object] | None = None) -> None:
+        """Bundle each planned entry into its staged output folder; `meanwhile` is called while
+        the first esbuild runs (bundle.py)."""
         for step in plan.bundles:
             entry = self.project.root / step.entry
-            bundle(self.project.root, entry, self.path(step.out_dir), step.options, self._runtime_copy())
+            out = self.path(step.out_dir)
+            bundle(self.project.root, entry, out, step.options, self._runtime_copy(), meanwhile)
+            meanwhile = None
             if step.check is not None:
                 step.check(json.loads((entry.parent / "meta.json").read_text(encoding="utf-8")))
 

@@ -12,6 +12,7 @@ import json
 import os
 import re
 from functools import lru_cache
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .scan import NOT_SCANNED, inside
@@ -78,24 +79,30 @@ _SOURCE_EXT = (".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".tsx", ".jsx")
 _WORD = re.compile(rb"(?<![\w$.])[A-Za-z_$][\w$]*")
 
 
-def used_auto_imports(root: Path, extra: tuple[Path, ...] = ()) -> frozenset[str]:
-    """Every identifier-like word in the project's own source files (outside node_modules, build
-    outputs and dot-folders), and in `extra` folders (a serverDir outside the project): the
-    auto-imports worth injecting. A word in a comment only costs bundle size; a name missed would
-    be a run-time ReferenceError, so every file is read, symlinked folders included."""
+def words_of(datas: Iterable[bytes]) -> frozenset[str]:
+    """The identifier-like words of the project's source files (project_sources): the auto-imports
+    worth injecting. A word in a comment only costs bundle size; a name missed would be a run-time
+    ReferenceError, so every file is read, symlinked folders included."""
     words: set[bytes] = set()
+    for data in datas:
+        words.update(_WORD.findall(data))
+    return frozenset(w.decode("utf-8", "replace") for w in words)
+
+
+def project_sources(root: Path, extra: tuple[Path, ...] = ()) -> Iterator[bytes]:
+    """The contents of the project's own source files (outside node_modules, build outputs and
+    dot-folders) and of `extra` folders (a serverDir outside the project), each read once."""
     seen: set[str] = set()
     for folder in (root, *extra):
         for file in source_files(folder, seen):
             try:
-                words.update(_WORD.findall(file.read_bytes()))
+                yield file.read_bytes()
             except OSError:  # a dangling symlink, no permission: the scan or esbuild reports it
                 continue
-    return frozenset(w.decode("utf-8", "replace") for w in words)
 
 
 def source_words(data: bytes) -> frozenset[str]:
-    """The identifier-like words of one source file, as used_auto_imports reads them."""
+    """The identifier-like words of one source file, as words_of reads them."""
     return frozenset(w.decode("utf-8", "replace") for w in _WORD.findall(data))
 
 

@@ -6,6 +6,7 @@ esbuild is not needed. A real build writes exactly those texts, bundles, then sw
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 from collections.abc import Iterator
@@ -138,8 +139,10 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
         plan = plan_build(project, chosen, outputs, warnings)
         files = em.write_plan(plan)
         write_types(project, warnings)
-        em.run_bundles(plan)
-        hashes, digest = ci_inputs(project, chosen, em, outputs)
+        # The input hash reads every input file once more: done while esbuild runs.
+        digest_once = functools.cache(lambda: "" if chosen.dev else input_hash(project, chosen.name))
+        em.run_bundles(plan, digest_once)
+        hashes, digest = ci_inputs(chosen, em, outputs), digest_once()
         facts = ci_facts(digest, hashes) if digest else {}
         nitro_json = to_json({**chosen.nitro_json(project), **facts})
         em.path(chosen.nitro_json_path(project)).write_text(nitro_json, encoding="utf-8")
@@ -151,14 +154,12 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
     return result(project, chosen, files, hashes, outputs, warnings, digest=digest or None)
 
 
-def ci_inputs(
-    project: Project, chosen: Preset, em: Emitter, outputs: list[str]
-) -> tuple[dict[str, str], str]:
-    """Output sha256s and the input hash; none for `dev`, whose output is never deployed (and
-    whose rebuilds on every file change should not read every task file once more)."""
+def ci_inputs(chosen: Preset, em: Emitter, outputs: list[str]) -> dict[str, str]:
+    """Output sha256s; none for `dev`, whose output is never deployed (and whose rebuilds on every
+    file change should not read every output once more; nor its input hash, write_build)."""
     if chosen.dev:
-        return {}, ""
-    return em.staged_hashes(outputs), input_hash(project, chosen.name)
+        return {}
+    return em.staged_hashes(outputs)
 
 
 def write_types(project: Project, warnings: Warnings) -> None:
