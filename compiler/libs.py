@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from .scan import NOT_SCANNED, inside

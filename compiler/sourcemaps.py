@@ -23,10 +23,11 @@ def clean_source_maps(outdir: Path, root: Path, runtime: Path) -> None:
     """Rewrites the `sources` of every .map in `outdir` (and its chunks): relative to where the
     file will live once the build is swapped into place, and without paths outside `root`."""
     places = (str(root), str(runtime.resolve()))  # strings: 10,000 sources, pathlib was 1 s of it
+    folders: dict[tuple[str, str, str], str | None] = {}
     for file in sorted(outdir.rglob("*.map")):
         data = json.loads(file.read_text(encoding="utf-8"))
         folder, final = str(file.parent), str(_final_folder(file.parent, root))
-        data["sources"] = [_stable(folder, final, source, *places) for source in data.get("sources", [])]
+        data["sources"] = [_stable_fast(folders, folder, final, s, places) for s in data.get("sources", [])]
         file.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
 
 
@@ -39,6 +40,29 @@ def _final_folder(folder: Path, root: Path) -> Path:
     if len(parts) >= 2 and parts[0] == WORK_DIR and parts[1].startswith(STAGING_PREFIX):
         return root.joinpath(*parts[2:])
     return folder
+
+
+def _stable_fast(
+    folders: dict[tuple[str, str, str], str | None],
+    folder: str,
+    final: str,
+    source: str,
+    places: tuple[str, str],
+) -> str:
+    """_stable, with one os.path.relpath per source folder rather than per source (10,000 task
+    modules sit in a few folders; relpath was a third of the time here): a project file's
+    path from `final` is its folder's, then its name."""
+    head, name = os.path.split(source)
+    key = (folder, final, head)
+    if key not in folders:
+        target = os.path.normpath(os.path.join(folder, head))
+        # Only a project folder none of whose files could lie on `final`'s own path.
+        plain = _inside(target, places[0]) and not _inside(final, target)
+        folders[key] = _posix(os.path.relpath(target, final)) if plain else None
+    rel = folders[key]
+    if rel is None or name in ("", ".", ".."):
+        return _stable(folder, final, source, *places)
+    return name if rel == "." else f"{rel}/{name}"
 
 
 def _stable(folder: str, final: str, source: str, root: str, runtime: str) -> str:
