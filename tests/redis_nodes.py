@@ -319,6 +319,7 @@ class ClusterSetup:
         replica = next(n for n in self.nodes if self.roles()[n.port] == "slave")
         assert redis_cli(replica.port, "CLUSTER", "FAILOVER") == "OK"
         if stall_ms:
+            assert replica.proc is not None, "a running node"
             os.killpg(replica.proc.pid, signal.SIGSTOP)
             time.sleep(stall_ms / 1000)
             os.killpg(replica.proc.pid, signal.SIGCONT)

@@ -178,7 +178,10 @@ def test_task_run_over_http_reads_token_and_body_without_loading_undici(tmp_path
     body = json.dumps({"payload": {"n": 1}}).encode()
     auth = {"authorization": "Bearer t0ken", "content-type": "application/json"}
     resp, data = get(server.port, "/_nitro/tasks/probe?q=2", "POST", body, auth)
-    assert (resp.status, json.loads(data)) == (200, {"result": {"payload": {"n": 1, "q": "2"}, "undici": False}})
+    assert (resp.status, json.loads(data)) == (
+        200,
+        {"result": {"payload": {"n": 1, "q": "2"}, "undici": False}},
+    )
     resp, _ = get(server.port, "/_nitro/tasks/probe", "POST", body, {"authorization": "Bearer wrong"})
     assert resp.status == 401
     too_big = {**auth, "content-length": str(2 * 1024 * 1024)}
