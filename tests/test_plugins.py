@@ -10,7 +10,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import NODE, copy_fixture, run_cli, wait_until
+from conftest import NODE, TASK, TASKS_ON, build_project, copy_fixture, run_cli, wait_until, write_project
 from runtime_apis import BUN, command, hooks, project, run_task, run_workers, set_config, worker
 
 EVERY_SECOND = {"scheduledTasks": {"* * * * * *": "tick"}, "storage": None}
@@ -70,6 +70,30 @@ def test_close_hook_on_sigterm_on_other_servers(tmp_path: Path, preset: str, sta
     server = start_server(command(root, preset), root, env)
     assert server.stop(signal.SIGTERM) == 0
     assert {"hook": "close"} in hooks(server.output)
+
+
+# A plugin still awaiting when the SIGTERM comes: the server has not listened nor armed its
+# schedules yet. The handlers are in place from the start (a quick stop right after the first
+# answer once ended Deno with the signal, before its close hooks ran).
+SLOW_PLUGIN = """export default defineNitroPlugin(async (nitroApp) => {
+  nitroApp.hooks.hook("close", () => console.error("HOOK " + JSON.stringify({ hook: "close" })));
+  console.error("HOOK " + JSON.stringify({ hook: "waiting" }));
+  await new Promise((resolve) => setTimeout(resolve, 10000));
+});
+"""
+
+
+@pytest.mark.parametrize("preset", ["node_server", "bun", "deno_server"])
+def test_a_sigterm_before_the_server_listens_shuts_down_gracefully(
+    tmp_path: Path, preset: str, start_server
+) -> None:
+    files = {"nitro.config.toml": TASKS_ON, "tasks/a.ts": TASK, "plugins/slow.ts": SLOW_PLUGIN}
+    root = write_project(tmp_path / "p", files)
+    build_project(root, preset)
+    server = start_server(command(root, preset), root, ready='"waiting"')
+    assert server.stop(signal.SIGTERM) == 0
+    assert {"hook": "close"} in hooks(server.output)
+    assert "Listening" not in server.output
 
 
 def test_node_middleware_plugins_and_close_in_an_express_host(tmp_path: Path, start_server) -> None:

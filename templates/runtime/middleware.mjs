@@ -7,12 +7,10 @@ import { createApp } from "./app.mjs";
 import { ready } from "./hooks.mjs";
 import { lazyIncoming, refused, writeAnswer } from "./node.mjs";
 import { shareRuns } from "./run_store.mjs";
-import { onShutdown, runCli, shutdown, startSchedules } from "./server.mjs";
+import { NO_SERVER, onShutdown, runCli, shutdown, startSchedules } from "./server.mjs";
 import { tracker } from "./waituntil.mjs";
 
 // The host application owns the HTTP server; there is nothing of ours to close at shutdown.
-const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => {} };
-
 /** Builds the exports of the generated node_middleware bundle from its registry. */
 export function createMiddleware(registry) {
   shareRuns(registry.options); // the run history in the lock's Redis (run_store.mjs)

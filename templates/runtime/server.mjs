@@ -23,7 +23,12 @@ export async function startServer(registry, listen) {
   // The platform's waitUntil (none of Node, Bun or Deno has one): shutdown waits for what it was given.
   const pending = tracker();
   logUnhandledRejections();
-  let server;
+  // The signal handlers go in before listening: a SIGTERM that comes as soon as the server
+  // answers (an orchestrator's quick stop) would otherwise find none while the schedules are
+  // armed and end the process without the graceful shutdown and the plugins' close hooks.
+  let server = NO_SERVER;
+  let scheduler = NO_SCHEDULER;
+  onShutdown(() => shutdown(server, scheduler, pending));
   try {
     await ready(); // plugins, once, before listening and scheduling
     server = await listen(app, pending);
@@ -32,9 +37,12 @@ export async function startServer(registry, listen) {
     console.error(`[nitro] could not start the server: ${error?.message ?? error}`);
     process.exit(1);
   }
-  const scheduler = startSchedules(registry);
-  onShutdown(() => shutdown(server, scheduler, pending));
+  scheduler = startSchedules(registry);
 }
+
+/** What shutdown closes before a server listens (and for node_middleware, whose host owns it). */
+export const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => {} };
+const NO_SCHEDULER = { stop() {}, idle: async () => {} };
 
 /**
  * The task CLI (cli.mjs), loaded only for `index.mjs task ...`: serving never needs it. (The
@@ -50,7 +58,7 @@ export async function runCli(registry, args) {
 /** The registry's schedules on timers, guarded by the configured lock; `run` defaults to runTask.
  * Off where the platform fires them (kubernetes: a CronJob per schedule runs the task CLI). */
 export function startSchedules(registry, run = runTask) {
-  if (registry.options?.inProcessScheduler === false) return { stop() {}, idle: async () => {} };
+  if (registry.options?.inProcessScheduler === false) return NO_SCHEDULER;
   return startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask: run }));
 }
 
