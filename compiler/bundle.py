@@ -15,7 +15,7 @@ from . import dev_modules
 from .chunk_banner import drop_unused_banners
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors, mentions_unprovided
-from .lazy_tasks import fix_async_tasks, imported_files, source_awaits_at_top_level
+from .lazy_tasks import fix_async_tasks, import_refused, imported_files, source_awaits_at_top_level
 from .libs import h3_entry, node_path, project_sources, words_of
 from .plan import BundleOptions
 from .provided import alias_args, auto_import_source
@@ -85,7 +85,7 @@ def bundle(
     exposed = dev_modules.prepare(entry.parent, root) if opts.dev_modules else None
     if awaits:
         _find_async_tasks(args, entry.parent, root, limit)
-    _run(args, root, limit, meanwhile)
+    _run_tasks(args, entry.parent, root, limit, meanwhile)
     if not opts.minify and fix_async_tasks(entry.parent, outdir, root):
         shutil.rmtree(outdir / "chunks", ignore_errors=True)  # the entry is written again
         _run(args, root, limit)
@@ -176,7 +176,7 @@ def _find_async_tasks(args: list[str], sources: Path, root: Path, limit: int) ->
     shutil.rmtree(scratch, ignore_errors=True)
     drop = ("--minify", "--keep-names", "--sourcemap", "--sources-content=false")
     probe = [a for a in args if a not in drop and not a.startswith(("--outdir=", "--metafile="))]
-    _run([*probe, f"--outdir={scratch}"], root, limit)
+    _run_tasks([*probe, f"--outdir={scratch}"], sources, root, limit)
     fix_async_tasks(sources, scratch, root)
     shutil.rmtree(scratch, ignore_errors=True)
 
@@ -211,6 +211,23 @@ def _folders_outside(folder: Path, root: Path) -> tuple[Path, ...]:
     return tuple(sorted(p for p in found if p != root and root not in p.parents))
 
 
+def _run_tasks(
+    args: list[str], sources: Path, root: Path, limit: int, meanwhile: Callable[[], object] | None = None
+) -> None:
+    """_run; when esbuild refuses a group module's `require()` of a task because a module it
+    imports further down awaits at top level (a `utils/` helper reaches every task through the
+    auto-imports), those tasks get `import()` (lazy_tasks.import_refused) and esbuild runs again.
+    Nitro loads every task with import(), so such a project builds there too."""
+    for _ in range(3):
+        try:
+            _run(args, root, limit, meanwhile)
+            return
+        except BundleError as exc:
+            if not import_refused(sources, root, getattr(exc, "esbuild_output", "")):
+                raise
+            meanwhile = None  # it ran with the refused build
+
+
 def _run(args: list[str], root: Path, memory_mib: int, meanwhile: Callable[[], object] | None = None) -> None:
     # NODE_PATH: the runtime APIs' libraries when the project has no node_modules of its own.
     env = {**os.environ, "NODE_PATH": node_path(args[0])}
@@ -235,4 +252,6 @@ def _run(args: list[str], root: Path, memory_mib: int, meanwhile: Callable[[], o
         out, err = proc.communicate()
     if proc.returncode != 0:
         detail = explain_esbuild_errors(err or out)
-        raise BundleError(f"esbuild failed to bundle the project:\n{detail}")
+        error = BundleError(f"esbuild failed to bundle the project:\n{detail}")
+        error.esbuild_output = err or out  # type: ignore[attr-defined]
+        raise error

@@ -137,6 +137,36 @@ def fix_async_tasks(sources: Path, outdir: Path, root: Path) -> bool:
     return changed
 
 
+# esbuild's refusal of a require() whose target awaits at top level further down its imports,
+# and the line of the group module that makes it: `    .nitro/build/x/lazy/tasks-0.mjs:6:36:`.
+_REFUSED = re.compile(
+    r"This require call is not allowed because the (?:transitive dependency|imported file) .*"
+    r" contains a top-level await\n\n\s+(\S+):(\d+):\d+:"
+)
+
+
+def import_refused(sources: Path, root: Path, esbuild_output: str) -> bool:
+    """Give each task whose `require()` esbuild refused for a top-level await (its message names
+    the group module's line) a dynamic import; return whether any line changed."""
+    folder = (sources / FOLDER).resolve()
+    lines_at: dict[Path, set[int]] = {}
+    for m in _REFUSED.finditer(esbuild_output):
+        group = (root / m.group(1)).resolve()
+        if group.parent == folder:
+            lines_at.setdefault(group, set()).add(int(m.group(2)))
+    changed = False
+    for group, numbers in sorted(lines_at.items()):
+        lines = group.read_text(encoding="utf-8").split("\n")
+        for n in sorted(numbers):
+            new = _REQUIRE.sub(
+                lambda m: f"export const {m.group(1)} = () => import({m.group(2)});", lines[n - 1]
+            )
+            changed = changed or new != lines[n - 1]
+            lines[n - 1] = new
+        group.write_text("\n".join(lines), encoding="utf-8")
+    return changed
+
+
 def imported_files(sources: Path) -> list[str]:
     """Every task module path the group modules import (relative to their folder's parent)."""
     found = []

@@ -97,3 +97,32 @@ def test_a_task_with_top_level_await_runs_from_a_minified_bundle(tmp_path: Path)
         proc = run_task_cli(NODE_BUNDLE, root, "run", name)
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout) == {"result": result}
+
+
+def test_a_utils_helper_with_top_level_await_reaches_every_task_and_route(
+    tmp_path: Path, start_server
+) -> None:
+    """A `utils/` helper is auto-imported into every module that names it, and every task imports
+    the auto-import module: esbuild refused the groups' `require()` of each task ("the transitive
+    dependency ... contains a top-level await") and no build succeeded. Nitro imports tasks with
+    import(), so such a project builds there; here the refused tasks get import() too."""
+    root = write_project(
+        tmp_path,
+        {
+            "nitro.config.toml": "[experimental]\ntasks = true\n",
+            "utils/settings.ts": (
+                'export const settings = await new Promise((r) => setTimeout(() => r({ greeting: "hi" }), 20));\n'
+                "export const greet = (who: string) => `${settings.greeting} ${who}`;\n"
+            ),
+            "tasks/hello.ts": 'export default defineTask({ run() { return { result: greet("task") }; } });\n',
+            "tasks/plain.ts": 'export default defineTask({ run() { return { result: "plain" }; } });\n',
+            "routes/index.ts": 'export default defineHandler(() => greet("route"));\n',
+        },
+    )
+    build_project(root)
+    for name, result in (("hello", "hi task"), ("plain", "plain")):
+        proc = run_task_cli(NODE_BUNDLE, root, "run", name)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout) == {"result": result}
+    server = start_server(NODE_BUNDLE, root)
+    assert server.request("GET", "/") == (200, "hi route")
