@@ -28,6 +28,8 @@ ARGS_FILE = "esbuild-args.json"
 # esbuild's heap per task module and its floor, in MiB (see _run); 10,000 tasks: 420 MiB, which
 # with the compiler's own ~45 MiB keeps the build's process tree under 500 MiB (issue #14).
 ESBUILD_MIB_PER_TASK, ESBUILD_MIB_FLOOR = 0.04, 420
+# BundleOptions.ui_file: the dashboard's precompressed files (compiler/ui_assets.py), beside the chunks.
+UI_FILE = "chunks/nitro-ui.gz"
 # BundleOptions.minify; --keep-names: code may read a function's or class's `.name`.
 MINIFY = ["--minify", "--keep-names"]
 INSTALL_HINT = (
@@ -103,6 +105,17 @@ def bundle(
         drop_unused_banners(chunks, opts.banner)
     if opts.sourcemap:
         clean_source_maps(outdir, root, runtime)
+    if opts.ui_file:
+        (outdir / UI_FILE).parent.mkdir(exist_ok=True)  # an unsplit bundle has no chunks/ of its own
+        shutil.copyfile(runtime / "ui" / "assets.gz", outdir / UI_FILE)
+
+
+def _ui_file_url(opts: BundleOptions) -> str:
+    """import.meta._uiFile: the dashboard's file (UI_FILE) relative to runtime/ui.mjs's place in
+    the bundle (a chunk under chunks/ when split, else the entry), or false to embed the files."""
+    if not opts.ui_file:
+        return "false"
+    return json.dumps("./" + (UI_FILE.split("/", 1)[1] if opts.splitting else UI_FILE))
 
 
 def _read_sources(root: Path, folders: tuple[Path, ...], minify: bool) -> tuple[frozenset[str], bool]:
@@ -152,6 +165,7 @@ def _args(
     args += [f"--conditions={c}" for c in opts.conditions]
     args += [f"--external:{e}" for e in opts.external]
     args += [f"--define:{name}={value}" for name, value in opts.defines]
+    args.append(f"--define:import.meta._uiFile={_ui_file_url(opts)}")
     if opts.banner:
         args.append(f"--banner:js={opts.banner}")
     if opts.metafile:

@@ -50,6 +50,9 @@ class BundleOptions:
     # traces (issue #14: a smaller bundle whose traces still name the .ts file and line);
     # --keep-names, since code may read a function's or class's `.name`.
     minify: bool = False
+    # The dashboard's files (compiler/ui_assets.py) as a file beside the bundle, read at run time,
+    # where the deployed server has its files (not a Worker): else they ship inside the bundle.
+    ui_file: bool = False
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
     # nitro dev: the bundle exposes the modules task files import (compiler/dev_modules.py).
     dev_modules: bool = False

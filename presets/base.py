@@ -56,6 +56,9 @@ class Preset:
         splitting=True,
         sourcemap=True,
         minify=True,
+        # The dashboard's files beside the bundle: a server (and Vercel's function folder, whose
+        # files are deployed with it) reads them at run time.
+        ui_file=True,
         # Bundled CommonJS dependencies may call require() on Node built-ins inside ESM output.
         # Source maps apply to modules compiled after they are enabled: the lazily loaded chunks
         # of tasks and routes (https://nodejs.org/api/process.html#processsetsourcemapsenabledval).

@@ -61,7 +61,8 @@ class DenoDeploy(DenoServer):
     )
     # Not minified: each Deno.cron call stays a readable statement of its own at the top level
     # of the bundled module, where Deno Deploy looks for the jobs.
-    bundle_options = replace(DenoServer.bundle_options, minify=False)
+    # No files beside the deployed code read at run time: the dashboard's files ship inside it.
+    bundle_options = replace(DenoServer.bundle_options, minify=False, ui_file=False)
 
     def platform_cron(self, cron: str) -> str | None:
         return to_deno(cron)

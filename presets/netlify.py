@@ -84,7 +84,9 @@ class Netlify(Preset):
         ),
         export="{ handler, scheduled }",
     )
-    bundle_options = replace(Preset.bundle_options, entry_name="main")
+    # The dashboard's files inside the bundle: Netlify ships a function's imported modules, and a
+    # file read at run time would need `included_files`.
+    bundle_options = replace(Preset.bundle_options, entry_name="main", ui_file=False)
     features = FEATURES
     utc_schedules = True
     schedule_note = (

@@ -225,7 +225,7 @@ def test_dashboard_in_production_behind_the_token(tmp_path: Path, start_server) 
     port = free_port()
     server = start_server(NODE_BUNDLE, root, env={"NITRO_TASKS_TOKEN": TOKEN, "TZ": "Asia/Tokyo"}, port=port)
     # Headers of the page and its files: CSP without inline script, nosniff, no framing.
-    for path in ("/_nitro/ui", "/_nitro/ui/dashboard.mjs", "/_nitro/ui/cron.mjs", "/_nitro/ui/dashboard.css"):
+    for path in ("/_nitro/ui", "/_nitro/ui/dashboard.mjs", "/_nitro/ui/dashboard.css"):
         status, headers, body = fetch(port, path)
         assert status == 200, path
         csp = headers["content-security-policy"]

@@ -1,13 +1,17 @@
-// The task dashboard at /_nitro/ui (app.mjs loads this module on the first request there): one
-// page, no build step. Its files, served only in dev or while NITRO_TASKS_TOKEN is set (app.mjs
-// decides), ship packed in ui/assets.mjs (minified, gzip, base64: compiler/ui_assets.py) and are
-// unpacked on the first request. The page, script, style and cron evaluator are public in
-// production (the page must load to ask for the token); every data call (/_nitro/tasks...,
-// /_nitro/ui/schedules) passes the same access check as /_nitro/tasks. The browser computes next
-// firings with the runtime's own cron.mjs.
-import PACKED, { PATHS } from "./ui/assets.mjs";
-import { json, jsonError, methodNotAllowed } from "./http.mjs";
+// The task dashboard at /_nitro/ui (tasks_api.mjs loads this module on the first request there):
+// one page, no build step, served only in dev or while NITRO_TASKS_TOKEN is set. Its files are
+// precompressed by compiler/ui_assets.py, one gzip member each. A server with files beside it
+// (import.meta._uiFile, set by the build: compiler/bundle.py) reads them from that file on the
+// first request and sends a member as is, `Content-Encoding: gzip`, to a client that accepts gzip;
+// elsewhere (Cloudflare, Deno Deploy, Netlify) they ship base64 in ui/packed.mjs. The page, script
+// and style are public in production (the page must load to ask for the token); every data call
+// (/_nitro/tasks..., /_nitro/ui/schedules) passes the same access check as /_nitro/tasks. The next
+// firings are computed here, with the scheduler's own cron.mjs.
+import { nextFiring, nextFiringUTC } from "./cron.mjs";
+import { headerOf, json, jsonError, methodNotAllowed } from "./http.mjs";
+import { PATHS, SIZES } from "./ui/assets.mjs";
 
+const FIRINGS = 5;
 const CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "img-src 'self'",
   "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
@@ -22,22 +26,24 @@ const SECURITY_HEADERS = {
 const TYPES = {
   "/": "text/html; charset=utf-8",
   "/dashboard.mjs": "text/javascript; charset=utf-8",
-  "/cron.mjs": "text/javascript; charset=utf-8",
   "/dashboard.css": "text/css; charset=utf-8",
 };
-let unpacked = null;
+let assets = null;
 
-/** Served path -> [text, content type]; "" (the page without its slash) is "/". */
-async function unpack() {
-  const bytes = Uint8Array.from(atob(PACKED), (c) => c.charCodeAt(0));
-  // https://developer.mozilla.org/en-US/docs/Web/API/DecompressionStream (Node, Deno, Bun, workerd)
-  const text = await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
-  const texts = text.split("\0");
-  const found = Object.fromEntries(PATHS.map((path, i) => [path, [texts[i], TYPES[path]]]));
+/** Served path -> { gz: its gzip member, text: filled on first need }; "" (no slash) is "/". */
+async function load() {
+  const data = import.meta._uiFile
+    ? new Uint8Array(await (await import("node:fs/promises")).readFile(new URL(import.meta._uiFile, import.meta.url)))
+    : Uint8Array.from(atob((await import("./ui/packed.mjs")).default), (c) => c.charCodeAt(0));
+  let start = 0;
+  const found = Object.fromEntries(PATHS.map((path, i) => [path, { gz: data.subarray(start, (start += SIZES[i])) }]));
   return { ...found, "": found["/"] };
 }
 
-/** Answers a request under /_nitro/ui (`rest`: the path after it); `access()` as app.mjs checkAccess. */
+// https://developer.mozilla.org/en-US/docs/Web/API/DecompressionStream (Node, Deno, Bun, workerd)
+const gunzip = (bytes) => new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+
+/** Answers a request under /_nitro/ui (`rest`: the path after it); `access()` as tasks_api.mjs checkAccess. */
 export async function serveUi(app, request, rest, access) {
   return secured(await answer(app, request, rest, access));
 }
@@ -45,28 +51,58 @@ export async function serveUi(app, request, rest, access) {
 async function answer(app, request, rest, access) {
   if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
   // Dev: even the page is loopback-only. Production: the files are public, the data is not.
-  const file = Object.hasOwn(TYPES, rest) || rest === "";
-  if (app.options.dev || !file) {
+  const isFile = Object.hasOwn(TYPES, rest) || rest === "";
+  if (app.options.dev || !isFile) {
     const allowed = await access();
     if (allowed !== "allowed") return allowed ?? jsonError(404, "Not Found");
   }
-  if (file) {
-    unpacked ??= await unpack();
-    const [body, type] = unpacked[rest];
-    return new Response(request.method === "HEAD" ? null : body, { headers: { "content-type": type } });
-  }
+  if (isFile) return serveFile(request, rest);
   if (rest === "/schedules") return json(dashboardData(app));
   return jsonError(404, `Cannot find any route matching /_nitro/ui${rest}`);
 }
 
-/** Schedules with their compiled cron spec (for cron.mjs in the browser), and dev-only facts. */
+async function serveFile(request, rest) {
+  assets ??= await load();
+  const file = assets[rest];
+  const headers = { "content-type": TYPES[rest || "/"], vary: "accept-encoding" };
+  // A Worker's runtime would encode a body again; only a server with the file sends it as is.
+  const gzip = Boolean(import.meta._uiFile) && acceptsGzip(headerOf(request, "accept-encoding"));
+  if (gzip) headers["content-encoding"] = "gzip";
+  const body = gzip ? file.gz : (file.text ??= await gunzip(file.gz));
+  return new Response(request.method === "HEAD" ? null : body, { headers });
+}
+
+/** Whether an Accept-Encoding header allows gzip (https://www.rfc-editor.org/rfc/rfc9110#name-accept-encoding). */
+function acceptsGzip(header) {
+  return (header ?? "").split(",").some((part) => {
+    const [coding, ...params] = part.toLowerCase().split(";").map((p) => p.trim());
+    const q = params.find((p) => p.startsWith("q="));
+    return (coding === "gzip" || coding === "x-gzip") && !(q && Number(q.slice(2)) === 0);
+  });
+}
+
+/** Schedules with their next firings (epoch ms), and dev-only facts. */
 function dashboardData(app) {
-  const schedules = app.scheduledTasks.map(({ cron, tasks, spec }) => ({ cron, tasks, spec: spec ?? null }));
   const files = app.options.dev ? (app.options.taskFiles ?? {}) : {};
   // Cloudflare and Vercel fire crons in UTC; elsewhere the server's zone decides.
   const utc = /^(cloudflare|vercel)/.test(app.options.preset ?? "");
   const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const schedules = app.scheduledTasks.map(({ cron, tasks, spec }) => ({
+    cron,
+    tasks,
+    timeZone: spec?.timeZone ?? null,
+    firings: spec ? firings(spec, utc ? null : timeZone) : [],
+  }));
   return { dev: Boolean(app.options.dev), schedules, files, utc, timeZone };
+}
+
+/** The next FIRINGS firings of `spec` as the deployment computes them (zone: the server's, null = UTC). */
+function firings(spec, zone) {
+  const found = [];
+  const next = (after) =>
+    spec.timeZone ? nextFiring(spec, after) : zone ? nextFiring({ ...spec, timeZone: zone }, after) : nextFiringUTC(spec, after);
+  for (let at = next(Date.now()); at != null && found.length < FIRINGS; at = next(at)) found.push(at);
+  return found;
 }
 
 function secured(response) {

@@ -1,11 +1,11 @@
 // The dashboard's script (served as /_nitro/ui/dashboard.mjs, no build step). Everything a task
 // returns is put in the page as text (textContent), never parsed as HTML. The production token
-// lives in sessionStorage and travels only in the Authorization header.
-import { nextFiring, nextFiringUTC } from "./cron.mjs";
+// lives in sessionStorage and travels only in the Authorization header. Next firings come from
+// the server (/_nitro/ui/schedules, computed by the runtime's own cron.mjs), so the page carries no
+// cron code.
 
 const TOKEN_KEY = "nitro-tasks-token";
 const POLL_MS = 1000;
-const FIRINGS = 5;
 const $ = (id) => document.getElementById(id);
 let history = [];
 let pollTimer = null;
@@ -179,37 +179,39 @@ function renderSchedules(data) {
   box.replaceChildren();
   const local = Intl.DateTimeFormat().resolvedOptions().timeZone;
   // Where the deployment fires: a schedule's own zone (CRON_TZ=, scheduler.timezone), else UTC on
-  // Cloudflare and Vercel, else the server's zone. cron.mjs computes in that zone, here as there.
+  // Cloudflare and Vercel, else the server's zone; the server computes the firings there.
   const zone = data.utc ? "UTC" : data.timeZone;
   $("zone-note").textContent = `Schedules without their own zone fire in ${zone}. Times are shown in your time zone (${local}) and in UTC.`;
   if (data.schedules.length === 0) box.append(el("p", { className: "muted", text: "No scheduled tasks." }));
-  for (const schedule of data.schedules) box.append(scheduleCard(schedule, data.utc ? null : data.timeZone));
+  for (const schedule of data.schedules) box.append(scheduleCard(schedule));
 }
 
-/** The next firing after `after` as the deployment computes it (zone: the server's, null = UTC). */
-function firingAfter(spec, after, zone) {
-  if (spec.timeZone) return nextFiring(spec, after);
-  return zone ? nextFiring({ ...spec, timeZone: zone }, after) : nextFiringUTC(spec, after);
-}
-
-function scheduleCard(schedule, zone) {
+function scheduleCard(schedule) {
   const firings = el("ol", { className: "firings" });
-  let after = Date.now();
-  for (let i = 0; i < FIRINGS && schedule.spec; i++) {
-    const at = firingAfter(schedule.spec, after, zone);
-    if (at == null) break;
+  for (const at of schedule.firings) {
     firings.append(el("li", {},
       el("time", { dateTime: new Date(at).toISOString(), text: localTime(at) }), " — ",
       el("span", { className: "mono", text: utcTime(at) })));
-    after = at;
   }
   if (firings.children.length === 0) firings.append(el("li", { text: "Never fires again." }));
-  const own = schedule.spec?.timeZone ? ` (in ${schedule.spec.timeZone})` : "";
+  const own = schedule.timeZone ? ` (in ${schedule.timeZone})` : "";
   return el("article", { className: "schedule", "data-cron": schedule.cron },
     el("h3", { text: schedule.cron + own }),
     el("p", { text: `Runs: ${schedule.tasks.join(", ")}` }),
     el("p", { className: "muted", text: "Next firings (your time — UTC):" }),
     firings);
+}
+
+/** Fetches the schedules again once a shown firing has passed (its list moves on). */
+async function refreshSchedules() {
+  const passed = scheduleData.schedules.some((schedule) => schedule.firings[0] <= Date.now());
+  if (!passed) return;
+  try {
+    scheduleData = await readJson(await api("/_nitro/ui/schedules"));
+    renderSchedules(scheduleData);
+  } catch (error) {
+    if (error.unauthorized) return askToken(true);
+  }
 }
 
 const localTime = (ms) => new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
@@ -271,7 +273,7 @@ function poll() {
   clearInterval(pollTimer);
   pollTimer = setInterval(() => {
     refreshRuns();
-    renderSchedules(scheduleData); // next firings move on as time passes (no focusable content)
+    refreshSchedules(); // next firings move on as time passes (no focusable content)
   }, POLL_MS);
 }
 
