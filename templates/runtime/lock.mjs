@@ -33,9 +33,41 @@ export const retryUntil = (firingMs, nextMs) =>
   nextMs > firingMs ? Date.now() + Math.min(Math.max(nextMs - firingMs, RETRY_MIN_MS), RETRY_MAX_MS) : 0;
 
 /** Wraps the scheduler hooks with the overlap policy and the configured lock (registry `options`). */
-export function scheduleGuards(options = {}, { runTask, claim = async () => true, log = console } = {}) {
+export function scheduleGuards(options = {}, hooks = {}) {
+  // Without a lock the build leaves lockedGuards (and its fail-over logic) out of the bundle.
+  return import.meta._schedulerLock !== false && options.schedulerLock ? lockedGuards(options, hooks) : overlapGuards(options, hooks);
+}
+
+/**
+ * One process deciding alone: a firing of an overlap "skip" task is skipped while this process
+ * runs the previous one (lockedGuards without a lock, in fewer bytes: nothing to wait out).
+ */
+function overlapGuards(options, { runTask, claim = async () => true, log = console }) {
   const overlap = options.taskOverlap ?? {};
-  const locking = import.meta._schedulerLock !== false && options.schedulerLock
+  const running = new Set(); // tasks this scheduler runs now (overlap "skip")
+  const claimed = new Set(); // `${task}@${firingMs}` won, runTask not called yet (see lockedGuards)
+  return {
+    async claim(name, firingMs) {
+      if (!(await claim(name, firingMs))) return false;
+      if ((overlap[name] ?? "skip") !== "skip") return true;
+      if (running.has(name)) return skipOverlap(log, name, firingMs, "its previous run is still running");
+      running.add(name); // right after the check, no await between: a concurrent firing sees it
+      claimed.add(`${name}@${firingMs}`);
+      return true;
+    },
+    runTask(name, opts) {
+      if (!claimed.delete(`${name}@${opts?.payload?.scheduledTime}`)) return runTask(name, opts);
+      return leasedRun(() => runTask(name, opts), () => running.delete(name));
+    },
+    log,
+    close() {},
+  };
+}
+
+function lockedGuards(options, { runTask, claim = async () => true, log = console }) {
+  const overlap = options.taskOverlap ?? {};
+  // esbuild keeps a dynamic import of an unused function: the define must fold this one away.
+  const locking = import.meta._schedulerLock !== false
     ? import("./redis_lock.mjs").then(({ createRedisLock }) => createRedisLock(options.schedulerLock, { log }))
     : null;
   // Task -> { started, ended, end() } of the firing this process runs (or is getting the lease for)

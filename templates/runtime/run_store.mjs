@@ -25,8 +25,9 @@ return out`;
 /** Keeps the history in a shared store if the project has one; true if it does. */
 export function shareRuns(options = {}) {
   const config = options.schedulerLock;
+  // Without a lock the build leaves shareInRedis out (import.meta._schedulerLock, runtime/lock.mjs).
   const url = config && (readEnv("NITRO_SCHEDULER_REDIS_URL") || config.url);
-  if (url) return shareInRedis(config, url);
+  if (import.meta._schedulerLock !== false && url) return shareInRedis(config, url);
   // The storage mount for runs, decided at build time (presets/base.py): false leaves storage out.
   const loading = import.meta._runStorage
     ? import("./run_storage.mjs").then(({ storageRunStore }) => storageRunStore(import.meta._runStorage))
@@ -44,11 +45,10 @@ export function shareRuns(options = {}) {
 }
 
 function shareInRedis(config, url) {
-  // Imported only with a lock, and bundled only then (import.meta._schedulerLock, runtime/lock.mjs).
+  // esbuild keeps a dynamic import of an unused function: the define must fold this one away.
   const connecting = import.meta._schedulerLock !== false
     ? import("./redis_client.mjs").then(({ createRedisClient }) => createRedisClient(url, { clientName: "nitro-runs" }))
     : null;
-  if (!connecting) return false;
   connecting.catch((error) => {
     setRunStore(null);
     console.error(`[nitro] run history stays in memory: ${error?.message ?? error}`);
