@@ -82,7 +82,9 @@ def test_a_server_sends_the_file_beside_it_gzipped(tmp_path: Path, start_server,
             assert (status, body.decode("utf-8")) == (200, text), (path, refuse)
             assert "content-encoding" not in headers, (path, refuse)
     assert get(server.port, "/_nitro/ui", **{"Accept-Encoding": "identity"})[2].decode() == texts[0]
-    status, headers, body = get(server.port, "/_nitro/ui/dashboard.css", "HEAD", **{"Accept-Encoding": "identity"})
+    status, headers, body = get(
+        server.port, "/_nitro/ui/dashboard.css", "HEAD", **{"Accept-Encoding": "identity"}
+    )
     assert (status, body, headers["content-type"]) == (200, b"", "text/css; charset=utf-8")
     # The browser's copy of the cron code is gone: the server computes the firings.
     assert get(server.port, "/_nitro/ui/cron.mjs")[0] == 404
@@ -98,9 +100,13 @@ def test_a_worker_serves_the_embedded_files_in_workerd(tmp_path: Path) -> None:
     config = toml(server / "wrangler.toml")
     texts = ui_assets.unpack(ui_assets.GZ.read_bytes())
     auth = {"authorization": f"Bearer {TOKEN}", "accept-encoding": "gzip"}
-    actions = [{"type": "fetch", "url": f"http://worker.test/_nitro/ui{p}", "headers": auth} for p in ui_assets.FILES]
+    actions = [
+        {"type": "fetch", "url": f"http://worker.test/_nitro/ui{p}", "headers": auth} for p in ui_assets.FILES
+    ]
     actions.append({"type": "fetch", "url": "http://worker.test/_nitro/ui/schedules", "headers": auth})
-    out = run_workers([worker("w", server / "index.mjs", config, bindings={"NITRO_TASKS_TOKEN": TOKEN})], actions)
+    out = run_workers(
+        [worker("w", server / "index.mjs", config, bindings={"NITRO_TASKS_TOKEN": TOKEN})], actions
+    )
     for result, text in zip(out["results"], texts, strict=False):
         assert (result["status"], result["body"]) == (200, text)
         assert result["headers"]["x-content-type-options"] == "nosniff"
