@@ -1,18 +1,22 @@
 """The registry's schedule table, compact: templates/runtime/schedule_table.mjs expands it.
 
-Each distinct list (a spec field's values, a schedule's task names) is stored once in `lists`;
-each schedule is one row: its cron, its task list's index, then its spec's values in SPEC_KEYS
-order (a list's index, a flag as 0/1, the time zone or None). An 86,400-schedule table was 43 MB
-of repeated lists as JSON objects, which esbuild then had to parse and copy (issue 10).
+Each distinct spec field's values are stored once in `lists`, each distinct task list once in
+`tasks`; each schedule is one row: its cron, its task list's index in `tasks`, then its spec's
+values in SPEC_KEYS order (a list's index, a flag as 0/1, the time zone or None). An 86,400-
+schedule table was 43 MB of repeated lists as JSON objects, which esbuild then had to parse and
+copy (issue 10). The task lists are kept apart because the server reads them only when a
+schedule fires or is listed: the registry leaves them as an unparsed string until then, so a
+start with 10,000 scheduled tasks does not parse their names (issue 18).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
 # The spec's keys (compiler/cron/expr.py CronExpr.compiled(), plus timeZone), sorted; the
-# runtime's SPEC_KEYS is the same list.
+# runtime's spec() (templates/runtime/schedule_table.mjs) reads them at the same row indexes.
 SPEC_KEYS = (
     "days",
     "domAndDow",
@@ -39,8 +43,22 @@ _values = itemgetter(*_FIELDS)
 
 
 def schedule_table(schedules: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """`[{cron, tasks, spec}]` -> `{"lists": [...], "rows": [[cron, tasks, *spec values]]}`."""
+    """`[{cron, tasks, spec}]` -> `{"lists": [...], "tasks": [[name, ...]], "rows": [[cron,
+    task list index, *spec values]]}`."""
     lists: list[list[Any]] = []
+    task_lists: list[list[Any]] = []
+    ref, task_ref = _interner(lists), _interner(task_lists)
+    rows = []
+    for s in schedules:
+        spec, tasks = s["spec"], task_ref(s["tasks"])
+        row = [(1 if v else 0) if flag else ref(v) for v, flag in zip(_values(spec), _IS_FLAG, strict=True)]
+        row.insert(_ZONE_AT, spec.get("timeZone"))
+        rows.append([s["cron"], tasks, *row])
+    return {"lists": lists, "tasks": task_lists, "rows": rows}
+
+
+def _interner(lists: list[list[Any]]) -> Callable[[list[Any]], int]:
+    """`ref(values)`: the index of `values` in `lists`, appended the first time it is seen."""
     index: dict[tuple[Any, ...], int] = {}
 
     def ref(values: list[Any]) -> int:
@@ -55,10 +73,4 @@ def schedule_table(schedules: list[dict[str, Any]]) -> dict[str, list[Any]]:
             lists.append(values)
         return found
 
-    rows = []
-    for s in schedules:
-        spec, tasks = s["spec"], ref(s["tasks"])
-        row = [(1 if v else 0) if flag else ref(v) for v, flag in zip(_values(spec), _IS_FLAG, strict=True)]
-        row.insert(_ZONE_AT, spec.get("timeZone"))
-        rows.append([s["cron"], tasks, *row])
-    return {"lists": lists, "rows": rows}
+    return ref

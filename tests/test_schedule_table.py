@@ -1,6 +1,8 @@
 """The registry's compact schedule table (compiler/schedule_table.py) expands, in the shipped
 runtime (templates/runtime/schedule_table.mjs, run by real Node), back to exactly the schedules
-and specs it was made from: every expression of the cron corpus, with time zones and task lists."""
+and specs it was made from: every expression of the cron corpus, with time zones and task lists,
+given the task lists as parsed lists or as the JSON text the registry leaves unparsed until a
+schedule's tasks are first read."""
 
 from __future__ import annotations
 
@@ -15,7 +17,12 @@ from nitro_build.schedule_table import SPEC_KEYS, schedule_table
 EXPAND = """import { expandSchedules } from %s;
 let text = "";
 for await (const chunk of process.stdin) text += chunk;
-process.stdout.write(JSON.stringify(expandSchedules(JSON.parse(text))));
+const { lists, rows, tasks } = JSON.parse(text);
+const parsed = expandSchedules({ lists, rows }, tasks);
+const lazy = expandSchedules({ lists, rows }, JSON.stringify(tasks));
+// The same list object each time a schedule's tasks are read (the text is parsed once).
+if (lazy.length > 0 && lazy[0].tasks !== lazy[0].tasks) throw new Error("tasks parsed on every read");
+process.stdout.write(JSON.stringify([parsed, lazy]));
 """
 
 
@@ -38,7 +45,11 @@ def test_the_runtime_expands_the_table_to_the_same_schedules(tmp_path) -> None:
     proc = subprocess.run(
         [NODE, str(script)], input=json.dumps(table), capture_output=True, text=True, timeout=60, check=True
     )
-    assert json.loads(proc.stdout) == given
+    parsed, lazy = json.loads(proc.stdout)
+    assert parsed == given
+    assert lazy == given
+    # Each distinct task list once (the table's text grows with distinct lists, not schedules).
+    assert len(table["tasks"]) == len({tuple(s["tasks"]) for s in given})
     assert all(set(s["spec"]) <= set(SPEC_KEYS) for s in given)
 
 

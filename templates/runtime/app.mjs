@@ -17,11 +17,16 @@ const UNSUPPORTED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 /** Builds the app from the generated registry `{ tasks, scheduledTasks, routes, options }`. */
 export function createApp(registry) {
   registerTasks(registry.tasks ?? {});
+  let schedules;
   const app = {
     options: registry.options ?? {},
     // Already in match order: the build sorts them (compiler/scan.py route_sort_key).
     routes: registry.routes ?? [],
-    schedules: publicSchedules(registry.scheduledTasks),
+    // Made on the first listing, not at start: the schedules' task lists are parsed when first
+    // read (runtime/schedule_table.mjs).
+    get schedules() {
+      return (schedules ??= publicSchedules(registry.scheduledTasks));
+    },
     scheduledTasks: registry.scheduledTasks ?? [],
   };
   const answer = async (request, ctx = {}) => {
