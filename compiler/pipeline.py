@@ -112,12 +112,13 @@ def _build(
         return result(project, chosen, plan.files(), {}, outputs, warnings, dry_run=True)
     if not root.is_dir():
         raise CompilerError(f"project folder {root} does not exist")
-    from .swap import build_lock, recover_staging  # a real build only (shutil: bz2, lzma)
+    from .swap import build_lock, old_outputs_removed, recover_staging  # a real build only
 
     with build_lock(root):
         recover_staging(root)  # a build killed earlier: finish or discard its swap first
-        project, chosen, outputs = prepare(root, preset, warnings)
-        return write_build(project, chosen, outputs, warnings)
+        with old_outputs_removed(root):  # earlier builds' previous outputs, deleted meanwhile
+            project, chosen, outputs = prepare(root, preset, warnings)
+            return write_build(project, chosen, outputs, warnings)
 
 
 def prepare(root: Path, preset: str | None, warnings: Warnings) -> tuple[Project, Preset, list[str]]:

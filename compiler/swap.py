@@ -13,6 +13,12 @@ moment (SIGKILL, a power cut of the process) leaves a state the next build can r
 - a lone `.old` folder (left by a nitro-build before 0.2): outputs missing from the project are
   moved back from it.
 
+The previous outputs are not deleted by the build that replaced them: `.old` is renamed to
+`.nitro/trash-*/` (one rename), which the next build deletes in a thread while it scans and
+bundles (old_outputs_removed). Deleting 600 files of a 10,000-task output took 0.36-0.57 s on
+ext4 mounted with `discard`, most of it waiting on the disk, not the CPU. A trash folder is
+never put back by recovery, and one left by a killed build is deleted by the next build too.
+
 So after recovery there is always either the previous or the new complete output, never a mix
 and never none. `NITRO_BUILD_PAUSE_AT=<point>` stops a build at a named point inside the swap
 (for the fault tests only; see PAUSE_POINTS).
@@ -25,6 +31,8 @@ import json
 import os
 import shutil
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +46,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 STAGING_PREFIX = "staging-"
+TRASH_PREFIX = "trash-"
 JOURNAL = "swap.json"
 # Test-only hook: the build prints `nitro-build: paused at <point>` on stderr and sleeps
 # NITRO_BUILD_PAUSE_SECONDS (default 60), so a test can SIGKILL it exactly there. `<point>#<n>`
@@ -149,10 +158,39 @@ def _restore(done: list[tuple[Path, Path | None, bool]]) -> None:
 
 
 def _finish(staging: Path) -> None:
-    """Drop the previous outputs, then the staging folder (its journal last of all)."""
-    shutil.rmtree(old_folder(staging), ignore_errors=True)
+    """Move the previous outputs to a trash folder (the next build deletes it), then drop the
+    staging folder (its journal last of all)."""
+    old = old_folder(staging)
+    if _exists(old):
+        trash = Path(tempfile.mkdtemp(prefix=TRASH_PREFIX, dir=staging.parent))
+        os.replace(old, trash / old.name)
     pause_point("old-removed")
     shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def old_outputs_removed(root: Path) -> Iterator[None]:
+    """Delete the trash folders of earlier builds (`.nitro/trash-*`: their previous outputs) in a
+    thread while the block runs, and wait for it at the end: a build spends most of its time in
+    esbuild, with the CPU and disk to spare for the deletion. Call under build_lock, after
+    recover_staging. rmtree never follows a symbolic link: a link in an old output is removed,
+    never what it points to."""
+    work = root / WORK_DIR
+    trash = sorted(work.glob(TRASH_PREFIX + "*")) if work.is_dir() else []
+    if not trash:
+        yield
+        return
+    worker = threading.Thread(target=_remove_all, args=(trash,), name="nitro-build-trash", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.join()
+
+
+def _remove_all(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def recover_staging(root: Path) -> None:

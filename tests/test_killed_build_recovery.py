@@ -75,6 +75,8 @@ def recover_with_a_failing_build(project: Path, preset: str) -> dict[str, str]:
     config.write_text(good)
     assert proc.returncode == 1 and "invalid TOML" in proc.stderr, proc.stderr
     assert not list((project / ".nitro").glob("staging-*")), "staging folders left after recovery"
+    # A kill after the old output went to the trash (or while a build deleted it): gone too.
+    assert not list((project / ".nitro").glob("trash-*")), "old outputs left after recovery"
     return outputs_digest(project)
 
 
