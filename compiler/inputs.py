@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .model import Project
+from .reads import read_bytes
 
 # Files esbuild, the config loader or a preset may read, anywhere in the project.
 SOURCE_SUFFIXES = (
@@ -90,7 +91,6 @@ def _relative(path: str, root: Path) -> str:
 
 def _file_digest(path: str) -> str:
     try:
-        with open(path, "rb") as file:
-            return hashlib.sha256(file.read()).hexdigest()
+        return hashlib.sha256(read_bytes(path)).hexdigest()
     except OSError:  # a handler that vanished since the scan: the build reports it
         return "missing"

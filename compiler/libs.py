@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
+from .reads import read_bytes
 from .scan import NOT_SCANNED, inside
 
 _CHECKOUT_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
@@ -96,10 +97,10 @@ def project_sources(root: Path, extra: tuple[Path, ...] = ()) -> Iterator[bytes]
     for folder in (root, *extra):
         for file in source_files(folder, seen):
             try:
-                with open(file, "rb") as handle:
-                    yield handle.read()
+                data = read_bytes(file)  # the scan read the task files already (reads.py)
             except OSError:  # a dangling symlink, no permission: the scan or esbuild reports it
                 continue
+            yield data
 
 
 def source_words(data: bytes) -> frozenset[str]:

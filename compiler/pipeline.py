@@ -23,6 +23,7 @@ from .model import Project
 from .output_rules import check_outputs
 from .plan import Plan, to_json
 from .presets import Preset, get_preset
+from .reads import shared_reads
 from .result import Artifacts, BuildResult
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def build(
     warnings: Warnings | None = None,
 ) -> BuildResult:
     """Build the project at `root` for `preset` (else $NITRO_PRESET, the config's, node_server)."""
-    with collector_paused():
+    with collector_paused(), shared_reads():  # each project file read once per build (reads.py)
         return _build(Path(root).resolve(), preset, strict, dry_run, warnings)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ScanError
+from .reads import read_bytes
 
 EXTENSIONS = (".ts", ".mts", ".cts", ".js", ".mjs", ".cjs")
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "connect", "trace")
@@ -156,7 +157,7 @@ def task_facts(file: Path, root: Path) -> tuple[str | None, bool, bool]:
 def read_module(file: Path, root: Path) -> bytes:
     """A scanned module's bytes; one that cannot be read is a ScanError naming it."""
     try:
-        return file.read_bytes()
+        return read_bytes(file)
     except OSError as exc:  # a dangling symlink, a file without read permission
         raise ScanError(f"{_rel(file, root)}: cannot be read ({exc.strerror}); fix or remove it") from None
 
