@@ -79,11 +79,12 @@ def bundle(
     raise BundleError. Task modules are grouped and load lazily (compiler/lazy_tasks.py).
     `meanwhile` is called while the bundling esbuild runs (the build's input hash: Python reads
     the inputs while esbuild works, rather than after it)."""
-    used, awaits = _read_sources(root, _folders_outside(entry.parent, root), opts.minify)
+    tasks = imported_files(entry.parent)
+    used, awaits = _read_sources(root, _folders_outside(entry.parent, root, tasks), opts.minify)
     args = _args(root, entry, outdir, opts, runtime, used)
     if opts.metafile:
         (entry.parent / ARGS_FILE).write_text(json.dumps(args), encoding="utf-8")
-    limit = max(ESBUILD_MIB_FLOOR, round(len(imported_files(entry.parent)) * ESBUILD_MIB_PER_TASK))
+    limit = max(ESBUILD_MIB_FLOOR, round(len(tasks) * ESBUILD_MIB_PER_TASK))
     exposed = dev_modules.prepare(entry.parent, root) if opts.dev_modules else None
     if awaits:
         _find_async_tasks(args, entry.parent, root, limit)
@@ -207,22 +208,39 @@ def _write_auto_imports(
     return target
 
 
-def _folders_outside(folder: Path, root: Path) -> tuple[Path, ...]:
+def _folders_outside(folder: Path, root: Path, tasks: list[str]) -> tuple[Path, ...]:
     """Folders of the modules the generated registry imports from outside the project (a
-    serverDir such as `../shared`, a config task handler there)."""
+    serverDir such as `../shared`, a config task handler there); `tasks`: imported_files."""
     registry = folder / "registry.mjs"
     if not registry.is_file():
         return ()
     targets = re.findall(r'import\("([^"]+)"\)', registry.read_text(encoding="utf-8"))
-    targets += imported_files(folder)
-    # One resolve per folder, not per module (10,000 task files sit in a few folders); a module
-    # that is itself a symbolic link is resolved on its own, as esbuild follows it.
-    base = str(folder)
-    files = {os.path.normpath(os.path.join(base, t)) for t in targets}
-    links = {f for f in files if os.path.islink(f)}
-    found = {Path(d).resolve() for d in {os.path.dirname(f) for f in files - links}}
-    found |= {Path(f).resolve().parent for f in links}
+    targets += tasks
+    # One normpath, resolve and directory listing per folder, not per module (10,000 task files
+    # sit in a few folders); a module that is itself a symbolic link is resolved on its own, as
+    # esbuild follows it.
+    by_folder: dict[str, set[str]] = {}
+    for target in targets:  # import specifiers: `/`-separated on every OS
+        head, _, name = target.rpartition("/")
+        by_folder.setdefault(head, set()).add(name)
+    found: set[Path] = set()
+    for head, names in by_folder.items():
+        where = os.path.normpath(os.path.join(folder, head))
+        links = _links(where, names)
+        if names - links:
+            found.add(Path(where).resolve())
+        found |= {Path(where, name).resolve().parent for name in links}
     return tuple(sorted(p for p in found if p != root and root not in p.parents))
+
+
+def _links(where: str, names: set[str]) -> set[str]:
+    """Which of `names` in the folder `where` are symbolic links: one listing of the folder (its
+    entries' types come with it), not an lstat per file."""
+    try:
+        with os.scandir(where) as entries:
+            return {e.name for e in entries if e.name in names and e.is_symlink()}
+    except OSError:  # a missing folder: esbuild names the import it cannot resolve
+        return {name for name in names if os.path.islink(os.path.join(where, name))}
 
 
 def _run_tasks(

@@ -160,9 +160,12 @@ def _warn_no_default_export(
     root: Path, scanned: list[ScannedTask], tasks: tuple[Task, ...], warnings: Warnings
 ) -> None:
     """A scanned module that is some task's handler but has no default export answers 501."""
+    lacking = [t for t in scanned if not t.has_default]
+    if not lacking:  # the usual case: no set of 10,000 Paths to hash
+        return
     handlers = {t.handler for t in tasks}
-    for t in scanned:
-        if not t.has_default and t.file in handlers:
+    for t in lacking:
+        if t.file in handlers:
             warnings.warn(
                 f"{_rel(t.file, root)}: no default export, so task {t.name!r} answers 501 when run; "
                 "write `export default defineTask({ run() { ... } })`, or move a shared helper out of "

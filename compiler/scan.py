@@ -74,10 +74,11 @@ def _module_files(folder: Path, root: Path, skip: frozenset[str] = frozenset()) 
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         dirnames[:] = [d for d in sorted(dirnames) if _first_visit(Path(dirpath, d), top, seen, fences)]
         rel_dir = os.path.relpath(dirpath, folder).replace(os.sep, "/")
+        base = Path(dirpath)  # `base / name` parses only the name: half of Path(dirpath, name)
         for name in filenames:
             if name.endswith(EXTENSIONS) and not name.endswith((".d.ts", ".d.mts", ".d.cts")):
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-                found.append((_utf8_name(rel, folder, root), Path(dirpath, name)))
+                found.append((_utf8_name(rel, folder, root), base / name))
     return sorted(found)
 
 
