@@ -24,6 +24,7 @@ _META_DESCRIPTION = re.compile(
     r"""meta\s*:\s*\{[^{}]*?description\s*:\s*(?P<q>["'`])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)""",
     re.S,
 )
+_META_DESCRIPTION_ASCII = re.compile(_META_DESCRIPTION.pattern.encode(), re.S)  # for ASCII sources
 
 
 # Any spelling of a default export (ESM, re-export, CommonJS). Best effort, for a warning only:
@@ -173,12 +174,21 @@ def read_description(data: bytes) -> str | None:
     """The literal `meta.description` of a task module's source, when it is a plain string."""
     if b"description" not in data:  # most modules: skip decoding and the regex
         return None
+    if data.isascii():  # the same match on the bytes, without decoding the module (10,000 tasks)
+        found = _META_DESCRIPTION_ASCII.search(data)
+        return _literal(found.group("q").decode(), found.group("text").decode()) if found else None
     match = _META_DESCRIPTION.search(data.decode("utf-8", errors="replace"))
-    if not match or (match.group("q") == "`" and "${" in match.group("text")):
+    return _literal(match.group("q"), match.group("text")) if match else None
+
+
+def _literal(quote: str, text: str) -> str | None:
+    if quote == "`" and "${" in text:
         return None  # a template with ${...} is computed: the listing loads the module
-    if re.search(r"\\[^\\'\"`]", match.group("text")):
+    if "\\" not in text:
+        return text
+    if re.search(r"\\[^\\'\"`]", text):
         return None  # an escape such as \u00fc or \n: the listing loads the module, as JavaScript reads it
-    return re.sub(r"\\(.)", r"\1", match.group("text"))
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def _segment(part: str) -> dict[str, str] | None:
