@@ -1,0 +1,37 @@
+"""compiler/reads.py: within one build a project file is read from the disk once; outside a build
+(a dev server between rebuilds) every read sees the file as it is now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from nitro_build import reads
+from nitro_build.reads import read_bytes, shared_reads
+
+
+def test_a_file_is_read_once_within_a_build_and_afresh_after_it(tmp_path: Path) -> None:
+    file = tmp_path / "a.ts"
+    file.write_bytes(b"one")
+    with shared_reads():
+        assert read_bytes(file) == b"one"
+        file.write_bytes(b"two")
+        assert read_bytes(str(file)) == b"one"  # the build saw one version of it throughout
+    assert read_bytes(file) == b"two"
+    with shared_reads():
+        assert read_bytes(file) == b"two"
+
+
+def test_large_and_missing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reads, "KEEP_FILE_BYTES", 100)
+    big = tmp_path / "big.js"
+    data = bytes(range(256)) * 1000  # past the first read's 64 KiB
+    big.write_bytes(data)
+    with shared_reads():
+        assert read_bytes(big) == data
+        big.write_bytes(b"changed")
+        assert read_bytes(big) == b"changed"  # too large to keep: read again
+        with pytest.raises(FileNotFoundError):
+            read_bytes(tmp_path / "missing.ts")
+        with pytest.raises(IsADirectoryError):
+            read_bytes(tmp_path)
