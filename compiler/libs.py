@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -77,17 +76,28 @@ def _h3_candidates(root: Path, esbuild: str) -> list[Path]:
 
 _SKIP_DIRS = {"node_modules", "dist"}
 _SOURCE_EXT = (".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".tsx", ".jsx")
-_WORD = re.compile(rb"(?<![\w$.])[A-Za-z_$][\w$]*")
+# An identifier-like word: `[A-Za-z_$][\w$]*` (ASCII) not right after a word character, `$` or
+# `.` (`a.b` mentions `a`, not `b`). Found by turning every other byte into a space and splitting,
+# then looking at each distinct token once: a third of a regular expression's time over 10,000
+# task files (libs.words_of).
+_WORD_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$."
+_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
+_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$")
 
 
 def words_of(datas: Iterable[bytes]) -> frozenset[str]:
     """The identifier-like words of the project's source files (project_sources): the auto-imports
     worth injecting. A word in a comment only costs bundle size; a name missed would be a run-time
     ReferenceError, so every file is read, symlinked folders included."""
-    words: set[bytes] = set()
+    tokens: set[bytes] = set()
     for data in datas:
-        words.update(_WORD.findall(data))
-    return frozenset(w.decode("utf-8", "replace") for w in words)
+        tokens.update(data.translate(_TO_SPACE).split())
+    return _words(tokens)
+
+
+def _words(tokens: set[bytes]) -> frozenset[str]:
+    words = {head for head in (t.split(b".", 1)[0] for t in tokens) if head and head[0] in _FIRST}
+    return frozenset(w.decode("ascii") for w in words)
 
 
 def project_sources(root: Path, extra: tuple[Path, ...] = ()) -> Iterator[bytes]:
@@ -105,7 +115,7 @@ def project_sources(root: Path, extra: tuple[Path, ...] = ()) -> Iterator[bytes]
 
 def source_words(data: bytes) -> frozenset[str]:
     """The identifier-like words of one source file, as words_of reads them."""
-    return frozenset(w.decode("utf-8", "replace") for w in _WORD.findall(data))
+    return _words(set(data.translate(_TO_SPACE).split()))
 
 
 def source_files(root: Path, seen: set[str]) -> list[str]:
