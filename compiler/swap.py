@@ -160,12 +160,23 @@ def _restore(done: list[tuple[Path, Path | None, bool]]) -> None:
 def _finish(staging: Path) -> None:
     """Move the previous outputs to a trash folder (the next build deletes it), then drop the
     staging folder (its journal last of all)."""
-    old = old_folder(staging)
-    if _exists(old):
-        trash = Path(tempfile.mkdtemp(prefix=TRASH_PREFIX, dir=staging.parent))
-        os.replace(old, trash / old.name)
+    move_to_trash([old_folder(staging)], staging.parent)
     pause_point("old-removed")
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def move_to_trash(paths: list[Path], work: Path) -> None:
+    """Move `paths` (in the project's `.nitro/` folder, `work`) into a new trash folder there, for
+    the next build to delete (old_outputs_removed); one that cannot be moved is deleted now."""
+    present = [p for p in paths if _exists(p)]
+    if not present:
+        return
+    trash = Path(tempfile.mkdtemp(prefix=TRASH_PREFIX, dir=work))
+    for path in present:
+        try:
+            os.replace(path, trash / path.name)
+        except OSError:  # another file system (a linked folder): deleted in place, as before
+            _remove(path)
 
 
 @contextlib.contextmanager
