@@ -52,6 +52,8 @@ def group_name(n: int) -> str:
 def group_of(name: str, groups: int) -> int:
     """The group a task name falls in: CRC-32 of its UTF-8 bytes, as the runtime's TextEncoder
     gives them (a lone surrogate becomes U+FFFD), modulo the number of groups."""
+    if name.isascii():  # nearly every name: no surrogate to replace
+        return zlib.crc32(name.encode("ascii")) % groups
     text = name.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return zlib.crc32(text.encode("utf-8")) % groups
 
@@ -65,7 +67,7 @@ def task_modules(tasks: list[Task]) -> dict[str, str]:
         n = group_of(name, count)
         slot = -1 if path is None else len(lines[n])
         if path is not None:
-            lines[n].append(f"export const t{slot} = () => esm(require({json.dumps(path)}));")
+            lines[n].append(f"export const t{slot} = () => esm(require({_quoted(path)}));")
         tables[n][name] = [description, dynamic, slot]
     texts = {
         group_name(n): f"{_HEADER}export const table = JSON.parse({json_string(table)});\n"
@@ -78,6 +80,14 @@ def task_modules(tasks: list[Task]) -> dict[str, str]:
         f"export default JSON.parse({json_string(listing)});\n"
     )
     return texts
+
+
+def _quoted(path: str) -> str:
+    """json.dumps(path), with the plain case (printable ASCII, nothing to escape) spelled out:
+    10,000 calls to the encoder were a fifth of the group modules' time."""
+    if path.isascii() and path.isprintable() and '"' not in path and "\\" not in path:
+        return f'"{path}"'
+    return json.dumps(path)
 
 
 # Comments, strings and template literals, blanked before braces are counted.
