@@ -15,6 +15,8 @@ wall time and the server's main-thread CPU time (which the machine's other load 
     python bench/bench_startup.py [--sizes 10,1000,10000] [--repeat 7]
         [--runtimes node_server,node_cluster,bun,deno_server,cloudflare_module,vercel]
         [--nitro node_server]   # runtimes also built with Nitro 3 (its 10,000-task build is slow)
+    python bench/bench_startup.py --first-run-only --sizes 10000 --runtimes node_server [--starts 3]
+        # only the first-run figures (no cold starts, no Nitro 3); with --reuse, of an earlier build
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from nitro_build.lazy_tasks import GROUP_SIZE, group_of
+from nitro_build.lazy_tasks import group_of
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out" / "startup"
@@ -224,7 +226,7 @@ def first_runs(preset: str, project: Path, count: int, port: int) -> list[tuple[
     """Extra wall ms and main-thread CPU ms of a task's first run (its group chunk not yet loaded)
     over its second, over HTTP: `first`, the first task run after the start (it also pays for the
     run route's own first use), then one task of every other group (compiler/lazy_tasks.py)."""
-    groups = -(-count // GROUP_SIZE)
+    groups = len(list((project / ".nitro" / "build" / preset / "lazy").glob("tasks-*.mjs")))
     picked: dict[int, str] = {}
     for i in range(count):
         picked.setdefault(group_of(f"group{i % 50}:task{i}", groups), f"group{i % 50}:task{i}")
@@ -262,6 +264,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--runtimes", default="node_server,node_cluster,bun,deno_server,cloudflare_module,vercel")
     ap.add_argument("--nitro", default="node_server", help="runtimes also built with Nitro 3 ('' for none)")
+    ap.add_argument(
+        "--first-run-only",
+        action="store_true",
+        help="measure only the first run of not-yet-loaded tasks (node_server, bun, deno_server)",
+    )
+    ap.add_argument("--starts", type=int, default=3, help="server starts for the first-run figures")
     ap.add_argument("--reuse", action="store_true", help="start the builds of an earlier run, build none")
     ap.add_argument(
         "--reuse-nitro",
@@ -271,7 +279,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     runtimes = args.runtimes.split(",")
-    nitro = [r for r in args.nitro.split(",") if r]
+    nitro = [] if args.first_run_only else [r for r in args.nitro.split(",") if r]
     if nitro:
         install_nitro3()
     print(f"load average before: {os.getloadavg()}")
@@ -288,11 +296,33 @@ def main() -> None:
                     secs = build(kind, project, preset)
                     print(f"built {kind} {preset} {size}: {secs:.2f} s", flush=True)
                 servers.append((kind, preset, size, project))
+    if not args.first_run_only:
+        cold_starts(servers, args.repeat)
+    first_run_report(servers, args.starts)
+    print(f"load average after: {os.getloadavg()}")
+
+
+def first_run_report(servers: list[tuple[str, str, int, Path]], starts: int) -> None:
+    """Print first_run_stats of every nitro-build node_server, bun and deno_server."""
+    for kind, preset, size, project in servers:
+        if preset in ("node_server", "bun", "deno_server") and kind == "nitro-build":
+            r = first_run_stats(preset, project, size, 21000, starts)
+            print(
+                f"first run of a not-yet-loaded task, {preset}, {size:,} tasks: first after start "
+                f"+{r['first']:.2f} ms; other groups +{r['p50']:.2f} ms p50, +{r['p99']:.2f} ms p99; "
+                f"main-thread CPU: first +{r['cpu_first']:.2f} ms, others +{r['cpu_p50']:.2f} ms p50, "
+                f"+{r['cpu_p99']:.2f} ms p99",
+                flush=True,
+            )
+
+
+def cold_starts(servers: list[tuple[str, str, int, Path]], repeat: int) -> None:
+    """Interleaved cold starts of every server, `repeat` rounds; print the table of medians."""
     results: dict[tuple[str, str, int], list[dict[str, float]]] = {s[:3]: [] for s in servers}
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         for n, (kind, preset, size, project) in enumerate(servers):
             results[(kind, preset, size)].append(cold_start(preset, project, 20000 + n))
-    print(f"load average after: {os.getloadavg()}\n")
+    print(f"load average after the cold starts: {os.getloadavg()}\n")
     print("| runtime | tasks | tool | cold start ms | CPU ms | RSS MiB |\n|---|---|---|---|---|---|")
     for (kind, preset, size), runs in results.items():
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
@@ -300,15 +330,6 @@ def main() -> None:
         print(f"| {preset} | {size:,} | {kind} | " + " | ".join(cells) + " |")
         if "first" in med:  # workerd: Miniflare (and workerd) ready, then the first response
             print(f"|  | | Miniflare ready {med['ready']:.0f} ms, first response {med['first']:.1f} ms | | |")
-    for kind, preset, size, project in servers:
-        if preset in ("node_server", "bun", "deno_server") and kind == "nitro-build":
-            r = first_run_stats(preset, project, size, 21000)
-            print(
-                f"first run of a not-yet-loaded task, {preset}, {size:,} tasks: first after start "
-                f"+{r['first']:.2f} ms; other groups +{r['p50']:.2f} ms p50, +{r['p99']:.2f} ms p99; "
-                f"main-thread CPU: first +{r['cpu_first']:.2f} ms, others +{r['cpu_p50']:.2f} ms p50, "
-                f"+{r['cpu_p99']:.2f} ms p99"
-            )
 
 
 if __name__ == "__main__":

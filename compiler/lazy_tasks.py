@@ -31,7 +31,7 @@ from .render import json_string
 GROUP_SIZE = 50
 FOLDER = "lazy"
 LIST = f"{FOLDER}/list.mjs"
-_REQUIRE = re.compile(r'^export const (t\d+) = \(\) => esm\(require\(("[^"]+")\)\);$', re.M)
+_REQUIRE = re.compile(r'^  \(\) => esm\(require\(("[^"]+")\)\),$', re.M)
 # esbuild's lazy initialiser of a module with top-level await: `init_x = __esm({ async "path"() {`
 _ASYNC_INIT = re.compile(r'^\s+async "([^"]+)"\(\) \{$', re.M)
 _HEADER = (
@@ -40,6 +40,10 @@ _HEADER = (
     "const esm = (m) => (m?.__esModule ? m : { default: m });\n"
     "// { name: [description, dynamic description, slot] } (slot -1: no handler)\n"
 )
+# The loaders by slot, as array elements: esbuild's --keep-names wraps every function it can name
+# (`export const t0 = () => ...` became `__name(() => ..., "t0")` in the chunk), which cost about
+# 0.1 ms and 25 KiB of heap per group loaded (bench/README.md, "first run").
+_LOADERS = "// the loader of the task in each slot\nexport const load = [\n"
 
 # (name, description, dynamic description, import path relative to a group module or None)
 Task = tuple[str, str | None, bool, str | None]
@@ -67,11 +71,12 @@ def task_modules(tasks: list[Task]) -> dict[str, str]:
         n = group_of(name, count)
         slot = -1 if path is None else len(lines[n])
         if path is not None:
-            lines[n].append(f"export const t{slot} = () => esm(require({_quoted(path)}));")
+            lines[n].append(f"  () => esm(require({_quoted(path)})),")
         tables[n][name] = [description, dynamic, slot]
     texts = {
-        group_name(n): f"{_HEADER}export const table = JSON.parse({json_string(table)});\n"
+        group_name(n): f"{_HEADER}export const table = JSON.parse({json_string(table)});\n{_LOADERS}"
         + "".join(line + "\n" for line in lines[n])
+        + "];\n"
         for n, table in enumerate(tables)
     }
     listing = {name: [description, dynamic] for name, description, dynamic, _ in tasks}
@@ -114,6 +119,11 @@ def source_awaits_at_top_level(data: bytes) -> bool:
     return depth != 0
 
 
+def _dynamic(m: re.Match[str]) -> str:
+    """A group module's loader line (_REQUIRE) as a dynamic import of the same module."""
+    return f"  () => import({m.group(1)}),"
+
+
 def fix_async_tasks(sources: Path, outdir: Path, root: Path) -> bool:
     """Give each task whose module (or an import of it) uses top-level await a dynamic import of
     its own: `require()` cannot wait for such a module, so its exports would be read unset.
@@ -132,13 +142,9 @@ def fix_async_tasks(sources: Path, outdir: Path, root: Path) -> bool:
         text = group.read_text(encoding="utf-8")
 
         def swap(m: re.Match[str], group: Path = group) -> str:
-            target = os.path.normpath(group.parent / m.group(2)[1:-1])
+            target = os.path.normpath(group.parent / m.group(1)[1:-1])
             rel = os.path.relpath(target, root).replace(os.sep, "/")
-            return (
-                f"export const {m.group(1)} = () => import({m.group(2)});"
-                if rel in asynchronous
-                else m.group(0)
-            )
+            return _dynamic(m) if rel in asynchronous else m.group(0)
 
         new = _REQUIRE.sub(swap, text)
         if new != text:
@@ -168,9 +174,7 @@ def import_refused(sources: Path, root: Path, esbuild_output: str) -> bool:
     for group, numbers in sorted(lines_at.items()):
         lines = group.read_text(encoding="utf-8").split("\n")
         for n in sorted(numbers):
-            new = _REQUIRE.sub(
-                lambda m: f"export const {m.group(1)} = () => import({m.group(2)});", lines[n - 1]
-            )
+            new = _REQUIRE.sub(_dynamic, lines[n - 1])
             changed = changed or new != lines[n - 1]
             lines[n - 1] = new
         group.write_text("\n".join(lines), encoding="utf-8")

@@ -34,7 +34,7 @@ function listenForReloads(registry) {
       globalThis.__nitroDevAutoImports ??= await registry.autoImports();
       if (modules) answer.exports = await loadModules(registry, modules);
       const url = file && `${pathToFileURL(file).href}?v=${id}`; // a new URL: a new module instance
-      for (const name of tasks ?? []) registry.replaceTask(name, () => import(url).then((chunk) => chunk.t0()));
+      for (const name of tasks ?? []) registry.replaceTask(name, () => import(url).then((chunk) => chunk.load[0]()));
     } catch (error) {
       answer = { id, ok: false, error: String(error?.stack ?? error) };
     }

@@ -19,7 +19,7 @@ export class TaskGroups {
     const group = await this.groups[crc32(name) % this.groups.length]();
     if (!Object.hasOwn(group.table, name)) return undefined;
     const [description, dynamic, slot] = group.table[name];
-    const load = async () => this.replaced(name)?.() ?? group[`t${slot}`]();
+    const load = async () => this.replaced(name)?.() ?? group.load[slot]();
     return { meta: meta(description, dynamic), load: slot < 0 ? null : load };
   }
 
