@@ -60,13 +60,14 @@ class Preset:
         # files are deployed with it) reads them at run time.
         ui_file=True,
         # Bundled CommonJS dependencies may call require() on Node built-ins inside ESM output.
-        # Source maps apply to modules compiled after they are enabled: the lazily loaded chunks
-        # of tasks and routes (https://nodejs.org/api/process.html#processsetsourcemapsenabledval).
+        # The source maps are applied by runtime/stack_maps.mjs, which the entry imports first.
         banner="import { createRequire as __nitroRequire } from 'node:module'; "
-        "const require = __nitroRequire(import.meta.url); "
-        "globalThis.process?.setSourceMapsEnabled?.(true);",
+        "const require = __nitroRequire(import.meta.url);",
     )
     dev: ClassVar[bool] = False
+    # Whether Node runs the bundle: its entry then maps stack traces (runtime/stack_maps.mjs); Deno
+    # maps them itself, Bun does not read .map files.
+    node_stack_maps: ClassVar[bool] = True
     # A line the build summary prints under the schedules: how the platform fires them.
     schedule_note: ClassVar[str] = ""
     # What the preset supports; the build holds the project against it (compiler/features.py).
@@ -129,8 +130,15 @@ class Preset:
         plan.add_source("registry.mjs.jinja", "registry.mjs", **self.registry_context(project, plan))
         plan_runtime_apis(project, plan, self.name, self.dev)
         args, crons = self.entry_args(project), self.entry_crons(project)
+        opts = self.bundle_options
         return plan.add_source(
-            "entry.mjs.jinja", "entry.mjs", preset=self.name, entry=self.entry, args=args, crons=crons
+            "entry.mjs.jinja",
+            "entry.mjs",
+            preset=self.name,
+            entry=self.entry,
+            args=args,
+            crons=crons,
+            stack_maps=self.node_stack_maps and opts.sourcemap and opts.platform == "node",
         )
 
     def registry_context(self, project: Project, plan: Plan) -> dict[str, Any]:

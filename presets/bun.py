@@ -24,6 +24,7 @@ class Bun(Preset):
     # Packages' "bun" export conditions win, as in Nitro's bun preset. Not minified: Bun (1.4)
     # does not apply the .map beside a bundle to its stack traces, so they would name minified code.
     bundle_options = replace(Preset.bundle_options, target="esnext", conditions=("bun",), minify=False)
+    node_stack_maps = False
 
     def commands(self, project: Project) -> dict[str, str]:
         return {"preview": f"bun {self.server_dir(project)}/index.mjs"}

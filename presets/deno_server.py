@@ -34,6 +34,7 @@ class DenoServer(Preset):
     bundle_options = replace(
         Preset.bundle_options, target="esnext", conditions=("deno",), external=("npm:*", "jsr:*")
     )
+    node_stack_maps = False  # Deno applies the .map files itself
 
     def permissions(self, project: Project) -> list[str]:
         """The narrowest `deno run` flags that work: network (listen, fetch) and named env vars."""

@@ -18,6 +18,7 @@ class Dev(NodeServer):
     # meta.json lists every file the bundle was built from, so nitro dev also rebuilds when a
     # helper module outside tasks/, api/ and routes/ changes.
     # Not minified: a dev bundle is read while debugging, and nitro dev bundles a changed task alone.
+    node_stack_maps = False  # nitro dev runs Node with --enable-source-maps (compiler/dev/process.py)
     bundle_options = replace(
         NodeServer.bundle_options, metafile=True, splitting=False, dev_modules=True, minify=False
     )

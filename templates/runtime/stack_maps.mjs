@@ -1,0 +1,110 @@
+// Node stack traces through the bundle's source maps, each map read the first time a stack needs
+// it. `process.setSourceMapsEnabled(true)` made Node read, parse and keep the .map of every
+// module loaded afterwards: at 10,000 tasks about 0.15 ms and 47 KiB of heap for each task-group
+// chunk a first run loaded, most of which no stack ever used (bench/README.md, "first run").
+// Here `Error.prepareStackTrace` (https://v8.dev/docs/stack-trace-api) maps each frame of a
+// file with a `//# sourceMappingURL=` comment through node:module's SourceMap
+// (https://nodejs.org/api/module.html#class-modulesourcemap), writing a frame as Node's own
+// source-map support does: `at name (/abs/tasks/x.ts:LINE:COLUMN)`. Left alone: Deno (which
+// maps stacks itself), Bun, and a Node that already maps them (--enable-source-maps, nitro dev)
+// or a process where something else formats stacks.
+import { readFileSync } from "node:fs";
+import * as nodeModule from "node:module";
+import { isAbsolute } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const maps = new Map(); // a frame's file name -> its SourceMap, or null
+let formatting = false;
+
+if (
+  globalThis.process?.versions?.node &&
+  !globalThis.Deno &&
+  !globalThis.Bun &&
+  !process.sourceMapsEnabled &&
+  // Node 20's own is a function too (`ErrorPrepareStackTrace`), which the override replaces.
+  [undefined, "ErrorPrepareStackTrace"].includes(Error.prepareStackTrace?.name) &&
+  typeof nodeModule.SourceMap === "function"
+) {
+  Error.prepareStackTrace = prepareStackTrace;
+}
+
+/** V8's stack text, `header\n    at frame...`, with the frames of mapped files mapped. */
+export function prepareStackTrace(error, trace) {
+  const head = header(error);
+  if (formatting) return head + trace.map((site) => `\n    at ${site}`).join("");
+  formatting = true; // reading a map may throw, and that error's stack must not come back here
+  try {
+    return head + trace.map((site, i) => `\n    at ${frame(trace, i)}`).join("");
+  } finally {
+    formatting = false;
+  }
+}
+
+function header(error) {
+  try {
+    // Node writes its own errors' code beside the name: `TypeError [ERR_INVALID_ARG_TYPE]: ...`.
+    const code = typeof error?.code === "string" && /^ERR_[A-Z0-9_]+$/.test(error.code);
+    return code ? `${error.name} [${error.code}]: ${error.message}` : Error.prototype.toString.call(error);
+  } catch {
+    return "Error";
+  }
+}
+
+function frame(trace, i) {
+  const site = trace[i];
+  try {
+    const map = mapOf(site.getFileName());
+    const found = map?.findEntry(site.getLineNumber() - 1, site.getColumnNumber() - 1);
+    if (found?.originalSource && found.originalLine !== undefined) {
+      const source = found.originalSource.startsWith("file:") ? fileURLToPath(found.originalSource) : found.originalSource;
+      const where = `${source}:${found.originalLine + 1}:${found.originalColumn + 1}`;
+      const kind = site.isAsync?.() ? "async " : site.isConstructor?.() ? "new " : "";
+      return `${kind}${callName(map, trace, i)} (${where})`;
+    }
+  } catch {
+    // an unreadable map: the frame as V8 writes it
+  }
+  return `${site}`;
+}
+
+/** The frame's function as Node names it: the map's name for the enclosing function, else V8's. */
+function callName(map, trace, i) {
+  const site = trace[i];
+  const enclosing = site.getEnclosingLineNumber?.();
+  const named = enclosing ? map.findEntry(enclosing - 1, site.getEnclosingColumnNumber() - 1).name : undefined;
+  if (named) return named;
+  const type = site.getTypeName();
+  const prefix = type !== null && type !== undefined && type !== "global" ? `${type}.` : "";
+  return `${prefix}${site.getFunctionName() ?? site.getMethodName() ?? "<anonymous>"}`;
+}
+
+function mapOf(file) {
+  if (typeof file !== "string" || file.startsWith("node:")) return null;
+  if (!maps.has(file)) maps.set(file, readMap(file));
+  return maps.get(file);
+}
+
+/** The SourceMap the file's `//# sourceMappingURL=` names (a file or a base64 data: URL), or null. */
+function readMap(file) {
+  try {
+    const url = file.startsWith("file:") ? new URL(file) : isAbsolute(file) ? pathToFileURL(file) : null;
+    if (!url) return null;
+    const code = readFileSync(url, "utf8");
+    const ref = /\/\/[#@] sourceMappingURL=([^\s'"]+)\s*$/.exec(code.slice(-4096))?.[1];
+    if (!ref) return null;
+    const mapUrl = new URL(ref, url);
+    const text = mapUrl.protocol === "data:" ? dataText(ref) : readFileSync(mapUrl, "utf8");
+    const payload = JSON.parse(text);
+    // Sources relative to the map, as Node resolves them (sourceRoot first).
+    payload.sources = (payload.sources ?? []).map((s) => new URL(`${payload.sourceRoot ?? ""}${s}`, mapUrl).href);
+    return new nodeModule.SourceMap(payload);
+  } catch {
+    return null;
+  }
+}
+
+function dataText(ref) {
+  const comma = ref.indexOf(",");
+  const body = ref.slice(comma + 1);
+  return ref.slice(0, comma).endsWith(";base64") ? Buffer.from(body, "base64").toString("utf8") : decodeURIComponent(body);
+}
