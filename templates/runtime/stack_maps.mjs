@@ -34,19 +34,20 @@ export function prepareStackTrace(error, trace) {
   if (formatting) return head + trace.map((site) => `\n    at ${site}`).join("");
   formatting = true; // reading a map may throw, and that error's stack must not come back here
   try {
-    return head + trace.map((site, i) => `\n    at ${frame(trace, i)}`).join("");
+    return head + trace.map((_, i) => `\n    at ${frame(trace, i)}`).join("");
   } finally {
     formatting = false;
   }
 }
 
 function header(error) {
+  const plain = Error.prototype.toString.call(error);
   try {
-    // Node writes its own errors' code beside the name: `TypeError [ERR_INVALID_ARG_TYPE]: ...`.
-    const code = typeof error?.code === "string" && /^ERR_[A-Z0-9_]+$/.test(error.code);
-    return code ? `${error.name} [${error.code}]: ${error.message}` : Error.prototype.toString.call(error);
+    // Node's own errors name their code, as their toString does: `TypeError [ERR_X]: message`.
+    const coded = `${error.name} [${error.code}]: ${error.message}`;
+    return typeof error.code === "string" && error.toString() === coded ? coded : plain;
   } catch {
-    return "Error";
+    return plain;
   }
 }
 
@@ -56,7 +57,8 @@ function frame(trace, i) {
     const map = mapOf(site.getFileName());
     const found = map?.findEntry(site.getLineNumber() - 1, site.getColumnNumber() - 1);
     if (found?.originalSource && found.originalLine !== undefined) {
-      const source = found.originalSource.startsWith("file:") ? fileURLToPath(found.originalSource) : found.originalSource;
+      const { originalSource: original } = found;
+      const source = original.startsWith("file:") ? fileURLToPath(original) : original;
       const where = `${source}:${found.originalLine + 1}:${found.originalColumn + 1}`;
       const kind = site.isAsync?.() ? "async " : site.isConstructor?.() ? "new " : "";
       return `${kind}${callName(map, trace, i)} (${where})`;
@@ -90,13 +92,16 @@ function readMap(file) {
     const url = file.startsWith("file:") ? new URL(file) : isAbsolute(file) ? pathToFileURL(file) : null;
     if (!url) return null;
     const code = readFileSync(url, "utf8");
-    const ref = /\/\/[#@] sourceMappingURL=([^\s'"]+)\s*$/.exec(code.slice(-4096))?.[1];
+    // The last such comment, which ends the file (an inline map can be longer than any tail).
+    const at = Math.max(code.lastIndexOf("//# sourceMappingURL="), code.lastIndexOf("//@ sourceMappingURL="));
+    const ref = at < 0 ? null : /^\/\/[#@] sourceMappingURL=([^\s'"]+)\s*$/.exec(code.slice(at))?.[1];
     if (!ref) return null;
     const mapUrl = new URL(ref, url);
-    const text = mapUrl.protocol === "data:" ? dataText(ref) : readFileSync(mapUrl, "utf8");
-    const payload = JSON.parse(text);
-    // Sources relative to the map, as Node resolves them (sourceRoot first).
-    payload.sources = (payload.sources ?? []).map((s) => new URL(`${payload.sourceRoot ?? ""}${s}`, mapUrl).href);
+    const inline = mapUrl.protocol === "data:";
+    const payload = JSON.parse(inline ? dataText(ref) : readFileSync(mapUrl, "utf8"));
+    // Sources relative to the map (an inline map's to its file), as Node resolves them.
+    const base = inline ? url : mapUrl;
+    payload.sources = (payload.sources ?? []).map((s) => new URL(`${payload.sourceRoot ?? ""}${s}`, base).href);
     return new nodeModule.SourceMap(payload);
   } catch {
     return null;
@@ -106,5 +111,6 @@ function readMap(file) {
 function dataText(ref) {
   const comma = ref.indexOf(",");
   const body = ref.slice(comma + 1);
-  return ref.slice(0, comma).endsWith(";base64") ? Buffer.from(body, "base64").toString("utf8") : decodeURIComponent(body);
+  const base64 = ref.slice(0, comma).endsWith(";base64");
+  return base64 ? Buffer.from(body, "base64").toString("utf8") : decodeURIComponent(body);
 }
