@@ -103,7 +103,7 @@ def bundle(
         chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
     check_unprovided_globals([main, *chunks], root)
     if opts.banner:
-        drop_unused_banners(chunks, opts.banner)
+        drop_unused_banners([main, *chunks], opts.banner)
     if opts.sourcemap:
         clean_source_maps(outdir, root, runtime)
     if opts.ui_file:

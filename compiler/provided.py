@@ -345,7 +345,7 @@ def auto_import_source(
         f"export {{ {name} }} from {json.dumps(file)};" for name, file in sorted(own.items()) if keep(name)
     ]
     lines += [
-        f"export {{ {name} }} from {str(runtime / MODULES[spec].file)!r};"
+        f"export {{ {name} }} from {str(runtime / LEAVES.get(name, MODULES[spec].file))!r};"
         for name, spec in sorted(AUTO_IMPORTS.items())
         if keep(name) and name not in own
     ]
@@ -358,6 +358,9 @@ def auto_import_source(
 
 
 MISSING_PREFIX = "nitro-build: not provided: "
+# Auto-imported names whose module (re-exported by MODULES' file) imports nothing: a file using
+# only them pulls no more of the runtime into the chunk that loads it.
+LEAVES = {"defineTask": "define_task.mjs"}
 
 
 def available_modules() -> str:

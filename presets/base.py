@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from .._version import __version__ as VERSION
+from ..chunk_banner import REQUIRE_BANNER
 from ..errors import CronError
 from ..features import SERVER, Features
 from ..lazy_tasks import FOLDER, LIST, group_name, task_modules
@@ -61,8 +62,7 @@ class Preset:
         ui_file=True,
         # Bundled CommonJS dependencies may call require() on Node built-ins inside ESM output.
         # The source maps are applied by runtime/stack_maps.mjs, which the entry imports first.
-        banner="import { createRequire as __nitroRequire } from 'node:module'; "
-        "const require = __nitroRequire(import.meta.url);",
+        banner=REQUIRE_BANNER,
     )
     dev: ClassVar[bool] = False
     # Whether Node runs the bundle: its entry then maps stack traces (runtime/stack_maps.mjs); Deno
@@ -111,6 +111,10 @@ class Preset:
             "_tasks": project.tasks_enabled,
             # Ours: without a lock the Redis client is left out of the bundle (runtime/lock.mjs).
             "_schedulerLock": "schedulerLock" in scheduler_options(project),
+            # Ours: without routes or schedules, their code is left out (runtime/app.mjs, server.mjs);
+            # nitro dev keeps both, for the routes and schedules added while it runs.
+            "_routes": self.dev or bool(project.routes),
+            "_schedules": self.dev or bool(project.schedules),
             # Ours: the storage mount that keeps the run history (runtime/run_storage.mjs), or false.
             "_runStorage": self.run_storage_mount(project),
         }

@@ -51,20 +51,22 @@ export function createApp(registry) {
      * body }` that Node writes with content-length, without building a Response.
      */
     answer,
-    /**
-     * Whether a route or the served /_nitro/tasks endpoint matches `method` and `url`: a
-     * middleware (node_middleware) answers those and passes every other request on.
-     */
-    matches(method, url, ctx = {}) {
-      if (!URL.canParse(url)) return false; // not ours: the host app answers it
-      const { pathname } = new URL(url);
-      const tasksPath = under(pathname, TASKS_PATH) || under(pathname, UI_PATH);
-      if (tasksPath && (app.options.dev || readEnv("NITRO_TASKS_TOKEN", ctx.env))) return true;
-      return Boolean(matchRoute(app.routes, pathname, method).route);
-    },
+    app, // for appMatches (node_middleware)
   };
   setLocalApp(served);
   return served;
+}
+
+/**
+ * Whether a route or the served /_nitro/tasks endpoint of `served` (createApp's) matches `method`
+ * and `url`: a middleware (node_middleware) answers those and passes every other request on.
+ */
+export function appMatches({ app }, method, url, ctx = {}) {
+  if (!URL.canParse(url)) return false; // not ours: the host app answers it
+  const { pathname } = new URL(url);
+  const tasksPath = under(pathname, TASKS_PATH) || under(pathname, UI_PATH);
+  if (tasksPath && (app.options.dev || readEnv("NITRO_TASKS_TOKEN", ctx.env))) return true;
+  return Boolean(matchRoute(app.routes, pathname, method).route);
 }
 
 /** A 501 answer for a method no route can serve (CONNECT, TRACE, TRACK), else null. Never logged. */
@@ -95,8 +97,12 @@ async function handle(app, request, url, ctx) {
     // null: the endpoint is hidden in this deployment, so the path is an ordinary one.
     if (answer) return answer;
   }
-  return serveRoute(app, request, url, ctx);
+  // A build without routes defines import.meta._routes false (presets/base.py): no route code ships.
+  if (import.meta._routes !== false) return serveRoute(app, request, url, ctx);
+  throw notFound(url);
 }
+
+const notFound = (url) => new HTTPError(404, `Cannot find any route matching ${url.pathname}`);
 
 const under = (pathname, base) => pathname === base || pathname.startsWith(`${base}/`);
 
@@ -110,7 +116,7 @@ export function publicSchedules(scheduledTasks) {
 async function serveRoute(app, request, url, ctx) {
   const match = matchRoute(app.routes, url.pathname, request.method);
   if (match.allow) return methodNotAllowed(match.allow);
-  if (!match.route) throw new HTTPError(404, `Cannot find any route matching ${url.pathname}`);
+  if (!match.route) throw notFound(url);
   const handler = routeHandler(loaded.get(match.route) ?? (await loadRoute(match.route)), match.route.route);
   const event = createEvent(request, url, match.params, ctx);
   const hooked = callHook("request", event);

@@ -3,7 +3,7 @@
 // the same app as a web fetch function. The scheduler starts when the bundle is imported, once.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createApp } from "./app.mjs";
+import { appMatches, createApp } from "./app.mjs";
 import { ready } from "./hooks.mjs";
 import { lazyIncoming, refused, writeAnswer } from "./node.mjs";
 import { shareRuns } from "./run_store.mjs";
@@ -31,7 +31,7 @@ export function createMiddleware(registry) {
   return {
     middleware(req, res, next) {
       const ctx = { waitUntil: pending.add, remoteAddress: req.socket?.remoteAddress };
-      if (!app.matches(req.method, `http://localhost${req.url}`, ctx)) return next();
+      if (!appMatches(app, req.method, `http://localhost${req.url}`, ctx)) return next();
       // Tracked like waitUntil work, so a shutdown lets answers in progress finish first.
       pending.add(answer(app, req, res, ctx).catch(next));
     },

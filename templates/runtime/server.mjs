@@ -58,8 +58,12 @@ export async function runCli(registry, args) {
 /** The registry's schedules on timers, guarded by the configured lock; `run` defaults to runTask.
  * Off where the platform fires them (kubernetes: a CronJob per schedule runs the task CLI). */
 export function startSchedules(registry, run = runTask) {
-  if (registry.options?.inProcessScheduler === false) return NO_SCHEDULER;
-  return startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask: run }));
+  // A build without schedules defines import.meta._schedules false (presets/base.py): the
+  // scheduler and its guards are left out.
+  if (import.meta._schedules !== false && registry.options?.inProcessScheduler !== false) {
+    return startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask: run }));
+  }
+  return NO_SCHEDULER;
 }
 
 /** Logs an unhandled rejection instead of dying of it (Deno ends the process unless it is prevented). */

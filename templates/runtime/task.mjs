@@ -22,10 +22,7 @@ const running = new Map();
 // Set by an adapter whose processes share one task namespace (node_cluster): see setCoordinator.
 let coordinator = null;
 
-/** Returns the task definition unchanged; it exists for typing and for symmetry with Nitro. */
-export function defineTask(def) {
-  return def;
-}
+export { defineTask } from "./define_task.mjs";
 
 /** Stores the generated registry's `tasks`: its TaskGroups, or a plain { name: { meta, load } }. */
 export function registerTasks(tasks) {

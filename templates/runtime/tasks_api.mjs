@@ -49,17 +49,21 @@ function withRuns(tasks, runs) {
 
 /** "allowed", null (hidden: answer as if the endpoint did not exist) or a refusal Response. */
 async function checkAccess(request, ctx, options) {
-  if (options.dev) {
-    if (!isLoopback(ctx.remoteAddress)) return jsonError(403, "Tasks are only served to loopback clients in dev");
-    // A browser on this machine is a loopback client too: refuse what a web page makes it send
-    // (DNS rebinding: a foreign Host; cross-site requests: a foreign Origin or Sec-Fetch-Site).
-    const refusal = browserRefusal(request.headers);
-    return refusal ? jsonError(403, refusal) : "allowed";
-  }
+  // A production build defines import.meta.dev false (presets/base.py): the dev checks are left out.
+  if (import.meta.dev !== false && options.dev) return devAccess(request, ctx);
   const token = readEnv("NITRO_TASKS_TOKEN", ctx.env);
   if (!token) return null;
   if (hasBearer(request, token)) return "allowed";
   return jsonError(401, "Missing or wrong bearer token", { "www-authenticate": 'Bearer realm="nitro-tasks"' });
+}
+
+/** nitro dev: loopback clients only, and no request a web page could have made. */
+function devAccess(request, ctx) {
+  if (!isLoopback(ctx.remoteAddress)) return jsonError(403, "Tasks are only served to loopback clients in dev");
+  // A browser on this machine is a loopback client too: refuse what a web page makes it send
+  // (DNS rebinding: a foreign Host; cross-site requests: a foreign Origin or Sec-Fetch-Site).
+  const refusal = browserRefusal(request.headers);
+  return refusal ? jsonError(403, refusal) : "allowed";
 }
 
 /** 127.0.0.0/8, ::1 and IPv4-mapped 127.x; an unknown address is not loopback (fail closed). */

@@ -12,17 +12,16 @@ import { headerOf, json, jsonError, methodNotAllowed } from "./http.mjs";
 import { PATHS, SIZES } from "./ui/assets.mjs";
 
 const FIRINGS = 5;
-const CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "img-src 'self'",
-  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-].join("; ");
 const SECURITY_HEADERS = {
-  "content-security-policy": CSP,
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",
 };
+// gzip or x-gzip in an Accept-Encoding list, without q=0 (https://www.rfc-editor.org/rfc/rfc9110#name-accept-encoding).
+const ACCEPTS_GZIP = /(?:^|,)\s*(?:x-)?gzip\s*(?:;\s*q=(?!0(?:\.0*)?\s*(?:,|$))[\d.]+\s*)?(?:,|$)/i;
 const TYPES = {
   "/": "text/html; charset=utf-8",
   "/dashboard.mjs": "text/javascript; charset=utf-8",
@@ -66,19 +65,10 @@ async function serveFile(request, rest) {
   const file = assets[rest];
   const headers = { "content-type": TYPES[rest || "/"], vary: "accept-encoding" };
   // A Worker's runtime would encode a body again; only a server with the file sends it as is.
-  const gzip = Boolean(import.meta._uiFile) && acceptsGzip(headerOf(request, "accept-encoding"));
+  const gzip = Boolean(import.meta._uiFile) && ACCEPTS_GZIP.test(headerOf(request, "accept-encoding") ?? "");
   if (gzip) headers["content-encoding"] = "gzip";
   const body = gzip ? file.gz : (file.text ??= await gunzip(file.gz));
   return new Response(request.method === "HEAD" ? null : body, { headers });
-}
-
-/** Whether an Accept-Encoding header allows gzip (https://www.rfc-editor.org/rfc/rfc9110#name-accept-encoding). */
-function acceptsGzip(header) {
-  return (header ?? "").split(",").some((part) => {
-    const [coding, ...params] = part.toLowerCase().split(";").map((p) => p.trim());
-    const q = params.find((p) => p.startsWith("q="));
-    return (coding === "gzip" || coding === "x-gzip") && !(q && Number(q.slice(2)) === 0);
-  });
 }
 
 /** Schedules with their next firings (epoch ms), and dev-only facts. */
