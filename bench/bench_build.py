@@ -3,7 +3,8 @@
 Reports, per size: wall time of a build (median of --repeat runs), peak memory of the Python
 compiler and of esbuild, the peak of the whole process tree (the sum of the RSS of Python and its
 esbuild children, sampled from /proc) and the bundle size (every file; the entry alone, the
-JavaScript Node loads before serving and all of it, without maps); then the growth from the smallest to the
+JavaScript Node loads before serving and all of it, without maps; every file but the maps, listed
+for the small sizes); then the growth from the smallest to the
 largest size, the `nitro-build --help`, `nitro --help`, `nitro-build check` and 10-task
 `nitro-build` times, wall and CPU (median of --repeat * 3; check and build both warm and cold, see
 cli_run), and the `nitro dev` reload of a --dev-tasks project: from the write of one changed task
@@ -190,7 +191,8 @@ def start_files(entry: Path) -> list[Path]:
 
 
 def js_sizes(project: Path) -> dict[str, int]:
-    """Bytes of the server entry, of the JavaScript loaded at start and of all of it (no maps)."""
+    """Bytes of the server entry, of the JavaScript loaded at start and of all of it, and of every
+    file but the source maps (the dashboard's precompressed file among them)."""
     server = project / ".output" / "server"
     start = start_files(server / "index.mjs")
     return {
@@ -199,7 +201,19 @@ def js_sizes(project: Path) -> dict[str, int]:
         "start_js_files": len(start),
         "all_js_bytes": sum(p.stat().st_size for p in server.rglob("*.mjs")),
         "all_js_files": len(list(server.rglob("*.mjs"))),
+        "no_map_bytes": sum(p.stat().st_size for p in unmapped_files(server)),
     }
+
+
+def unmapped_files(server: Path) -> list[Path]:
+    return sorted(p for p in server.rglob("*") if p.is_file() and not p.name.endswith(".map"))
+
+
+def print_files(project: Path) -> None:
+    """Every file of .output/server but the source maps, with its size (chunk hashes as in the build)."""
+    server = project / ".output" / "server"
+    for path in unmapped_files(server):
+        print(f"{path.stat().st_size:>10,} B  {path.relative_to(server).as_posix()}", flush=True)
 
 
 def main() -> None:
@@ -235,9 +249,12 @@ def main() -> None:
         print(
             f"{size:>6} tasks: server JavaScript {row['all_js_bytes']:,} B in {row['all_js_files']} files"
             f" (maps excluded; entry {row['entry_bytes']:,} B, loaded before serving"
-            f" {row['start_js_bytes']:,} B in {row['start_js_files']} files)",
+            f" {row['start_js_bytes']:,} B in {row['start_js_files']} files);"
+            f" every file but the maps {row['no_map_bytes']:,} B",
             flush=True,
         )
+        if size <= 100:
+            print_files(project)
     base = rows[0]
     for row in rows[1:]:
         ratio = row["wall_s_median"] / base["wall_s_median"]

@@ -1,0 +1,73 @@
+"""What the build knows a project does not use stays out of its bundle (issue #14: the bundle's
+size): the route code without routes, the scheduler without schedules, the lock's fail-over
+guards and Redis without scheduler.lock, nitro dev's loopback checks in production. Names are
+found by keep-names (`--keep-names` keeps every function's name in the minified bundle); each
+bundle still answers as before, on node_server."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+from conftest import NODE_BUNDLE, TASK, build_project, write_project
+
+TOKEN = "tok-unused-3"
+ROUTE = "export default defineHandler(() => ({ hello: 'route' }));\n"
+
+
+def bundle_text(root: Path) -> str:
+    server = root / ".output" / "server"
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(server.rglob("*.mjs")))
+
+
+def get(port: int, path: str) -> tuple[int, dict]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_a_project_without_routes_or_schedules_ships_neither(tmp_path: Path, start_server) -> None:
+    root = write_project(
+        tmp_path / "p", {"nitro.config.toml": "[experimental]\ntasks = true\n", "tasks/a.ts": TASK}
+    )
+    assert build_project(root).returncode == 0
+    text = bundle_text(root)
+    for name in (
+        "RouteEvent",
+        "matchSegments",
+        "startScheduler",
+        "lockedGuards",
+        "shareInRedis",
+        "devAccess",
+    ):
+        assert f'"{name}"' not in text, name
+    server = start_server(NODE_BUNDLE, root, env={"NITRO_TASKS_TOKEN": TOKEN})
+    assert get(server.port, "/api/nothing") == (
+        404,
+        {"statusCode": 404, "message": "Cannot find any route matching /api/nothing"},
+    )
+    assert get(server.port, "/_nitro/tasks/a") == (200, {"result": "ok"})
+
+
+def test_a_project_with_routes_and_schedules_ships_both(tmp_path: Path, start_server) -> None:
+    files = {
+        "nitro.config.toml": '[experimental]\ntasks = true\n\n[scheduledTasks]\n"0 3 * * *" = ["a"]\n',
+        "tasks/a.ts": TASK,
+        "routes/hello.ts": ROUTE,
+    }
+    root = write_project(tmp_path / "p", files)
+    assert build_project(root).returncode == 0
+    text = bundle_text(root)
+    for name in ("RouteEvent", "matchSegments", "startScheduler", "overlapGuards"):
+        assert f'"{name}"' in text, name
+    for name in ("lockedGuards", "shareInRedis", "devAccess"):  # no lock; production
+        assert f'"{name}"' not in text, name
+    server = start_server(NODE_BUNDLE, root, env={"NITRO_TASKS_TOKEN": TOKEN})
+    assert get(server.port, "/hello") == (200, {"hello": "route"})
+    assert get(server.port, "/nothing")[0] == 404
