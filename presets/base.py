@@ -57,8 +57,9 @@ class Preset:
         splitting=True,
         sourcemap=True,
         minify=True,
-        # The dashboard's files beside the bundle: a server (and Vercel's function folder, whose
-        # files are deployed with it) reads them at run time.
+        # The dashboard's files beside the bundle, read at run time: by a server, and on Vercel,
+        # whose function sees every file below its .func folder as a filesystem mount
+        # (https://vercel.com/docs/build-output-api/primitives).
         ui_file=True,
         # Bundled CommonJS dependencies may call require() on Node built-ins inside ESM output.
         # The source maps are applied by runtime/stack_maps.mjs, which the entry imports first.
