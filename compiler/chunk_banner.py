@@ -15,9 +15,7 @@ from pathlib import Path
 # `\b` may see more `require`s than Unicode's would: a banner kept is only a line more).
 REQUIRE = re.compile(rb"\brequire\b")
 # The Node banner (presets/base.py): `require` for bundled CommonJS code inside ESM output.
-REQUIRE_BANNER = (
-    "import { createRequire as __nitroRequire } from 'node:module'; const require = __nitroRequire(import.meta.url);"
-)
+REQUIRE_BANNER = "import { createRequire as __nitroRequire } from 'node:module'; const require = __nitroRequire(import.meta.url);"
 
 
 def drop_unused_banners(files: list[Path], banner: str) -> None:
