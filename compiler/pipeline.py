@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,9 +117,9 @@ def _build(
 
     with build_lock(root):
         recover_staging(root)  # a build killed earlier: finish or discard its swap first
-        with old_outputs_removed(root):  # earlier builds' previous outputs, deleted meanwhile
+        with old_outputs_removed(root) as delete_trash:  # earlier builds' old outputs
             project, chosen, outputs = prepare(root, preset, warnings)
-            return write_build(project, chosen, outputs, warnings)
+            return write_build(project, chosen, outputs, warnings, delete_trash)
 
 
 def prepare(root: Path, preset: str | None, warnings: Warnings) -> tuple[Project, Preset, list[str]]:
@@ -132,7 +132,13 @@ def prepare(root: Path, preset: str | None, warnings: Warnings) -> tuple[Project
     return project, chosen, outputs
 
 
-def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: Warnings) -> BuildResult:
+def write_build(
+    project: Project,
+    chosen: Preset,
+    outputs: list[str],
+    warnings: Warnings,
+    delete_trash: Callable[[], None] = lambda: None,
+) -> BuildResult:
     """Plan, write the plan, bundle, write nitro.json with the CI facts, swap into place."""
     from .emit import Emitter
 
@@ -141,9 +147,10 @@ def write_build(project: Project, chosen: Preset, outputs: list[str], warnings: 
         plan = plan_build(project, chosen, outputs, warnings)
         files = em.write_plan(plan)
         write_types(project, warnings)
-        # The input hash reads every input file once more: done while esbuild runs.
+        # The input hash reads every input file once more, and the old outputs are deleted
+        # (swap.old_outputs_removed): both while esbuild runs.
         digest_once = functools.cache(lambda: "" if chosen.dev else input_hash(project, chosen.name))
-        em.run_bundles(plan, digest_once)
+        em.run_bundles(plan, lambda: (delete_trash(), digest_once()))
         hashes, digest = ci_inputs(chosen, em, outputs), digest_once()
         facts = ci_facts(digest, hashes) if digest else {}
         nitro_json = to_json({**chosen.nitro_json(project), **facts})
