@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
-from conftest import NODE_BUNDLE, build_project, run_task_cli, write_project
+import nitro_build.templates
+from conftest import NODE, NODE_BUNDLE, build_project, run_task_cli, write_project
 from nitro_build.lazy_tasks import GROUP_SIZE, group_of
 
 FOLDERS = ["ünïcödé", "emoji😀", "plain", "日本"]
@@ -131,3 +134,31 @@ def test_a_utils_helper_with_top_level_await_reaches_every_task_and_route(
         assert json.loads(proc.stdout) == {"result": result}
     server = start_server(NODE_BUNDLE, root)
     assert server.request("GET", "/") == (200, "hi route")
+
+
+def test_runtime_crc32_equals_zlibs(tmp_path: Path) -> None:
+    """runtime/task_table.mjs's crc32 (bit by bit, no table) against Python's zlib.crc32 on the
+    UTF-8 bytes, a lone surrogate being U+FFFD as TextEncoder writes it."""
+    samples = [
+        "",
+        "a",
+        "group0:task0",
+        "ünïcödé:t1",
+        "emoji😀:t2",
+        "日本:t3",
+        "x" * 5000,
+        "lone\ud800",
+        "\x00\xff",
+    ]
+    module = Path(nitro_build.templates.__file__).parent / "runtime" / "task_table.mjs"
+    script = (
+        f"const {{ crc32 }} = await import({json.dumps(module.as_uri())});"
+        "const names = JSON.parse(process.argv[1]);"
+        "console.log(JSON.stringify(names.map((n) => crc32(n))));"
+    )
+    sent = json.dumps(samples)  # \\ud800 stays an escape, so Node reads the lone surrogate
+    proc = subprocess.run(
+        [NODE, "--input-type=module", "-e", script, sent], capture_output=True, text=True, check=True
+    )
+    expected = [zlib.crc32(s.replace("\ud800", "\ufffd").encode()) for s in samples]
+    assert json.loads(proc.stdout) == expected

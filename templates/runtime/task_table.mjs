@@ -55,15 +55,16 @@ function meta(description, dynamic) {
   return dynamic ? { description, dynamic } : { description };
 }
 
-let crcTable = null;
-
-/** CRC-32 (zlib's, as Python's zlib.crc32) of the UTF-8 bytes of `text`. */
+/**
+ * CRC-32 (zlib's, as Python's zlib.crc32) of the UTF-8 bytes of `text`, a bit at a time: a task
+ * name is a few dozen bytes, and building the usual 256-entry table first (2,048 steps in the
+ * interpreter) cost 0.5-2 ms of the first task run after start against 0.07 ms (bench/README.md).
+ */
 export function crc32(text) {
-  crcTable ??= Array.from({ length: 256 }, (_, n) => {
-    for (let k = 0; k < 8; k++) n = n & 1 ? 0xedb88320 ^ (n >>> 1) : n >>> 1;
-    return n >>> 0;
-  });
   let crc = ~0;
-  for (const byte of new TextEncoder().encode(text)) crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  for (const byte of new TextEncoder().encode(text)) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+  }
   return ~crc >>> 0;
 }
