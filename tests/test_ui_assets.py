@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import BIN, NODE, TASK, build_project, preview_argv, write_project
+from conftest import BIN, NODE, REPO, TASK, build_project, preview_argv, write_project
 from nitro_build import ui_assets
 from nitro_build.render import RUNTIME_DIR
 
@@ -21,7 +21,6 @@ FILES = {
     "nitro.config.toml": '[experimental]\ntasks = true\n\n[scheduledTasks]\n"0 3 * * *" = ["a"]\n',
     "tasks/a.ts": TASK,
 }
-UI_FILE = ".output/server/chunks/nitro-ui.gz"
 DENO = str(BIN / "deno")
 
 
@@ -50,6 +49,8 @@ def get(port: int, path: str, method: str = "GET", **headers: str) -> tuple[int,
 
 
 def server_argv(preset: str, root: Path) -> list[str]:
+    if preset == "vercel":  # Vercel's Node launcher, as tests/js/vercel_launcher.mjs reproduces it
+        return [NODE, str(REPO / "tests/js/vercel_launcher.mjs"), ".vercel/output"]
     if preset == "bun":
         return [str(BIN / "bun"), ".output/server/index.mjs"]
     if preset == "deno_server":
@@ -57,14 +58,15 @@ def server_argv(preset: str, root: Path) -> list[str]:
     return [NODE, ".output/server/index.mjs"]
 
 
-@pytest.mark.parametrize("preset", ["node_server", "bun", "deno_server"])
+@pytest.mark.parametrize("preset", ["node_server", "node_cluster", "bun", "deno_server", "vercel"])
 def test_a_server_sends_the_file_beside_it_gzipped(tmp_path: Path, start_server, preset: str) -> None:
     root = write_project(tmp_path / "p", FILES)
     assert build_project(root, preset).returncode == 0
-    assert (root / UI_FILE).read_bytes() == ui_assets.GZ.read_bytes()
+    server_dir = root / (".vercel/output/functions/__server.func" if preset == "vercel" else ".output/server")
+    assert (server_dir / "chunks/nitro-ui.gz").read_bytes() == ui_assets.GZ.read_bytes()
     # The page is not in the JavaScript: no bundled file holds its base64 or its text.
     packed = ui_assets.PACKED.read_text(encoding="utf-8").split('"')[1]
-    for js in (root / ".output/server").rglob("*.mjs"):
+    for js in server_dir.rglob("*.mjs"):
         text = js.read_text(encoding="utf-8")
         assert packed[:64] not in text and "Token required" not in text, js
     server = start_server(server_argv(preset, root), root, env={"NITRO_TASKS_TOKEN": TOKEN})
