@@ -71,3 +71,30 @@ def test_a_project_with_routes_and_schedules_ships_both(tmp_path: Path, start_se
     server = start_server(NODE_BUNDLE, root, env={"NITRO_TASKS_TOKEN": TOKEN})
     assert get(server.port, "/hello") == (200, {"hello": "route"})
     assert get(server.port, "/nothing")[0] == 404
+
+
+def test_a_worker_gets_nitros_import_meta_flags_and_no_dev_checks(tmp_path: Path) -> None:
+    """cloudflare_module defines import.meta as the other presets do (Nitro's flags in user code),
+    so its bundle also drops what production does not use; it still answers in workerd."""
+    from test_cloudflare import run_workers, toml, worker
+
+    route = (
+        "export default defineHandler(() => [import.meta._tasks, import.meta.dev, import.meta.preset,"
+        " import.meta.server, import.meta.client]);\n"
+    )
+    files = {
+        "nitro.config.toml": "[experimental]\ntasks = true\n",
+        "tasks/a.ts": TASK,
+        "routes/meta.ts": route,
+    }
+    root = write_project(tmp_path / "p", files)
+    assert build_project(root, "cloudflare_module").returncode == 0
+    server = root / ".output" / "server"
+    assert '"devAccess"' not in bundle_text(root)
+    actions = [{"type": "fetch", "url": "http://worker.test/meta"}]
+    out = run_workers([worker("w", server / "index.mjs", toml(server / "wrangler.toml"))], actions)
+    (result,) = out["results"]
+    assert (result["status"], json.loads(result["body"])) == (
+        200,
+        [True, False, "cloudflare-module", True, False],
+    )
