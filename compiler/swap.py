@@ -170,12 +170,18 @@ def move_to_trash(paths: list[Path], work: Path) -> None:
     present = [p for p in paths if _exists(p)]
     if not present:
         return
-    trash = _new_trash(work)
+    try:
+        trash = _new_trash(work)
+    except OSError:  # never fails a build whose output is in place: deleted now, as before
+        trash = None
     for path in present:
-        try:
-            os.replace(path, trash / path.name)
-        except OSError:  # another file system (a linked folder): deleted in place, as before
-            _remove(path)
+        if trash is not None:
+            try:
+                os.replace(path, trash / path.name)
+                continue
+            except OSError:  # another file system (a linked folder): deleted in place, as before
+                pass
+        _remove(path)
 
 
 def _new_trash(work: Path) -> Path:

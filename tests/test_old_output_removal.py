@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from conftest import TASKS_ON, build_project, run_cli, write_project
+from nitro_build.swap import move_to_trash
 from test_build_errors import tree_digest
 
 
@@ -74,3 +75,16 @@ def test_a_failed_build_deletes_leftover_trash_but_keeps_the_output(tmp_path: Pa
     assert trash(project) == []
     assert tree_digest(project / ".output") == output
     assert (project / "notes" / "keep" / "inside.txt").is_file()
+
+
+def test_a_trash_folder_that_cannot_be_made_does_not_fail_the_build(tmp_path: Path) -> None:
+    """move_to_trash after the swap: deleted in place, as before, rather than failing a build
+    whose new output is already in place."""
+    work = tmp_path / ".nitro"
+    old = work / "staging-node_server-1.old"
+    (old / ".output").mkdir(parents=True)
+    (old / ".output" / "index.mjs").write_text("old")
+    move_to_trash([old], tmp_path / "not-a-folder")  # its parent is missing: mkdir fails
+    assert not old.exists() and not (tmp_path / "not-a-folder").exists()
+    move_to_trash([work / "missing"], work)  # nothing to move: no trash folder made
+    assert sorted(p.name for p in work.iterdir()) == []
