@@ -138,3 +138,13 @@ def test_the_server_computes_next_firings_in_its_zone(tmp_path: Path, start_serv
     assert (schedule["cron"], schedule["tasks"], schedule["timeZone"]) == ("0 3 * * *", ["a"], None)
     assert_daily_firings(schedule["firings"], hour_utc=18)  # 03:00 in Tokyo (UTC+9)
     assert get(server.port, "/_nitro/ui/schedules", Authorization="Bearer wrong")[0] == 401
+
+
+def test_a_missing_dashboard_file_is_a_logged_500_naming_it(tmp_path: Path, start_server) -> None:
+    root = write_project(tmp_path / "p", FILES)
+    assert build_project(root).returncode == 0
+    (root / ".output/server/chunks/nitro-ui.gz").unlink()
+    server = start_server([NODE, ".output/server/index.mjs"], root, env={"NITRO_TASKS_TOKEN": TOKEN})
+    assert get(server.port, "/_nitro/ui")[0] == 500
+    server.wait_for("chunks/nitro-ui.gz cannot be read (deploy the whole server folder)")
+    assert get(server.port, "/_nitro/tasks/a", "POST")[0] == 200  # the rest still serves

@@ -32,11 +32,20 @@ let assets = null;
 /** Served path -> { gz: its gzip member, text: filled on first need }; "" (no slash) is "/". */
 async function load() {
   const data = import.meta._uiFile
-    ? new Uint8Array(await (await import("node:fs/promises")).readFile(new URL(import.meta._uiFile, import.meta.url)))
+    ? await readUiFile((await import("node:fs/promises")).readFile) // esbuild drops an import() only in a dead branch
     : Uint8Array.from(atob((await import("./ui/packed.mjs")).default), (c) => c.charCodeAt(0));
   let start = 0;
   const found = Object.fromEntries(PATHS.map((path, i) => [path, { gz: data.subarray(start, (start += SIZES[i])) }]));
   return { ...found, "": found["/"] };
+}
+
+async function readUiFile(readFile) {
+  const url = new URL(import.meta._uiFile, import.meta.url);
+  try {
+    return new Uint8Array(await readFile(url));
+  } catch (error) {
+    throw new Error(`the dashboard's file ${url.pathname} cannot be read (deploy the whole server folder): ${error?.message}`);
+  }
 }
 
 // https://developer.mozilla.org/en-US/docs/Web/API/DecompressionStream (Node, Deno, Bun, workerd)
