@@ -72,7 +72,8 @@ FILES = {
     ),
     "tasks/probe.ts": (
         "export default defineTask({ run({ payload }) {\n"
-        '  return { result: { payload, undici: process.moduleLoadList.some((m) => m.includes("undici")) } };\n'
+        "  const loaded = (name) => process.moduleLoadList.some((m) => m.includes(name));\n"
+        '  return { result: { payload, undici: loaded("undici"), streams: loaded("webstreams/readablestream") } };\n'
         "} });\n"
     ),
     "tasks/boom.ts": (
@@ -179,7 +180,7 @@ def test_task_run_over_http_reads_token_and_body_without_loading_undici(tmp_path
     resp, data = get(server.port, "/_nitro/tasks/probe?q=2", "POST", body, auth)
     assert (resp.status, json.loads(data)) == (
         200,
-        {"result": {"payload": {"n": 1, "q": "2"}, "undici": False}},
+        {"result": {"payload": {"n": 1, "q": "2"}, "undici": False, "streams": False}},
     )
     resp, _ = get(server.port, "/_nitro/tasks/probe", "POST", body, {"authorization": "Bearer wrong"})
     assert resp.status == 401

@@ -108,10 +108,30 @@ class NodeRequest {
     for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === key) values.push(raw[i + 1]);
     return values.length === 0 ? null : values.join(", ");
   }
-  /** The body as a ReadableStream of bytes (Node's own web streams, not undici), the same way. */
-  bodyStream() {
-    return this.#request ? this.#request.body : bodyStream(this.#req);
+  /**
+   * The whole body from Node's request, or null past `limit` bytes (the rest is discarded);
+   * undefined once a web Request holds it. No web stream: Node loads its web streams on their
+   * first use, about 3 ms of CPU in the tasks endpoint's first run (bench/README.md).
+   */
+  bodyBytes(limit) {
+    return this.#request ? undefined : readLimited(this.#req, limit);
   }
+}
+
+function readLimited(req, limit) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    const take = (chunk) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.off("data", take).resume(); // flowing with no reader: Node discards the rest
+      resolve(null);
+    };
+    req.on("data", take);
+    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
 }
 
 /**
