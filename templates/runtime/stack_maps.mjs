@@ -41,8 +41,9 @@ export function prepareStackTrace(error, trace) {
 }
 
 function header(error) {
-  const plain = Error.prototype.toString.call(error);
+  let plain = "Error"; // if a name or message getter throws
   try {
+    plain = Error.prototype.toString.call(error);
     // Node's own errors name their code, as their toString does: `TypeError [ERR_X]: message`.
     const coded = `${error.name} [${error.code}]: ${error.message}`;
     return typeof error.code === "string" && error.toString() === coded ? coded : plain;
