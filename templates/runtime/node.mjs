@@ -119,6 +119,7 @@ class NodeRequest {
 }
 
 function readLimited(req, limit) {
+  if (req.readableEnded) return Promise.resolve(new Uint8Array(0)); // read by something else already
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
