@@ -88,3 +88,21 @@ def test_a_trash_folder_that_cannot_be_made_does_not_fail_the_build(tmp_path: Pa
     assert not old.exists() and not (tmp_path / "not-a-folder").exists()
     move_to_trash([work / "missing"], work)  # nothing to move: no trash folder made
     assert sorted(p.name for p in work.iterdir()) == []
+
+
+def test_rebuilding_in_place_gives_the_same_bytes(tmp_path: Path) -> None:
+    """The path a repeated build takes (previous output and sources to the trash, the earlier
+    trash deleted while esbuild runs, each file read once) gives the bytes of a fresh build."""
+    files = {"nitro.config.toml": TASKS_ON + '[scheduledTasks]\n"0 3 * * *" = ["g1:t1", "g2:t7"]\n'}
+    for i in range(120):
+        files[f"tasks/g{i % 3}/t{i}.ts"] = (
+            f'export default defineTask({{ meta: {{ description: "task {i}" }}, '
+            f"run() {{ return {{ result: {i} }} }} }});\n"
+        )
+    project = write_project(tmp_path / "p", files)
+    fresh = write_project(tmp_path / "fresh", files)
+    build_project(fresh)
+    expected = tree_digest(fresh / ".output")
+    for _ in range(3):
+        build_project(project)
+        assert tree_digest(project / ".output") == expected
