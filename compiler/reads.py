@@ -12,42 +12,49 @@ counts toward the process tree's (esbuild runs beside it).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 KEEP_FILE_BYTES = 1 << 20  # a file larger than this is read again when needed
 KEEP_TOTAL_BYTES = 32 << 20  # past this, files are no longer kept
 
-_kept: dict[str, bytes] | None = None
-_total = 0
+
+class _Kept(threading.local):
+    """The files kept by the innermost shared_reads of this thread: a build run in another
+    thread of the same process (the API) keeps its own, and never ends this one's."""
+
+    files: dict[str, bytes] | None = None
+    total = 0
+
+
+_kept = _Kept()
 
 
 @contextmanager
 def shared_reads() -> Iterator[None]:
     """Keep what read_bytes reads until the block ends (one build)."""
-    global _kept, _total
-    outer = _kept, _total
-    _kept, _total = {}, 0
+    outer = _kept.files, _kept.total
+    _kept.files, _kept.total = {}, 0
     try:
         yield
     finally:
-        _kept, _total = outer
+        _kept.files, _kept.total = outer
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
     """The file's bytes; within shared_reads, read from the disk only the first time. An OSError
     (missing, unreadable) is raised as by open() and never kept."""
-    global _total
     key = os.fspath(path)
-    kept = _kept
-    if kept is not None:
-        data = kept.get(key)
+    files = _kept.files
+    if files is not None:
+        data = files.get(key)
         if data is not None:
             return data
     data = _read(key)
-    if kept is not None and len(data) <= KEEP_FILE_BYTES and _total + len(data) <= KEEP_TOTAL_BYTES:
-        kept[key] = data
-        _total += len(data)
+    if files is not None and len(data) <= KEEP_FILE_BYTES and _kept.total + len(data) <= KEEP_TOTAL_BYTES:
+        files[key] = data
+        _kept.total += len(data)
     return data
 
 

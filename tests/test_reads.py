@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,31 @@ def test_large_and_missing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             read_bytes(tmp_path / "missing.ts")
         with pytest.raises(IsADirectoryError):
             read_bytes(tmp_path)
+
+
+def test_a_build_in_another_thread_keeps_its_own_files(tmp_path: Path) -> None:
+    """Two builds in two threads of one process (the API), the first to start ending first: each
+    keeps its own reads, and neither leaves kept files behind for reads after both ended."""
+    file = tmp_path / "a.ts"
+    file.write_bytes(b"one")
+    inside, leave = threading.Event(), threading.Event()
+    seen: list[bytes] = []
+
+    def first_build() -> None:
+        with shared_reads():
+            seen.append(read_bytes(file))
+            inside.set()
+            leave.wait(10)
+            seen.append(read_bytes(file))
+
+    worker = threading.Thread(target=first_build)
+    worker.start()
+    assert inside.wait(10)
+    with shared_reads():
+        file.write_bytes(b"two")
+        assert read_bytes(file) == b"two"  # not the other build's kept b"one"
+        leave.set()
+        worker.join(10)
+    assert seen == [b"one", b"one"]
+    file.write_bytes(b"three")
+    assert read_bytes(file) == b"three"  # both builds ended: nothing kept
