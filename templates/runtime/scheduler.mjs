@@ -11,11 +11,13 @@ const MAX_DELAY = 2 ** 31 - 1;
 const CLOCK_CHECK_MS = 30_000;
 // Arming is a cron search per schedule (cron.mjs): for 100 schedules about 2.5 ms of Bun's cold
 // interpreter and JIT, on top of the process's first local-time lookup (Bun: 5 ms, ICU's zone).
-// It runs in slices of about this long: the first at once, the rest each in a timer of its own,
-// so a request that comes right after listening is answered between slices instead of after all
-// of them (issue 18). Every first firing is computed from the instant the scheduler started, so
-// a schedule armed a few ms later fires at the same instant, or at once if that has passed.
+// It runs in slices of about ARM_SLICE_MS, the first at once and the others ARM_GAP_MS apart, so
+// a request that comes right after listening is answered between slices instead of after all of
+// them (back to back, slices still ran between the awaits of that first request: issue 18).
+// Every first firing is computed from the instant the scheduler started, so a schedule armed a
+// few ms later fires at the same instant, or at once if that has passed.
 const ARM_SLICE_MS = 1;
+const ARM_GAP_MS = 4;
 
 /**
  * Starts one timer per schedule (in slices: ARM_SLICE_MS). Returns `{ stop(), idle() }`: stop clears the timers,
@@ -95,7 +97,7 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
       arm(queue[armed++], from);
       if (performance.now() >= end) break;
     }
-    if (armed < queue.length && !stopped) slice = setTimeout(armSlice, 0);
+    if (armed < queue.length && !stopped) slice = setTimeout(armSlice, ARM_GAP_MS);
   })();
 
   return {
