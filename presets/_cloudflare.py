@@ -12,7 +12,6 @@ import os
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -96,9 +95,8 @@ class CloudflarePreset(Preset):
         def check(meta: dict[str, Any]) -> None:
             node.check_node_imports(self.name, node.node_imports(meta), runtime)
 
-        # Nitro's import.meta constants, as on every preset (base.py import_meta).
-        opts = replace(self.bundle_options, defines=self.import_meta(project))
-        plan.bundle(entry, self.server_dir(project), opts, check=check)
+        # Nitro's import.meta constants and utils/ auto-imports, as on every preset.
+        plan.bundle(entry, self.server_dir(project), self.project_bundle_options(project), check=check)
 
     def worker_runtime(self, project: Project, plan: Plan) -> node.Runtime:
         """Write the platform files that set the Worker's compatibility; return its date and flags."""

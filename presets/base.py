@@ -91,12 +91,16 @@ class Preset:
         """Plan the sources and their bundle; presets add platform artifacts. nitro.json, which
         lists the bundle's hashes, is written by the pipeline after bundling (nitro_json_path)."""
         entry = self.render_sources(project, plan)
-        opts = replace(
+        plan.bundle(entry, self.server_dir(project), self.project_bundle_options(project))
+
+    def project_bundle_options(self, project: Project) -> BundleOptions:
+        """The preset's bundle options for this project: Nitro's import.meta constants and the
+        project's own auto-imports (utils/ exports), on every preset."""
+        return replace(
             self.bundle_options,
             defines=self.import_meta(project),
             project_auto_imports=tuple((name, str(path)) for name, path in project.util_exports),
         )
-        plan.bundle(entry, self.server_dir(project), opts)
 
     def import_meta(self, project: Project) -> tuple[tuple[str, str], ...]:
         """`import.meta.*` constants as Nitro defines them (src/build/config.ts): replaced at build

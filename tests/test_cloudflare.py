@@ -30,6 +30,7 @@ from conftest import (
     normalize_nitro_json,
     normalize_paths,
     run_cli,
+    write_project,
 )
 from nitro_build.presets._cloudflare_node import DEFAULT_COMPATIBILITY_DATE
 from test_build_errors import tree_digest
@@ -334,6 +335,43 @@ def test_module_worker_runs_each_trigger_in_workerd(module_build: Path) -> None:
     fetched_runs = [(r["name"], r["payload"]) for r in json.loads(after_fetch["body"])]
     assert fetched_runs == [("db:migrate", {"via": "fetch"})]
     assert '[nitro] scheduled task "fail" failed: fail task exploded' in out["logs"]
+
+
+UTILS_PROJECT = {
+    "nitro.config.toml": '[experimental]\ntasks = true\n[scheduledTasks]\n"0 9 * * *" = ["hello"]\n',
+    "utils/settings.ts": (
+        'export const settings = { greeting: "hi" };\n'
+        "export const greet = (who: string) => `${settings.greeting} ${who}`;\n"
+    ),
+    "tasks/hello.ts": 'export default defineTask({ run() { return { result: greet("task") }; } });\n',
+    "routes/index.ts": 'export default defineHandler(() => greet("route"));\n',
+}
+
+
+@pytest.mark.parametrize(
+    ("preset", "script"),
+    [("cloudflare_module", ".output/server/index.mjs"), ("cloudflare_pages", "dist/_worker.js/index.js")],
+)
+def test_utils_exports_are_auto_imported_in_workerd(tmp_path: Path, preset: str, script: str) -> None:
+    """The named exports of utils/ are auto-imported on Workers too (README, as in Nitro): the
+    Cloudflare presets bundled without them, and a route or task naming one failed in workerd
+    with "greet is not defined"."""
+    project = write_project(tmp_path / "p", UTILS_PROJECT)
+    build(project, preset)
+    config = {"compatibility_date": DEFAULT_COMPATIBILITY_DATE, "compatibility_flags": ["nodejs_compat"]}
+    token = {"NITRO_TASKS_TOKEN": "t0ken"}
+    actions = [
+        {"type": "fetch", "url": "http://worker.test/"},
+        {
+            "type": "fetch",
+            "url": "http://worker.test/_nitro/tasks/hello",
+            "headers": {"authorization": "Bearer t0ken"},
+        },
+    ]
+    out = run_workers([worker("w", project / script, config, bindings=token)], actions)
+    route, task = out["results"]
+    assert (route["status"], route["body"]) == (200, "hi route"), out["logs"]
+    assert (task["status"], json.loads(task["body"])) == (200, {"result": "hi task"}), out["logs"]
 
 
 def test_wrangler_deploy_dry_run_uses_the_generated_config(tmp_path: Path) -> None:
