@@ -155,7 +155,7 @@ def _args(
         # The build's own runtime config and storage mounts (compiler/nitro_apis.py), and h3 v2.
         f"--alias:#nitro-virtual={entry.parent / '_virtual'}",
         f"--alias:#nitro-h3={h3_entry(root, esbuild)}",
-        f"--inject:{_write_auto_imports(entry.parent, runtime, used, opts.project_auto_imports)}",
+        f"--inject:{_write_auto_imports(entry.parent, runtime, used, opts)}",
         "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
         "--log-level=error",
         "--log-limit=0",
@@ -196,15 +196,14 @@ def _find_async_tasks(args: list[str], sources: Path, root: Path, limit: int) ->
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _write_auto_imports(
-    folder: Path, runtime: Path, used: frozenset[str], project_names: tuple[tuple[str, str], ...] = ()
-) -> Path:
+def _write_auto_imports(folder: Path, runtime: Path, used: frozenset[str], opts: BundleOptions) -> Path:
     """The injected auto-import module, written beside the generated entry, with only the names
     the project's files mention (`used`, libs.words_of): esbuild imports the injected
     module into every file, and a lazily loaded task module keeps its imports whole, so every
     listed API's library would ship."""
     target = folder / "_auto_imports.mjs"
-    target.write_text(auto_import_source(runtime, used, project_names), encoding="utf-8")
+    source = auto_import_source(runtime, used, opts.project_auto_imports, opts.awaiting_auto_imports)
+    target.write_text(source, encoding="utf-8")
     return target
 
 

@@ -332,32 +332,56 @@ def alias_args(runtime: Path) -> list[str]:
 
 
 def auto_import_source(
-    runtime: Path, used: frozenset[str] | None = None, project: tuple[tuple[str, str], ...] = ()
+    runtime: Path,
+    used: frozenset[str] | None = None,
+    project: tuple[tuple[str, str], ...] = (),
+    awaiting: tuple[tuple[str, str], ...] = (),
 ) -> str:
     """The module injected into every file (`--inject`): esbuild adds an import of a name only to
     files that use it unbound. Names Nitro auto-imports that we lack come from `MISSING_PREFIX`
     stubs, so that a use is found in the bundle and reported at build time (imports_check.py).
     `used`: the words the project's files contain; other names are left out (see bundle.py).
-    `project`: the project's own auto-imports (utils/ exports: name, module), which win."""
+    `project`: the project's own auto-imports (utils/ exports: name, module), which win.
+    `awaiting`: utils/ exports not auto-imported (name, module): a use without an import throws
+    an error naming the module and what to do (nitro dev's hot-reloaded tasks read the module
+    whole, so a stub's presence in the bundle does not mean a use)."""
     keep = (lambda name: True) if used is None else used.__contains__
-    own = dict(project)
+    stubs = dict(awaiting)
+    own = {name: file for name, file in project if name not in stubs}
     lines = [
         f"export {{ {name} }} from {json.dumps(file)};" for name, file in sorted(own.items()) if keep(name)
     ]
     lines += [
         f"export {{ {name} }} from {str(runtime / LEAVES.get(name, MODULES[spec].file))!r};"
         for name, spec in sorted(AUTO_IMPORTS.items())
-        if keep(name) and name not in own
+        if keep(name) and name not in own and name not in stubs
+    ]
+    lines += [
+        f"export function {name}() {{ throw new Error({awaiting_message(file, repr(name))!r}); }}"
+        for name, file in sorted(stubs.items())
+        if keep(name)
     ]
     lines += [
         f"export function {name}() {{ throw new Error({MISSING_PREFIX + name!r}); }}"
-        for name in sorted(set(NITRO_AUTO_IMPORTS) - set(AUTO_IMPORTS) - set(own))
+        for name in sorted(set(NITRO_AUTO_IMPORTS) - set(AUTO_IMPORTS) - set(own) - set(stubs))
         if keep(name)
     ]
     return "\n".join(lines) + "\n"
 
 
 MISSING_PREFIX = "nitro-build: not provided: "
+
+
+def awaiting_message(module: str, what: str) -> str:
+    """Why utils/ exports (`what`) are not auto-imported in a one-file bundle (presets/base.py
+    project_bundle_options), and what to do."""
+    return (
+        f"{module} awaits at its top level: in a bundle of one file (nitro dev, Cloudflare) its "
+        f"auto-import would never finish loading, so {what} cannot be used without an import; "
+        "import from it by path"
+    )
+
+
 # Auto-imported names whose module (re-exported by MODULES' file) imports nothing: a file using
 # only them pulls no more of the runtime into the chunk that loads it.
 LEAVES = {"defineTask": "define_task.mjs"}

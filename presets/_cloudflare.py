@@ -96,7 +96,7 @@ class CloudflarePreset(Preset):
             node.check_node_imports(self.name, node.node_imports(meta), runtime)
 
         # Nitro's import.meta constants and utils/ auto-imports, as on every preset.
-        plan.bundle(entry, self.server_dir(project), self.project_bundle_options(project), check=check)
+        plan.bundle(entry, self.server_dir(project), self.project_bundle_options(project, plan), check=check)
 
     def worker_runtime(self, project: Project, plan: Plan) -> node.Runtime:
         """Write the platform files that set the Worker's compatibility; return its date and flags."""

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from .._version import __version__ as VERSION
 from ..chunk_banner import REQUIRE_BANNER
 from ..errors import CronError
 from ..features import SERVER, Features
-from ..lazy_tasks import FOLDER, LIST, group_name, task_modules
+from ..lazy_tasks import FOLDER, LIST, group_name, source_awaits_at_top_level, task_modules
 from ..model import Project
 from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
+from ..provided import awaiting_message
+from ..reads import read_bytes
 from ..scan import _rel
 from ..scheduler_lock import scheduler_options
 
@@ -91,15 +94,29 @@ class Preset:
         """Plan the sources and their bundle; presets add platform artifacts. nitro.json, which
         lists the bundle's hashes, is written by the pipeline after bundling (nitro_json_path)."""
         entry = self.render_sources(project, plan)
-        plan.bundle(entry, self.server_dir(project), self.project_bundle_options(project))
+        plan.bundle(entry, self.server_dir(project), self.project_bundle_options(project, plan))
 
-    def project_bundle_options(self, project: Project) -> BundleOptions:
+    def project_bundle_options(self, project: Project, plan: Plan) -> BundleOptions:
         """The preset's bundle options for this project: Nitro's import.meta constants and the
         project's own auto-imports (utils/ exports), on every preset."""
+        own = tuple((name, str(path)) for name, path in project.util_exports)
+        awaiting: tuple[tuple[str, str], ...] = ()
+        if not self.bundle_options.splitting:
+            # One file (nitro dev, Workers): esbuild imports the auto-import module into every
+            # module, those it re-exports too; one that awaits at its top level makes that cycle
+            # wait on itself and the bundle never starts. Imported by path it works.
+            waits = {path for path in {p for _, p in own} if source_awaits_at_top_level(read_bytes(path))}
+            # (name, module relative to the root): only named in messages (no build path in a bundle).
+            awaiting = tuple((name, _rel(Path(path), project.root)) for name, path in own if path in waits)
+            own = tuple(pair for pair in own if pair[1] not in waits)
+            for module in sorted({module for _, module in awaiting}):
+                names = ", ".join(name for name, where in awaiting if where == module)
+                plan.warnings.warn(awaiting_message(module, f"its exports ({names})"))
         return replace(
             self.bundle_options,
             defines=self.import_meta(project),
-            project_auto_imports=tuple((name, str(path)) for name, path in project.util_exports),
+            project_auto_imports=own,
+            awaiting_auto_imports=awaiting,
         )
 
     def import_meta(self, project: Project) -> tuple[tuple[str, str], ...]:

@@ -162,3 +162,42 @@ def test_runtime_crc32_equals_zlibs(tmp_path: Path) -> None:
     )
     expected = [zlib.crc32(s.replace("\ud800", "\ufffd").encode()) for s in samples]
     assert json.loads(proc.stdout) == expected
+
+
+ONE_FILE_PROJECT = {
+    "nitro.config.toml": "[experimental]\ntasks = true\n",
+    "utils/settings.ts": (
+        'export const settings = await new Promise((r) => setTimeout(() => r({ greeting: "hi" }), 20));\n'
+        "export const greet = (who: string) => `${settings.greeting} ${who}`;\n"
+    ),
+    "utils/text.ts": "export const twice = (s: string) => s + s;\n",
+    "tasks/direct.ts": (
+        'import { greet } from "../utils/settings";\n'
+        'export default defineTask({ run() { return { result: greet("direct") }; } });\n'
+    ),
+    "tasks/auto.ts": 'export default defineTask({ run() { return { result: twice("ab") }; } });\n',
+}
+
+
+def test_a_utils_helper_with_top_level_await_in_a_one_file_bundle(tmp_path: Path) -> None:
+    """nitro dev bundles the server as one file, where esbuild imports the auto-import module into
+    every module, those it re-exports included: a utils/ helper that awaits at its top level made
+    that cycle wait on itself and the server never started (Node's exit code 13, no message).
+    Such a helper is not auto-imported there (the build warns, naming it and its exports);
+    imported by path it works, the other helpers stay auto-imported, and a use without an import
+    fails with an error naming the helper's file and what to do."""
+    root = write_project(tmp_path / "p", ONE_FILE_PROJECT)
+    (root / "tasks" / "unimported.ts").write_text(
+        'export default defineTask({ run() { return greet("x"); } });\n'
+    )
+    proc = build_project(root, "dev")
+    assert "warning: utils/settings.ts awaits at its top level" in proc.stderr, proc.stderr
+    assert "(greet, settings)" in proc.stderr, proc.stderr
+    dev_bundle = [NODE, ".nitro/dev/server/index.mjs"]
+    for name, result in (("direct", "hi direct"), ("auto", "abab")):
+        proc = run_task_cli(dev_bundle, root, "run", name)
+        assert proc.returncode == 0, (proc.returncode, proc.stderr)
+        assert json.loads(proc.stdout) == {"result": result}
+    proc = run_task_cli(dev_bundle, root, "run", "unimported")
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert "utils/settings.ts awaits at its top level" in proc.stderr and "'greet'" in proc.stderr
