@@ -22,6 +22,13 @@ const parsed = expandSchedules({ lists, rows }, tasks);
 const lazy = expandSchedules({ lists, rows }, JSON.stringify(tasks));
 // The same list object each time a schedule's tasks are read (the text is parsed once).
 if (lazy.length > 0 && lazy[0].tasks !== lazy[0].tasks) throw new Error("tasks parsed on every read");
+// The text is not parsed until a schedule's tasks are read: expanding with text that is not JSON
+// works, and gives the specs; only reading `tasks` fails.
+const unread = expandSchedules({ lists, rows }, "not JSON");
+if (JSON.stringify(unread.map((s) => s.spec)) !== JSON.stringify(parsed.map((s) => s.spec))) throw new Error("specs differ");
+let failed = false;
+try { unread[0].tasks; } catch { failed = true; }
+if (!failed) throw new Error("the task lists were parsed before a schedule's tasks were read");
 process.stdout.write(JSON.stringify([parsed, lazy]));
 """
 
