@@ -360,7 +360,7 @@ def test_utils_exports_are_auto_imported_in_workerd(tmp_path: Path, preset: str,
     build(project, preset)
     config = {"compatibility_date": DEFAULT_COMPATIBILITY_DATE, "compatibility_flags": ["nodejs_compat"]}
     token = {"NITRO_TASKS_TOKEN": "t0ken"}
-    actions = [
+    actions: list[dict[str, Any]] = [
         {"type": "fetch", "url": "http://worker.test/"},
         {
             "type": "fetch",
