@@ -193,3 +193,13 @@ def imported_files(sources: Path) -> list[str]:
 def awaits_at_top_level(bundle_text: str) -> bool:
     """Whether a bundle holds a module with top-level await (esbuild's async lazy initialiser)."""
     return _ASYNC_INIT.search(bundle_text) is not None
+
+
+def awaiting_message(module: str, what: str) -> str:
+    """Why utils/ exports (`what`) are not auto-imported in a one-file bundle (presets/base.py
+    project_bundle_options), and what to do."""
+    return (
+        f"{module} awaits at its top level: in a bundle of one file (nitro dev, Cloudflare) its "
+        f"auto-import would never finish loading, so {what} cannot be used without an import; "
+        "import from it by path"
+    )

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .lazy_tasks import awaiting_message
+
 
 @dataclass(frozen=True)
 class Module:
@@ -370,16 +372,6 @@ def auto_import_source(
 
 
 MISSING_PREFIX = "nitro-build: not provided: "
-
-
-def awaiting_message(module: str, what: str) -> str:
-    """Why utils/ exports (`what`) are not auto-imported in a one-file bundle (presets/base.py
-    project_bundle_options), and what to do."""
-    return (
-        f"{module} awaits at its top level: in a bundle of one file (nitro dev, Cloudflare) its "
-        f"auto-import would never finish loading, so {what} cannot be used without an import; "
-        "import from it by path"
-    )
 
 
 # Auto-imported names whose module (re-exported by MODULES' file) imports nothing: a file using

@@ -17,11 +17,10 @@ from .._version import __version__ as VERSION
 from ..chunk_banner import REQUIRE_BANNER
 from ..errors import CronError
 from ..features import SERVER, Features
-from ..lazy_tasks import FOLDER, LIST, group_name, source_awaits_at_top_level, task_modules
+from ..lazy_tasks import FOLDER, LIST, awaiting_message, group_name, source_awaits_at_top_level, task_modules
 from ..model import Project
 from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
-from ..provided import awaiting_message
 from ..reads import read_bytes
 from ..scan import _rel
 from ..scheduler_lock import scheduler_options
