@@ -150,7 +150,12 @@ def write_build(
         # The input hash reads every input file once more, and the old outputs are deleted
         # (swap.old_outputs_removed): both while esbuild runs.
         digest_once = functools.cache(lambda: "" if chosen.dev else input_hash(project, chosen.name))
-        em.run_bundles(plan, lambda: (delete_trash(), digest_once()))
+
+        def meanwhile() -> None:
+            delete_trash()
+            digest_once()
+
+        em.run_bundles(plan, meanwhile)
         hashes, digest = ci_inputs(chosen, em, outputs), digest_once()
         facts = ci_facts(digest, hashes) if digest else {}
         nitro_json = to_json({**chosen.nitro_json(project), **facts})
