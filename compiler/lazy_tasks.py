@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import zlib
 from pathlib import Path
 
@@ -203,3 +204,43 @@ def awaiting_message(module: str, what: str) -> str:
         f"auto-import would never finish loading, so {what} cannot be used without an import; "
         "import from it by path"
     )
+
+
+# esbuild's refusal of top-level await in CommonJS output, and the location line under it.
+_TLA_IN_CJS = re.compile(
+    r"Top-level await is currently not supported with the \"cjs\" output format\n\n\s+(.+?):\d+:\d+:"
+)
+
+
+def modules_awaiting(root: Path, modules: list[str]) -> set[str]:
+    """The modules (absolute paths) that await at their top level. source_awaits_at_top_level
+    says yes to any doubt (`async (x) => await x` at the top level, a brace in a regular
+    expression), so esbuild confirms: transformed to CommonJS, a module with a real top-level
+    await is refused with its location. Without esbuild the rough answer stands."""
+    import tempfile  # rarely needed: its import cost a small build 1 ms (swap.py)
+
+    from .bundle import find_esbuild  # bundle.py imports this module
+    from .errors import BundleError
+    from .reads import read_bytes
+
+    candidates = [m for m in modules if source_awaits_at_top_level(read_bytes(m))]
+    if not candidates:
+        return set()
+    try:
+        esbuild = find_esbuild(root)
+    except BundleError:
+        return set(candidates)
+    # `eN=path`: an entry point containing `=` would otherwise be read as `outname=entry`.
+    entries = [f"e{i}={os.path.relpath(m, root)}" for i, m in enumerate(candidates)]
+    with tempfile.TemporaryDirectory() as scratch:  # outside the project: a dry run writes nothing
+        args = [
+            esbuild,
+            *entries,
+            "--format=cjs",
+            f"--outdir={scratch}",
+            "--log-level=error",
+            "--log-limit=0",
+        ]
+        proc = subprocess.run([*args, "--color=false"], cwd=root, capture_output=True, text=True, check=False)
+    found = {os.path.realpath(root / m.group(1)) for m in _TLA_IN_CJS.finditer(proc.stderr)}
+    return {m for m in candidates if os.path.realpath(m) in found}

@@ -17,11 +17,10 @@ from .._version import __version__ as VERSION
 from ..chunk_banner import REQUIRE_BANNER
 from ..errors import CronError
 from ..features import SERVER, Features
-from ..lazy_tasks import FOLDER, LIST, awaiting_message, group_name, source_awaits_at_top_level, task_modules
+from ..lazy_tasks import FOLDER, LIST, awaiting_message, group_name, modules_awaiting, task_modules
 from ..model import Project
 from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
-from ..reads import read_bytes
 from ..scan import _rel
 from ..scheduler_lock import scheduler_options
 
@@ -104,7 +103,7 @@ class Preset:
             # One file (nitro dev, Workers): esbuild imports the auto-import module into every
             # module, those it re-exports too; one that awaits at its top level makes that cycle
             # wait on itself and the bundle never starts. Imported by path it works.
-            waits = {path for path in {p for _, p in own} if source_awaits_at_top_level(read_bytes(path))}
+            waits = modules_awaiting(project.root, sorted({path for _, path in own}))
             # (name, module relative to the root): only named in messages (no build path in a bundle).
             awaiting = tuple((name, _rel(Path(path), project.root)) for name, path in own if path in waits)
             own = tuple(pair for pair in own if pair[1] not in waits)
