@@ -118,6 +118,26 @@ def test_nitro2_project_builds_and_runs(tmp_path: Path, start_server) -> None:
     assert run_task(project, "db:migrate") == {"result": "Success", "payload": {}}
 
 
+def test_an_auto_import_named_only_after_a_spread_is_provided(tmp_path: Path, start_server) -> None:
+    """`{ ...useRuntimeConfig() }` and `[...helpers()]`: the words the build looks for to decide
+    which auto-imports to inject skipped a name right after `...` (read as `a.b`'s property), so
+    a file naming one only there answered 500 with "useRuntimeConfig is not defined"."""
+    project = write_project(
+        tmp_path,
+        {
+            "nitro.config.json": '{"runtimeConfig": {"region": "eu"}}',
+            "utils/helpers.ts": "export const helpers = () => [1, 2];\n",
+            "routes/index.ts": (
+                "export default defineHandler(() => ({ ...useRuntimeConfig(), list: [...helpers()] }));\n"
+            ),
+        },
+    )
+    build_project(project)
+    server = start_server(["node", ".output/server/index.mjs"], project)
+    status, body = server.request("GET", "/")
+    assert (status, body["region"], body["list"]) == (200, "eu", [1, 2]), body
+
+
 def test_nitro2_compatibility_date_becomes_the_workers_compatibility_date(tmp_path: Path) -> None:
     project = write_project(tmp_path, NITRO2)
     build_project(project, "cloudflare_module")
