@@ -196,11 +196,12 @@ def awaits_at_top_level(bundle_text: str) -> bool:
     return _ASYNC_INIT.search(bundle_text) is not None
 
 
-def awaiting_message(module: str, what: str) -> str:
+def awaiting_message(module: str, what: str, via: str = "") -> str:
     """Why utils/ exports (`what`) are not auto-imported in a one-file bundle (presets/base.py
-    project_bundle_options), and what to do."""
+    project_bundle_options), and what to do; `via`: the module it imports that awaits."""
+    through = f" (through {via}, which it imports)" if via and via != module else ""
     return (
-        f"{module} awaits at its top level: in a bundle of one file (nitro dev, Cloudflare) its "
+        f"{module} awaits at its top level{through}: in a bundle of one file (nitro dev, Cloudflare) its "
         f"auto-import would never finish loading, so {what} cannot be used without an import; "
         "import from it by path"
     )

@@ -42,8 +42,8 @@ class BundleOptions:
     project_auto_imports: tuple[tuple[str, str], ...] = ()
     # utils/ exports left out of the auto-imports because their module awaits at its top level in
     # a bundle without splitting (presets/base.py project_bundle_options): (name, module relative
-    # to the root).
-    awaiting_auto_imports: tuple[tuple[str, str], ...] = ()
+    # to the root, the module that awaits: itself or one it imports).
+    awaiting_auto_imports: tuple[tuple[str, str, str], ...] = ()
     # esbuild --splitting: task groups, routes and plugins become chunks beside the entry, read
     # only when first loaded (compiler/lazy_tasks.py); off where the platform wants one file.
     splitting: bool = False

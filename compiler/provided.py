@@ -337,18 +337,18 @@ def auto_import_source(
     runtime: Path,
     used: frozenset[str] | None = None,
     project: tuple[tuple[str, str], ...] = (),
-    awaiting: tuple[tuple[str, str], ...] = (),
+    awaiting: tuple[tuple[str, str, str], ...] = (),
 ) -> str:
     """The module injected into every file (`--inject`): esbuild adds an import of a name only to
     files that use it unbound. Names Nitro auto-imports that we lack come from `MISSING_PREFIX`
     stubs, so that a use is found in the bundle and reported at build time (imports_check.py).
     `used`: the words the project's files contain; other names are left out (see bundle.py).
     `project`: the project's own auto-imports (utils/ exports: name, module), which win.
-    `awaiting`: utils/ exports not auto-imported (name, module): a use without an import throws
+    `awaiting`: utils/ exports not auto-imported (name, module, the module that awaits): a use without an import throws
     an error naming the module and what to do (nitro dev's hot-reloaded tasks read the module
     whole, so a stub's presence in the bundle does not mean a use)."""
     keep = (lambda name: True) if used is None else used.__contains__
-    stubs = dict(awaiting)
+    stubs = {name: (file, via) for name, file, via in awaiting}
     own = {name: file for name, file in project if name not in stubs}
     lines = [
         f"export {{ {name} }} from {json.dumps(file)};" for name, file in sorted(own.items()) if keep(name)
@@ -359,8 +359,8 @@ def auto_import_source(
         if keep(name) and name not in own and name not in stubs
     ]
     lines += [
-        f"export function {name}() {{ throw new Error({awaiting_message(file, repr(name))!r}); }}"
-        for name, file in sorted(stubs.items())
+        f"export function {name}() {{ throw new Error({awaiting_message(file, repr(name), via)!r}); }}"
+        for name, (file, via) in sorted(stubs.items())
         if keep(name)
     ]
     lines += [

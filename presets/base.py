@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .._version import __version__ as VERSION
+from ..awaiting_imports import helpers_awaiting
 from ..chunk_banner import REQUIRE_BANNER
 from ..errors import CronError
 from ..features import SERVER, Features
-from ..lazy_tasks import FOLDER, LIST, awaiting_message, group_name, modules_awaiting, task_modules
+from ..lazy_tasks import FOLDER, LIST, awaiting_message, group_name, task_modules
 from ..model import Project
 from ..nitro_apis import plan_runtime_apis
 from ..plan import BundleOptions, Plan, import_paths
@@ -98,18 +99,19 @@ class Preset:
         """The preset's bundle options for this project: Nitro's import.meta constants and the
         project's own auto-imports (utils/ exports), on every preset."""
         own = tuple((name, str(path)) for name, path in project.util_exports)
-        awaiting: tuple[tuple[str, str], ...] = ()
+        awaiting: tuple[tuple[str, str, str], ...] = ()
         if not self.bundle_options.splitting:
             # One file (nitro dev, Workers): esbuild imports the auto-import module into every
-            # module, those it re-exports too; one that awaits at its top level makes that cycle
-            # wait on itself and the bundle never starts. Imported by path it works.
-            waits = modules_awaiting(project.root, sorted({path for _, path in own}))
-            # (name, module relative to the root): only named in messages (no build path in a bundle).
-            awaiting = tuple((name, _rel(Path(path), project.root)) for name, path in own if path in waits)
+            # module, those it re-exports too; one that awaits at its top level, or imports a
+            # module that does, makes that cycle wait on itself and the bundle never starts.
+            # Imported by path it works.
+            waits = helpers_awaiting(project.root, sorted({path for _, path in own}), self.bundle_options)
+            # (name, module relative to the root, the module that awaits): only named in messages.
+            awaiting = tuple((name, _rel(Path(p), project.root), waits[p]) for name, p in own if p in waits)
             own = tuple(pair for pair in own if pair[1] not in waits)
-            for module in sorted({module for _, module in awaiting}):
-                names = ", ".join(name for name, where in awaiting if where == module)
-                plan.warnings.warn(awaiting_message(module, f"its exports ({names})"))
+            for module, via in sorted({(module, via) for _, module, via in awaiting}):
+                names = ", ".join(name for name, where, _ in awaiting if where == module)
+                plan.warnings.warn(awaiting_message(module, f"its exports ({names})", via))
         return replace(
             self.bundle_options,
             defines=self.import_meta(project),

@@ -374,6 +374,31 @@ def test_utils_exports_are_auto_imported_in_workerd(tmp_path: Path, preset: str,
     assert (task["status"], json.loads(task["body"])) == (200, {"result": "hi task"}), out["logs"]
 
 
+def test_a_utils_helper_importing_a_module_with_top_level_await_runs_in_workerd(tmp_path: Path) -> None:
+    """A Worker is one file: a utils/ helper that imports a module awaiting at its top level
+    (lib/db.ts) is left out of the auto-imports (its auto-import would wait on itself and the
+    Worker never start); imported by path it works in a route, and the other helpers stay
+    auto-imported."""
+    project = write_project(
+        tmp_path / "p",
+        {
+            "lib/db.ts": 'export const db = await Promise.resolve({ name: "db" });\n',
+            "utils/users.ts": 'import { db } from "../lib/db";\nexport const userOf = (id: string) => `${id}@${db.name}`;\n',
+            "utils/text.ts": "export const twice = (s: string) => s + s;\n",
+            "routes/index.ts": (
+                'import { userOf } from "../utils/users";\nexport default defineHandler(() => twice(userOf("r")));\n'
+            ),
+        },
+    )
+    proc = build(project, "cloudflare_module")
+    assert "utils/users.ts awaits at its top level (through lib/db.ts" in proc.stderr, proc.stderr
+    config = {"compatibility_date": DEFAULT_COMPATIBILITY_DATE, "compatibility_flags": ["nodejs_compat"]}
+    script = project / ".output/server/index.mjs"
+    out = run_workers([worker("w", script, config)], [{"type": "fetch", "url": "http://worker.test/"}])
+    (route,) = out["results"]
+    assert (route["status"], route["body"]) == (200, "r@dbr@db"), out["logs"]
+
+
 def test_wrangler_deploy_dry_run_uses_the_generated_config(tmp_path: Path) -> None:
     project = copy_fixture("cloudflare-toml", tmp_path)
     build(project, "cloudflare_module")

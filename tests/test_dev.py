@@ -421,3 +421,26 @@ def test_dev_rebuild_keeps_the_info_file_and_ignores_output_dir(tmp_path: Path):
     assert info_file(project).read_text() == '{"pid": 1}\n'
     assert (project / ".nitro" / "dev" / "server" / "index.mjs").is_file()
     assert not (project / "dist-out").exists()
+
+
+def test_a_server_whose_top_level_await_never_settles_is_explained(tmp_path: Path, dev_runs):
+    """Node exits with code 13 and prints nothing when a module's top-level await never settles.
+    Here an npm package awaits at its top level and a utils/ helper imports it: no project file
+    awaits, so the build does not look for it (presets/base.py), and in the one-file dev bundle
+    the auto-import module waits on itself. nitro dev names the cause and what to look at instead
+    of a bare exit code, and keeps watching."""
+    project = write_project(
+        tmp_path / "project",
+        {
+            "node_modules/tla-pkg/package.json": '{"name": "tla-pkg", "type": "module", "main": "index.js"}\n',
+            "node_modules/tla-pkg/index.js": "export const base = await Promise.resolve(2);\n",
+            "utils/scale.ts": 'import { base } from "tla-pkg";\nexport const scale = (n: number) => n * base;\n',
+            "utils/text.ts": "export const twice = (s: string) => s + s;\n",
+            "routes/index.ts": 'export default defineHandler(() => twice("a"));\n',
+        },
+    )
+    run = dev_runs(project, ready="did not start")
+    run.wait_for("Fix the cause and save a file to retry")
+    assert "exit code 13: Node's unsettled top-level await" in run.output, run.output
+    assert "modules that await at their top level" in run.output, run.output
+    assert run.proc.poll() is None  # still watching for a fix

@@ -205,3 +205,46 @@ def test_a_utils_helper_with_top_level_await_in_a_one_file_bundle(tmp_path: Path
     proc = run_task_cli(dev_bundle, root, "run", "unimported")
     assert proc.returncode == 1, (proc.returncode, proc.stderr)
     assert "utils/settings.ts awaits at its top level" in proc.stderr and "'greet'" in proc.stderr
+
+
+INDIRECT_PROJECT = {
+    "nitro.config.toml": "[experimental]\ntasks = true\n",
+    # No await of its own: the module it imports (outside utils/) awaits at its top level.
+    "lib/db.ts": ('export const db = await new Promise((r) => setTimeout(() => r({ name: "db" }), 20));\n'),
+    "utils/users.ts": (
+        'import { db } from "../lib/db";\nexport const userOf = (id: string) => `${id}@${db.name}`;\n'
+    ),
+    "utils/text.ts": "export const twice = (s: string) => s + s;\n",
+    "tasks/direct.ts": (
+        'import { userOf } from "../utils/users";\n'
+        'export default defineTask({ run() { return { result: twice(userOf("t")) }; } });\n'
+    ),
+    "routes/index.ts": (
+        'import { userOf } from "../utils/users";\nexport default defineHandler(() => twice(userOf("r")));\n'
+    ),
+    "tasks/unimported.ts": 'export default defineTask({ run() { return userOf("x"); } });\n',
+}
+
+
+def test_a_utils_helper_importing_a_module_with_top_level_await_in_a_one_file_bundle(
+    tmp_path: Path, start_server
+) -> None:
+    """A utils/ helper that does not await itself but imports a module that does (lib/db.ts) made
+    the same cycle through the auto-import module: the dev server exited with code 13 and no
+    message. The detection follows imports: such a helper is left out of the auto-imports with the
+    same warning (naming the module that awaits); imported by path it works, in a task and in the
+    running dev server's route."""
+    root = write_project(tmp_path / "p", INDIRECT_PROJECT)
+    proc = build_project(root, "dev")
+    assert "warning: utils/users.ts awaits at its top level" in proc.stderr, proc.stderr
+    assert "lib/db.ts" in proc.stderr and "(userOf)" in proc.stderr, proc.stderr
+    assert "utils/text.ts" not in proc.stderr, proc.stderr
+    dev_bundle = [NODE, ".nitro/dev/server/index.mjs"]
+    proc = run_task_cli(dev_bundle, root, "run", "direct")
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    assert json.loads(proc.stdout) == {"result": "t@dbt@db"}
+    proc = run_task_cli(dev_bundle, root, "run", "unimported")
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert "utils/users.ts awaits at its top level" in proc.stderr and "'userOf'" in proc.stderr
+    server = start_server(dev_bundle, root)
+    assert server.request("GET", "/") == (200, "r@dbr@db")

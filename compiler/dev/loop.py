@@ -23,7 +23,7 @@ from ..pipeline import build
 from ..result import BuildResult
 from .hot import Fallback, HotReload
 from .info import client_url, info_path, pid_alive, read_info, write_info
-from .process import ServerProcess, check_port_free, find_node
+from .process import ServerProcess, check_port_free, exit_explained, find_node
 from .watch import Watcher, bundled_project_files, unwatched
 
 READY_TIMEOUT = 20.0  # seconds a fresh server gets to print "Listening on"
@@ -180,7 +180,7 @@ class DevServer:
             self.server = None
             self.write_info()
             error(
-                f"the dev server did not start (exit code {code}); see its output above. "
+                f"the dev server did not start ({exit_explained(code)}); see its output above. "
                 "Fix the cause and save a file to retry"
             )
             return
@@ -200,7 +200,7 @@ class DevServer:
         self.server = None
         self.write_info()
         error(
-            f"the dev server exited unexpectedly (exit code {code}); see its output "
+            f"the dev server exited unexpectedly ({exit_explained(code)}); see its output "
             "above. Save a file to rebuild and start it again"
         )
 

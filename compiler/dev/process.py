@@ -56,6 +56,24 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+# Node's exit code for a module whose top-level await never settled: the event loop emptied with
+# the entry still loading (https://nodejs.org/api/process.html#exit-codes). Node prints nothing.
+UNSETTLED_TOP_LEVEL_AWAIT = 13
+
+
+def exit_explained(code: int | None) -> str:
+    """`exit code N`, with what to look at when Node says nothing itself (code 13)."""
+    if code != UNSETTLED_TOP_LEVEL_AWAIT:
+        return f"exit code {code}"
+    return (
+        f"exit code {code}: Node's unsettled top-level await, a module's top-level `await` never "
+        "finished and Node printed nothing; look at the modules that await at their top level (in "
+        "the server's folders, the modules they import and npm packages): one waits on a promise "
+        "that never settles, or on a module that imports it back (in nitro dev's one-file bundle, "
+        "a module that uses an auto-imported utils/ helper imports every helper)"
+    )
+
+
 def death_signal() -> Callable[[], None] | None:
     """Linux: a preexec hook so the server gets SIGTERM if `nitro dev` dies without cleaning up."""
     if not sys.platform.startswith("linux"):
