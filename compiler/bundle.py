@@ -12,7 +12,7 @@ from pathlib import Path
 from subprocess import PIPE
 
 from . import dev_modules
-from .chunk_banner import drop_unused_banners
+from .chunk_banner import drop_unused_banners, load_task_groups_sync
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors, mentions_unprovided
 from .lazy_tasks import fix_async_tasks, import_refused, imported_files, source_awaits_at_top_level
@@ -104,6 +104,8 @@ def bundle(
     check_unprovided_globals([main, *chunks], root)
     if opts.banner:
         drop_unused_banners([main, *chunks], opts.banner)
+    if opts.sync_task_groups:
+        load_task_groups_sync([main, *chunks])
     if opts.sourcemap:
         clean_source_maps(outdir, root, runtime)
     if opts.ui_file:

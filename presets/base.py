@@ -117,6 +117,7 @@ class Preset:
             defines=self.import_meta(project),
             project_auto_imports=own,
             awaiting_auto_imports=awaiting,
+            sync_task_groups=self.node_stack_maps and self.bundle_options.splitting,
         )
 
     def import_meta(self, project: Project) -> tuple[tuple[str, str], ...]:
