@@ -103,7 +103,9 @@ def test_sentinel_follows_a_fail_over(tmp_path, start_server, stoppable) -> None
     assert named in "\n".join(replica["lines"])
     project = built(tmp_path / "p", "tick", TICK, LOCK)
     state = tmp_path / "ticks.log"
-    replicas = run_replicas(start_server, project, setup.url, state)
+    replicas = start_replicas(
+        start_server, project, setup.url, state, ["node"] * 3, NITRO_SCHEDULER_LOCK_TRACE="1"
+    )
     t0 = time.time()
     sleep_until(t0 + 3)
     setup.failover()
@@ -113,8 +115,11 @@ def test_sentinel_follows_a_fail_over(tmp_path, start_server, stoppable) -> None
     wait_until(lambda: max(tick_counts(state), default=0) > (failed_over + 2) * 1000, 10, "firings after it")
     sleep_until(time.time() + 4)
     t1 = time.time()
-    wait_until(lambda: set(tick_counts(state)) >= whole_seconds(t0, t1), LATE_S, "the late claims to land")
-    assert_exactly_once(tick_counts(state), whole_seconds(t0, t1))
+    trace = "".join(f"\n--- {r.log_path.name}\n{r.output}" for r in replicas)  # every attempt, on failure
+    wait_until(
+        lambda: set(tick_counts(state)) >= whole_seconds(t0, t1), LATE_S, f"the late claims to land{trace}"
+    )
+    assert_exactly_once(tick_counts(state), whole_seconds(t0, t1), trace)
     # The newest claims live on the new master.
     keys = redis_cli(setup.master_port(), "KEYS", "topo:firing:*").split()
     assert any(int(key.split(":")[2]) > (failed_over + 1) * 1000 for key in keys), keys

@@ -71,6 +71,7 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
   let seedTurn = 0;
   let primary = sentinels ? null : target.hosts[0]; // where commands go without a known slot
   let checkedAt = 0; // when the sentinels last named `primary`
+  let changedAt = 0; // when the topology was last seen changing (another master, a wait: `waited`)
   const suspects = new Set(); // "host:port" of nodes whose last command failed on its connection
 
   function nodeClient(node) {
@@ -90,8 +91,10 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
     if (known) return known;
     if (sentinels && (!primary || Date.now() - checkedAt > SENTINEL_RECHECK_MS)) {
       // With the sentinels unreachable, the master last named is still the best guess.
+      const before = primary;
       primary = await sentinels.master().catch((error) => primary ?? Promise.reject(error));
       checkedAt = Date.now();
+      if (before && (before.host !== primary.host || before.port !== primary.port)) changedAt = checkedAt;
     }
     return primary;
   }
@@ -159,6 +162,7 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
           retried = waited = true; // landed on a master a fail-over had just replaced: again, on the new one
           continue;
         }
+        if (waited) changedAt = Date.now();
         return { reply, retried, waited };
       } catch (error) {
         TRACE(args, node, `${error?.name}: ${error?.message}`, t);
@@ -208,6 +212,8 @@ export function createRedisClient(url, { onChange = () => {}, ...options } = {})
 
   return {
     target,
+    /** When this client last saw the topology change (a new master named, a command that waited). */
+    changedAt: () => changedAt,
     /** Sends one command (retried on a fresh connection if its connection failed): its reply. */
     command: async (...args) => (await attempt(args.map(String))).reply,
     /** The same, as `{ reply, retried }` (see attempt). */

@@ -24,6 +24,9 @@ export const RENEW_MS = 1_000;
 // reconnects at once; the rest is margin for a slow answer. A holder that cannot reach Redis for
 // longer than that (a network partition at the same time) may not re-assert in time.
 export const GRACE_MS = RENEW_MS + 2_000;
+// How long after a topology change a held lease is waited for rather than skipped: the second
+// release a run sends (RENEW_MS after the first), and a moment for it to land.
+export const CHANGE_WINDOW_MS = 2 * RENEW_MS + 1_000;
 // A release keeps trying this long through a fail-over (a lease left behind holds back the task's
 // next firings until it expires).
 const RELEASE_RETRY_MS = 5_000;
@@ -103,8 +106,9 @@ export function createRedisLock(config, { log = console } = {}) {
   /**
    * The run's lease (its value: owner, firing and start time). Found held, it is asked for again
    * until `until` unless its holder is a run that started on time and still renews it
-   * (`worthWaiting`), or when this firing was `delayed` or this request waited out a fail-over
-   * (the holder's run may have ended long ago, its release waiting behind the same fail-over).
+   * (`worthWaiting`), or when this firing was `delayed`, this request waited out a fail-over or
+   * this client saw the topology change moments ago (`changedLately`): the holder's run may have
+   * ended long ago, its release waiting behind the same fail-over.
    * A lease is never taken over: at worst the firing is skipped at the end of its window.
    */
   async function acquireRun(name, firingMs, until = 0, delayed = false) {
@@ -115,7 +119,7 @@ export function createRedisLock(config, { log = console } = {}) {
       for (let pause = 100, disturbed = delayed; ; pause = Math.min(pause * 2, 1_000)) {
         const { owned, waited } = await setOwned(key, token, LEASE_TTL_MS, until);
         if (owned) return holdLease(key, token);
-        disturbed ||= waited;
+        disturbed ||= waited || changedLately();
         if (Date.now() + pause > until) return "held";
         if (!disturbed && !(await worthWaiting(key, firingMs, until))) return "held";
         await new Promise((resolve) => setTimeout(resolve, pause));
@@ -125,6 +129,14 @@ export function createRedisLock(config, { log = console } = {}) {
       return policy === "run" ? null : "unavailable";
     }
   }
+
+  /**
+   * Whether this client saw the topology change in the last CHANGE_WINDOW_MS: a run that ended in
+   * that moment may have sent its release to a master that was being replaced, and that release is
+   * sent again RENEW_MS later (holdLease). Seen in CI: under Sentinel, a firing right after the
+   * fail-over found the previous firing's lease, renewed on time, and was skipped as an overlap.
+   */
+  const changedLately = () => Boolean(client) && Date.now() - client.changedAt() < CHANGE_WINDOW_MS;
 
   /**
    * Whether the lease at `key` is free now, held by a delayed run (lock.mjs `waitable`), or no
