@@ -12,7 +12,7 @@ from pathlib import Path
 from subprocess import PIPE
 
 from . import dev_modules
-from .chunk_banner import drop_unused_banners, load_task_groups_sync
+from .chunk_banner import finish_outputs
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors, mentions_unprovided
 from .lazy_tasks import fix_async_tasks, import_refused, imported_files, source_awaits_at_top_level
@@ -102,10 +102,8 @@ def bundle(
         _run([a for a in args if a not in MINIFY], root, limit)
         chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
     check_unprovided_globals([main, *chunks], root)
-    if opts.banner:
-        drop_unused_banners([main, *chunks], opts.banner)
-    if opts.sync_task_groups:
-        load_task_groups_sync([main, *chunks])
+    if opts.banner or opts.sync_task_groups:
+        finish_outputs([main, *chunks], opts.banner, opts.sync_task_groups)
     if opts.sourcemap:
         clean_source_maps(outdir, root, runtime)
     if opts.ui_file:

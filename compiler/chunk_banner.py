@@ -1,4 +1,6 @@
-"""The preset's banner kept only in the output files that need it (issue #14: the bundle's size).
+"""The output files finished after esbuild, in one pass: the preset's banner kept only in the
+files that need it (issue #14: the bundle's size), and on Node the task groups loaded with
+require() (issue #18: a first run's latency).
 
 esbuild writes `--banner:js` at the top of every output file, lazily loaded chunks included
 (https://esbuild.github.io/api/#banner). The Node banner defines `require` (for bundled CommonJS
@@ -15,12 +17,22 @@ from pathlib import Path
 REQUIRE_BANNER = "import { createRequire as __nitroRequire } from 'node:module'; const require = __nitroRequire(import.meta.url);"
 
 
-def drop_unused_banners(files: list[Path], banner: str) -> None:
-    head = (banner + "\n").encode("utf-8")
+def finish_outputs(files: list[Path], banner: str, sync_task_groups: bool) -> None:
+    """One read and at most one write per output file: the banner kept only where `require` is
+    named, and (sync_task_groups, Node) the task groups loaded through GROUP_LOADER, which the
+    file's first line (the banner's, or the empty line left for it) then defines."""
+    head = (banner + "\n").encode("utf-8") if banner else b""
     for path in files:
-        data = path.read_bytes()
-        if data.startswith(head) and not names_require(data, len(head)):
-            path.write_bytes(b"\n" + data[len(head) :])
+        data = new = path.read_bytes()
+        if head and new.startswith(head) and not names_require(new, len(head)):
+            new = b"\n" + new[len(head) :]
+        if sync_task_groups and b"tasks-" in new:
+            loaded = _GROUP_IMPORT.sub(GROUP_LOADER.encode(), new)
+            if loaded != new:
+                first, _, rest = loaded.partition(b"\n")
+                new = first + b" " + LOADER_LINE.encode() + b"\n" + rest
+        if new != data:
+            path.write_bytes(new)
 
 
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
@@ -57,14 +69,3 @@ LOADER_LINE = (
     f"const {GROUP_LOADER} = ((require) => (path) => {{ try {{ return Promise.resolve(require(path)); }}"
     " catch { return import(path); } })(__nitroTaskRequire(import.meta.url));"
 )
-
-
-def load_task_groups_sync(files: list[Path]) -> None:
-    """Make each output file that loads task group chunks load them through GROUP_LOADER, which
-    its first line (the banner's, or the empty line left for it) defines."""
-    for path in files:
-        data = path.read_bytes()
-        new = _GROUP_IMPORT.sub(GROUP_LOADER.encode(), data)
-        if new != data:
-            first, _, rest = new.partition(b"\n")
-            path.write_bytes(first + b" " + LOADER_LINE.encode() + b"\n" + rest)

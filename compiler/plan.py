@@ -58,7 +58,7 @@ class BundleOptions:
     # where the deployed server has its files (not a Worker): else they ship inside the bundle.
     ui_file: bool = False
     # Node: the entry loads a task group's chunk with a synchronous require() where Node can
-    # require an ES module (chunk_banner.load_task_groups_sync), import() elsewhere.
+    # require an ES module (chunk_banner.finish_outputs), import() elsewhere.
     sync_task_groups: bool = False
     metafile: bool = False  # write meta.json (every bundled input) beside the sources, for nitro dev
     # nitro dev: the bundle exposes the modules task files import (compiler/dev_modules.py).
