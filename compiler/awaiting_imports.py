@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from .lazy_tasks import modules_awaiting, source_awaits_at_top_level
-from .libs import project_sources
+from .libs import node_path, project_sources
 from .plan import BundleOptions
 from .provided import MODULES
 from .reads import read_bytes
@@ -51,7 +51,7 @@ def _may_await(root: Path, helpers: list[str]) -> bool:
 
 def _file_may_await(path: Path) -> bool:
     try:
-        return path.is_file() and source_awaits_at_top_level(path.read_bytes())
+        return path.is_file() and source_awaits_at_top_level(read_bytes(path))
     except OSError:
         return False
 
@@ -90,7 +90,9 @@ def _import_graph(root: Path, helpers: list[str], opts: BundleOptions) -> dict[s
             "--log-level=error",
             "--color=false",
         ]
-        proc = subprocess.run(args, cwd=root, capture_output=True, text=True, check=False)
+        # NODE_PATH as the bundle has it (bundle._run): a helper may import a runtime API's library.
+        env = {**os.environ, "NODE_PATH": node_path(esbuild)}
+        proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             return None
         inputs = json.loads(Path(scratch, "meta.json").read_text(encoding="utf-8"))["inputs"]
