@@ -112,11 +112,10 @@ def bundle(
 
 
 def _ui_file_url(opts: BundleOptions) -> str:
-    """import.meta._uiFile: the dashboard's file (UI_FILE) relative to runtime/ui.mjs's place in
-    the bundle (a chunk under chunks/ when split, else the entry), or false to embed the files."""
-    if not opts.ui_file:
-        return "false"
-    return json.dumps("./" + (UI_FILE.split("/", 1)[1] if opts.splitting else UI_FILE))
+    """import.meta._uiFile: the dashboard's file (UI_FILE) relative to the server folder, or false
+    to embed the files. runtime/ui.mjs resolves it from where its code landed: the entry, or a
+    chunk under chunks/ when a task's imports share it (a split bundle)."""
+    return json.dumps(UI_FILE) if opts.ui_file else "false"
 
 
 def _read_sources(root: Path, folders: tuple[Path, ...], minify: bool) -> tuple[frozenset[str], bool]:

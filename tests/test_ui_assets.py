@@ -92,6 +92,20 @@ def test_a_server_sends_the_file_beside_it_gzipped(tmp_path: Path, start_server,
     assert get(server.port, "/_nitro/ui/cron.mjs")[0] == 404
 
 
+def test_the_file_is_found_from_a_shared_chunk_too(tmp_path: Path, start_server) -> None:
+    """The dashboard's code sits in the entry, except when a task's imports share it: then it is
+    in a chunk under chunks/, one folder below the file it reads (runtime/ui.mjs IN_CHUNK)."""
+    files = {**FILES, "tasks/b.ts": 'import { UI_PATH } from "#nitro-runtime/app.mjs";\n' + TASK}
+    files["tasks/b.ts"] = files["tasks/b.ts"].replace("return {", "void UI_PATH; return {", 1)
+    root = write_project(tmp_path / "p", files)
+    assert build_project(root, "node_server").returncode == 0
+    holders = [p for p in (root / ".output/server").rglob("*.mjs") if "nitro-ui.gz" in p.read_text("utf-8")]
+    assert [p.parent.name for p in holders] == ["chunks"], holders
+    server = start_server([NODE, ".output/server/index.mjs"], root, env={"NITRO_TASKS_TOKEN": TOKEN})
+    status, _, body = get(server.port, "/_nitro/ui/dashboard.css", **{"Accept-Encoding": "identity"})
+    assert (status, body.decode("utf-8")) == (200, ui_assets.unpack(ui_assets.GZ.read_bytes())[2])
+
+
 def test_a_worker_serves_the_embedded_files_in_workerd(tmp_path: Path) -> None:
     from test_cloudflare import run_workers, toml, worker
 

@@ -1,10 +1,14 @@
 // The web-standard request handler every preset serves: user routes plus the /_nitro/tasks
-// endpoints (tasks_api.mjs, loaded on their first request). `fetch(request, ctx)` with ctx = { waitUntil?, env?, remoteAddress? }.
+// endpoints (tasks_api.mjs). `fetch(request, ctx)` with ctx = { waitUntil?, env?, remoteAddress? }.
 import { createEvent, toAnswer, webResponse } from "./answer.mjs";
 import { readEnv } from "./env.mjs";
 import { callHook, ready, setLocalApp } from "./hooks.mjs";
 import { errorResponse, jsonError, methodNotAllowed } from "./http.mjs";
 import { HTTPError, registerTasks } from "./task.mjs";
+// Static, with the dashboard and the task CLI (server.mjs): as lazy chunks they cost a Node
+// bundle 2.6 kB of esbuild's chunk imports and exports, more than their code saves at start
+// (bench/README.md, issue 14). tasks_api.mjs imports constants back from here, read only in calls.
+import { serveDashboard, serveTasks } from "./tasks_api.mjs";
 
 export const TASKS_PATH = "/_nitro/tasks";
 export const UI_PATH = "/_nitro/ui";
@@ -90,8 +94,6 @@ function parseUrl(url) {
 
 async function handle(app, request, url, ctx) {
   if (under(url.pathname, TASKS_PATH) || under(url.pathname, UI_PATH)) {
-    // The endpoints (tasks_api.mjs) load on their first request: serving routes never needs them.
-    const { serveTasks, serveDashboard } = await import("./tasks_api.mjs");
     const serve = under(url.pathname, UI_PATH) ? serveDashboard : serveTasks;
     const answer = await serve(app, request, url, ctx);
     // null: the endpoint is hidden in this deployment, so the path is an ordinary one.

@@ -3,6 +3,7 @@
 // server, and a bounded graceful shutdown on SIGTERM/SIGINT. Bun and Deno implement node:process
 // (https://bun.sh/docs/runtime/nodejs-apis, https://docs.deno.com/runtime/fundamentals/node/).
 import { createApp } from "./app.mjs";
+import { runCli } from "./cli.mjs";
 import { shutdownTimeoutMs } from "./env.mjs";
 import { callHook, ready } from "./hooks.mjs";
 import { scheduleGuards } from "./lock.mjs";
@@ -45,15 +46,13 @@ export const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => 
 const NO_SCHEDULER = { stop() {}, idle: async () => {} };
 
 /**
- * The task CLI (cli.mjs), loaded only for `index.mjs task ...`: serving never needs it. (The
- * scheduler stays a static import: Node 20 scans every module it loads after source maps are
- * enabled, character by character (lineLengths), and loading the scheduler's modules that way
- * at start made V8 optimise that scan: more CPU and 3.5 MiB more RSS at the first answer.)
+ * The task CLI (cli.mjs) for `index.mjs task ...`, a static import like the tasks endpoints
+ * (app.mjs says why). (The scheduler stays a static import too: Node 20 scans every module it
+ * loads after source maps are enabled, character by character (lineLengths), and loading the
+ * scheduler's modules that way at start made V8 optimise that scan: more CPU and 3.5 MiB more
+ * RSS at the first answer.)
  */
-export async function runCli(registry, args) {
-  const cli = await import("./cli.mjs");
-  return cli.runCli(registry, args);
-}
+export { runCli };
 
 /** The registry's schedules on timers, guarded by the configured lock; `run` defaults to runTask.
  * Off where the platform fires them (kubernetes: a CronJob per schedule runs the task CLI). */

@@ -8,6 +8,7 @@ import { readEnv } from "./env.mjs";
 import { errorResponse, hasBearer, headerOf, json, jsonError, methodNotAllowed } from "./http.mjs";
 import { listRuns } from "./runs.mjs";
 import { HTTPError, listTasks, runTask } from "./task.mjs";
+import { serveUi } from "./ui.mjs";
 
 const MAX_TASK_BODY = 1024 * 1024;
 
@@ -33,12 +34,11 @@ export async function serveTasks(app, request, url, ctx) {
 }
 
 /**
- * The dashboard (ui.mjs, loaded on first use): in dev, and in production only while
+ * The dashboard (ui.mjs; its files are read on first use): in dev, and in production only while
  * NITRO_TASKS_TOKEN is set (null otherwise: the path is an ordinary one).
  */
-export async function serveDashboard(app, request, url, ctx) {
+export function serveDashboard(app, request, url, ctx) {
   if (!app.options.dev && !readEnv("NITRO_TASKS_TOKEN", ctx.env)) return null;
-  const { serveUi } = await import("./ui.mjs");
   return serveUi(app, request, url.pathname.slice(UI_PATH.length), () => checkAccess(request, ctx, app.options));
 }
 

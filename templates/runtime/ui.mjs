@@ -1,4 +1,4 @@
-// The task dashboard at /_nitro/ui (tasks_api.mjs loads this module on the first request there):
+// The task dashboard at /_nitro/ui (tasks_api.mjs serves it; its files are read on the first request there):
 // one page, no build step, served only in dev or while NITRO_TASKS_TOKEN is set. Its files are
 // precompressed by compiler/ui_assets.py, one gzip member each. A server with files beside it
 // (import.meta._uiFile, set by the build: compiler/bundle.py) reads them from that file on the
@@ -39,8 +39,12 @@ async function load() {
   return { ...found, "": found["/"] };
 }
 
+// An esbuild chunk (--chunk-names=chunks/[name]-[hash], compiler/bundle.py) sits one folder below
+// the server folder that import.meta._uiFile is relative to; the entry sits in it.
+const IN_CHUNK = /\/chunks\/[^/]+-[A-Z0-9]{8}\.[cm]?js$/;
+
 async function readUiFile(readFile) {
-  const url = new URL(import.meta._uiFile, import.meta.url);
+  const url = new URL((IN_CHUNK.test(import.meta.url) ? "../" : "./") + import.meta._uiFile, import.meta.url);
   try {
     return new Uint8Array(await readFile(url));
   } catch (error) {
