@@ -24,15 +24,26 @@ return out`;
 
 /** Keeps the history in a shared store if the project has one; true if it does. */
 export function shareRuns(options = {}) {
-  const config = options.schedulerLock;
   // Without a lock the build leaves shareInRedis out (import.meta._schedulerLock, runtime/lock.mjs).
-  const url = config && (readEnv("NITRO_SCHEDULER_REDIS_URL") || config.url);
-  if (import.meta._schedulerLock !== false && url) return shareInRedis(config, url);
-  // The storage mount for runs, decided at build time (presets/base.py): false leaves storage out.
-  const loading = import.meta._runStorage
-    ? import("./run_storage.mjs").then(({ storageRunStore }) => storageRunStore(import.meta._runStorage))
-    : null;
-  if (!loading) return false;
+  if (import.meta._schedulerLock !== false) {
+    const config = options.schedulerLock;
+    const url = config && (readEnv("NITRO_SCHEDULER_REDIS_URL") || config.url);
+    if (url) return shareInRedis(config, url);
+  }
+  // The storage mount for runs, decided at build time (presets/base.py): false leaves storage out
+  // (esbuild resolves a dynamic import after a folded `return`, not in a folded-away branch).
+  if (import.meta._runStorage) {
+    const loading = import("./run_storage.mjs");
+    return shareOnceLoaded(loading.then(({ storageRunStore }) => storageRunStore(import.meta._runStorage)));
+  }
+  return false;
+}
+
+/**
+ * Sets the store `loading` resolves to as the run store: each call waits for it, and if it cannot
+ * be loaded the history stays in memory (setRunStore(null)).
+ */
+function shareOnceLoaded(loading) {
   loading.catch((error) => {
     setRunStore(null);
     console.error(`[nitro] run history stays in memory: ${error?.message ?? error}`);
@@ -45,28 +56,23 @@ export function shareRuns(options = {}) {
 }
 
 function shareInRedis(config, url) {
+  const tag = `{${config.prefix ?? "nitro"}:runs}`;
+  const index = `${tag}:tasks`;
+  const listKey = (name) => `${tag}:task:${name}`;
   // esbuild keeps a dynamic import of an unused function: the define must fold this one away.
   const connecting = import.meta._schedulerLock !== false
     ? import("./redis_client.mjs").then(({ createRedisClient }) => createRedisClient(url, { clientName: "nitro-runs" }))
     : null;
-  connecting.catch((error) => {
-    setRunStore(null);
-    console.error(`[nitro] run history stays in memory: ${error?.message ?? error}`);
-  });
-  const tag = `{${config.prefix ?? "nitro"}:runs}`;
-  const index = `${tag}:tasks`;
-  const listKey = (name) => `${tag}:task:${name}`;
-  setRunStore({
-    async add(record) {
-      const client = await connecting;
-      await client.command("EVAL", ADD, 2, listKey(record.task), index, JSON.stringify(record), RUNS_PER_TASK, record.task);
-    },
-    /** Oldest first within each task, as runs.mjs keeps them in memory. */
-    async list() {
-      const client = await connecting;
-      const reply = await client.command("EVAL", LIST, 1, index, `${tag}:task:`);
-      return reply.map((text) => JSON.parse(text));
-    },
-  });
-  return true;
+  return shareOnceLoaded(
+    connecting.then((client) => ({
+      async add(record) {
+        await client.command("EVAL", ADD, 2, listKey(record.task), index, JSON.stringify(record), RUNS_PER_TASK, record.task);
+      },
+      /** Oldest first within each task, as runs.mjs keeps them in memory. */
+      async list() {
+        const reply = await client.command("EVAL", LIST, 1, index, `${tag}:task:`);
+        return reply.map((text) => JSON.parse(text));
+      },
+    })),
+  );
 }
