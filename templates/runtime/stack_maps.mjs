@@ -16,27 +16,29 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const maps = new Map(); // a frame's file name -> its SourceMap, or null
 let formatting = false;
 
+// Only Node bundles import this module (presets/base.py node_stack_maps), and Node has had
+// node:module's SourceMap since 13.7: a runtime without it would only leave every frame unmapped
+// (readMap's `new SourceMap` throws into its catch).
 if (
-  globalThis.process?.versions?.node &&
   !globalThis.Deno &&
   !globalThis.Bun &&
   !process.sourceMapsEnabled &&
   // Node 20's own is a function too (`ErrorPrepareStackTrace`), which the override replaces.
-  [undefined, "ErrorPrepareStackTrace"].includes(Error.prepareStackTrace?.name) &&
-  typeof nodeModule.SourceMap === "function"
+  [undefined, "ErrorPrepareStackTrace"].includes(Error.prepareStackTrace?.name)
 ) {
   Error.prepareStackTrace = prepareStackTrace;
 }
 
 /** V8's stack text, `header\n    at frame...`, with the frames of mapped files mapped. */
 export function prepareStackTrace(error, trace) {
-  const head = header(error);
-  if (formatting) return head + trace.map((site) => `\n    at ${site}`).join("");
-  formatting = true; // reading a map may throw, and that error's stack must not come back here
+  // Reading a map may throw, and that error's stack must not come back here: while formatting,
+  // a stack keeps V8's frames.
+  const mapping = !formatting;
+  formatting = true;
   try {
-    return head + trace.map((_, i) => `\n    at ${frame(trace, i)}`).join("");
+    return header(error) + trace.map((site) => `\n    at ${mapping ? frame(site) : site}`).join("");
   } finally {
-    formatting = false;
+    if (mapping) formatting = false;
   }
 }
 
@@ -52,8 +54,7 @@ function header(error) {
   }
 }
 
-function frame(trace, i) {
-  const site = trace[i];
+function frame(site) {
   try {
     const map = mapOf(site.getFileName());
     const found = map?.findEntry(site.getLineNumber() - 1, site.getColumnNumber() - 1);
@@ -62,7 +63,7 @@ function frame(trace, i) {
       const source = original.startsWith("file:") ? fileURLToPath(original) : original;
       const where = `${source}:${found.originalLine + 1}:${found.originalColumn + 1}`;
       const kind = site.isAsync?.() ? "async " : site.isConstructor?.() ? "new " : "";
-      return `${kind}${callName(map, trace, i)} (${where})`;
+      return `${kind}${callName(map, site)} (${where})`;
     }
   } catch {
     // an unreadable map: the frame as V8 writes it
@@ -71,8 +72,7 @@ function frame(trace, i) {
 }
 
 /** The frame's function as Node names it: the map's name for the enclosing function, else V8's. */
-function callName(map, trace, i) {
-  const site = trace[i];
+function callName(map, site) {
   const enclosing = site.getEnclosingLineNumber?.();
   const named = enclosing ? map.findEntry(enclosing - 1, site.getEnclosingColumnNumber() - 1).name : undefined;
   if (named) return named;
@@ -81,8 +81,8 @@ function callName(map, trace, i) {
   return `${prefix}${site.getFunctionName() ?? site.getMethodName() ?? "<anonymous>"}`;
 }
 
+/** A frame's file (a path, a URL, `node:...` or none) -> its SourceMap or null, read once. */
 function mapOf(file) {
-  if (typeof file !== "string" || file.startsWith("node:")) return null;
   if (!maps.has(file)) maps.set(file, readMap(file));
   return maps.get(file);
 }
@@ -93,9 +93,10 @@ function readMap(file) {
     const url = file.startsWith("file:") ? new URL(file) : isAbsolute(file) ? pathToFileURL(file) : null;
     if (!url) return null;
     const code = readFileSync(url, "utf8");
-    // The last such comment, which ends the file (an inline map can be longer than any tail).
-    const at = Math.max(code.lastIndexOf("//# sourceMappingURL="), code.lastIndexOf("//@ sourceMappingURL="));
-    const ref = at < 0 ? null : /^\/\/[#@] sourceMappingURL=([^\s'"]+)\s*$/.exec(code.slice(at))?.[1];
+    // The last such comment, which ends the file (an inline map can be longer than any tail):
+    // from 4 characters before the last "sourceMappingURL=", its `//# ` or `//@ `.
+    const tail = code.slice(code.lastIndexOf("sourceMappingURL=") - 4);
+    const ref = /^\/\/[#@] sourceMappingURL=([^\s'"]+)\s*$/.exec(tail)?.[1];
     if (!ref) return null;
     const mapUrl = new URL(ref, url);
     const inline = mapUrl.protocol === "data:";
@@ -113,5 +114,5 @@ function dataText(ref) {
   const comma = ref.indexOf(",");
   const body = ref.slice(comma + 1);
   const base64 = ref.slice(0, comma).endsWith(";base64");
-  return base64 ? Buffer.from(body, "base64").toString("utf8") : decodeURIComponent(body);
+  return base64 ? Buffer.from(body, "base64").toString() : decodeURIComponent(body);
 }
