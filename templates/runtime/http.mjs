@@ -2,16 +2,16 @@
 // `{ statusCode, message }` error shape, and the only secret comparison. Web-standard APIs only,
 // so every preset (Node, Bun, Deno, workerd, Vercel) imports the same functions.
 
-const JSON_TYPE = "application/json; charset=utf-8";
+export const JSON_TYPE = "application/json; charset=utf-8";
 const utf8 = new TextEncoder();
 
 /** A JSON Response. */
-export function json(value, status = 200, headers = {}) {
+export function json(value, status = 200, headers) {
   return new Response(JSON.stringify(value), { status, headers: { "content-type": JSON_TYPE, ...headers } });
 }
 
 /** The shape of every error answer: JSON `{ statusCode, message }`. */
-export function jsonError(status, message, headers = {}) {
+export function jsonError(status, message, headers) {
   return json({ statusCode: status, message }, status, headers);
 }
 

@@ -5,23 +5,21 @@ import { createServer } from "node:http";
 import { PlainAnswer } from "./answer.mjs";
 import { refuseMethod } from "./app.mjs";
 import { listenAddress } from "./env.mjs";
-import { jsonError } from "./http.mjs";
+import { JSON_TYPE, jsonError } from "./http.mjs";
 import { listenUrl, startServer } from "./server.mjs";
 
 /** Entry point of the generated node_server bundle: `startNode(registry)`. */
 export function startNode(registry) {
-  return startServer(registry, listenNode);
-}
-
-async function listenNode(app, pending) {
-  const server = nodeServer(app, pending);
-  console.log(`Listening on ${await listen(server)}`);
-  return server;
+  return startServer(registry, async (app, pending) => {
+    const server = nodeServer(app, pending);
+    console.log(`Listening on ${await listen(server)}`);
+    return server;
+  });
 }
 
 /** A node:http server answering with `app`; `pending` is the waitUntil its requests get. */
 export function nodeServer(app, pending) {
-  const server = createServer((req, res) => respond(app, req, res, { waitUntil: pending.add, server }));
+  const server = createServer((req, res) => respond(app, req, res, pending.add, server));
   return refuseTunnels(server);
 }
 
@@ -32,7 +30,7 @@ export async function listen(server) {
   return listenUrl(server.address());
 }
 
-async function respond(app, req, res, { waitUntil, server }) {
+async function respond(app, req, res, waitUntil, server) {
   let answer;
   try {
     const request = lazyIncoming(req);
@@ -119,8 +117,8 @@ class NodeRequest {
 }
 
 function readLimited(req, limit) {
-  if (req.readableEnded) return Promise.resolve(new Uint8Array(0)); // read by something else already
   return new Promise((resolve, reject) => {
+    if (req.readableEnded) return resolve(new Uint8Array(0)); // read by something else already
     const chunks = [];
     let size = 0;
     const take = (chunk) => {
@@ -144,15 +142,16 @@ export function refuseTunnels(server) {
     const body = JSON.stringify({ statusCode: 501, message: "Method CONNECT is not supported" });
     socket.on("error", () => {});
     socket.end(
-      "HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json; charset=utf-8\r\n" +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      // The body is ASCII: its length is its byte count.
+      `HTTP/1.1 501 Not Implemented\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${body.length}\r\n` +
+        `connection: close\r\n\r\n${body}`,
     );
   });
   return server;
 }
 
 /** IncomingMessage -> web Request for `url`; the body streams lazily so unread bytes are never buffered. */
-export function toRequest(req, url = lazyIncoming(req).url) {
+function toRequest(req, url) {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     try {
@@ -195,7 +194,7 @@ function bodyStream(req) {
  * content-length, a Response through writeResponse.
  */
 export function writeAnswer(answer, res, { close }) {
-  if (!(answer instanceof PlainAnswer)) return writeResponse(answer, res, { close });
+  if (!(answer instanceof PlainAnswer)) return writeResponse(answer, res, close);
   const { body } = answer;
   const headers = nodeHeaders(answer.headers, close);
   if (body !== null) headers["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
@@ -204,7 +203,7 @@ export function writeAnswer(answer, res, { close }) {
 }
 
 /** Web Response -> ServerResponse, honouring backpressure and client disconnects. */
-export async function writeResponse(response, res, { close }) {
+async function writeResponse(response, res, close) {
   writeHead(res, response, nodeHeaders(response.headers, close));
   if (!response.body) return res.end();
   const reader = response.body.getReader();
@@ -235,11 +234,13 @@ function drainedOrClosed(res) {
  * object is recognised by its prototype: `instanceof Headers` would load undici (see PlainAnswer).
  */
 function nodeHeaders(from, close) {
-  if (Object.getPrototypeOf(from) === Object.prototype) return close ? Object.assign(from, { connection: "close" }) : from;
-  const headers = {};
-  for (const [key, value] of from) if (key !== "set-cookie") headers[key] = value;
-  const cookies = from.getSetCookie();
-  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  let headers = from;
+  if (Object.getPrototypeOf(from) !== Object.prototype) {
+    headers = {};
+    for (const [key, value] of from) if (key !== "set-cookie") headers[key] = value;
+    const cookies = from.getSetCookie();
+    if (cookies.length > 0) headers["set-cookie"] = cookies;
+  }
   if (close) headers.connection = "close";
   return headers;
 }

@@ -43,7 +43,7 @@ export async function startServer(registry, listen) {
 
 /** What shutdown closes before a server listens (and for node_middleware, whose host owns it). */
 export const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => {} };
-const NO_SCHEDULER = { stop() {}, idle: async () => {} };
+const NO_SCHEDULER = { stop() {}, idle() {} };
 
 /**
  * The task CLI (cli.mjs) for `index.mjs task ...`, a static import like the tasks endpoints
@@ -88,8 +88,7 @@ export function onShutdown(shutdown) {
     console.log(`[nitro] ${signal} received, shutting down`);
     shutdown().then(() => process.exit(0));
   };
-  process.on("SIGTERM", handle);
-  process.on("SIGINT", handle);
+  process.on("SIGTERM", handle).on("SIGINT", handle);
 }
 
 /** Stops scheduling and accepting connections, then waits (bounded) for tasks and waitUntil work. */
@@ -100,9 +99,10 @@ export async function shutdown(server, scheduler, pending) {
   server.closeIdleConnections();
   const timeoutMs = shutdownTimeoutMs();
   let timer;
-  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs, "timeout")));
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)));
   const work = Promise.all([scheduler.idle(), tasksIdle(), pending.settled(), closed]);
-  if ((await Promise.race([work, timeout])) === "timeout") {
+  // The work resolves to an array, the timeout to undefined.
+  if (!(await Promise.race([work, timeout]))) {
     console.error(`[nitro] shutdown: tasks still running after ${timeoutMs} ms, exiting anyway`);
   }
   clearTimeout(timer);

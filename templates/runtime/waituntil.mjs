@@ -4,14 +4,17 @@
 /** A waitUntil that remembers its promises; `settled()` resolves when all have settled. */
 export function tracker() {
   const promises = new Set();
-  const add = (promise) => {
-    const tracked = Promise.resolve(promise)
-      .catch((error) => console.error("[nitro] waitUntil promise rejected:", error))
-      .finally(() => promises.delete(tracked));
-    promises.add(tracked);
+  return {
+    // An arrow function: adapters pass `add` on by itself, as the requests' waitUntil.
+    add: (promise) => {
+      const tracked = Promise.resolve(promise)
+        .catch((error) => console.error("[nitro] waitUntil promise rejected:", error))
+        .finally(() => promises.delete(tracked));
+      promises.add(tracked);
+    },
+    // A promise added meanwhile is waited for too.
+    async settled() {
+      while (promises.size > 0) await Promise.allSettled([...promises]);
+    },
   };
-  const settled = async () => {
-    while (promises.size > 0) await Promise.allSettled([...promises]);
-  };
-  return { add, settled };
 }
