@@ -13,9 +13,7 @@ export function readEnv(key, env) {
   if (typeof bound === "string") return bound;
   try {
     return globalThis.process?.env?.[key] ?? globalThis.Deno?.env?.get(key);
-  } catch {
-    return undefined;
-  }
+  } catch {} // undefined
 }
 
 /** How long a shutdown waits for running tasks: NITRO_SHUTDOWN_TIMEOUT ms, as in Nitro (default 10 s). */

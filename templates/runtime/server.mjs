@@ -65,14 +65,13 @@ export function startSchedules(registry, run = runTask) {
   return NO_SCHEDULER;
 }
 
-/** Logs an unhandled rejection instead of dying of it (Deno ends the process unless it is prevented). */
+/**
+ * Logs an unhandled rejection instead of dying of it. Deno ends the process on one unless it is
+ * prevented, which its node:process does for a process with an "unhandledRejection" listener
+ * (https://docs.deno.com/api/node/process/), and Bun follows Node.
+ */
 export function logUnhandledRejections() {
-  const log = (reason) => console.error("[nitro] unhandled rejection:", reason);
-  if (!globalThis.Deno) return process.on("unhandledRejection", log);
-  globalThis.addEventListener("unhandledrejection", (event) => {
-    event.preventDefault();
-    log(event.reason);
-  });
+  process.on("unhandledRejection", (reason) => console.error("[nitro] unhandled rejection:", reason));
 }
 
 export function listenUrl({ address, port }) {

@@ -74,7 +74,7 @@ function frame(site) {
 /** The frame's function as Node names it: the map's name for the enclosing function, else V8's. */
 function callName(map, site) {
   const enclosing = site.getEnclosingLineNumber?.();
-  const named = enclosing ? map.findEntry(enclosing - 1, site.getEnclosingColumnNumber() - 1).name : undefined;
+  const named = enclosing && map.findEntry(enclosing - 1, site.getEnclosingColumnNumber() - 1).name;
   if (named) return named;
   const type = site.getTypeName();
   const prefix = type !== null && type !== undefined && type !== "global" ? `${type}.` : "";
