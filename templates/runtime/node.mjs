@@ -104,7 +104,7 @@ class NodeRequest {
     const key = name.toLowerCase();
     const values = [];
     for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === key) values.push(raw[i + 1]);
-    return values.length === 0 ? null : values.join(", ");
+    return values.length ? values.join(", ") : null;
   }
   /**
    * The whole body from Node's request, or null past `limit` bytes (the rest is discarded);
