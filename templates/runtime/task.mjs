@@ -2,7 +2,7 @@
 // Plain web-standard JavaScript, no node: imports (it also runs on workerd and Vercel).
 import { callHook, ready } from "./hooks.mjs";
 import { beginRun } from "./runs.mjs";
-import { PlainTasks, TaskGroups } from "./task_table.mjs";
+import { TaskGroups, plainTasks } from "./task_table.mjs";
 
 /** An error that carries an HTTP status; the app answers it as JSON {statusCode, message}. */
 export class HTTPError extends Error {
@@ -16,7 +16,7 @@ export class HTTPError extends Error {
 }
 
 // find(name) and all(), over the registry's task groups or a plain table (task_table.mjs).
-let registered = new PlainTasks({});
+let registered = plainTasks({});
 // Promise of the run in progress, per task name: concurrent callers share it.
 const running = new Map();
 // Set by an adapter whose processes share one task namespace (node_cluster): see setCoordinator.
@@ -26,7 +26,7 @@ export { defineTask } from "./define_task.mjs";
 
 /** Stores the generated registry's `tasks`: its TaskGroups, or a plain { name: { meta, load } }. */
 export function registerTasks(tasks) {
-  registered = tasks instanceof TaskGroups ? tasks : new PlainTasks(tasks ?? {});
+  registered = tasks instanceof TaskGroups ? tasks : plainTasks(tasks ?? {});
 }
 
 /**
