@@ -93,12 +93,10 @@ function parseUrl(url) {
 }
 
 async function handle(app, request, url, ctx) {
-  if (under(url.pathname, TASKS_PATH) || under(url.pathname, UI_PATH)) {
-    const serve = under(url.pathname, UI_PATH) ? serveDashboard : serveTasks;
-    const answer = await serve(app, request, url, ctx);
-    // null: the endpoint is hidden in this deployment, so the path is an ordinary one.
-    if (answer) return answer;
-  }
+  const serve = under(url.pathname, TASKS_PATH) ? serveTasks : under(url.pathname, UI_PATH) ? serveDashboard : null;
+  // null: the endpoint is hidden in this deployment, so the path is an ordinary one.
+  const answer = serve && (await serve(app, request, url, ctx));
+  if (answer) return answer;
   // A build without routes defines import.meta._routes false (presets/base.py): no route code ships.
   if (import.meta._routes !== false) return serveRoute(app, request, url, ctx);
   throw notFound(url);

@@ -3,6 +3,7 @@
 // implement node:process).
 import { createApp, publicSchedules } from "./app.mjs";
 import { listTasks, runTask } from "./task.mjs";
+import { isPlainObject } from "./tasks_api.mjs";
 import { flagValue, scheduledTime } from "./scheduled_time.mjs";
 import { tracker } from "./waituntil.mjs";
 
@@ -46,7 +47,7 @@ function parsePayload(flags) {
   if (text === undefined) return {};
   try {
     const value = JSON.parse(text);
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;
+    if (isPlainObject(value)) return value;
   } catch {}
   process.stderr.write(`warning: --payload is not a JSON object; running the task without a payload\n`);
   return {};

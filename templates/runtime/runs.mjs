@@ -41,7 +41,7 @@ export function beginRun(name, payload, trigger = {}) {
     startedAt: new Date(startedAt).toISOString(),
     payloadKeys: payloadKeys(payload),
   };
-  return (outcome) => keep({ ...record, duration: Date.now() - startedAt, ...settle(outcome) });
+  return (outcome) => keepRun({ ...record, duration: Date.now() - startedAt, ...settle(outcome) });
 }
 
 /** `{ task: [records, newest first] }` for the tasks that ran, from the shared store if any. */
@@ -64,10 +64,6 @@ export const runRecords = allMemory;
 
 /** Keeps a finished record (in memory, and in the shared store if any). */
 export function keepRun(record) {
-  return keep(record);
-}
-
-function keep(record) {
   const list = memory.get(record.task) ?? [];
   list.push(record);
   if (list.length > RUNS_PER_TASK) list.splice(0, list.length - RUNS_PER_TASK);
@@ -90,20 +86,22 @@ const storeUp = (value) => {
 };
 
 function settle({ result, error } = {}) {
-  if (error !== undefined) {
-    const message = cut(String(error?.message ?? error));
-    const stack = typeof error?.stack === "string" ? cut(error.stack) : undefined;
-    return { outcome: "error", error: { message, ...(stack ? { stack } : {}) } };
-  }
+  if (error === undefined) return { outcome: "success", ...kept(result) };
+  const message = cut(String(error?.message ?? error));
+  const stack = typeof error?.stack === "string" ? cut(error.stack) : undefined;
+  return { outcome: "error", error: { message, ...(stack ? { stack } : {}) } };
+}
+
+/** `{ result, truncated? }`: the result as its JSON text gives it back, cut past TEXT_LIMIT. */
+function kept(result) {
   let text;
   try {
     text = JSON.stringify(result);
   } catch (failure) {
-    return { outcome: "success", result: cut(`[unserializable result: ${failure?.message}]`), truncated: true };
+    return { result: cut(`[unserializable result: ${failure?.message}]`), truncated: true };
   }
-  if (text === undefined) return { outcome: "success", result: null };
-  if (text.length <= TEXT_LIMIT) return { outcome: "success", result: JSON.parse(text) };
-  return { outcome: "success", result: text.slice(0, TEXT_LIMIT), truncated: true };
+  if (text === undefined) return { result: null };
+  return text.length > TEXT_LIMIT ? { result: cut(text), truncated: true } : { result: JSON.parse(text) };
 }
 
 function payloadKeys(payload) {
@@ -111,4 +109,4 @@ function payloadKeys(payload) {
   return Object.keys(payload).slice(0, KEYS_LIMIT).map((key) => key.slice(0, 100));
 }
 
-const cut = (text) => (text.length > TEXT_LIMIT ? text.slice(0, TEXT_LIMIT) : text);
+const cut = (text) => text.slice(0, TEXT_LIMIT);

@@ -14,7 +14,7 @@ const MAX_TASK_BODY = 1024 * 1024;
 
 export async function serveTasks(app, request, url, ctx) {
   const access = await checkAccess(request, ctx, app.options);
-  if (access !== "allowed") return access;
+  if (access !== true) return access;
   const name = safeDecode(url.pathname.slice(TASKS_PATH.length + 1));
   if (!name) {
     if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
@@ -47,13 +47,13 @@ function withRuns(tasks, runs) {
   return Object.fromEntries(Object.entries(tasks).map(([name, task]) => [name, { ...task, runs: runs[name] ?? [] }]));
 }
 
-/** "allowed", null (hidden: answer as if the endpoint did not exist) or a refusal Response. */
+/** true (allowed), null (hidden: answer as if the endpoint did not exist) or a refusal Response. */
 async function checkAccess(request, ctx, options) {
   // A production build defines import.meta.dev false (presets/base.py): the dev checks are left out.
   if (import.meta.dev !== false && options.dev) return devAccess(request, ctx);
   const token = readEnv("NITRO_TASKS_TOKEN", ctx.env);
   if (!token) return null;
-  if (hasBearer(request, token)) return "allowed";
+  if (hasBearer(request, token)) return true;
   return jsonError(401, "Missing or wrong bearer token", { "www-authenticate": 'Bearer realm="nitro-tasks"' });
 }
 
@@ -63,7 +63,7 @@ function devAccess(request, ctx) {
   // A browser on this machine is a loopback client too: refuse what a web page makes it send
   // (DNS rebinding: a foreign Host; cross-site requests: a foreign Origin or Sec-Fetch-Site).
   const refusal = browserRefusal(request.headers);
-  return refusal ? jsonError(403, refusal) : "allowed";
+  return refusal ? jsonError(403, refusal) : true;
 }
 
 /** 127.0.0.0/8, ::1 and IPv4-mapped 127.x; an unknown address is not loopback (fail closed). */
@@ -124,9 +124,11 @@ function queryObject(searchParams) {
 async function readBodyPayload(request) {
   if (request.method !== "POST") return {};
   if (Number(headerOf(request, "content-length")) > MAX_TASK_BODY) throw tooLarge();
+  // Unreadable (a broken connection) or not UTF-8 (TextDecoder's TypeError): as a body that is
+  // not JSON.
   const text = await bodyText(request).catch((error) => {
     if (error?.statusCode === 413) throw error;
-    return ""; // not UTF-8: unparsable
+    return "";
   });
   let body;
   try {
@@ -146,14 +148,14 @@ async function readBodyPayload(request) {
 async function bodyText(request) {
   const bytes = await request.bodyBytes?.(MAX_TASK_BODY);
   if (bytes === null) throw tooLarge();
-  if (bytes) return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  if (bytes) return utf8().decode(bytes);
   return request.body ? readText(request.body, MAX_TASK_BODY) : "";
 }
 
 /** Reads a byte stream as UTF-8, giving up (and cancelling it) once it exceeds `limit` bytes. */
 async function readText(stream, limit) {
   const reader = stream.getReader();
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decoder = utf8();
   let size = 0;
   let text = "";
   try {
@@ -165,7 +167,7 @@ async function readText(stream, limit) {
     return text + decoder.decode();
   } catch (error) {
     reader.cancel().catch(() => {});
-    throw error instanceof TypeError ? new HTTPError(400, "Request body is not valid UTF-8") : error;
+    throw error;
   }
 }
 
@@ -179,5 +181,8 @@ function withoutPrototypeKeys(key, value) {
   return value;
 }
 
+/** A decoder that throws a TypeError on bytes that are not UTF-8. */
+const utf8 = () => new TextDecoder("utf-8", { fatal: true });
 const tooLarge = () => new HTTPError(413, `Request body is larger than ${MAX_TASK_BODY} bytes`);
-const isPlainObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+/** A JSON object: not null, not an array (also the task CLI's --payload check). */
+export const isPlainObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);

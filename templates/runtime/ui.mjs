@@ -29,14 +29,13 @@ const TYPES = {
 };
 let assets = null;
 
-/** Served path -> { gz: its gzip member, text: filled on first need }; "" (no slash) is "/". */
+/** Served path -> { gz: its gzip member, text: filled on first need }. */
 async function load() {
   const data = import.meta._uiFile
     ? await readUiFile((await import("node:fs/promises")).readFile) // esbuild drops an import() only in a dead branch
     : Uint8Array.from(atob((await import("./ui/packed.mjs")).default), (c) => c.charCodeAt(0));
   let start = 0;
-  const found = Object.fromEntries(PATHS.map((path, i) => [path, { gz: data.subarray(start, (start += SIZES[i])) }]));
-  return { ...found, "": found["/"] };
+  return Object.fromEntries(PATHS.map((path, i) => [path, { gz: data.subarray(start, (start += SIZES[i])) }]));
 }
 
 // An esbuild chunk (--chunk-names=chunks/[name]-[hash], compiler/bundle.py) sits one folder below
@@ -57,26 +56,30 @@ const gunzip = (bytes) => new Response(new Blob([bytes]).stream().pipeThrough(ne
 
 /** Answers a request under /_nitro/ui (`rest`: the path after it); `access()` as tasks_api.mjs checkAccess. */
 export async function serveUi(app, request, rest, access) {
-  return secured(await answer(app, request, rest, access));
+  const response = await answer(app, request, rest, access);
+  // Every answer here is a Response this module or http.mjs just made: its headers are mutable.
+  for (const [key, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(key, value);
+  return response;
 }
 
 async function answer(app, request, rest, access) {
   if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
   // Dev: even the page is loopback-only. Production: the files are public, the data is not.
-  const isFile = Object.hasOwn(TYPES, rest) || rest === "";
+  const path = rest || "/"; // "" (no slash) is "/"
+  const isFile = Object.hasOwn(TYPES, path);
   if (app.options.dev || !isFile) {
     const allowed = await access();
-    if (allowed !== "allowed") return allowed ?? jsonError(404, "Not Found");
+    if (allowed !== true) return allowed ?? jsonError(404, "Not Found");
   }
-  if (isFile) return serveFile(request, rest);
+  if (isFile) return serveFile(request, path);
   if (rest === "/schedules") return json(dashboardData(app));
   return jsonError(404, `Cannot find any route matching /_nitro/ui${rest}`);
 }
 
-async function serveFile(request, rest) {
+async function serveFile(request, path) {
   assets ??= await load();
-  const file = assets[rest];
-  const headers = { "content-type": TYPES[rest || "/"], vary: "accept-encoding" };
+  const file = assets[path];
+  const headers = { "content-type": TYPES[path], vary: "accept-encoding" };
   // A Worker's runtime would encode a body again; only a server with the file sends it as is.
   const gzip = Boolean(import.meta._uiFile) && ACCEPTS_GZIP.test(headerOf(request, "accept-encoding") ?? "");
   if (gzip) headers["content-encoding"] = "gzip";
@@ -101,15 +104,10 @@ function dashboardData(app) {
 
 /** The next FIRINGS firings of `spec` as the deployment computes them (zone: the server's, null = UTC). */
 function firings(spec, zone) {
+  // The schedule's own zone, else the server's, else UTC.
+  const zoned = spec.timeZone || !zone ? spec : { ...spec, timeZone: zone };
+  const next = zoned.timeZone ? nextFiring : nextFiringUTC;
   const found = [];
-  const next = (after) =>
-    spec.timeZone ? nextFiring(spec, after) : zone ? nextFiring({ ...spec, timeZone: zone }, after) : nextFiringUTC(spec, after);
-  for (let at = next(Date.now()); at != null && found.length < FIRINGS; at = next(at)) found.push(at);
+  for (let at = next(zoned, Date.now()); at != null && found.length < FIRINGS; at = next(zoned, at)) found.push(at);
   return found;
-}
-
-function secured(response) {
-  const headers = new Headers(response.headers);
-  for (const [key, value] of Object.entries(SECURITY_HEADERS)) headers.set(key, value);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
