@@ -103,10 +103,12 @@ function isPlainData(value) {
 /** The answer for `body`, with the status and headers the handler set on `event.res`. */
 function plain(res, status, body, type) {
   const set = res.headersIfSet;
-  if (set === undefined) return new PlainAnswer(res.status ?? status, res.statusText, type ? { "content-type": type } : {}, body);
-  // The handler is done with `res`: its headers are the answer's (no copy per request).
-  const headers = set instanceof Headers ? set : new Headers(set);
-  if (type && !headers.has("content-type")) headers.set("content-type", type);
+  let headers = type ? { "content-type": type } : {};
+  if (set !== undefined) {
+    // The handler is done with `res`: its headers are the answer's (no copy per request).
+    headers = set instanceof Headers ? set : new Headers(set);
+    if (type && !headers.has("content-type")) headers.set("content-type", type);
+  }
   return new PlainAnswer(res.status ?? status, res.statusText, headers, body);
 }
 

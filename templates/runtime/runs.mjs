@@ -65,8 +65,8 @@ export const runRecords = allMemory;
 /** Keeps a finished record (in memory, and in the shared store if any). */
 export function keepRun(record) {
   const list = memory.get(record.task) ?? [];
-  list.push(record);
-  if (list.length > RUNS_PER_TASK) list.splice(0, list.length - RUNS_PER_TASK);
+  // Records come one at a time: at most one is over the bound.
+  if (list.push(record) > RUNS_PER_TASK) list.shift();
   memory.set(record.task, list);
   return store ? store.add(record).then(storeUp, storeFailed) : undefined;
 }

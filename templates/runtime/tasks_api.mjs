@@ -107,13 +107,12 @@ function isLoopbackOrigin(origin) {
  * be handed a key that reaches Object.prototype.
  */
 function queryObject(searchParams) {
-  const values = new Map();
+  const query = {};
   for (const [key, value] of searchParams) {
     if (key === "__proto__" || key === "constructor") continue;
-    const seen = values.get(key);
-    values.set(key, seen === undefined ? value : [].concat(seen, value));
+    query[key] = Object.hasOwn(query, key) ? [].concat(query[key], value) : value;
   }
-  return Object.fromEntries(values);
+  return query;
 }
 
 /**
