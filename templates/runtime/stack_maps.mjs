@@ -5,15 +5,17 @@
 // Here `Error.prepareStackTrace` (https://v8.dev/docs/stack-trace-api) maps each frame of a
 // file with a `//# sourceMappingURL=` comment through node:module's SourceMap
 // (https://nodejs.org/api/module.html#class-modulesourcemap), writing a frame as Node's own
-// source-map support does: `at name (/abs/tasks/x.ts:LINE:COLUMN)`. Left alone: Deno (which
-// maps stacks itself), Bun, and a Node that already maps them (--enable-source-maps, nitro dev)
-// or a process where something else formats stacks.
+// source-map support does: `at name (/abs/tasks/x.ts:LINE:COLUMN)`, the names a minifier shortened
+// read back from the map (callName). Under --enable-source-maps too: Node's own names a function
+// from the map only at its start or at a caller in the same file (`at v (runtime/task.mjs:...)`).
+// Left alone: Deno (which maps stacks itself), Bun, and a process where something else formats
+// stacks (nitro dev does not import this module).
 import { readFileSync } from "node:fs";
 import * as nodeModule from "node:module";
 import { isAbsolute } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const maps = new Map(); // a frame's file name -> its SourceMap, or null
+const maps = new Map(); // a frame's file name -> { map, code, lines } (readMap), or null
 let formatting = false;
 
 // Only Node bundles import this module (presets/base.py node_stack_maps), and Node has had
@@ -22,7 +24,6 @@ let formatting = false;
 if (
   !globalThis.Deno &&
   !globalThis.Bun &&
-  !process.sourceMapsEnabled &&
   // Node 20's own is a function too (`ErrorPrepareStackTrace`), which the override replaces.
   [undefined, "ErrorPrepareStackTrace"].includes(Error.prepareStackTrace?.name)
 ) {
@@ -56,14 +57,14 @@ function header(error) {
 
 function frame(site) {
   try {
-    const map = mapOf(site.getFileName());
-    const found = map?.findEntry(site.getLineNumber() - 1, site.getColumnNumber() - 1);
+    const mapped = mapOf(site.getFileName());
+    const found = mapped?.map.findEntry(site.getLineNumber() - 1, site.getColumnNumber() - 1);
     if (found?.originalSource && found.originalLine !== undefined) {
       const { originalSource: original } = found;
       const source = original.startsWith("file:") ? fileURLToPath(original) : original;
       const where = `${source}:${found.originalLine + 1}:${found.originalColumn + 1}`;
       const kind = site.isAsync?.() ? "async " : site.isConstructor?.() ? "new " : "";
-      return `${kind}${callName(map, site)} (${where})`;
+      return `${kind}${callName(mapped, site)} (${where})`;
     }
   } catch {
     // an unreadable map: the frame as V8 writes it
@@ -71,23 +72,48 @@ function frame(site) {
   return `${site}`;
 }
 
-/** The frame's function as Node names it: the map's name for the enclosing function, else V8's. */
-function callName(map, site) {
-  const enclosing = site.getEnclosingLineNumber?.();
-  const named = enclosing && map.findEntry(enclosing - 1, site.getEnclosingColumnNumber() - 1).name;
-  if (named) return named;
+/**
+ * The frame's function as Node names it (`Type.name`), with the names a minifier shortened (esbuild
+ * without --keep-names, compiler/keep_names.py) read back from the map, which names the identifier
+ * that declares the function or class: `function t(`, `var o=r=>`, `var e=class{`, `class r`.
+ */
+function callName(mapped, site) {
+  const line = site.getEnclosingLineNumber?.() - 1;
+  const column = site.getEnclosingColumnNumber?.() - 1;
+  const own = (name, after) => (line >= 0 && name && declared(mapped, line, column, name, after)) || name;
   const type = site.getTypeName();
-  const prefix = type !== null && type !== undefined && type !== "global" ? `${type}.` : "";
-  return `${prefix}${site.getFunctionName() ?? site.getMethodName() ?? "<anonymous>"}`;
+  // A receiver's class (`r.go`) may be a subclass declared after the method.
+  const prefix = type !== null && type !== undefined && type !== "global" ? `${own(type, true)}.` : "";
+  return `${prefix}${own(site.getFunctionName() ?? site.getMethodName()) ?? "<anonymous>"}`;
 }
 
-/** A frame's file (a path, a URL, `node:...` or none) -> its SourceMap or null, read once. */
+/**
+ * The original name of `name`'s declaration nearest before (line, column), else after it if
+ * `after`. esbuild's map names each identifier it renamed (https://tc39.es/source-map/#names).
+ */
+function declared(mapped, line, column, name, after) {
+  if (!/^[\w$]+$/.test(name)) return undefined;
+  const id = name.replaceAll("$", "\\$");
+  // `var e=class r{`: esbuild maps `r`, the name inside the class, as `_Klass`, and `e` as `Klass`.
+  const [binding, declaration] = [`([\\w$]+)\\s*=\\s*class\\s+${id}`, `(?:(?:async\\s*)?function\\s*\\*?\\s*|class\\s+)(${id})`];
+  const pattern = new RegExp(`(?<![\\w$.])(?:(?:${binding}|${declaration})(?![\\w$])|(${id})\\s*=(?![=>]))`, "dg");
+  const found = [...((mapped.lines ??= mapped.code.split("\n"))[line] ?? "").matchAll(pattern)];
+  const match = found.findLast((m) => m.index <= column) ?? (after ? found[0] : undefined);
+  const at = match?.indices.find((span, i) => i && span)[0];
+  const entry = at === undefined ? undefined : mapped.map.findEntry(line, at);
+  return entry?.generatedLine === line && entry.generatedColumn === at ? entry.name : undefined;
+}
+
+/** A frame's file (a path, a URL, `node:...` or none) -> readMap's answer, read once. */
 function mapOf(file) {
   if (!maps.has(file)) maps.set(file, readMap(file));
   return maps.get(file);
 }
 
-/** The SourceMap the file's `//# sourceMappingURL=` names (a file or a base64 data: URL), or null. */
+/**
+ * The SourceMap the file's `//# sourceMappingURL=` names (a file or a base64 data: URL) and the
+ * file's code (callName reads the declarations the map names), or null.
+ */
 function readMap(file) {
   try {
     const url = file.startsWith("file:") ? new URL(file) : isAbsolute(file) ? pathToFileURL(file) : null;
@@ -104,7 +130,7 @@ function readMap(file) {
     // Sources relative to the map (an inline map's to its file), as Node resolves them.
     const base = inline ? url : mapUrl;
     payload.sources = (payload.sources ?? []).map((s) => new URL(`${payload.sourceRoot ?? ""}${s}`, base).href);
-    return new nodeModule.SourceMap(payload);
+    return { map: new nodeModule.SourceMap(payload), code, lines: null };
   } catch {
     return null;
   }
