@@ -15,6 +15,7 @@ from . import dev_modules
 from .chunk_banner import finish_outputs
 from .errors import BundleError
 from .imports_check import check_unprovided_globals, explain_esbuild_errors, mentions_unprovided
+from .keep_names import KEEP_NAMES, foreign_inputs, npm_backed_words, observes_names
 from .lazy_tasks import fix_async_tasks, import_refused, imported_files, source_awaits_at_top_level
 from .libs import h3_entry, node_path, project_sources, words_of
 from .plan import BundleOptions
@@ -30,8 +31,8 @@ ARGS_FILE = "esbuild-args.json"
 ESBUILD_MIB_PER_TASK, ESBUILD_MIB_FLOOR = 0.04, 420
 # BundleOptions.ui_file: the dashboard's precompressed files (compiler/ui_assets.py), beside the chunks.
 UI_FILE = "chunks/nitro-ui.gz"
-# BundleOptions.minify; --keep-names: code may read a function's or class's `.name`.
-MINIFY = ["--minify", "--keep-names"]
+# BundleOptions.minify, with keep_names.KEEP_NAMES unless BundleOptions.names_from_maps allows.
+MINIFY = ["--minify"]
 INSTALL_HINT = (
     "esbuild was not found. Install it in the project with `npm install --save-dev esbuild`, "
     "or point NITRO_ESBUILD at an esbuild binary"
@@ -80,8 +81,11 @@ def bundle(
     `meanwhile` is called while the bundling esbuild runs (the build's input hash: Python reads
     the inputs while esbuild works, rather than after it)."""
     tasks = imported_files(entry.parent)
-    used, awaits = _read_sources(root, _folders_outside(entry.parent, root, tasks), opts.minify)
+    outside = _folders_outside(entry.parent, root, tasks)
+    used, awaits, observed = _read_sources(root, outside, opts)
     args = _args(root, entry, outdir, opts, runtime, used)
+    if opts.minify and (observed or not opts.names_from_maps or npm_backed_words(used)):
+        args.append(KEEP_NAMES)
     if opts.metafile:
         (entry.parent / ARGS_FILE).write_text(json.dumps(args), encoding="utf-8")
     limit = max(ESBUILD_MIB_FLOOR, round(len(tasks) * ESBUILD_MIB_PER_TASK))
@@ -94,21 +98,40 @@ def bundle(
         _run(args, root, limit)
     if exposed is not None and dev_modules.settle(entry.parent, root, exposed):
         _run(args, root, limit)
+    inputs = _finish(args, outdir, opts, root, runtime, limit)
+    read = (str(root), *map(str, outside))
+    if (
+        opts.minify
+        and KEEP_NAMES not in args
+        and foreign_inputs(inputs, str(entry.parent), str(runtime), read)
+    ):
+        # The maps list an input the build did not read (a library the runtime bundles for an API
+        # the project uses, a file outside the read folders): it may read names, so they are kept.
+        shutil.rmtree(outdir / "chunks", ignore_errors=True)
+        _run([*args, KEEP_NAMES], root, limit)
+        _finish([*args, KEEP_NAMES], outdir, opts, root, runtime, limit)
+    if opts.ui_file:
+        (outdir / UI_FILE).parent.mkdir(exist_ok=True)  # an unsplit bundle has no chunks/ of its own
+        shutil.copyfile(runtime / "ui" / "assets.gz", outdir / UI_FILE)
+
+
+def _finish(
+    args: list[str], outdir: Path, opts: BundleOptions, root: Path, runtime: Path, limit: int
+) -> set[str]:
+    """esbuild's output made final: bundled readably if it uses a name we do not provide, checked,
+    its banner and task-group loader written, its maps' sources cleaned; the folders of its inputs
+    (clean_source_maps; none without maps)."""
     main = outdir / f"{opts.entry_name}{opts.out_extension}"
     chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
     if opts.minify and mentions_unprovided([main, *chunks]):
         # Minified code names neither the files nor the names the error points at: bundle readably.
         shutil.rmtree(outdir / "chunks", ignore_errors=True)
-        _run([a for a in args if a not in MINIFY], root, limit)
+        _run([a for a in args if a not in (*MINIFY, KEEP_NAMES)], root, limit)
         chunks = sorted((outdir / "chunks").glob(f"*{opts.out_extension}"))
     check_unprovided_globals([main, *chunks], root)
     if opts.banner or opts.sync_task_groups:
         finish_outputs([main, *chunks], opts.banner, opts.sync_task_groups)
-    if opts.sourcemap:
-        clean_source_maps(outdir, root, runtime)
-    if opts.ui_file:
-        (outdir / UI_FILE).parent.mkdir(exist_ok=True)  # an unsplit bundle has no chunks/ of its own
-        shutil.copyfile(runtime / "ui" / "assets.gz", outdir / UI_FILE)
+    return clean_source_maps(outdir, root, runtime) if opts.sourcemap else set()
 
 
 def _ui_file_url(opts: BundleOptions) -> str:
@@ -118,19 +141,24 @@ def _ui_file_url(opts: BundleOptions) -> str:
     return json.dumps(UI_FILE) if opts.ui_file else "false"
 
 
-def _read_sources(root: Path, folders: tuple[Path, ...], minify: bool) -> tuple[frozenset[str], bool]:
+def _read_sources(
+    root: Path, folders: tuple[Path, ...], opts: BundleOptions
+) -> tuple[frozenset[str], bool, bool]:
     """The project's source files, each read once (10,000 task files: a read per use was a tenth of
     the build): the words worth an auto-import, and, for a minified bundle, whether a file may
-    await at its top level (then _find_async_tasks bundles once more to find its modules)."""
-    awaits = False
+    await at its top level (then _find_async_tasks bundles once more to find its modules) and
+    whether one could read a function's name (keep_names.observes_names, when names may go)."""
+    awaits = observed = False
+    minify, names = opts.minify, opts.minify and opts.names_from_maps
 
     def each() -> Iterator[bytes]:
-        nonlocal awaits
+        nonlocal awaits, observed
         for data in project_sources(root, folders):
             awaits = awaits or (minify and source_awaits_at_top_level(data))
+            observed = observed or (names and observes_names(data))
             yield data
 
-    return words_of(each()), awaits
+    return words_of(each()), awaits, observed
 
 
 def _args(
@@ -188,7 +216,7 @@ def _find_async_tasks(args: list[str], sources: Path, root: Path, limit: int) ->
     not looked for)."""
     scratch = sources / "async-check"
     shutil.rmtree(scratch, ignore_errors=True)
-    drop = ("--minify", "--keep-names", "--sourcemap", "--sources-content=false")
+    drop = (*MINIFY, KEEP_NAMES, "--sourcemap", "--sources-content=false")
     probe = [a for a in args if a not in drop and not a.startswith(("--outdir=", "--metafile="))]
     _run_tasks([*probe, f"--outdir={scratch}"], sources, root, limit)
     fix_async_tasks(sources, scratch, root)

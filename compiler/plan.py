@@ -50,10 +50,14 @@ class BundleOptions:
     # esbuild --sourcemap (a .map beside each file; the banner enables it at run time), so a
     # failing task's stack names its own .ts file and line (compiler/sourcemaps.py).
     sourcemap: bool = False
-    # esbuild --minify --keep-names, only beside source maps the runtime applies to its stack
-    # traces (issue #14: a smaller bundle whose traces still name the .ts file and line);
-    # --keep-names, since code may read a function's or class's `.name`.
+    # esbuild --minify, only beside source maps the runtime applies to its stack traces (issue #14:
+    # a smaller bundle whose traces still name the .ts file and line), with --keep-names, since
+    # code may read a function's or class's `.name` and V8 names stack frames by it ...
     minify: bool = False
+    # ... unless the runtime names each frame's function from the source map (runtime/stack_maps.mjs
+    # formats the process's stacks) and nothing bundled but our runtime could read a name
+    # (compiler/keep_names.py, decided from the project's sources as the bundle reads them).
+    names_from_maps: bool = False
     # The dashboard's files (compiler/ui_assets.py) as a file beside the bundle, read at run time,
     # where the deployed server has its files (not a Worker): else they ship inside the bundle.
     ui_file: bool = False

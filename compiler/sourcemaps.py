@@ -20,9 +20,10 @@ from .swap import STAGING_PREFIX
 RUNTIME_PREFIX = "nitro-build/runtime/"
 
 
-def clean_source_maps(outdir: Path, root: Path, runtime: Path) -> None:
+def clean_source_maps(outdir: Path, root: Path, runtime: Path) -> set[str]:
     """Rewrites the `sources` of every .map in `outdir` (and its chunks): relative to where the
-    file will live once the build is swapped into place, and without paths outside `root`."""
+    file will live once the build is swapped into place, and without paths outside `root`.
+    Returns the absolute folders of the bundle's inputs (compiler/keep_names.py reads them)."""
     places = (str(root), str(runtime.resolve()))  # strings: 10,000 sources, pathlib was 1 s of it
     folders: dict[tuple[str, str, str], str | None] = {}
     for file in sorted(outdir.rglob("*.map")):
@@ -32,6 +33,7 @@ def clean_source_maps(outdir: Path, root: Path, runtime: Path) -> None:
             return [_stable_fast(folders, folder, final, s, places) for s in sources]
 
         file.write_bytes(_with_sources(file.read_bytes(), fix))
+    return {os.path.normpath(os.path.join(folder, head)) for folder, _, head in folders}
 
 
 # esbuild writes a map's top-level keys one per line, indented by two spaces, `sources` near the top

@@ -71,6 +71,11 @@ class Preset:
     # Whether Node runs the bundle: its entry then maps stack traces (runtime/stack_maps.mjs); Deno
     # maps them itself, Bun does not read .map files.
     node_stack_maps: ClassVar[bool] = True
+    # Whether those stacks are formatted by runtime/stack_maps.mjs in a Node process running our
+    # entry, which names each frame's function from the map: the minified bundle then drops esbuild's
+    # --keep-names where no project code could read a name (BundleOptions.names_from_maps). Not on
+    # a host platform's Node (Vercel, Netlify), whose launcher may format stacks itself.
+    frame_names_from_maps: ClassVar[bool] = True
     # A line the build summary prints under the schedules: how the platform fires them.
     schedule_note: ClassVar[str] = ""
     # What the preset supports; the build holds the project against it (compiler/features.py).
@@ -118,6 +123,7 @@ class Preset:
             project_auto_imports=own,
             awaiting_auto_imports=awaiting,
             sync_task_groups=self.node_stack_maps and self.bundle_options.splitting,
+            names_from_maps=self._names_from_maps(),
         )
 
     def import_meta(self, project: Project) -> tuple[tuple[str, str], ...]:
@@ -157,7 +163,6 @@ class Preset:
         plan.add_source("registry.mjs.jinja", "registry.mjs", **self.registry_context(project, plan))
         plan_runtime_apis(project, plan, self.name, self.dev)
         args, crons = self.entry_args(project), self.entry_crons(project)
-        opts = self.bundle_options
         return plan.add_source(
             "entry.mjs.jinja",
             "entry.mjs",
@@ -165,7 +170,20 @@ class Preset:
             entry=self.entry,
             args=args,
             crons=crons,
-            stack_maps=self.node_stack_maps and opts.sourcemap and opts.platform == "node",
+            stack_maps=self.node_stack_maps and self._maps_stacks(),
+        )
+
+    def _maps_stacks(self) -> bool:
+        """Whether the bundle is Node code with source maps (the entry then imports stack_maps.mjs)."""
+        return self.bundle_options.sourcemap and self.bundle_options.platform == "node"
+
+    def _names_from_maps(self) -> bool:
+        """BundleOptions.names_from_maps: a minified bundle whose stacks stack_maps.mjs formats."""
+        return (
+            self.frame_names_from_maps
+            and self.node_stack_maps
+            and self._maps_stacks()
+            and self.bundle_options.minify
         )
 
     def registry_context(self, project: Project, plan: Plan) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class Netlify(Preset):
     bundle_options = replace(Preset.bundle_options, entry_name="main", ui_file=False)
     features = FEATURES
     utc_schedules = True
+    frame_names_from_maps = False  # the platform's Node launcher may format stacks: names kept
     schedule_note = (
         "Netlify Scheduled Functions run in UTC and stop after 30 seconds; they run only on "
         "published deploys (https://docs.netlify.com/build/functions/scheduled-functions/)"

@@ -86,6 +86,7 @@ class Vercel(Preset):
         export="default",
     )
     utc_schedules = True  # Vercel runs cron jobs in UTC
+    frame_names_from_maps = False  # the platform's Node launcher may format stacks: names kept
     features = FEATURES
 
     def output_dir(self, project: Project) -> str:
