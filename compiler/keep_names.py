@@ -50,10 +50,8 @@ def observes_names(data: bytes) -> bool:
     build does not read (an npm package, h3): then the bundle keeps --keep-names."""
     if _OBSERVES.search(data):
         return True
-    return any(
-        _foreign_specifier((m[0] or m[1] or m[2]).decode("utf-8", "replace"))
-        for m in _SPECIFIER.finditer(data)
-    )
+    specifiers = (next(filter(None, m.groups())) for m in _SPECIFIER.finditer(data))
+    return any(_foreign_specifier(spec.decode("utf-8", "replace")) for spec in specifiers)
 
 
 def _foreign_specifier(spec: str) -> bool:

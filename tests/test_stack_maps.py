@@ -1,9 +1,10 @@
 """Node bundles map stack traces with each .map read only when a stack needs it
 (templates/runtime/stack_maps.mjs, issue #18: Node's own source-map support read, parsed and kept
 the map of every task-group chunk a first run loaded). Under real Node: a task's own stack and a
-failing task's logged stack name its .ts file and line while Node's map cache stays off; with
---enable-source-maps Node maps them itself; and the formatter alone, on esbuild output with a
-linked and an inline map, a file without a map, a broken map and a formatter set before it."""
+failing task's logged stack name its .ts file and line while Node's map cache stays off, also
+under --enable-source-maps; and the formatter alone, on esbuild output with a linked and an inline
+map, a file without a map, a broken map, a formatter set before it, and names the minifier
+shortened (no --keep-names), which come back from the map."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_task_stacks_name_the_ts_file(project: Path, start_server, node_options:
     status, body = server.request("POST", "/_nitro/tasks/where", {}, AUTH)
     assert status == 200, body
     # Without the flag Node keeps no map (its cache is filled only while enabled); with it, the
-    # runtime leaves the mapping to Node. Either way the frame is the task's own line.
+    # runtime's formatter still maps the frames. Either way the frame is the task's own line.
     assert body["result"]["enabled"] is bool(node_options)
     assert body["result"]["frame"].endswith(f"({project / 'tasks' / 'where.ts'}:3:19)")
     status, body = server.request("POST", "/_nitro/tasks/boom", {}, AUTH)
@@ -146,3 +147,62 @@ def test_frames_map_through_linked_and_inline_maps_read_on_demand(tmp_path: Path
 def test_a_formatter_set_before_is_kept(tmp_path: Path) -> None:
     out = _drive(tmp_path, preset=True)
     assert out["linked"]["sync"] == ["mine: bad 1"]
+
+
+# Minified without --keep-names: every kind of declaration esbuild renames.
+SHORTENED = """
+function failDeep(n: number): never {
+  throw new Error("boom " + n);
+}
+const arrowHelper = (n: number) => failDeep(n);
+const obj = { method(n: number) { return arrowHelper(n); } };
+class Klass { go(n: number) { return obj.method(n); } static make() { return new Klass(); } }
+class Other extends Klass {}
+function Old(this: unknown) { throw new Error("old"); }
+export async function outer(n: number) { await null; return Klass.make().go(n); }
+export function sub() { return new Other().go(2); }
+export function ctor() { return new (Old as any)(); }
+"""
+SHORTENED_DRIVER = """
+const [stackMaps, file] = process.argv.slice(1);
+await import(stackMaps);
+const mod = await import(file);
+const out = [];
+for (const fn of [mod.outer, mod.sub, mod.ctor]) {
+  try { await fn(1); } catch (e) { out.push(e.stack.split("\\n").slice(1).filter((l) => l.includes("lib.ts"))); }
+}
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.mark.parametrize("node_options", ["", "--enable-source-maps"])
+def test_names_the_minifier_shortened_come_back_from_the_map(tmp_path: Path, node_options: str) -> None:
+    src = tmp_path / "src" / "lib.ts"
+    src.parent.mkdir()
+    src.write_text(SHORTENED)
+    out = tmp_path / "out" / "lib.mjs"
+    argv = [str(BIN / "esbuild"), str(src), f"--outfile={out}", "--format=esm", "--minify", "--sourcemap"]
+    subprocess.run(argv, check=True, capture_output=True)
+    assert "failDeep" not in out.read_text() and '"name"' not in out.read_text()
+    argv = [
+        NODE,
+        *node_options.split(),
+        "--input-type=module",
+        "-e",
+        SHORTENED_DRIVER,
+        STACK_MAPS.as_uri(),
+        out.as_uri(),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    common = [
+        f"    at failDeep ({src}:3:9)",
+        f"    at arrowHelper ({src}:5:36)",
+        f"    at Object.method ({src}:6:42)",
+    ]
+    assert json.loads(proc.stdout) == [
+        [*common, f"    at Klass.go ({src}:7:42)", f"    at outer ({src}:10:74)"],
+        [*common, f"    at Other.go ({src}:7:42)", f"    at sub ({src}:11:44)"],
+        [f"    at new Old ({src}:9:37)", f"    at ctor ({src}:12:33)"],
+    ]

@@ -1,0 +1,244 @@
+"""Minified Node bundles leave out esbuild's --keep-names (its `__name` calls) only where nothing can
+tell (compiler/keep_names.py): runtime/stack_maps.mjs names each stack frame's function from the
+source map, and no bundled code but our runtime could read a function's or class's name. Under
+real Node: the bench's 10-task project ships no keep-names helper and a failing task's stack still
+names its .ts file, line and original functions (runtime frames included, with and without
+--enable-source-maps); a project reading names, importing an npm package, using an auto-import
+that bundles a library, or importing a file the build does not read keeps them and gets its own
+names back. The rule's patterns on both sides, without a build."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import nitro_build.templates
+import pytest
+from conftest import NODE_BUNDLE, REPO, TASKS_ON, build_project, run_task_cli, write_project
+from nitro_build.keep_names import foreign_inputs, npm_backed_words, observes_names
+
+sys.path.insert(0, str(REPO / "bench"))
+from bench_build import make_project  # noqa: E402
+
+RUNTIME = Path(nitro_build.templates.__file__).parent / "runtime"
+# esbuild's keep-names helper: `var n=(t,e)=>o(t,"name",{value:e,configurable:!0})`.
+HELPER = re.compile(r"""["']name["'],\{value:""")
+TOKEN = "t0ken-keep-names"
+FAILING = (
+    "function failDeep(n: number): never {\n"
+    '  throw new Error("deep " + n);\n'
+    "}\n"
+    "const viaArrow = (n: number) => failDeep(n);\n"
+    "export default defineTask({ run() {\n"
+    "  viaArrow(7);\n"
+    "} });\n"
+)
+
+
+def _keeps_names(project: Path) -> bool:
+    files = sorted((project / ".output" / "server").rglob("*.mjs"))
+    assert files
+    return any(HELPER.search(f.read_text()) for f in files)
+
+
+@pytest.fixture(scope="module")
+def bench_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("keep-names") / "bench", 10)
+    (root / "tasks" / "fail.ts").write_text(FAILING)
+    build_project(root, "node_server")
+    return root
+
+
+def test_bench_project_drops_keep_names(bench_project: Path) -> None:
+    assert not _keeps_names(bench_project)
+    proc = run_task_cli(NODE_BUNDLE, bench_project, "run", "group3:task3", "--payload", '{"a":1}')
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"result": {"n": 3, "payload": {"a": 1}}}
+
+
+@pytest.mark.parametrize("node_options", ["", "--enable-source-maps"])
+def test_failing_task_stack_names_ts_lines_and_original_functions(
+    bench_project: Path, start_server, node_options: str
+) -> None:
+    env = {"NITRO_TASKS_TOKEN": TOKEN, "NODE_OPTIONS": node_options}
+    server = start_server(NODE_BUNDLE, bench_project, env=env)
+    status, body = server.request("POST", "/_nitro/tasks/fail", {}, {"authorization": f"Bearer {TOKEN}"})
+    assert (status, body["message"]) == (500, "deep 7")
+    source = bench_project / "tasks" / "fail.ts"
+    server.wait_for(f"at failDeep ({source}:2:9)")
+    server.wait_for(f"at viaArrow ({source}:4:33)")
+    server.wait_for(f"at Object.run ({source}:6:3)")
+    # The runtime's own frames name its functions as written, not as minified (`at v (...)`).
+    frames = re.findall(r"at (?:async )?(?:new )?(\S+) \(\S+/runtime/([\w-]+\.mjs):\d+:\d+\)", server.output)
+    assert frames, server.output
+    for name, file in frames:
+        short = name.rsplit(".", 1)[-1]
+        assert len(short) > 2 and re.search(rf"\b{re.escape(short)}\b", (RUNTIME / file).read_text()), (
+            name,
+            file,
+        )
+
+
+@pytest.mark.parametrize("preset", ["node_cluster", "node_middleware"])
+def test_other_node_servers_drop_keep_names(tmp_path: Path, preset: str) -> None:
+    project = write_project(tmp_path / "p", {"nitro.config.toml": TASKS_ON, "tasks/fail.ts": FAILING})
+    build_project(project, preset)
+    assert not _keeps_names(project)
+
+
+NAMES_TASK = (
+    "class Foo {}\n"
+    "function bar() {}\n"
+    "export default defineTask({ run() {\n"
+    "  return { result: [new Foo().constructor.name, bar.name] };\n"
+    "} });\n"
+)
+NPM_TASK = (
+    'import nameOf from "name-of";\n'
+    "function myJob() {}\n"
+    "export default defineTask({ run() { return { result: nameOf(myJob) }; } });\n"
+)
+NPM_PACKAGE = {
+    "node_modules/name-of/package.json": '{ "name": "name-of", "main": "index.js" }\n',
+    "node_modules/name-of/index.js": "module.exports = (fn) => fn.name;\n",
+}
+UNREAD_TASK = (
+    'import { nameOf } from "{where}";\n'
+    "function myJob() {}\n"
+    "export default defineTask({ run() { return { result: nameOf(myJob) }; } });\n"
+)
+NAME_OF = "export const nameOf = (fn) => fn.name;\n"
+KEPT = {
+    "class-and-name": ({"tasks/names.ts": NAMES_TASK}, ["Foo", "bar"]),
+    "npm-package": ({"tasks/names.ts": NPM_TASK, **NPM_PACKAGE}, "myJob"),
+    # Files the build does not read (dist/, a folder outside the project): found in the maps.
+    "dist-folder": (
+        {
+            "tasks/names.ts": UNREAD_TASK.replace("{where}", "../dist/name-of.mjs"),
+            "dist/name-of.mjs": NAME_OF,
+        },
+        "myJob",
+    ),
+    "outside-project": (
+        {
+            "tasks/names.ts": UNREAD_TASK.replace("{where}", "../../shared/name-of.mjs"),
+            "../shared/name-of.mjs": NAME_OF,
+        },
+        "myJob",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KEPT))
+def test_code_that_may_read_names_keeps_them(tmp_path: Path, case: str) -> None:
+    files, expected = KEPT[case]
+    project = write_project(tmp_path / "w" / "p", {"nitro.config.toml": TASKS_ON, **files})
+    build_project(project, "node_server")
+    assert _keeps_names(project)
+    proc = run_task_cli(NODE_BUNDLE, project, "run", "names")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"result": expected}
+
+
+def test_auto_import_bundling_a_library_keeps_names(tmp_path: Path) -> None:
+    task = 'export default defineTask({ async run() { return { result: await useStorage().getItem("x") }; } });\n'
+    project = write_project(tmp_path / "p", {"nitro.config.toml": TASKS_ON, "tasks/names.ts": task})
+    build_project(project, "node_server")
+    assert _keeps_names(project)  # unstorage is bundled, and its code is not read
+    proc = run_task_cli(NODE_BUNDLE, project, "run", "names")
+    assert (proc.returncode, json.loads(proc.stdout)) == (0, {"result": None}), proc.stderr
+
+
+@pytest.mark.parametrize("preset", ["deno_server", "cloudflare_module", "vercel"])
+def test_other_minified_presets_keep_names(tmp_path: Path, preset: str) -> None:
+    project = write_project(tmp_path / "p", {"nitro.config.toml": TASKS_ON, "tasks/fail.ts": FAILING})
+    build_project(project, preset)
+    out = {"vercel": ".vercel/output", "cloudflare_module": ".output"}.get(preset, ".output/server")
+    files = [f for f in (project / out).rglob("*.mjs")]
+    assert files and any(HELPER.search(f.read_text()) for f in files)
+
+
+OBSERVING = [
+    "fn.name",
+    "fn?.name",
+    "x. name === 'a'",
+    'fn["name"]',
+    "fn['name']",
+    "fn[`name`]",
+    "class Foo {}",
+    "obj.constructor === Object",
+    "Reflect.ownKeys(o)",
+    "Object.getOwnPropertyNames(f)",
+    "Object.getOwnPropertyDescriptor(f, 'x')",
+    "Object.getOwnPropertyDescriptors(f)",
+    "Function.prototype.call",
+    "String(f.toString())",
+    'import { inspect } from "node:util";',
+    'import x from "left-pad";',
+    'import { getQuery } from "h3";',
+    "import { readBody } from 'nitro/h3';",
+    'export * from "#imports";',
+    'const m = await import("some-package/sub");',
+    'const m = require("lodash");',
+    'import { useStorage } from "nitro/storage";',
+]
+NOT_OBSERVING = [
+    "const named = 1; names.push(x); rename(y);",
+    "obj.names; obj.nameless; obj.name2;",
+    'fn["names"]',
+    "classic(); subclass(); myconstructor; reflective;",
+    "value.toStr(); toString;",
+    'import { readFile } from "node:fs";',
+    'import path from "path";',
+    'import { join } from "node:path/posix";',
+    'import { helper } from "../utils/helper";',
+    'import { defineTask } from "nitro/task";',
+    'import { defineHandler } from "nitro";',
+    "export default defineTask({ run({ payload }) { return { result: payload }; } });",
+]
+
+
+@pytest.mark.parametrize("source", OBSERVING)
+def test_patterns_that_keep_names(source: str) -> None:
+    assert observes_names(source.encode())
+
+
+@pytest.mark.parametrize("source", NOT_OBSERVING)
+def test_patterns_that_do_not(source: str) -> None:
+    assert not observes_names(source.encode())
+
+
+def test_auto_imports_that_bundle_a_library() -> None:
+    assert npm_backed_words(frozenset({"getQuery"}))
+    assert npm_backed_words(frozenset({"useStorage", "x"}))
+    assert npm_backed_words(frozenset({"$fetch"}))
+    assert not npm_backed_words(frozenset({"defineTask", "runTask", "defineHandler", "payload"}))
+
+
+def test_inputs_the_build_did_not_read(tmp_path: Path) -> None:
+    root, runtime, generated = (
+        str(tmp_path / "p"),
+        str(tmp_path / "rt"),
+        str(tmp_path / "p" / ".nitro" / "build" / "x"),
+    )
+    read = (root, str(tmp_path / "shared"))
+    ours = [
+        f"{root}/tasks",
+        f"{root}/tasks/deep",
+        runtime,
+        f"{runtime}/ui",
+        generated,
+        f"{generated}/lazy",
+        f"{tmp_path}/shared/x",
+    ]
+    assert not foreign_inputs(ours, generated, runtime, read)
+    for other in (
+        f"{root}/node_modules/x",
+        f"{root}/dist",
+        f"{root}/.hidden",
+        f"{tmp_path}/elsewhere",
+        f"{root}/a/node_modules/b",
+    ):
+        assert foreign_inputs([*ours, other], generated, runtime, read), other
