@@ -1,8 +1,9 @@
 """What the build knows a project does not use stays out of its bundle (issue #14: the bundle's
 size): the route code without routes, the scheduler without schedules, the lock's fail-over
 guards and Redis without scheduler.lock, nitro dev's loopback checks in production. Names are
-found by keep-names (`--keep-names` keeps every function's name in the minified bundle); each
-bundle still answers as before, on node_server."""
+found in the source maps' `names` (the original name of every identifier the minifier renamed)
+and, where esbuild's --keep-names is on, in the bundle's `__name` calls; each bundle still answers
+as before, on node_server."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ ROUTE = "export default defineHandler(() => ({ hello: 'route' }));\n"
 
 
 def bundle_text(root: Path) -> str:
+    """The bundle's code, and the names its maps list as quoted strings (`"startScheduler"`)."""
     server = root / ".output" / "server"
-    return "".join(p.read_text(encoding="utf-8") for p in sorted(server.rglob("*.mjs")))
+    code = "".join(p.read_text(encoding="utf-8") for p in sorted(server.rglob("*.mjs")))
+    maps = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(server.rglob("*.map"))]
+    assert maps, "no source maps"
+    return code + json.dumps([name for m in maps for name in m.get("names", [])])
 
 
 def get(port: int, path: str) -> tuple[int, dict]:
