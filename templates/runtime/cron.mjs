@@ -34,8 +34,7 @@ const tables = new WeakMap();
 
 /** Epoch ms of the first firing strictly after `afterMs` in spec.timeZone (else the process's zone), or null. */
 export function nextFiring(spec, afterMs) {
-  const offsetAt = spec.timeZone ? zoneOffset(spec.timeZone) : localOffset;
-  return search(compile(spec), firstSecondAfter(afterMs), offsetAt);
+  return firstFiringAfter(spec, afterMs, spec.timeZone ? zoneOffset(spec.timeZone) : localOffset);
 }
 
 /**
@@ -60,10 +59,11 @@ function zoneOffset(timeZone) {
   });
   offsetAt = (t) => {
     const at = Math.floor(t / SECOND) * SECOND;
-    const p = {};
-    for (const { type, value } of format.formatToParts(new Date(at))) p[type] = Number(value);
+    // en-US with these options formats "11/30/2026, 13:05:07" (month/day/year, 24-hour clock):
+    // its numbers in that order, read without formatToParts' object per part.
     // Years before 1 BC or after 9999 do not occur within SEARCH_YEARS of today.
-    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - at;
+    const [month, day, year, hour, minute, second] = format.format(at).match(/\d+/g);
+    return Date.UTC(year, month - 1, day, hour, minute, second) - at;
   };
   zoneOffsets.set(timeZone, offsetAt);
   return offsetAt;
@@ -71,11 +71,12 @@ function zoneOffset(timeZone) {
 
 /** Same as nextFiring, in UTC (Cloudflare and Vercel run in UTC anyway). */
 export function nextFiringUTC(spec, afterMs) {
-  return search(compile(spec), firstSecondAfter(afterMs), utcOffset);
+  return firstFiringAfter(spec, afterMs, utcOffset);
 }
 
-function firstSecondAfter(ms) {
-  return Math.floor(ms / SECOND) * SECOND + SECOND;
+/** The first firing from the first whole second after `afterMs` on. */
+function firstFiringAfter(spec, afterMs, offsetAt) {
+  return search(compile(spec), Math.floor(afterMs / SECOND) * SECOND + SECOND, offsetAt);
 }
 
 // --- the spec as lookup tables --------------------------------------------------------------
@@ -92,6 +93,8 @@ function compile(spec) {
       weekdays: flags(spec.weekdays, 7),
       lastWeekdays: flags(spec.lastWeekdays, 7),
       nth: spec.nthWeekdays.map(([weekday, n]) => weekday * 8 + n),
+      // Both day fields restricted, without `+`: a day matches if either matches (dayMatches).
+      either: spec.domRestricted && spec.dowRestricted && !spec.domAndDow,
       spec,
     };
     tables.set(spec, t);
@@ -115,9 +118,8 @@ function flags(values, size) {
 
 // --- calendar ---------------------------------------------------------------------------------
 
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const isLeap = (y) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-const daysInMonth = (y, m) => (m === 1 && isLeap(y) ? 29 : MONTH_DAYS[m]); // m: 0-11
+// m: 0-11; Date.UTC(y, 12) is January of y + 1. Same proleptic Gregorian calendar as weekdayOf.
+const daysInMonth = (y, m) => (Date.UTC(y, m + 1) - Date.UTC(y, m)) / DAY;
 // 0 = Sunday; 1970-01-01 was a Thursday.
 const weekdayOf = (y, m, d) => (((Math.floor(Date.UTC(y, m, d) / DAY) + 4) % 7) + 7) % 7;
 
@@ -143,13 +145,11 @@ function dowMatches(t, y, m, d, dim) {
   return t.nth.includes(wd * 8 + Math.floor((d - 1) / 7) + 1);
 }
 
+// An unrestricted day field (`*`) lists every day (days 1-31, weekdays 0-6: compiler/cron/parse.py),
+// so it matches every day: with one or both unrestricted, or with `+`, the rule is "both match".
 function dayMatches(t, y, m, d, dim) {
-  const s = t.spec;
-  if (!s.domRestricted) return !s.dowRestricted || dowMatches(t, y, m, d, dim);
-  if (!s.dowRestricted) return domMatches(t, y, m, d, dim);
-  const dom = domMatches(t, y, m, d, dim);
-  if (s.domAndDow) return dom && dowMatches(t, y, m, d, dim);
-  return dom || dowMatches(t, y, m, d, dim);
+  if (t.either) return domMatches(t, y, m, d, dim) || dowMatches(t, y, m, d, dim);
+  return domMatches(t, y, m, d, dim) && dowMatches(t, y, m, d, dim);
 }
 
 /** The first matching wall time (wall ms) at or after wall ms `from`, or null within 400 years. */
@@ -169,13 +169,15 @@ function nextWall(t, from) {
     }
     if (!dayMatches(t, y, mo, d, dim)) { d += 1; h = mi = s = 0; continue; }
     const h2 = t.hour[h];
+    // A carry past the last value (h 24, mi 60) needs no case of its own: the tables end with -1
+    // there (nextTable), so the next pass moves on to the next day or hour.
     if (h2 < 0) { d += 1; h = mi = s = 0; continue; }
     if (h2 !== h) { h = h2; mi = s = 0; }
     const mi2 = t.minute[mi];
-    if (mi2 < 0) { h += 1; mi = s = 0; if (h > 23) { d += 1; h = 0; } continue; }
+    if (mi2 < 0) { h += 1; mi = s = 0; continue; }
     if (mi2 !== mi) { mi = mi2; s = 0; }
     const s2 = t.second[s];
-    if (s2 < 0) { mi += 1; s = 0; if (mi > 59) { h += 1; mi = 0; if (h > 23) { d += 1; h = 0; } } continue; }
+    if (s2 < 0) { mi += 1; s = 0; continue; }
     return Date.UTC(y, mo, d, h, mi, s2);
   }
 }
@@ -212,14 +214,10 @@ function bisect(lo, hi, o, offsetAt) {
  */
 function anchor(t, cur, offsetAt) {
   const o = offsetAt(cur);
-  const state = { cur, o, low: cur + o, fire: null };
   const before = offsetAt(cur - DAY);
-  if (before === o) return state;
+  if (before === o) return { cur, o, low: cur + o, fire: null };
   const change = bisect(cur - DAY, cur, before, offsetAt); // first instant with a new offset
-  const prev = offsetAt(change - SECOND);
-  if (t.spec.fixedTime && prev > o) state.low = Math.max(state.low, change + prev); // first pass already ran
-  if (t.spec.fixedTime && change === cur && prev < o && anyWallIn(t, cur + prev, cur + o)) state.fire = cur;
-  return state;
+  return cross(t, change, offsetAt(change - SECOND), o, cur);
 }
 
 /** The first firing at or after instant `start` (a whole second). */
@@ -249,10 +247,15 @@ function search(t, start, offsetAt) {
   return null;
 }
 
-/** Walk over the DST change at instant `change` from offset `o` to `o2`. */
-function cross(t, change, o, o2) {
-  const st = { cur: change, o: o2, low: change + o2, fire: null };
-  if (o2 > o && t.spec.fixedTime && anyWallIn(t, change + o, change + o2)) st.fire = change; // gap
-  if (o2 < o && t.spec.fixedTime) st.low = change + o; // fold: fixed-time jobs ran on the first pass
+/**
+ * Walk over the DST change at instant `change` from offset `o` to `o2`, to instant `cur` (the
+ * change itself, or a later start: anchor). Only fixed-time jobs see the change: in a gap ending at
+ * `cur` they fire at `cur`; after a fold their first pass already ran.
+ */
+function cross(t, change, o, o2, cur = change) {
+  const st = { cur, o: o2, low: cur + o2, fire: null };
+  if (!t.spec.fixedTime) return st;
+  if (o2 > o && change === cur && anyWallIn(t, change + o, change + o2)) st.fire = cur; // gap
+  if (o2 < o) st.low = Math.max(st.low, change + o); // fold
   return st;
 }

@@ -23,7 +23,8 @@ const ARM_GAP_MS = 4;
  * Starts one timer per schedule (in slices: ARM_SLICE_MS). Returns `{ stop(), idle() }`: stop clears the timers,
  * idle resolves once the task runs started by this scheduler have settled.
  */
-export function startScheduler(scheduledTasks, { runTask, claim = async () => true, log = console, now = Date.now } = {}) {
+// `claim` has no default here: runFiring's applies.
+export function startScheduler(scheduledTasks, { runTask, claim, log = console, now = Date.now } = {}) {
   const timers = new Map(); // pending timer -> { at, fire }
   const inFlight = new Set();
   // Task name -> the firing (ms) it last ran for: a task in several schedules that fire at the same
@@ -125,22 +126,21 @@ export function startScheduler(scheduledTasks, { runTask, claim = async () => tr
  */
 export function runFiring(taskNames, firingMs, { runTask, claim = async () => true, log = console, context = {}, watched, cron, nextMs }) {
   const trigger = { type: "schedule", cron };
-  const each = (name) => runClaimed(name, firingMs, { runTask, claim, log, context: { ...context }, watched, trigger, nextMs });
+  // One closure per firing, not a helper taking these seven values as an options object each call.
+  const each = async (name) => {
+    try {
+      // nextMs (the schedule's next firing, when known) tells a lock how long it may keep trying.
+      if (!(await claim(name, firingMs, nextMs))) return { name, status: "skipped" };
+      const run = runTask(name, { payload: { scheduledTime: firingMs }, context: { ...context }, trigger });
+      if (watched?.has(run)) return { name, status: "joined" };
+      await waitFor(run, watched);
+      return { name, status: "success" };
+    } catch (error) {
+      log.error(`[nitro] scheduled task "${name}" failed: ${error?.message ?? error}`);
+      return { name, status: "error", error };
+    }
+  };
   return Promise.all(taskNames.map(each));
-}
-
-async function runClaimed(name, firingMs, { runTask, claim, log, context, watched, trigger, nextMs }) {
-  try {
-    // nextMs (the schedule's next firing, when known) tells a lock how long it may keep trying.
-    if (!(await claim(name, firingMs, nextMs))) return { name, status: "skipped" };
-    const run = runTask(name, { payload: { scheduledTime: firingMs }, context, trigger });
-    if (watched?.has(run)) return { name, status: "joined" };
-    await waitFor(run, watched);
-    return { name, status: "success" };
-  } catch (error) {
-    log.error(`[nitro] scheduled task "${name}" failed: ${error?.message ?? error}`);
-    return { name, status: "error", error };
-  }
 }
 
 async function waitFor(run, watched) {
