@@ -5,7 +5,7 @@ import { createServer } from "node:http";
 import { PlainAnswer } from "./answer.mjs";
 import { refuseMethod } from "./app.mjs";
 import { listenAddress } from "./env.mjs";
-import { JSON_TYPE, jsonError } from "./http.mjs";
+import { errorResponse, JSON_TYPE, jsonError } from "./http.mjs";
 import { listenUrl, startServer } from "./server.mjs";
 
 /** Entry point of the generated node_server bundle: `startNode(registry)`. */
@@ -38,8 +38,9 @@ async function respond(app, req, res, waitUntil, server) {
       ? request
       : await app.answer(request, { waitUntil, remoteAddress: req.socket.remoteAddress });
   } catch (error) {
-    console.error("[nitro]", error);
-    answer = jsonError(500, "Internal Server Error");
+    // The app answers its own errors; one thrown here is unexpected (no status of its own): logged
+    // and answered 500 as the app does.
+    answer = errorResponse(error, { expose: false });
   }
   // Once the server stops listening, keep-alive sockets are closed after their answer.
   await writeAnswer(answer, res, { close: !server.listening });
@@ -135,12 +136,12 @@ function readLimited(req, limit) {
 
 /**
  * CONNECT never reaches the request handler: Node emits "connect" and, with no listener, drops the
- * connection. Answer it with the same 501 as TRACE, then close.
+ * connection. Answer it with the same 501 as TRACE (app.mjs refuseMethod's), then close.
  */
 export function refuseTunnels(server) {
-  server.on("connect", (req, socket) => {
-    const body = JSON.stringify({ statusCode: 501, message: "Method CONNECT is not supported" });
+  server.on("connect", async (req, socket) => {
     socket.on("error", () => {});
+    const body = await refuseMethod(req.method).text();
     socket.end(
       // The body is ASCII: its length is its byte count.
       `HTTP/1.1 501 Not Implemented\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${body.length}\r\n` +
@@ -153,9 +154,10 @@ export function refuseTunnels(server) {
 /** IncomingMessage -> web Request for `url`; the body streams lazily so unread bytes are never buffered. */
 function toRequest(req, url) {
   const headers = new Headers();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
     try {
-      headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+      headers.append(raw[i], raw[i + 1]);
     } catch {} // a header value fetch rejects (e.g. control characters) is dropped, not fatal
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
