@@ -49,9 +49,13 @@ def test_a_project_without_routes_or_schedules_ships_neither(tmp_path: Path, sta
         "startScheduler",
         "lockedGuards",
         "shareInRedis",
+        "shareOnceLoaded",
         "devAccess",
     ):
         assert f'"{name}"' not in text, name
+    # Nor the shared run history's code (no lock, no storage: runtime/run_store.mjs).
+    for literal in ("NITRO_SCHEDULER_REDIS_URL", "run history stays in memory"):
+        assert literal not in text, literal
     server = start_server(NODE_BUNDLE, root, env={"NITRO_TASKS_TOKEN": TOKEN})
     assert get(server.port, "/api/nothing") == (
         404,
