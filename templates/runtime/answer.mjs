@@ -1,6 +1,7 @@
 // What a route handler sees and gives: the h3-style event around a request, and its result as
 // an answer. Shared by app.mjs (every preset) and read by the Node adapter (node.mjs), which
 // writes a plain answer without building a Response.
+import { JSON_TYPE } from "./http.mjs";
 
 /**
  * Nitro v3 / h3 v2 style event (h3 2's utilities read `req`, `url`, `context.params`, `res`), plus
@@ -79,7 +80,7 @@ export function toAnswer(value, res = {}) {
   if (typeof value === "string") return plain(res, 200, value, "text/plain; charset=utf-8");
   // A plain object or array is JSON, whatever it holds: checked before the instanceof tests below
   // so that answering JSON reads none of the web globals.
-  if (isPlainData(value)) return plain(res, 200, JSON.stringify(value), "application/json; charset=utf-8");
+  if (isPlainData(value)) return jsonAnswer(res, value);
   if (value instanceof Response) return value;
   // h3 v2's HTTPResponse (redirect(), noContent(), html(), v1's sendRedirect): its own status and headers.
   if (value[Symbol.for("h3.HTTPResponse")]) {
@@ -90,8 +91,10 @@ export function toAnswer(value, res = {}) {
   if (value instanceof ReadableStream || value instanceof Blob) return new Response(value, plain(res, 200, value));
   if (value instanceof ArrayBuffer) return plain(res, 200, new Uint8Array(value));
   if (ArrayBuffer.isView(value)) return plain(res, 200, new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-  return plain(res, 200, JSON.stringify(value), "application/json; charset=utf-8");
+  return jsonAnswer(res, value);
 }
+
+const jsonAnswer = (res, value) => plain(res, 200, JSON.stringify(value), JSON_TYPE);
 
 /** An object literal, `Object.create(null)` or an array (none of them a Response, stream or bytes). */
 function isPlainData(value) {

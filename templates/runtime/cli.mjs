@@ -16,7 +16,7 @@ export async function runCli(registry, args) {
   console.log = console.info = console.debug = console.error;
   const [command, ...rest] = args;
   if (command === "list") {
-    return finish(0, { tasks: await listTasks(), scheduledTasks: publicSchedules(registry.scheduledTasks) });
+    return finish({ tasks: await listTasks(), scheduledTasks: publicSchedules(registry.scheduledTasks) });
   }
   // `task run -- -name` runs a task whose name starts with a dash (tasks/-name.ts).
   const escaped = rest[0] === "--";
@@ -33,7 +33,7 @@ export async function runCli(registry, args) {
   try {
     const result = await runTask(name, { payload, context: { waitUntil: waitUntil.add }, trigger: { type: "cli" } });
     await waitUntil.settled();
-    return finish(0, result ?? null);
+    return finish(result ?? null);
   } catch (error) {
     await waitUntil.settled();
     const message = error?.message || String(error);
@@ -55,9 +55,10 @@ function parsePayload(flags) {
 
 const statusOf = (error) => (Number.isInteger(error?.statusCode) ? error.statusCode : 500);
 
-function finish(code, value) {
+/** The JSON answer on stdout, exit code 0. */
+function finish(value) {
   // exit() rather than waiting for the event loop: a task may leave handles (sockets, timers) open.
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`, () => process.exit(code));
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`, () => process.exit(0));
 }
 
 /** The error style of every nitro-build command: one sentence on stderr, exit code 1. */

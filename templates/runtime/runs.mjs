@@ -46,7 +46,7 @@ export function beginRun(name, payload, trigger = {}) {
 
 /** `{ task: [records, newest first] }` for the tasks that ran, from the shared store if any. */
 export async function listRuns() {
-  const records = store ? ((await store.list().then(storeUp, storeFailed)) ?? allMemory()) : allMemory();
+  const records = (store && (await store.list().then(storeUp, storeFailed))) ?? allMemory();
   const byTask = {};
   // Records come oldest first; reversed, the stable sort keeps runs of the same millisecond newest first.
   for (const record of records.reverse().sort((a, b) => b.startedAt.localeCompare(a.startedAt))) {

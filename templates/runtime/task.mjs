@@ -39,10 +39,9 @@ export async function listTasks() {
   return Object.fromEntries(await Promise.all(entries));
 }
 
-async function describe(task) {
-  if (!task.meta?.dynamic) return task.meta?.description ?? "";
-  const mod = await task.load?.().catch(() => undefined);
-  return mod?.default?.meta?.description ?? task.meta.description ?? "";
+async function describe({ meta, load }) {
+  const mod = meta?.dynamic ? await load?.().catch(() => undefined) : undefined;
+  return mod?.default?.meta?.description ?? meta?.description ?? "";
 }
 
 /**

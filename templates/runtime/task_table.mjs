@@ -9,7 +9,7 @@
  * changed file was bundled alone.
  */
 export class TaskGroups {
-  constructor(groups, list, replaced = () => undefined) {
+  constructor(groups, list, replaced) {
     this.groups = groups;
     this.list = list;
     this.replaced = replaced;
@@ -25,7 +25,7 @@ export class TaskGroups {
     const group = await this.groups.load(crc32(name) % count);
     if (!Object.hasOwn(group.table, name)) return undefined;
     const slot = group.table[name];
-    return { load: slot < 0 ? null : async () => this.replaced(name)?.() ?? group.load[slot]() };
+    return { load: slot < 0 ? null : async () => this.replaced?.(name)?.() ?? group.load[slot]() };
   }
 
   /** `{ name: { meta, load } }` for every task, from the listing module (no task code is read). */
