@@ -82,7 +82,8 @@ def bundle(
     the inputs while esbuild works, rather than after it)."""
     tasks = imported_files(entry.parent)
     outside = _folders_outside(entry.parent, root, tasks)
-    used, awaits, observed = _read_sources(root, outside, opts)
+    read: set[str] = set()  # the real folders whose sources were read
+    used, awaits, observed = _read_sources(root, outside, opts, read)
     args = _args(root, entry, outdir, opts, runtime, used)
     if opts.minify and (observed or not opts.names_from_maps or npm_backed_words(used)):
         args.append(KEEP_NAMES)
@@ -99,7 +100,6 @@ def bundle(
     if exposed is not None and dev_modules.settle(entry.parent, root, exposed):
         _run(args, root, limit)
     inputs = _finish(args, outdir, opts, root, runtime, limit)
-    read = (str(root), *map(str, outside))
     if (
         opts.minify
         and KEEP_NAMES not in args
@@ -142,7 +142,7 @@ def _ui_file_url(opts: BundleOptions) -> str:
 
 
 def _read_sources(
-    root: Path, folders: tuple[Path, ...], opts: BundleOptions
+    root: Path, folders: tuple[Path, ...], opts: BundleOptions, read: set[str]
 ) -> tuple[frozenset[str], bool, bool]:
     """The project's source files, each read once (10,000 task files: a read per use was a tenth of
     the build): the words worth an auto-import, and, for a minified bundle, whether a file may
@@ -153,7 +153,7 @@ def _read_sources(
 
     def each() -> Iterator[bytes]:
         nonlocal awaits, observed
-        for data in project_sources(root, folders):
+        for data in project_sources(root, folders, read):
             awaits = awaits or (minify and source_awaits_at_top_level(data))
             observed = observed or (names and observes_names(data))
             yield data

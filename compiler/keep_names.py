@@ -80,19 +80,13 @@ def npm_backed_words(words: frozenset[str]) -> bool:
     )
 
 
-def foreign_inputs(folders: Iterable[str], generated: str, runtime: str, read: Iterable[str]) -> bool:
+def foreign_inputs(folders: Iterable[str], generated: str, runtime: str, read: set[str]) -> bool:
     """Whether a bundle's inputs (the absolute folders of its source maps' `sources`) include a file
-    the build did not read: not the runtime, not the generated sources, not below a folder
-    `read` (the project root and the folders outside it, libs.project_sources) without passing a
-    node_modules, dist or dot-folder, which project_sources skips."""
-    tops = [os.path.normpath(f) for f in read]
+    the build did not read: one neither in the runtime, nor in the generated sources, nor in a
+    folder `read` (the real paths of the folders libs.project_sources read: not node_modules,
+    dist or dot-folders; a symlinked tasks folder by its target, as esbuild names it)."""
+    ours = [p for place in (generated, runtime) for p in {place, os.path.realpath(place)}]
     for folder in folders:
-        if inside(folder, runtime) or inside(folder, generated):
-            continue
-        top = next((t for t in tops if inside(folder, t)), None)
-        if top is None:
-            return True
-        parts = os.path.relpath(folder, top).split(os.sep)
-        if any(p in ("node_modules", "dist") or (p.startswith(".") and p != ".") for p in parts):
+        if not any(inside(folder, p) for p in ours) and os.path.realpath(folder) not in read:
             return True
     return False

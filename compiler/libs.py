@@ -102,10 +102,13 @@ def _words(tokens: set[bytes]) -> frozenset[str]:
     return frozenset(w.decode("ascii") for w in words)
 
 
-def project_sources(root: Path, extra: tuple[Path, ...] = ()) -> Iterator[bytes]:
+def project_sources(
+    root: Path, extra: tuple[Path, ...] = (), seen: set[str] | None = None
+) -> Iterator[bytes]:
     """The contents of the project's own source files (outside node_modules, build outputs and
-    dot-folders) and of `extra` folders (a serverDir outside the project), each read once."""
-    seen: set[str] = set()
+    dot-folders) and of `extra` folders (a serverDir outside the project), each read once.
+    `seen` gets the real path of every folder whose files were read."""
+    seen = set() if seen is None else seen
     for folder in (root, *extra):
         for file in source_files(folder, seen):
             try:

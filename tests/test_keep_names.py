@@ -18,6 +18,7 @@ import nitro_build.templates
 import pytest
 from conftest import NODE_BUNDLE, REPO, TASKS_ON, build_project, run_task_cli, write_project
 from nitro_build.keep_names import foreign_inputs, npm_backed_words, observes_names
+from nitro_build.libs import project_sources
 
 sys.path.insert(0, str(REPO / "bench"))
 from bench_build import make_project  # noqa: E402
@@ -86,6 +87,17 @@ def test_other_node_servers_drop_keep_names(tmp_path: Path, preset: str) -> None
     project = write_project(tmp_path / "p", {"nitro.config.toml": TASKS_ON, "tasks/fail.ts": FAILING})
     build_project(project, preset)
     assert not _keeps_names(project)
+
+
+def test_a_symlinked_tasks_folder_is_read_by_its_target(tmp_path: Path) -> None:
+    """esbuild names a linked file by its target; the build read it there: names still go."""
+    project = write_project(tmp_path / "p", {"nitro.config.toml": TASKS_ON})
+    write_project(tmp_path / "elsewhere", {"fail.ts": FAILING})
+    (project / "tasks").symlink_to(tmp_path / "elsewhere")
+    build_project(project, "node_server")
+    assert not _keeps_names(project)
+    proc = run_task_cli(NODE_BUNDLE, project, "run", "fail")
+    assert proc.returncode == 1 and "deep 7" in proc.stderr + proc.stdout
 
 
 NAMES_TASK = (
@@ -218,27 +230,30 @@ def test_auto_imports_that_bundle_a_library() -> None:
 
 
 def test_inputs_the_build_did_not_read(tmp_path: Path) -> None:
-    root, runtime, generated = (
-        str(tmp_path / "p"),
-        str(tmp_path / "rt"),
-        str(tmp_path / "p" / ".nitro" / "build" / "x"),
-    )
-    read = (root, str(tmp_path / "shared"))
+    root, runtime = tmp_path / "p", str(tmp_path / "rt")
+    generated = str(root / ".nitro" / "build" / "x")
+    (root / "tasks" / "deep").mkdir(parents=True)
+    (tmp_path / "linked").mkdir()
+    (root / "tasks" / "linked").symlink_to(tmp_path / "linked")
+    read: set[str] = set()
+    assert list(project_sources(root, (), read)) == []  # no files: only the folders matter here
+    assert str(tmp_path / "linked") in read
     ours = [
         f"{root}/tasks",
         f"{root}/tasks/deep",
+        f"{tmp_path}/linked",
         runtime,
         f"{runtime}/ui",
         generated,
         f"{generated}/lazy",
-        f"{tmp_path}/shared/x",
     ]
     assert not foreign_inputs(ours, generated, runtime, read)
-    for other in (
+    others = (
         f"{root}/node_modules/x",
         f"{root}/dist",
         f"{root}/.hidden",
         f"{tmp_path}/elsewhere",
-        f"{root}/a/node_modules/b",
-    ):
+        f"{root}/tasks/nope",
+    )
+    for other in others:
         assert foreign_inputs([*ours, other], generated, runtime, read), other
