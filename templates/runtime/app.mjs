@@ -43,7 +43,7 @@ export function createApp(registry) {
       if (booting) await booting;
       return await handle(app, request, url, ctx);
     } catch (error) {
-      return errorResponse(error, { expose: app.options.dev });
+      return errorResponse(error, { expose: import.meta.dev !== false && app.options.dev });
     }
   };
   const served = {

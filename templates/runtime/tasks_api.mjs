@@ -38,7 +38,7 @@ export async function serveTasks(app, request, url, ctx) {
  * NITRO_TASKS_TOKEN is set (null otherwise: the path is an ordinary one).
  */
 export function serveDashboard(app, request, url, ctx) {
-  if (!app.options.dev && !readEnv("NITRO_TASKS_TOKEN", ctx.env)) return null;
+  if ((import.meta.dev === false || !app.options.dev) && !readEnv("NITRO_TASKS_TOKEN", ctx.env)) return null;
   return serveUi(app, request, url.pathname.slice(UI_PATH.length), () => checkAccess(request, ctx, app.options));
 }
 

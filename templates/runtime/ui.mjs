@@ -67,7 +67,8 @@ async function answer(app, request, rest, access) {
   // Dev: even the page is loopback-only. Production: the files are public, the data is not.
   const path = rest || "/"; // "" (no slash) is "/"
   const isFile = Object.hasOwn(TYPES, path);
-  if (app.options.dev || !isFile) {
+  // A production build defines import.meta.dev false (presets/base.py): esbuild drops dev code.
+  if ((import.meta.dev !== false && app.options.dev) || !isFile) {
     const allowed = await access();
     if (allowed !== true) return allowed ?? jsonError(404, "Not Found");
   }
@@ -89,7 +90,8 @@ async function serveFile(request, path) {
 
 /** Schedules with their next firings (epoch ms), and dev-only facts. */
 function dashboardData(app) {
-  const files = app.options.dev ? (app.options.taskFiles ?? {}) : {};
+  const dev = import.meta.dev !== false && Boolean(app.options.dev);
+  const files = dev ? (app.options.taskFiles ?? {}) : {};
   // Cloudflare and Vercel fire crons in UTC; elsewhere the server's zone decides.
   const utc = /^(cloudflare|vercel)/.test(app.options.preset ?? "");
   const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -99,7 +101,7 @@ function dashboardData(app) {
     timeZone: spec?.timeZone ?? null,
     firings: spec ? firings(spec, utc ? null : timeZone) : [],
   }));
-  return { dev: Boolean(app.options.dev), schedules, files, utc, timeZone };
+  return { dev, schedules, files, utc, timeZone };
 }
 
 /** The next FIRINGS firings of `spec` as the deployment computes them (zone: the server's, null = UTC). */
