@@ -47,8 +47,8 @@ _values = itemgetter(*_FIELDS)
 def schedule_table(schedules: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """`[{cron, tasks, spec}]` -> `{"lists": [[...] or "first-last[/step]"], "tasks": [[name, ...]], "rows": [[cron,
     task list index, *spec values]]}`."""
-    lists: list[list[Any]] = []
-    task_lists: list[list[Any]] = []
+    lists: list[list[Any] | str] = []
+    task_lists: list[list[Any] | str] = []
     ref, task_ref = _interner(lists), _interner(task_lists)
     rows = []
     for s in schedules:
@@ -59,7 +59,7 @@ def schedule_table(schedules: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return {"lists": lists, "tasks": task_lists, "rows": rows}
 
 
-def _interner(lists: list[list[Any]]) -> Callable[[list[Any]], int]:
+def _interner(lists: list[list[Any] | str]) -> Callable[[list[Any]], int]:
     """`ref(values)`: the index of `values` in `lists`, appended the first time it is seen."""
     index: dict[tuple[Any, ...], int] = {}
 
