@@ -30,9 +30,7 @@ export function setBoot(runPlugins) {
  * first request or firing); rejects with the failing plugin's error, on every later call too.
  */
 export function ready() {
-  if (!boot) return undefined;
-  booting ??= boot();
-  return booting;
+  if (boot) return (booting ??= boot());
 }
 
 /** The app that serves our own routes, for `$fetch("/api/...")` calls that stay in the process. */

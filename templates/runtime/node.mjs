@@ -199,7 +199,8 @@ export function writeAnswer(answer, res, { close }) {
   if (!(answer instanceof PlainAnswer)) return writeResponse(answer, res, close);
   const { body } = answer;
   const headers = nodeHeaders(answer.headers, close);
-  if (body !== null) headers["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+  // Buffer.byteLength counts a string's UTF-8 bytes and returns a Uint8Array's byteLength.
+  if (body !== null) headers["content-length"] = Buffer.byteLength(body);
   writeHead(res, answer, headers);
   res.end(body ?? undefined); // Node sends no body for HEAD, 204 and 304
 }
