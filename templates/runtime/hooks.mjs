@@ -2,10 +2,8 @@
 // adapters and the task runner call `callHook` and `ready`, which cost nothing while no plugin
 // or useNitroApp() set an app. No imports, so projects without plugins bundle no hookable.
 
-let nitroApp = null;
-let localApp = null;
-let booting = null;
-let boot = null;
+// Each undefined until set (no Nitro app, no local app, no plugins, not booted).
+let nitroApp, localApp, booting, boot;
 
 /** Called by nitro-app.mjs when the Nitro app is created. */
 export function setNitroApp(app) {

@@ -20,7 +20,7 @@ export function startNode(registry) {
 /** A node:http server answering with `app`; `pending` is the waitUntil its requests get. */
 export function nodeServer(app, pending) {
   const server = createServer((req, res) => respond(app, req, res, pending.add, server));
-  return refuseTunnels(server);
+  return server.on("connect", refuseTunnel);
 }
 
 /** Listens on NITRO_PORT/PORT and NITRO_HOST/HOST; resolves to the URL once listening. */
@@ -138,17 +138,14 @@ function readLimited(req, limit) {
  * CONNECT never reaches the request handler: Node emits "connect" and, with no listener, drops the
  * connection. Answer it with the same 501 as TRACE (app.mjs refuseMethod's), then close.
  */
-export function refuseTunnels(server) {
-  server.on("connect", async (req, socket) => {
-    socket.on("error", () => {});
-    const body = await refuseMethod(req.method).text();
-    socket.end(
-      // The body is ASCII: its length is its byte count.
-      `HTTP/1.1 501 Not Implemented\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${body.length}\r\n` +
-        `connection: close\r\n\r\n${body}`,
-    );
-  });
-  return server;
+async function refuseTunnel(req, socket) {
+  socket.on("error", () => {});
+  const body = await refuseMethod(req.method).text();
+  socket.end(
+    // The body is ASCII: its length is its byte count.
+    `HTTP/1.1 501 Not Implemented\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${body.length}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
 }
 
 /** IncomingMessage -> web Request for `url`; the body streams lazily so unread bytes are never buffered. */

@@ -15,7 +15,7 @@ import { tracker } from "./waituntil.mjs";
 /**
  * Entry point of a server preset. `index.mjs task ...` runs the task CLI; otherwise
  * `listen(app, pending)` starts the platform's server and resolves to what shutdown closes
- * (`{ close(done), closeIdleConnections() }`), the schedules start, and a signal stops both.
+ * (`{ close(done), closeIdleConnections?() }`), the schedules start, and a signal stops both.
  */
 export async function startServer(registry, listen) {
   shareRuns(registry.options); // the run history in the lock's Redis, for the CLI and the server
@@ -42,7 +42,7 @@ export async function startServer(registry, listen) {
 }
 
 /** What shutdown closes before a server listens (and for node_middleware, whose host owns it). */
-export const NO_SERVER = { close: (done) => done(), closeIdleConnections: () => {} };
+export const NO_SERVER = { close: (done) => done() };
 const NO_SCHEDULER = { stop() {}, idle() {} };
 
 /**
@@ -95,7 +95,7 @@ export async function shutdown(server, scheduler, pending) {
   scheduler.stop();
   // Resolves once in-flight requests have been answered (idle keep-alive sockets are closed now).
   const closed = new Promise((resolve) => server.close(resolve));
-  server.closeIdleConnections();
+  server.closeIdleConnections?.();
   const timeoutMs = shutdownTimeoutMs();
   let timer;
   const timeout = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)));
