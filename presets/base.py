@@ -170,6 +170,7 @@ class Preset:
             entry=self.entry,
             args=args,
             crons=crons,
+            dev=self.dev,  # nitro dev's entry passes the registry's dev exports on too
             stack_maps=self.node_stack_maps and self._maps_stacks(),
         )
 
