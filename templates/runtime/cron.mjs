@@ -195,9 +195,9 @@ function anyWallIn(t, from, to) {
 // --- instants ---------------------------------------------------------------------------------
 
 /** The first instant in (a, b] whose offset differs from `o`, or null (sampled, then bisected). */
-function firstChange(a, b, o, offsetAt) {
-  let lo = a;
-  for (let p = Math.min(a + SAMPLE, b); ; p = Math.min(p + SAMPLE, b)) {
+function firstChange(lo, b, o, offsetAt) {
+  for (;;) {
+    const p = Math.min(lo + SAMPLE, b);
     if (offsetAt(p) !== o) return bisect(lo, p, o, offsetAt);
     if (p >= b) return null;
     lo = p;
@@ -219,7 +219,7 @@ function bisect(lo, hi, o, offsetAt) {
 function anchor(t, cur, offsetAt) {
   const o = offsetAt(cur);
   const before = offsetAt(cur - DAY);
-  if (before === o) return { cur, o, low: cur + o, fire: null };
+  if (before === o) return cross(t, cur, o, o); // no change within a day: nothing to carry over
   const change = bisect(cur - DAY, cur, before, offsetAt); // first instant with a new offset
   return cross(t, change, offsetAt(change - SECOND), o, cur);
 }

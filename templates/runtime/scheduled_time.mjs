@@ -13,7 +13,7 @@ export function scheduledTime(flags, schedules = []) {
   const value = flagValue(flags, "--scheduled-time");
   if (value === undefined) return {};
   const cron = flagValue(flags, "--schedule");
-  const schedule = cron === undefined ? null : schedules.find((s) => s.cron === cron);
+  const schedule = schedules.find((s) => s.cron === cron); // every schedule has a cron: none without --schedule
   if (cron !== undefined && !schedule) {
     const known = schedules.map((s) => JSON.stringify(s.cron)).join(", ") || "none";
     throw new Error(`--schedule ${JSON.stringify(cron)} is not a schedule of this bundle (its schedules: ${known})`);
@@ -29,6 +29,5 @@ export function scheduledTime(flags, schedules = []) {
 export function flagValue(flags, name) {
   const index = flags.findIndex((flag) => flag === name || flag.startsWith(`${name}=`));
   if (index === -1) return undefined;
-  const flag = flags[index];
-  return flag.startsWith(`${name}=`) ? flag.slice(name.length + 1) : flags[index + 1];
+  return flags[index] === name ? flags[index + 1] : flags[index].slice(name.length + 1);
 }

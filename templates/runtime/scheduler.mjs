@@ -25,7 +25,7 @@ const ARM_GAP_MS = 4;
  */
 // `claim` has no default here: runFiring's applies.
 export function startScheduler(scheduledTasks, { runTask, claim, log = console, now = Date.now } = {}) {
-  const timers = new Map(); // pending timer -> { at, fire }
+  const timers = new Map(); // pending timer -> its wait started again (clockCheck)
   const inFlight = new Set();
   // Task name -> the firing (ms) it last ran for: a task in several schedules that fire at the same
   // instant runs once for it, as the Redis claim (keyed by firing and task) and Cloudflare's shared
@@ -46,15 +46,15 @@ export function startScheduler(scheduledTasks, { runTask, claim, log = console, 
       if (now() < at) wait(at, fire);
       else fire();
     }, Math.min(Math.max(at - now(), 0), MAX_DELAY));
-    timers.set(timer, { at, fire });
+    timers.set(timer, () => wait(at, fire));
   }
 
   // See CLOCK_CHECK_MS. Unref'd: the waits themselves keep the process alive, not this check.
   const clockCheck = setInterval(() => {
-    for (const [timer, { at, fire }] of [...timers]) {
+    for (const [timer, waitAgain] of [...timers]) {
       clearTimeout(timer);
       timers.delete(timer);
-      wait(at, fire);
+      waitAgain();
     }
   }, CLOCK_CHECK_MS);
   if (typeof clockCheck === "object") clockCheck.unref?.();
