@@ -20,7 +20,9 @@ export function scheduledTime(flags, schedules = []) {
   }
   const at = value === "now" ? Date.now() : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (!Number.isFinite(at)) throw new Error(`--scheduled-time takes now, epoch milliseconds or an ISO date, not ${JSON.stringify(value)}`);
-  if (!schedule || value !== "now") return { scheduledTime: at };
+  // A build without schedules defines import.meta._schedules false (presets/base.py): there is no
+  // schedule to find, and esbuild drops the call into cron.mjs.
+  if (import.meta._schedules === false || !schedule || value !== "now") return { scheduledTime: at };
   const windowS = Number(process.env.NITRO_SCHEDULED_WINDOW_S ?? DEFAULT_WINDOW_S);
   return { scheduledTime: latestFiring(schedule.spec, at, windowS * 1000) ?? at };
 }
