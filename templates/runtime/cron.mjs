@@ -33,9 +33,8 @@ const utcOffset = () => 0;
 const tables = new WeakMap();
 
 /** Epoch ms of the first firing strictly after `afterMs` in spec.timeZone (else the process's zone), or null. */
-export function nextFiring(spec, afterMs) {
-  return firstFiringAfter(spec, afterMs, spec.timeZone ? zoneOffset(spec.timeZone) : localOffset);
-}
+export const nextFiring = (spec, afterMs) =>
+  firstFiringAfter(spec, afterMs, spec.timeZone ? zoneOffset(spec.timeZone) : localOffset);
 
 /**
  * The latest firing at or before `atMs` and after `atMs - windowMs`, or null: the firing a job
@@ -70,14 +69,11 @@ function zoneOffset(timeZone) {
 }
 
 /** Same as nextFiring, in UTC (Cloudflare and Vercel run in UTC anyway). */
-export function nextFiringUTC(spec, afterMs) {
-  return firstFiringAfter(spec, afterMs, utcOffset);
-}
+export const nextFiringUTC = (spec, afterMs) => firstFiringAfter(spec, afterMs, utcOffset);
 
 /** The first firing from the first whole second after `afterMs` on. */
-function firstFiringAfter(spec, afterMs, offsetAt) {
-  return search(compile(spec), Math.floor(afterMs / SECOND) * SECOND + SECOND, offsetAt);
-}
+const firstFiringAfter = (spec, afterMs, offsetAt) =>
+  search(compile(spec), Math.floor(afterMs / SECOND) * SECOND + SECOND, offsetAt);
 
 // --- the spec as lookup tables --------------------------------------------------------------
 
@@ -146,16 +142,15 @@ function domMatches(t, y, m, d, dim) {
 
 function dowMatches(t, y, m, d, dim) {
   const wd = weekdayOf(y, m, d);
-  if (t.weekdays[wd] || (t.lastWeekdays[wd] && d + 7 > dim)) return true;
-  return t.nth.includes(wd * 8 + Math.floor((d - 1) / 7) + 1);
+  return t.weekdays[wd] || (t.lastWeekdays[wd] && d + 7 > dim) || t.nth.includes(wd * 8 + Math.floor((d - 1) / 7) + 1);
 }
 
 // An unrestricted day field (`*`) lists every day (days 1-31, weekdays 0-6: compiler/cron/parse.py),
 // so it matches every day: with one or both unrestricted, or with `+`, the rule is "both match".
-function dayMatches(t, y, m, d, dim) {
-  if (t.either) return domMatches(t, y, m, d, dim) || dowMatches(t, y, m, d, dim);
-  return domMatches(t, y, m, d, dim) && dowMatches(t, y, m, d, dim);
-}
+const dayMatches = (t, y, m, d, dim) =>
+  t.either
+    ? domMatches(t, y, m, d, dim) || dowMatches(t, y, m, d, dim)
+    : domMatches(t, y, m, d, dim) && dowMatches(t, y, m, d, dim);
 
 /** The first matching wall time (wall ms) at or after wall ms `from`, or null within 400 years. */
 function nextWall(t, from) {

@@ -39,10 +39,11 @@ export const retryUntil = (firingMs, nextMs) =>
   nextMs > firingMs ? Date.now() + Math.min(Math.max(nextMs - firingMs, RETRY_MIN_MS), RETRY_MAX_MS) : 0;
 
 /** Wraps the scheduler hooks with the overlap policy and the configured lock (registry `options`). */
-export function scheduleGuards(options = {}, hooks = {}) {
-  // Without a lock the build leaves lockedGuards (and its fail-over logic) out of the bundle.
-  return import.meta._schedulerLock !== false && options.schedulerLock ? lockedGuards(options, hooks) : overlapGuards(options, hooks);
-}
+// Without a lock the build leaves lockedGuards (and its fail-over logic) out of the bundle.
+export const scheduleGuards = (options = {}, hooks = {}) =>
+  import.meta._schedulerLock !== false && options.schedulerLock
+    ? lockedGuards(options, hooks)
+    : overlapGuards(options, hooks);
 
 /**
  * One process deciding alone: a firing of an overlap "skip" task is skipped while this process
