@@ -62,10 +62,12 @@ _GROUP_IMPORT = re.compile(rb'\bimport(?=\("\./(?:chunks/)?tasks-\d+-[A-Z0-9]+\.
 # (https://nodejs.org/api/modules.html#loading-ecmascript-modules-using-require), sharing the ES
 # module cache with import(); on an older Node, or a chunk whose task awaits at its top level,
 # require() throws and import() loads it as before. Same length as `import`: the line's source
-# map columns stay right.
+# map columns stay right. The line bypasses the minifier, so it is written minified; it reads
+#   const $ntask = ((require) => (path) => { try { return require(path); } catch { return import(path); } })(
+#     createRequire(import.meta.url));
+# Its one caller awaits what it returns (runtime/task_table.mjs find): a module is as good as a promise.
 GROUP_LOADER = "$ntask"
 LOADER_LINE = (
-    "import { createRequire as __nitroTaskRequire } from 'node:module'; "
-    f"const {GROUP_LOADER} = ((require) => (path) => {{ try {{ return Promise.resolve(require(path)); }}"
-    " catch { return import(path); } })(__nitroTaskRequire(import.meta.url));"
+    'import{createRequire as __nitroTaskRequire}from"node:module";'
+    f"const {GROUP_LOADER}=(r=>p=>{{try{{return r(p)}}catch{{return import(p)}}}})(__nitroTaskRequire(import.meta.url));"
 )

@@ -76,6 +76,9 @@ class Preset:
     # --keep-names where no project code could read a name (BundleOptions.names_from_maps). Not on
     # a host platform's Node (Vercel, Netlify), whose launcher may format stacks itself.
     frame_names_from_maps: ClassVar[bool] = True
+    # Whether the run history's records go to another process even without a lock or storage
+    # (node_cluster: to the primary, runtime/run_cluster.mjs); see import_meta `_runStore`.
+    runs_in_primary: ClassVar[bool] = False
     # A line the build summary prints under the schedules: how the platform fires them.
     schedule_note: ClassVar[str] = ""
     # What the preset supports; the build holds the project against it (compiler/features.py).
@@ -146,6 +149,12 @@ class Preset:
             "_schedules": self.dev or bool(project.schedules),
             # Ours: the storage mount that keeps the run history (runtime/run_storage.mjs), or false.
             "_runStorage": self.run_storage_mount(project),
+            # Ours: whether a shared run store may be set at all (runtime/runs.mjs setRunStore: the
+            # lock's Redis, a storage mount, node_cluster's primary); false leaves its code out.
+            "_runStore": self.dev
+            or "schedulerLock" in scheduler_options(project)
+            or bool(self.run_storage_mount(project))
+            or self.runs_in_primary,
         }
         return tuple((f"import.meta.{k}", json.dumps(v)) for k, v in values.items())
 

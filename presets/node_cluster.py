@@ -9,6 +9,7 @@ from .base import Entry, Preset
 
 class NodeCluster(Preset):
     name = "node_cluster"
+    runs_in_primary = True  # runtime/run_cluster.mjs
     entry = Entry(
         "cluster.mjs",
         "startCluster",

@@ -30,9 +30,9 @@ export function setRunStore(shared) {
 }
 
 /** Starts a record; returns `end({ result } | { error })`, which completes and keeps it. */
-export function beginRun(name, payload, trigger = {}) {
+export function beginRun(name, payload, trigger) {
   const startedAt = Date.now();
-  const type = TRIGGERS.includes(trigger.type) ? trigger.type : "runTask";
+  const type = TRIGGERS.includes(trigger?.type) ? trigger.type : "runTask";
   const record = {
     id: `${startedAt.toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
     task: name,
@@ -46,7 +46,10 @@ export function beginRun(name, payload, trigger = {}) {
 
 /** `{ task: [records, newest first] }` for the tasks that ran, from the shared store if any. */
 export async function listRuns() {
-  const records = (store && (await store.list().then(storeUp, storeFailed))) ?? allMemory();
+  // A build that can have no store defines import.meta._runStore false (presets/base.py): esbuild
+  // then leaves the store's code out (here, keepRun, storeFailed).
+  const shared = import.meta._runStore !== false && store ? await store.list().then(storeUp, storeFailed) : undefined;
+  const records = shared ?? allMemory();
   const byTask = {};
   // Records come oldest first; reversed, the stable sort keeps runs of the same millisecond newest first.
   for (const record of records.reverse().sort((a, b) => b.startedAt.localeCompare(a.startedAt))) {
@@ -68,7 +71,7 @@ export function keepRun(record) {
   // Records come one at a time: at most one is over the bound.
   if (list.push(record) > RUNS_PER_TASK) list.shift();
   memory.set(record.task, list);
-  return store ? store.add(record).then(storeUp, storeFailed) : undefined;
+  return import.meta._runStore !== false && store ? store.add(record).then(storeUp, storeFailed) : undefined;
 }
 
 // Said once per outage, not once per run: a per-second schedule would flood the log.
@@ -85,10 +88,11 @@ const storeUp = (value) => {
   return value;
 };
 
-function settle({ result, error } = {}) {
+/** The outcome fields of a record, from task.mjs execute's `{ result }` or `{ error }`. */
+function settle({ result, error }) {
   if (error === undefined) return { outcome: "success", ...kept(result) };
   const message = cut(String(error?.message ?? error));
-  const stack = typeof error?.stack === "string" ? cut(error.stack) : undefined;
+  const stack = typeof error?.stack === "string" && cut(error.stack); // kept unless "" or absent
   return { outcome: "error", error: { message, ...(stack ? { stack } : {}) } };
 }
 

@@ -6,8 +6,9 @@ import { TaskGroups, plainTasks } from "./task_table.mjs";
 
 /** An error that carries an HTTP status; the app answers it as JSON {statusCode, message}. */
 export class HTTPError extends Error {
-  // Accepts `new HTTPError(404, "Not found")` or h3's object form `new HTTPError({ status, message })`.
-  constructor(statusOrInit = 500, message) {
+  // Accepts `new HTTPError(404, "Not found")` or h3's object form `new HTTPError({ status, message })`;
+  // no status at all is 500 (below: no default parameter needed).
+  constructor(statusOrInit, message) {
     const init = typeof statusOrInit === "object" ? statusOrInit : { statusCode: statusOrInit, message };
     super(init.message ?? "");
     this.name = "HTTPError";
@@ -16,7 +17,10 @@ export class HTTPError extends Error {
 }
 
 // find(name) and all(), over the registry's task groups or a plain table (task_table.mjs).
-let registered = plainTasks({});
+// Every bundle's registry holds TaskGroups (templates/registry.mjs.jinja), registered as its entry
+// loads: a plain table only comes from code that drives the runtime unbundled (tests), where
+// import.meta.nitro is undefined. So esbuild leaves plainTasks out of every bundle.
+let registered = import.meta.nitro ? null : plainTasks({});
 // Promise of the run in progress, per task name: concurrent callers share it.
 const running = new Map();
 // Set by an adapter whose processes share one task namespace (node_cluster): see setCoordinator.
@@ -26,7 +30,7 @@ export { defineTask } from "./define_task.mjs";
 
 /** Stores the generated registry's `tasks`: its TaskGroups, or a plain { name: { meta, load } }. */
 export function registerTasks(tasks) {
-  registered = tasks instanceof TaskGroups ? tasks : plainTasks(tasks ?? {});
+  registered = import.meta.nitro || tasks instanceof TaskGroups ? tasks : plainTasks(tasks ?? {});
 }
 
 /**

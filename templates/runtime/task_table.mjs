@@ -3,14 +3,16 @@
 // { name: { meta, load } } object. Web-standard JavaScript (it also runs on workerd and Vercel).
 
 /**
- * The registry's task groups: `groups.load(n)` imports group n of `groups.count` (one function,
- * not a loader per group: Bun parsed 200 arrow functions, 10,000 tasks, in 0.8 ms of its start),
- * `list()` every name and description; `replaced(name)`, in nitro dev, the loader of a task whose
- * changed file was bundled alone.
+ * The registry's task groups: `load(n)` imports group n of `count` (one function, not a loader
+ * per group: Bun parsed 200 arrow functions, 10,000 tasks, in 0.8 ms of its start), `list()`
+ * every name and description; `replaced(name)`, in nitro dev, the loader of a task whose changed
+ * file was bundled alone. Positional arguments: the registry passes them once, and keys would be
+ * bytes of every bundle.
  */
 export class TaskGroups {
-  constructor(groups, list, replaced) {
-    this.groups = groups;
+  constructor(count, load, list, replaced) {
+    this.count = count;
+    this.load = load;
     this.list = list;
     this.replaced = replaced;
   }
@@ -20,9 +22,8 @@ export class TaskGroups {
    * its group. Nothing reads a found task's `meta`: descriptions are listings' (all()).
    */
   async find(name) {
-    const { count } = this.groups;
-    if (count === 0) return undefined;
-    const group = await this.groups.load(crc32(name) % count);
+    if (this.count === 0) return undefined;
+    const group = await this.load(crc32(name) % this.count);
     if (!Object.hasOwn(group.table, name)) return undefined;
     const slot = group.table[name];
     return { load: slot < 0 ? null : async () => this.replaced?.(name)?.() ?? group.load[slot]() };
@@ -30,6 +31,7 @@ export class TaskGroups {
 
   /** `{ name: { meta, load } }` for every task, from the listing module (no task code is read). */
   async all() {
+    // `dynamic` is left out of a listing module without such a task (compiler/lazy_tasks.py).
     const { default: descriptions, dynamic } = await this.list();
     const computed = new Set(dynamic);
     const load = (name) => async () => (await this.find(name))?.load?.();

@@ -22,10 +22,11 @@ const SECURITY_HEADERS = {
 };
 // gzip or x-gzip in an Accept-Encoding list, without q=0 (https://www.rfc-editor.org/rfc/rfc9110#name-accept-encoding).
 const ACCEPTS_GZIP = /(?:^|,)\s*(?:x-)?gzip\s*(?:;\s*q=(?!0(?:\.0*)?\s*(?:,|$))[\d.]+\s*)?(?:,|$)/i;
+// Each sent with "; charset=utf-8" (serveFile).
 const TYPES = {
-  "/": "text/html; charset=utf-8",
-  "/dashboard.mjs": "text/javascript; charset=utf-8",
-  "/dashboard.css": "text/css; charset=utf-8",
+  "/": "text/html",
+  "/dashboard.mjs": "text/javascript",
+  "/dashboard.css": "text/css",
 };
 let assets = null;
 
@@ -80,7 +81,7 @@ async function answer(app, request, rest, access) {
 async function serveFile(request, path) {
   assets ??= await load();
   const file = assets[path];
-  const headers = { "content-type": TYPES[path], vary: "accept-encoding" };
+  const headers = { "content-type": `${TYPES[path]}; charset=utf-8`, vary: "accept-encoding" };
   // A Worker's runtime would encode a body again; only a server with the file sends it as is.
   const gzip = Boolean(import.meta._uiFile) && ACCEPTS_GZIP.test(headerOf(request, "accept-encoding") ?? "");
   if (gzip) headers["content-encoding"] = "gzip";
