@@ -22,9 +22,11 @@ export function scheduledTime(flags, schedules = []) {
   if (!Number.isFinite(at)) throw new Error(`--scheduled-time takes now, epoch milliseconds or an ISO date, not ${JSON.stringify(value)}`);
   // A build without schedules defines import.meta._schedules false (presets/base.py): there is no
   // schedule to find, and esbuild drops the call into cron.mjs.
-  if (import.meta._schedules === false || !schedule || value !== "now") return { scheduledTime: at };
-  const windowS = Number(process.env.NITRO_SCHEDULED_WINDOW_S ?? DEFAULT_WINDOW_S);
-  return { scheduledTime: latestFiring(schedule.spec, at, windowS * 1000) ?? at };
+  const latest =
+    import.meta._schedules !== false && schedule && value === "now"
+      ? latestFiring(schedule.spec, at, Number(process.env.NITRO_SCHEDULED_WINDOW_S ?? DEFAULT_WINDOW_S) * 1000)
+      : null;
+  return { scheduledTime: latest ?? at };
 }
 
 /** The value of `--name VALUE` or `--name=VALUE`, or undefined. */

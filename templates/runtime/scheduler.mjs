@@ -79,7 +79,7 @@ export function startScheduler(scheduledTasks, { runTask, claim, log = console, 
     // Next firing after this one, or after now when the process was stalled: missed firings are skipped, not replayed.
     const nextMs = arm(schedule, Math.max(at, now()));
     const tasks = schedule.tasks.filter((name) => lastFiring.get(name) !== at);
-    if (tasks.length === 0) return;
+    if (!tasks.length) return;
     for (const name of tasks) lastFiring.set(name, at);
     const run = runFiring(tasks, at, { runTask, claim, log, watched, cron: schedule.cron, nextMs });
     inFlight.add(run);
