@@ -84,6 +84,7 @@ def bundle(
     outside = _folders_outside(entry.parent, root, tasks)
     read: set[str] = set()  # the real folders whose sources were read
     used, awaits, observed = _read_sources(root, outside, opts, read)
+    _write_tsconfig(entry.parent)
     args = _args(root, entry, outdir, opts, runtime, used)
     if opts.minify and (observed or not opts.names_from_maps or npm_backed_words(used)):
         args.append(KEEP_NAMES)
@@ -232,6 +233,15 @@ def _write_auto_imports(folder: Path, runtime: Path, used: frozenset[str], opts:
     source = auto_import_source(runtime, used, opts.project_auto_imports, opts.awaiting_auto_imports)
     target.write_text(source, encoding="utf-8")
     return target
+
+
+def _write_tsconfig(folder: Path) -> None:
+    """An empty tsconfig.json beside the generated entry. esbuild applies the nearest tsconfig.json
+    to every file (https://esbuild.github.io/content-types/#tsconfig-json), and above the generated
+    files sits the editor's .nitro/tsconfig.json (editor_types.py), whose `strict` made esbuild
+    write "use strict" into each lazily initialised module (13 bytes apiece): the output is ES
+    modules, strict already, and nothing else in that file is meant for the generated sources."""
+    (folder / "tsconfig.json").write_text("{}\n", encoding="utf-8")
 
 
 def _folders_outside(folder: Path, root: Path, tasks: list[str]) -> tuple[Path, ...]:

@@ -33,7 +33,7 @@ export function methodNotAllowed(allow) {
 
 /** The token of an `Authorization: Bearer TOKEN` header, trimmed; undefined without one. */
 export function bearerToken(request) {
-  return /^Bearer\s+(.+)$/i.exec(headerOf(request, "authorization") ?? "")?.[1]?.trim();
+  return /^Bearer\s+(.+)$/i.exec(headerOf(request, "authorization") ?? "")?.[1].trim();
 }
 
 /**

@@ -43,7 +43,7 @@ async function answer(app, req, res, ctx) {
   const request = hostRequest(req);
   const result = refused(request) ? request : await app.answer(request, ctx);
   // Once the host's server stops listening, keep-alive sockets are closed after their answer.
-  await writeAnswer(result, res, { close: req.socket?.server?.listening === false });
+  await writeAnswer(result, res, req.socket?.server?.listening === false);
 }
 
 /**

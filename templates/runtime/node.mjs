@@ -19,31 +19,31 @@ export function startNode(registry) {
 
 /** A node:http server answering with `app`; `pending` is the waitUntil its requests get. */
 export function nodeServer(app, pending) {
-  const server = createServer((req, res) => respond(app, req, res, pending.add, server));
+  const server = createServer(async (req, res) => {
+    let answer;
+    try {
+      const request = lazyIncoming(req);
+      answer = refused(request)
+        ? request
+        : await app.answer(request, { waitUntil: pending.add, remoteAddress: req.socket.remoteAddress });
+    } catch (error) {
+      // The app answers its own errors; one thrown here is unexpected (no status of its own): logged
+      // and answered 500 as the app does.
+      answer = errorResponse(error, { expose: false });
+    }
+    // Once the server stops listening, keep-alive sockets are closed after their answer.
+    await writeAnswer(answer, res, !server.listening);
+  });
   return server.on("connect", refuseTunnel);
 }
 
-/** Listens on NITRO_PORT/PORT and NITRO_HOST/HOST; resolves to the URL once listening. */
+/**
+ * Listens on NITRO_PORT/PORT and NITRO_HOST/HOST; resolves to the URL once listening. Node reads
+ * `listen(port, host)` as `listen({ port, host })` (net.js normalizeArgs), so the address is passed whole.
+ */
 export async function listen(server) {
-  const { port, host } = listenAddress();
-  await new Promise((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+  await new Promise((resolve, reject) => server.once("error", reject).listen(listenAddress(), resolve));
   return listenUrl(server.address());
-}
-
-async function respond(app, req, res, waitUntil, server) {
-  let answer;
-  try {
-    const request = lazyIncoming(req);
-    answer = refused(request)
-      ? request
-      : await app.answer(request, { waitUntil, remoteAddress: req.socket.remoteAddress });
-  } catch (error) {
-    // The app answers its own errors; one thrown here is unexpected (no status of its own): logged
-    // and answered 500 as the app does.
-    answer = errorResponse(error, { expose: false });
-  }
-  // Once the server stops listening, keep-alive sockets are closed after their answer.
-  await writeAnswer(answer, res, { close: !server.listening });
 }
 
 /**
@@ -119,7 +119,7 @@ class NodeRequest {
 
 function readLimited(req, limit) {
   return new Promise((resolve, reject) => {
-    if (req.readableEnded) return resolve(new Uint8Array(0)); // read by something else already
+    if (req.readableEnded) return resolve(new Uint8Array()); // read by something else already
     const chunks = [];
     let size = 0;
     const take = (chunk) => {
@@ -184,15 +184,15 @@ function bodyStream(req) {
         req.resume(); // let Node discard the rest so the response can still be sent
       },
     },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    { highWaterMark: 65_536 /* 64 KiB */, size: (chunk) => chunk.byteLength },
   );
 }
 
 /**
  * The app's answer -> ServerResponse: a plain answer (string or bytes) is written at once with its
- * content-length, a Response through writeResponse.
+ * content-length, a Response through writeResponse. `close`: ask the client to close the connection.
  */
-export function writeAnswer(answer, res, { close }) {
+export function writeAnswer(answer, res, close) {
   if (!(answer instanceof PlainAnswer)) return writeResponse(answer, res, close);
   const { body } = answer;
   const headers = nodeHeaders(answer.headers, close);
@@ -239,7 +239,7 @@ function nodeHeaders(from, close) {
     headers = {};
     for (const [key, value] of from) if (key !== "set-cookie") headers[key] = value;
     const cookies = from.getSetCookie();
-    if (cookies.length > 0) headers["set-cookie"] = cookies;
+    if (cookies.length) headers["set-cookie"] = cookies;
   }
   if (close) headers.connection = "close";
   return headers;

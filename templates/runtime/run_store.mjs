@@ -23,10 +23,10 @@ end
 return out`;
 
 /** Keeps the history in a shared store if the project has one; true if it does. */
-export function shareRuns(options = {}) {
+export function shareRuns(options) {
   // Without a lock the build leaves shareInRedis out (import.meta._schedulerLock, runtime/lock.mjs).
   if (import.meta._schedulerLock !== false) {
-    const config = options.schedulerLock;
+    const config = options?.schedulerLock;
     const url = config && (readEnv("NITRO_SCHEDULER_REDIS_URL") || config.url);
     if (url) return shareInRedis(config, url);
   }

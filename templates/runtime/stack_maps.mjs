@@ -15,12 +15,13 @@ import * as nodeModule from "node:module";
 import { isAbsolute } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const maps = new Map(); // a frame's file name -> { map, code, lines } (readMap), or null
+const maps = new Map(); // a frame's file name -> { map, code, lines? } (readMap), or null
 let formatting = false;
 
 // Only Node bundles import this module (presets/base.py node_stack_maps), and Node has had
 // node:module's SourceMap since 13.7: a runtime without it would only leave every frame unmapped
-// (readMap's `new SourceMap` throws into its catch).
+// (readMap's `new SourceMap` throws into its catch). Node 20's call sites (V8 11) all have
+// isAsync, isConstructor and getEnclosingLineNumber/ColumnNumber.
 if (
   !globalThis.Deno &&
   !globalThis.Bun &&
@@ -63,7 +64,7 @@ function frame(site) {
       const { originalSource: original } = found;
       const source = original.startsWith("file:") ? fileURLToPath(original) : original;
       const where = `${source}:${found.originalLine + 1}:${found.originalColumn + 1}`;
-      const kind = site.isAsync?.() ? "async " : site.isConstructor?.() ? "new " : "";
+      const kind = site.isAsync() ? "async " : site.isConstructor() ? "new " : "";
       return `${kind}${callName(mapped, site)} (${where})`;
     }
   } catch {
@@ -78,8 +79,8 @@ function frame(site) {
  * that declares the function or class: `function t(`, `var o=r=>`, `var e=class{`, `class r`.
  */
 function callName(mapped, site) {
-  const line = site.getEnclosingLineNumber?.() - 1;
-  const column = site.getEnclosingColumnNumber?.() - 1;
+  const line = site.getEnclosingLineNumber() - 1;
+  const column = site.getEnclosingColumnNumber() - 1;
   const own = (name, after) => (line >= 0 && name && declared(mapped, line, column, name, after)) || name;
   const type = site.getTypeName();
   // A receiver's class (`r.go`) may be a subclass declared after the method.
@@ -95,7 +96,8 @@ function declared(mapped, line, column, name, after) {
   if (!/^[\w$]+$/.test(name)) return undefined;
   const id = name.replaceAll("$", "\\$");
   // `var e=class r{`: esbuild maps `r`, the name inside the class, as `_Klass`, and `e` as `Klass`.
-  const [binding, declaration] = [`([\\w$]+)\\s*=\\s*class\\s+${id}`, `(?:(?:async\\s*)?function\\s*\\*?\\s*|class\\s+)(${id})`];
+  const binding = `([\\w$]+)\\s*=\\s*class\\s+${id}`;
+  const declaration = `(?:(?:async\\s*)?function\\s*\\*?\\s*|class\\s+)(${id})`;
   const pattern = new RegExp(`(?<![\\w$.])(?:(?:${binding}|${declaration})(?![\\w$])|(${id})\\s*=(?![=>]))`, "dg");
   const found = [...((mapped.lines ??= mapped.code.split("\n"))[line] ?? "").matchAll(pattern)];
   const match = found.findLast((m) => m.index <= column) ?? (after ? found[0] : undefined);
@@ -130,7 +132,8 @@ function readMap(file) {
     // Sources relative to the map (an inline map's to its file), as Node resolves them.
     const base = inline ? url : mapUrl;
     payload.sources = (payload.sources ?? []).map((s) => new URL(`${payload.sourceRoot ?? ""}${s}`, base).href);
-    return { map: new nodeModule.SourceMap(payload), code, lines: null };
+    // `lines`, the code's lines, is added by the first callName that reads them.
+    return { map: new nodeModule.SourceMap(payload), code };
   } catch {
     return null;
   }

@@ -14,7 +14,7 @@ export function tracker() {
     },
     // A promise added meanwhile is waited for too.
     async settled() {
-      while (promises.size > 0) await Promise.allSettled([...promises]);
+      while (promises.size) await Promise.allSettled([...promises]);
     },
   };
 }
