@@ -19,21 +19,7 @@ export function startNode(registry) {
 
 /** A node:http server answering with `app`; `pending` is the waitUntil its requests get. */
 export function nodeServer(app, pending) {
-  const server = createServer(async (req, res) => {
-    let answer;
-    try {
-      const request = lazyIncoming(req);
-      answer = refused(request)
-        ? request
-        : await app.answer(request, { waitUntil: pending.add, remoteAddress: req.socket.remoteAddress });
-    } catch (error) {
-      // The app answers its own errors; one thrown here is unexpected (no status of its own): logged
-      // and answered 500 as the app does.
-      answer = errorResponse(error, { expose: false });
-    }
-    // Once the server stops listening, keep-alive sockets are closed after their answer.
-    await writeAnswer(answer, res, !server.listening);
-  });
+  const server = createServer((req, res) => respond(app, req, res, pending.add, server));
   return server.on("connect", refuseTunnel);
 }
 
@@ -44,6 +30,24 @@ export function nodeServer(app, pending) {
 export async function listen(server) {
   await new Promise((resolve, reject) => server.once("error", reject).listen(listenAddress(), resolve));
   return listenUrl(server.address());
+}
+
+// Its own function, not nodeServer's closure: stacks name it (a minifier drops a function
+// expression's unused name).
+async function respond(app, req, res, waitUntil, server) {
+  let answer;
+  try {
+    const request = lazyIncoming(req);
+    answer = refused(request)
+      ? request
+      : await app.answer(request, { waitUntil, remoteAddress: req.socket.remoteAddress });
+  } catch (error) {
+    // The app answers its own errors; one thrown here is unexpected (no status of its own): logged
+    // and answered 500 as the app does.
+    answer = errorResponse(error, { expose: false });
+  }
+  // Once the server stops listening, keep-alive sockets are closed after their answer.
+  await writeAnswer(answer, res, !server.listening);
 }
 
 /**
