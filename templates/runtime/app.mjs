@@ -12,6 +12,8 @@ import { serveDashboard, serveTasks } from "./tasks_api.mjs";
 
 export const TASKS_PATH = "/_nitro/tasks";
 export const UI_PATH = "/_nitro/ui";
+// The variable holding production's bearer token for both (one string in the bundle, not one a use).
+export const TOKEN_ENV = "NITRO_TASKS_TOKEN";
 // Methods the Fetch standard forbids in a Request (https://fetch.spec.whatwg.org/#forbidden-method):
 // no route can serve them, and Node's `new Request` throws on them. TRACE would echo headers
 // (cross-site tracing), CONNECT asks for a tunnel: no resource supports them, hence 501
@@ -20,7 +22,7 @@ const UNSUPPORTED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 /** Builds the app from the generated registry `{ tasks, scheduledTasks, routes, options }`. */
 export function createApp(registry) {
-  registerTasks(registry.tasks ?? {});
+  registerTasks(registry.tasks); // none: a plain table of none (task.mjs)
   let schedules;
   const app = {
     options: registry.options ?? {},
@@ -69,7 +71,7 @@ export function appMatches({ app }, method, url, ctx = {}) {
   if (!URL.canParse(url)) return false; // not ours: the host app answers it
   const { pathname } = new URL(url);
   const tasksPath = under(pathname, TASKS_PATH) || under(pathname, UI_PATH);
-  if (tasksPath && (app.options.dev || readEnv("NITRO_TASKS_TOKEN", ctx.env))) return true;
+  if (tasksPath && (app.options.dev || readEnv(TOKEN_ENV, ctx.env))) return true;
   return Boolean(matchRoute(app.routes, pathname, method).route);
 }
 

@@ -57,7 +57,11 @@ export function runTask(name, { payload = {}, context = {}, trigger } = {}) {
   const inProgress = running.get(name);
   if (inProgress) return inProgress;
   const start = () => execute(name, payload, context, trigger);
-  const run = (coordinator ? coordinator(name, start) : start()).finally(() => running.delete(name));
+  // Only node_cluster sets a coordinator: every other bundle's import.meta.preset leaves the check
+  // out (inline: esbuild folds the condition here, not through a const).
+  const run = (
+    (import.meta.preset ?? "node-cluster") === "node-cluster" && coordinator ? coordinator(name, start) : start()
+  ).finally(() => running.delete(name));
   running.set(name, run);
   return run;
 }

@@ -2,13 +2,13 @@
 // check, with their security rules: loopback-only in dev (and no foreign Host, Origin or
 // Sec-Fetch-Site), a bearer token in production, a 1 MiB body limit. app.mjs loads this module on
 // the first request under those paths, so a server answering its routes never parses it.
-import { TASKS_PATH, UI_PATH, safeDecode } from "./app.mjs";
+import { TASKS_PATH, TOKEN_ENV, UI_PATH, safeDecode } from "./app.mjs";
 import { toAnswer } from "./answer.mjs";
 import { readEnv } from "./env.mjs";
 import { errorResponse, hasBearer, headerOf, json, jsonError, methodNotAllowed } from "./http.mjs";
 import { listRuns } from "./runs.mjs";
 import { HTTPError, listTasks, runTask } from "./task.mjs";
-import { serveUi } from "./ui.mjs";
+import { refuseWrites, serveUi } from "./ui.mjs";
 
 const MAX_TASK_BODY = 1024 * 1024;
 
@@ -17,8 +17,7 @@ export async function serveTasks(app, request, url, ctx) {
   if (access !== true) return access;
   const name = safeDecode(url.pathname.slice(TASKS_PATH.length + 1));
   if (!name) {
-    if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
-    return json({ tasks: withRuns(await listTasks(), await listRuns()), scheduledTasks: app.schedules });
+    return refuseWrites(request) ?? json({ tasks: withRuns(await listTasks(), await listRuns()), scheduledTasks: app.schedules });
   }
   // The run history (runs.mjs). A task named "runs" still runs with POST.
   if (name === "runs" && request.method === "GET") return json({ runs: await listRuns() });
@@ -38,7 +37,7 @@ export async function serveTasks(app, request, url, ctx) {
  * NITRO_TASKS_TOKEN is set (null otherwise: the path is an ordinary one).
  */
 export function serveDashboard(app, request, url, ctx) {
-  if ((import.meta.dev === false || !app.options.dev) && !readEnv("NITRO_TASKS_TOKEN", ctx.env)) return null;
+  if ((import.meta.dev === false || !app.options.dev) && !readEnv(TOKEN_ENV, ctx.env)) return null;
   return serveUi(app, request, url.pathname.slice(UI_PATH.length), () => checkAccess(request, ctx, app.options));
 }
 
@@ -51,7 +50,7 @@ function withRuns(tasks, runs) {
 async function checkAccess(request, ctx, options) {
   // A production build defines import.meta.dev false (presets/base.py): the dev checks are left out.
   if (import.meta.dev !== false && options.dev) return devAccess(request, ctx);
-  const token = readEnv("NITRO_TASKS_TOKEN", ctx.env);
+  const token = readEnv(TOKEN_ENV, ctx.env);
   if (!token) return null;
   if (hasBearer(request, token)) return true;
   return jsonError(401, "Missing or wrong bearer token", { "www-authenticate": 'Bearer realm="nitro-tasks"' });

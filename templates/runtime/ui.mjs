@@ -63,8 +63,12 @@ export async function serveUi(app, request, rest, access) {
   return response;
 }
 
+/** A 405 for a method other than GET and HEAD, else null: the dashboard's rule and the task listing's. */
+export const refuseWrites = (request) => (["GET", "HEAD"].includes(request.method) ? null : methodNotAllowed("GET, HEAD"));
+
 async function answer(app, request, rest, access) {
-  if (!["GET", "HEAD"].includes(request.method)) return methodNotAllowed("GET, HEAD");
+  const refusal = refuseWrites(request);
+  if (refusal) return refusal;
   // Dev: even the page is loopback-only. Production: the files are public, the data is not.
   const path = rest || "/"; // "" (no slash) is "/"
   const isFile = Object.hasOwn(TYPES, path);
