@@ -2,7 +2,7 @@
 // Plain web-standard JavaScript, no node: imports (it also runs on workerd and Vercel).
 import { callHook, ready } from "./hooks.mjs";
 import { beginRun } from "./runs.mjs";
-import { TaskGroups, plainTasks } from "./task_table.mjs";
+import { plainTasks } from "./task_table.mjs";
 
 /** An error that carries an HTTP status; the app answers it as JSON {statusCode, message}. */
 export class HTTPError extends Error {
@@ -17,7 +17,7 @@ export class HTTPError extends Error {
 }
 
 // find(name) and all(), over the registry's task groups or a plain table (task_table.mjs).
-// Every bundle's registry holds TaskGroups (templates/registry.mjs.jinja), registered as its entry
+// Every bundle's registry holds taskGroups (templates/registry.mjs.jinja), registered as its entry
 // loads: a plain table only comes from code that drives the runtime unbundled (tests), where
 // import.meta.nitro is undefined. So esbuild leaves plainTasks out of every bundle.
 let registered = import.meta.nitro ? null : plainTasks({});
@@ -28,9 +28,12 @@ let coordinator = null;
 
 export { defineTask } from "./define_task.mjs";
 
-/** Stores the generated registry's `tasks`: its TaskGroups, or a plain { name: { meta, load } }. */
+/**
+ * Stores the generated registry's `tasks`: its taskGroups (whose `find` is a function; a plain
+ * table's entries are objects), or a plain { name: { meta, load } }.
+ */
 export function registerTasks(tasks) {
-  registered = import.meta.nitro || tasks instanceof TaskGroups ? tasks : plainTasks(tasks ?? {});
+  registered = import.meta.nitro || typeof tasks?.find === "function" ? tasks : plainTasks(tasks ?? {});
 }
 
 /**

@@ -3,45 +3,40 @@
 // { name: { meta, load } } object. Web-standard JavaScript (it also runs on workerd and Vercel).
 
 /**
- * The registry's task groups: `load(n)` imports group n of `count` (one function, not a loader
- * per group: Bun parsed 200 arrow functions, 10,000 tasks, in 0.8 ms of its start), `list()`
- * every name and description; `replaced(name)`, in nitro dev, the loader of a task whose changed
- * file was bundled alone. Positional arguments: the registry passes them once, and keys would be
- * bytes of every bundle.
+ * The registry's task groups, as `{ find, all }`: `loadGroup(n)` imports group n of `count` (one
+ * function, not a loader per group: Bun parsed 200 arrow functions, 10,000 tasks, in 0.8 ms of its
+ * start), `list()` every name and description; `replaced(name)`, in nitro dev, the loader of a
+ * task whose changed file was bundled alone. Positional arguments and a closure, not a class:
+ * option keys, `this.` and a constructor's assignments were bytes of every bundle.
  */
-export class TaskGroups {
-  constructor(count, load, list, replaced) {
-    this.count = count;
-    this.load = load;
-    this.list = list;
-    this.replaced = replaced;
-  }
-
+export function taskGroups(count, loadGroup, list, replaced) {
   /**
    * `{ load }` of the task called `name` (load null: it has no handler), or undefined; imports only
    * its group. Nothing reads a found task's `meta`: descriptions are listings' (all()).
    */
-  async find(name) {
-    if (this.count === 0) return undefined;
-    const group = await this.load(crc32(name) % this.count);
+  const find = async (name) => {
+    if (count === 0) return undefined;
+    const group = await loadGroup(crc32(name) % count);
     if (!Object.hasOwn(group.table, name)) return undefined;
     const slot = group.table[name];
-    return { load: slot < 0 ? null : async () => this.replaced?.(name)?.() ?? group.load[slot]() };
-  }
+    return { load: slot < 0 ? null : async () => replaced?.(name)?.() ?? group.load[slot]() };
+  };
 
   /** `{ name: { meta, load } }` for every task, from the listing module (no task code is read). */
-  async all() {
+  const all = async () => {
     // `dynamic` is left out of a listing module without such a task (compiler/lazy_tasks.py).
-    const { default: descriptions, dynamic } = await this.list();
+    const { default: descriptions, dynamic } = await list();
     const computed = new Set(dynamic);
-    const load = (name) => async () => (await this.find(name))?.load?.();
+    const load = (name) => async () => (await find(name))?.load?.();
     return Object.fromEntries(
       Object.entries(descriptions).map(([name, description]) => [
         name,
         { meta: { description, dynamic: computed.has(name) }, load: load(name) },
       ]),
     );
-  }
+  };
+
+  return { find, all };
 }
 
 /**
