@@ -234,12 +234,13 @@ function drainedOrClosed(res) {
 
 
 /**
- * Node's headers for a Headers, or a plain answer's own object (fresh per request). A plain
- * object is recognised by its prototype: `instanceof Headers` would load undici (see PlainAnswer).
+ * Node's headers for a Headers, or a plain answer's own object (fresh per request, its keys the
+ * runtime's own, such as content-type). A Headers is recognised by its getSetCookie: `instanceof
+ * Headers` would load undici (see PlainAnswer).
  */
 function nodeHeaders(from, close) {
   let headers = from;
-  if (Object.getPrototypeOf(from) !== Object.prototype) {
+  if (from.getSetCookie) {
     headers = {};
     for (const [key, value] of from) if (key !== "set-cookie") headers[key] = value;
     const cookies = from.getSetCookie();

@@ -55,12 +55,13 @@ const NO_SCHEDULER = { stop() {}, idle() {} };
 export { runCli };
 
 /** The registry's schedules on timers, guarded by the configured lock; `run` defaults to runTask.
- * Off where the platform fires them (kubernetes: a CronJob per schedule runs the task CLI). */
+ * Off where the platform fires them (kubernetes: a CronJob per schedule runs the task CLI). The
+ * generated registry always exports `options` and `scheduledTasks` ([] without schedules). */
 export function startSchedules(registry, run = runTask) {
   // A build without schedules defines import.meta._schedules false (presets/base.py): the
   // scheduler and its guards are left out.
-  if (import.meta._schedules !== false && registry.options?.inProcessScheduler !== false) {
-    return startScheduler(registry.scheduledTasks ?? [], scheduleGuards(registry.options, { runTask: run }));
+  if (import.meta._schedules !== false && registry.options.inProcessScheduler !== false) {
+    return startScheduler(registry.scheduledTasks, scheduleGuards(registry.options, { runTask: run }));
   }
   return NO_SCHEDULER;
 }

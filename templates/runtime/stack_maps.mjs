@@ -102,7 +102,7 @@ function declared(mapped, line, column, name, after) {
   const found = [...((mapped.lines ??= mapped.code.split("\n"))[line] ?? "").matchAll(pattern)];
   const match = found.findLast((m) => m.index <= column) ?? (after ? found[0] : undefined);
   const at = match?.indices.find((span, i) => i && span)[0];
-  const entry = at === undefined ? undefined : mapped.map.findEntry(line, at);
+  const entry = at !== undefined && mapped.map.findEntry(line, at);
   return entry?.generatedLine === line && entry.generatedColumn === at ? entry.name : undefined;
 }
 
