@@ -41,14 +41,8 @@ export function registerTasks(tasks) {
  * the config's, as Nitro's listing (src/runtime/internal/routes/dev-tasks.ts). The build read a
  * literal one already; a module that may compute it (`meta.dynamic`) is loaded; none gives "".
  */
-export async function listTasks() {
-  const entries = Object.entries(await registered.all()).map(async ([name, task]) => [name, { description: await describe(task) }]);
-  return Object.fromEntries(await Promise.all(entries));
-}
-
-async function describe({ meta, load }) {
-  const mod = meta?.dynamic ? await load?.().catch(() => undefined) : undefined;
-  return mod?.default?.meta?.description ?? meta?.description ?? "";
+export function listTasks() {
+  return registered.all(); // task_table.mjs: each table lists its own way
 }
 
 /**

@@ -22,32 +22,50 @@ export function taskGroups(count, loadGroup, list, replaced) {
     return { load: slot < 0 ? null : async () => replaced?.(name)?.() ?? group.load[slot]() };
   };
 
-  /** `{ name: { meta, load } }` for every task, from the listing module (no task code is read). */
+  /**
+   * The listing (task.mjs listTasks) from the listing module: no task code is read but that of a
+   * task whose module may compute its description (`dynamic`, left out of a listing module
+   * without one: compiler/lazy_tasks.py), as describe() does.
+   */
   const all = async () => {
-    // `dynamic` is left out of a listing module without such a task (compiler/lazy_tasks.py).
-    const { default: descriptions, dynamic } = await list();
-    const computed = new Set(dynamic);
-    const load = (name) => async () => (await find(name))?.load?.();
-    return Object.fromEntries(
-      Object.entries(descriptions).map(([name, description]) => [
-        name,
-        { meta: { description, dynamic: computed.has(name) }, load: load(name) },
-      ]),
+    const { default: descriptions, dynamic = [] } = await list();
+    const listing = {};
+    for (const [name, description] of Object.entries(descriptions)) listing[name] = { description: description ?? "" };
+    const load = async (name) => (await find(name))?.load?.();
+    await Promise.all(
+      dynamic.map(async (name) => {
+        const mod = await load(name).catch(() => undefined);
+        listing[name].description = mod?.default?.meta?.description ?? listing[name].description;
+      }),
     );
+    return listing;
   };
 
   return { find, all };
 }
 
 /**
- * The same interface over a plain `{ name: { meta, load } }` object (tests, hand-made registries).
- * A closure, not a class: fewer bytes in every bundle for what only tests use.
+ * The same interface over a plain `{ name: { meta, load } }` object (tests, hand-made registries;
+ * never in a bundle: task.mjs registerTasks).
  */
 export function plainTasks(table) {
   return {
     find: async (name) => (Object.hasOwn(table, name) ? table[name] : undefined),
-    all: async () => table,
+    all: async () => {
+      const entries = Object.entries(table).map(async ([name, task]) => [name, { description: await describe(task) }]);
+      return Object.fromEntries(await Promise.all(entries));
+    },
   };
+}
+
+/**
+ * A task's listed description: the module's `meta.description`, else the config's, as Nitro's
+ * listing (src/runtime/internal/routes/dev-tasks.ts). The build read a literal one already; a
+ * module that may compute it (`meta.dynamic`) is loaded; none gives "".
+ */
+async function describe({ meta, load }) {
+  const mod = meta?.dynamic ? await load?.().catch(() => undefined) : undefined;
+  return mod?.default?.meta?.description ?? meta?.description ?? "";
 }
 
 /**
