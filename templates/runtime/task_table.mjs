@@ -29,8 +29,10 @@ export function taskGroups(count, loadGroup, list, replaced) {
    */
   const all = async () => {
     const { default: descriptions, dynamic = [] } = await list();
-    const listing = {};
-    for (const [name, description] of Object.entries(descriptions)) listing[name] = { description: description ?? "" };
+    // fromEntries, not assignments: a task may be called __proto__ (tasks/__proto__.ts).
+    const listing = Object.fromEntries(
+      Object.entries(descriptions).map(([name, description]) => [name, { description: description ?? "" }]),
+    );
     const load = async (name) => (await find(name))?.load?.();
     await Promise.all(
       dynamic.map(async (name) => {

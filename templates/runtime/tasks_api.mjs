@@ -41,9 +41,10 @@ export function serveDashboard(app, request, url, ctx) {
   return serveUi(app, request, url.pathname.slice(UI_PATH.length), () => checkAccess(request, ctx, app.options));
 }
 
-/** The listing's tasks, each with `runs`: its recorded runs, newest first. */
+/** The listing's tasks (listTasks makes them afresh), each given `runs`: its recorded runs, newest first. */
 function withRuns(tasks, runs) {
-  return Object.fromEntries(Object.entries(tasks).map(([name, task]) => [name, { ...task, runs: runs[name] ?? [] }]));
+  for (const name in tasks) tasks[name].runs = runs[name] ?? [];
+  return tasks;
 }
 
 /** true (allowed), null (hidden: answer as if the endpoint did not exist) or a refusal Response. */
