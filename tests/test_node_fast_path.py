@@ -46,6 +46,17 @@ FILES = {
         "  event.waitUntil(new Promise((r) => setTimeout(r, 50)).then(() => { globalThis.later = 'done'; }));\n"
         "  return 'queued';\n});\n"
     ),
+    # Several set-cookie headers stay several header lines (a Headers joins them in get()), from a
+    # plain answer with the handler's headers and from a Response.
+    "api/cookies.ts": (
+        "export default defineEventHandler((event) => {\n"
+        '  event.res.headers.append("set-cookie", "a=1");\n  event.res.headers.set("x-made", "cookies");\n'
+        '  event.res.headers.append("set-cookie", "b=2; Path=/");\n  return "baked";\n});\n'
+    ),
+    "api/cookie-response.ts": (
+        "export default defineEventHandler(() => new Response(\"r\", {\n"
+        '  headers: [["set-cookie", "c=3"], ["x-made", "response"], ["set-cookie", "d=4"]] }));\n'
+    ),
     "api/later-result.ts": "export default defineEventHandler(() => globalThis.later ?? 'pending');\n",
     # h3's defineHandler from nitro/h3: the function form with its fetch(), the object form with
     # middleware; and whether Node has loaded undici (its Request/Response/Headers) so far.
@@ -118,6 +129,11 @@ def test_answers_carry_content_length_and_streams_still_stream(tmp_path, start_s
     assert (resp.status, data, resp.getheader("content-length")) == (204, b"", None)
     resp, data = get(server.port, "/api/status")
     assert (resp.status, resp.getheader("x-made"), json.loads(data)) == (201, "yes", {"made": True})
+    resp, data = get(server.port, "/api/cookies")
+    assert (data, resp.getheader("content-length"), resp.getheader("x-made")) == (b"baked", "5", "cookies")
+    assert resp.msg.get_all("set-cookie") == ["a=1", "b=2; Path=/"]
+    resp, data = get(server.port, "/api/cookie-response")
+    assert (data, resp.getheader("x-made"), resp.msg.get_all("set-cookie")) == (b"r", "response", ["c=3", "d=4"])
     resp, data = get(server.port, "/api/hello", method="HEAD")
     assert (resp.status, data, resp.getheader("content-length")) == (200, b"", "17")
 

@@ -132,9 +132,10 @@ function readLimited(req, limit) {
       req.off("data", take).resume(); // flowing with no reader: Node discards the rest
       resolve(null);
     };
-    req.on("data", take);
-    req.once("end", () => resolve(Buffer.concat(chunks)));
-    req.once("error", reject);
+    req
+      .on("data", take)
+      .once("end", () => resolve(Buffer.concat(chunks)))
+      .once("error", reject);
   });
 }
 
@@ -171,14 +172,15 @@ function bodyStream(req) {
   return new ReadableStream(
     {
       start(controller) {
-        req.on("data", (chunk) => {
-          if (done) return;
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if (controller.desiredSize <= 0) req.pause();
-        });
-        req.once("end", () => !done && ((done = true), controller.close()));
-        req.once("error", (error) => !done && ((done = true), controller.error(error)));
-        req.pause();
+        req
+          .on("data", (chunk) => {
+            if (done) return;
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            if (controller.desiredSize <= 0) req.pause();
+          })
+          .once("end", () => !done && ((done = true), controller.close()))
+          .once("error", (error) => !done && ((done = true), controller.error(error)))
+          .pause();
       },
       pull() {
         req.resume();
@@ -242,7 +244,9 @@ function nodeHeaders(from, close) {
   let headers = from;
   if (from.getSetCookie) {
     headers = {};
-    for (const [key, value] of from) if (key !== "set-cookie") headers[key] = value;
+    // A Headers yields each set-cookie apart (https://fetch.spec.whatwg.org/#concept-header-list-sort-and-combine):
+    // the last one written here is replaced by the whole list.
+    for (const [key, value] of from) headers[key] = value;
     const cookies = from.getSetCookie();
     if (cookies.length) headers["set-cookie"] = cookies;
   }
