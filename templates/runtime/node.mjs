@@ -205,7 +205,7 @@ export function writeAnswer(answer, res, close) {
   // Buffer.byteLength counts a string's UTF-8 bytes and returns a Uint8Array's byteLength.
   if (body !== null) headers["content-length"] = Buffer.byteLength(body);
   writeHead(res, answer, headers);
-  res.end(body ?? undefined); // Node sends no body for HEAD, 204 and 304
+  res.end(body); // null ends without a body, as undefined does; Node sends none for HEAD, 204 and 304
 }
 
 /** Web Response -> ServerResponse, honouring backpressure and client disconnects. */
