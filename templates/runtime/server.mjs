@@ -19,7 +19,8 @@ import { tracker } from "./waituntil.mjs";
  */
 export async function startServer(registry, listen) {
   shareRuns(registry.options); // the run history in the lock's Redis, for the CLI and the server
-  if (process.argv[2] === "task") return runCli(registry, process.argv.slice(3));
+  const [, , command, ...args] = process.argv; // node index.mjs [task ...]
+  if (command === "task") return runCli(registry, args);
   const app = createApp(registry);
   // The platform's waitUntil (none of Node, Bun or Deno has one): shutdown waits for what it was given.
   const pending = tracker();
