@@ -177,7 +177,7 @@ STATIC_IMPORT = re.compile(
 
 def start_files(entry: Path) -> list[Path]:
     """The entry and every chunk it imports statically: what Node loads before serving (the
-    chunks of tasks, routes, the task CLI and the dashboard load later, with import())."""
+    chunks of tasks and routes load later, with import() or require())."""
     found: list[Path] = []
     todo = [entry.resolve()]
     while todo:

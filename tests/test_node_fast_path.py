@@ -54,7 +54,7 @@ FILES = {
         '  event.res.headers.append("set-cookie", "b=2; Path=/");\n  return "baked";\n});\n'
     ),
     "api/cookie-response.ts": (
-        "export default defineEventHandler(() => new Response(\"r\", {\n"
+        'export default defineEventHandler(() => new Response("r", {\n'
         '  headers: [["set-cookie", "c=3"], ["x-made", "response"], ["set-cookie", "d=4"]] }));\n'
     ),
     "api/later-result.ts": "export default defineEventHandler(() => globalThis.later ?? 'pending');\n",
@@ -133,7 +133,11 @@ def test_answers_carry_content_length_and_streams_still_stream(tmp_path, start_s
     assert (data, resp.getheader("content-length"), resp.getheader("x-made")) == (b"baked", "5", "cookies")
     assert resp.msg.get_all("set-cookie") == ["a=1", "b=2; Path=/"]
     resp, data = get(server.port, "/api/cookie-response")
-    assert (data, resp.getheader("x-made"), resp.msg.get_all("set-cookie")) == (b"r", "response", ["c=3", "d=4"])
+    assert (data, resp.getheader("x-made"), resp.msg.get_all("set-cookie")) == (
+        b"r",
+        "response",
+        ["c=3", "d=4"],
+    )
     resp, data = get(server.port, "/api/hello", method="HEAD")
     assert (resp.status, data, resp.getheader("content-length")) == (200, b"", "17")
 
