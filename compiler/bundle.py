@@ -104,7 +104,7 @@ def bundle(
     if (
         opts.minify
         and KEEP_NAMES not in args
-        and foreign_inputs(inputs, str(entry.parent), str(runtime), read)
+        and foreign_inputs(inputs, str(entry.parent), str(runtime), read, _h3_entry_folder(args))
     ):
         # The maps list an input the build did not read (a library the runtime bundles for an API
         # the project uses, a file outside the read folders): it may read names, so they are kept.
@@ -140,6 +140,12 @@ def _ui_file_url(opts: BundleOptions) -> str:
     to embed the files. runtime/ui.mjs resolves it from where its code landed: the entry, or a
     chunk under chunks/ when a task's imports share it (a split bundle)."""
     return json.dumps(UI_FILE) if opts.ui_file else "false"
+
+
+def _h3_entry_folder(args: list[str]) -> tuple[str, ...]:
+    """The folder of the h3 entry module the bundle aliases `#nitro-h3` to (keep_names.foreign_inputs)."""
+    found = [a.split("=", 1)[1] for a in args if a.startswith("--alias:#nitro-h3=")]
+    return tuple(os.path.dirname(f) for f in found if os.path.isabs(f))
 
 
 def _read_sources(

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+import urllib.request
 from pathlib import Path
 
 import nitro_build.templates
 import pytest
-from conftest import NODE_BUNDLE, REPO, TASKS_ON, build_project, run_task_cli, write_project
+from conftest import NODE, NODE_BUNDLE, REPO, TASKS_ON, build_project, run_task_cli, write_project
 from nitro_build.keep_names import foreign_inputs, npm_backed_words, observes_names
 from nitro_build.libs import project_sources
 
@@ -195,6 +196,12 @@ OBSERVING = [
     'const m = await import("some-package/sub");',
     'const m = require("lodash");',
     'import { useStorage } from "nitro/storage";',
+    # h3 names runtime/h3.mjs does not define itself bundle the library; so do whole-module imports.
+    'import { defineEventHandler, getQuery } from "nitro/h3";',
+    'import { defineEventHandler,\n  readBody } from "h3";',
+    'import * as h3 from "h3";',
+    'import h3, { defineEventHandler } from "h3";',
+    'export { H3Error } from "h3";',
 ]
 NOT_OBSERVING = [
     "const named = 1; names.push(x); rename(y);",
@@ -209,6 +216,12 @@ NOT_OBSERVING = [
     'import { defineTask } from "nitro/task";',
     'import { defineHandler } from "nitro";',
     "export default defineTask({ run({ payload }) { return { result: payload }; } });",
+    # runtime/h3.mjs's own names (no library code) and type-only imports (erased).
+    'import { defineEventHandler } from "nitro/h3";',
+    'import { eventHandler as on, type H3Event } from "h3";',
+    'import type { H3Event, EventHandler } from "h3";',
+    'import { type H3Event } from "nitro/h3";',
+    'export { defineEventHandler } from "h3";',
 ]
 
 
@@ -227,6 +240,9 @@ def test_auto_imports_that_bundle_a_library() -> None:
     assert npm_backed_words(frozenset({"useStorage", "x"}))
     assert npm_backed_words(frozenset({"$fetch"}))
     assert not npm_backed_words(frozenset({"defineTask", "runTask", "defineHandler", "payload"}))
+    # runtime/h3.mjs defines these itself: no h3 library code comes with them.
+    assert not npm_backed_words(frozenset({"defineEventHandler", "eventHandler", "send", "sendError"}))
+    assert npm_backed_words(frozenset({"defineEventHandler", "readBody"}))
 
 
 def test_inputs_the_build_did_not_read(tmp_path: Path) -> None:
@@ -257,3 +273,38 @@ def test_inputs_the_build_did_not_read(tmp_path: Path) -> None:
     )
     for other in others:
         assert foreign_inputs([*ours, other], generated, runtime, read), other
+    # h3's entry module (only imports and re-exports) is exempt; h3's code beside it is not.
+    h3 = f"{root}/node_modules/h3/dist"
+    assert not foreign_inputs([*ours, f"{h3}/_entries"], generated, runtime, read, (f"{h3}/_entries",))
+    assert foreign_inputs([*ours, f"{h3}/_entries", h3], generated, runtime, read, (f"{h3}/_entries",))
+
+
+ROUTE_TASK = "export default defineTask({ run() { return { result: 1 }; } });\n"
+ROUTES = {
+    # defineEventHandler is runtime/h3.mjs's own: the bundle lists h3's entry only for its init.
+    "own-handler": ("export default defineEventHandler(() => ({ ok: 1 }));\n", False, '{"ok":1}'),
+    "own-handler-imported": (
+        'import { defineEventHandler } from "nitro/h3";\nexport default defineEventHandler(() => "hi");\n',
+        False,
+        "hi",
+    ),
+    # getQuery is h3's: its code is bundled and not read, so names are kept.
+    "h3-utility": (
+        "export default defineEventHandler((event) => ({ q: getQuery(event).q }));\n",
+        True,
+        '{"q":"x"}',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ROUTES))
+def test_routes_keep_names_only_with_h3_code(tmp_path: Path, start_server, case: str) -> None:
+    source, kept, body = ROUTES[case]
+    project = write_project(
+        tmp_path / "p", {"nitro.config.toml": TASKS_ON, "tasks/t.ts": ROUTE_TASK, "routes/api/r.ts": source}
+    )
+    build_project(project, "node_server")
+    assert _keeps_names(project) is kept
+    server = start_server([NODE, ".output/server/index.mjs"], project)
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/api/r?q=x", timeout=10) as resp:
+        assert resp.read().decode() == body
