@@ -1,7 +1,7 @@
 // The /_nitro/tasks endpoints (list, run, run history) and the /_nitro/ui dashboard's access
 // check, with their security rules: loopback-only in dev (and no foreign Host, Origin or
-// Sec-Fetch-Site), a bearer token in production, a 1 MiB body limit. app.mjs loads this module on
-// the first request under those paths, so a server answering its routes never parses it.
+// Sec-Fetch-Site), a bearer token in production, a 1 MiB body limit. app.mjs imports this module
+// statically and calls it for requests under those paths (app.mjs says why it is not a lazy chunk).
 import { TASKS_PATH, TOKEN_ENV, UI_PATH, safeDecode } from "./app.mjs";
 import { toAnswer } from "./answer.mjs";
 import { readEnv } from "./env.mjs";
