@@ -21,9 +21,9 @@ const ARM_GAP_MS = 4;
 
 /**
  * Starts one timer per schedule (in slices: ARM_SLICE_MS). Returns `{ stop(), idle() }`: stop clears the timers,
- * idle resolves once the task runs started by this scheduler have settled.
+ * idle resolves once the task runs started by this scheduler have settled. `claim` has no default
+ * here: runFiring's applies.
  */
-// `claim` has no default here: runFiring's applies.
 export function startScheduler(scheduledTasks, { runTask, claim, log = console, now = Date.now } = {}) {
   const timers = new Map(); // pending timer -> its wait started again (clockCheck)
   const inFlight = new Set();
