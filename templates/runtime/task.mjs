@@ -37,12 +37,11 @@ export function registerTasks(tasks) {
 }
 
 /**
- * `{ name: { description } }` for every registered task: the module's `meta.description`, else
- * the config's, as Nitro's listing (src/runtime/internal/routes/dev-tasks.ts). The build read a
- * literal one already; a module that may compute it (`meta.dynamic`) is loaded; none gives "".
+ * `{ name: { description } }` for every registered task, as Nitro's listing: task_table.mjs's
+ * tables each list their own way (describe() says which description wins).
  */
 export function listTasks() {
-  return registered.all(); // task_table.mjs: each table lists its own way
+  return registered.all();
 }
 
 /**
