@@ -31,6 +31,9 @@ export function methodNotAllowed(allow) {
   return jsonError(405, "Method Not Allowed", { allow });
 }
 
+/** A 405 for a method other than GET and HEAD, else null: the dashboard's rule and the task listing's. */
+export const refuseWrites = (request) => (["GET", "HEAD"].includes(request.method) ? null : methodNotAllowed("GET, HEAD"));
+
 /** The token of an `Authorization: Bearer TOKEN` header, trimmed; undefined without one. */
 export function bearerToken(request) {
   return /^Bearer\s+(.+)$/i.exec(headerOf(request, "authorization") ?? "")?.[1].trim();

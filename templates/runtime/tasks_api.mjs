@@ -5,10 +5,10 @@
 import { TASKS_PATH, TOKEN_ENV, UI_PATH, safeDecode } from "./app.mjs";
 import { toAnswer } from "./answer.mjs";
 import { readEnv } from "./env.mjs";
-import { errorResponse, hasBearer, headerOf, json, jsonError, methodNotAllowed } from "./http.mjs";
+import { errorResponse, hasBearer, headerOf, json, jsonError, methodNotAllowed, refuseWrites } from "./http.mjs";
 import { listRuns } from "./runs.mjs";
 import { HTTPError, listTasks, runTask } from "./task.mjs";
-import { refuseWrites, serveUi } from "./ui.mjs";
+import { serveUi } from "./ui.mjs";
 
 const MAX_TASK_BODY = 1024 * 1024;
 

@@ -8,7 +8,7 @@
 // (/_nitro/tasks..., /_nitro/ui/schedules) passes the same access check as /_nitro/tasks. The next
 // firings are computed here, with the scheduler's own cron.mjs.
 import { nextFiring, nextFiringUTC } from "./cron.mjs";
-import { headerOf, json, jsonError, methodNotAllowed } from "./http.mjs";
+import { headerOf, json, jsonError, refuseWrites } from "./http.mjs";
 import { PATHS, SIZES } from "./ui/assets.mjs";
 
 const FIRINGS = 5;
@@ -62,9 +62,6 @@ export async function serveUi(app, request, rest, access) {
   for (const [key, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(key, value);
   return response;
 }
-
-/** A 405 for a method other than GET and HEAD, else null: the dashboard's rule and the task listing's. */
-export const refuseWrites = (request) => (["GET", "HEAD"].includes(request.method) ? null : methodNotAllowed("GET, HEAD"));
 
 async function answer(app, request, rest, access) {
   const refusal = refuseWrites(request);
