@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 from .lazy_tasks import modules_awaiting, source_awaits_at_top_level
@@ -64,6 +63,8 @@ def _key(root: Path, path: str) -> str:
 def _import_graph(root: Path, helpers: list[str], opts: BundleOptions) -> dict[str, list[str]] | None:
     """Each module the helpers reach (metafile key) and the modules it imports statically (a
     dynamic import() does not make its importer wait); None when esbuild fails."""
+    import tempfile  # rarely needed: its import cost every build 3 ms (lazy_tasks.modules_awaiting)
+
     from .bundle import find_esbuild  # bundle.py imports this module's users
     from .errors import BundleError
 
