@@ -21,11 +21,12 @@ from typing import Any
 from .bundle import find_esbuild
 from .config import SCRIPT_CONFIG_NAMES
 from .errors import CompilerError
+from .keep_names import h3_own_names
 from .libs import find_package, h3_entry
 from .model import Project
 from .plan import import_path
 from .provided import AUTO_IMPORTS, MODULES, Module
-from .render import HEADER, RUNTIME_DIR, TEMPLATES_DIR
+from .render import HEADER, TEMPLATES_DIR
 
 TYPES_DIR = ".nitro/types"
 TSCONFIG = ".nitro/tsconfig.json"
@@ -52,9 +53,7 @@ H3_REIMPLEMENTED = frozenset({"defineHandler", "defineEventHandler", "eventHandl
 
 def _h3_own_names() -> set[str]:
     """The names runtime/h3.mjs adds to h3's (`export * from "#nitro-h3"`), typed by us."""
-    text = (RUNTIME_DIR / "h3.mjs").read_text(encoding="utf-8")
-    names = re.findall(r"^export (?:async )?(?:function|const|let|class) (\w+)", text, re.M)
-    return set(names) - H3_REIMPLEMENTED
+    return set(h3_own_names()) - H3_REIMPLEMENTED
 
 
 def _module_block(spec: str, module: Module, ours: set[str], h3_own: set[str]) -> str:

@@ -19,10 +19,9 @@ import os
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
 
-from . import templates
 from .provided import AUTO_IMPORTS, LEAVES, MODULES
+from .render import RUNTIME_DIR
 from .scan import inside
 
 KEEP_NAMES = "--keep-names"
@@ -97,8 +96,8 @@ def _clause_names(clause: bytes) -> list[str]:
 @lru_cache(maxsize=1)
 def h3_own_names() -> frozenset[str]:
     """The names runtime/h3.mjs defines itself, beside its `export *` of the h3 library: code
-    using only these bundles no library code."""
-    source = (Path(templates.__file__).resolve().parent / "runtime" / "h3.mjs").read_text("utf-8")
+    using only these bundles no library code (editor_types types them)."""
+    source = (RUNTIME_DIR / "h3.mjs").read_text(encoding="utf-8")
     return frozenset(_LOCAL_EXPORT.findall(source))
 
 
