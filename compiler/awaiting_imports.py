@@ -65,7 +65,7 @@ def _import_graph(root: Path, helpers: list[str], opts: BundleOptions) -> dict[s
     dynamic import() does not make its importer wait); None when esbuild fails."""
     import tempfile  # rarely needed: its import cost every build 3 ms (lazy_tasks.modules_awaiting)
 
-    from .bundle import find_esbuild  # bundle.py imports this module's users
+    from .bundle import RESOLVE_EXTENSIONS, find_esbuild  # bundle.py imports this module's users
     from .errors import BundleError
 
     try:
@@ -85,7 +85,7 @@ def _import_graph(root: Path, helpers: list[str], opts: BundleOptions) -> dict[s
             f"--platform={opts.platform}",
             *provided,
             *[f"--conditions={c}" for c in opts.conditions],
-            "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
+            RESOLVE_EXTENSIONS,  # resolved as the bundle resolves them
             f"--outdir={scratch}",
             f"--metafile={scratch}/meta.json",
             "--log-level=error",

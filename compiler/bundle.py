@@ -33,6 +33,8 @@ ESBUILD_MIB_PER_TASK, ESBUILD_MIB_FLOOR = 0.04, 420
 UI_FILE = "chunks/nitro-ui.gz"
 # BundleOptions.minify, with keep_names.KEEP_NAMES unless BundleOptions.names_from_maps allows.
 MINIFY = ["--minify"]
+# The files an extensionless import may name, in this order (awaiting_imports maps imports the same way).
+RESOLVE_EXTENSIONS = "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json"
 INSTALL_HINT = (
     "esbuild was not found. Install it in the project with `npm install --save-dev esbuild`, "
     "or point NITRO_ESBUILD at an esbuild binary"
@@ -190,7 +192,7 @@ def _args(
         f"--alias:#nitro-virtual={entry.parent / '_virtual'}",
         f"--alias:#nitro-h3={h3_entry(root, esbuild)}",
         f"--inject:{_write_auto_imports(entry.parent, runtime, used, opts)}",
-        "--resolve-extensions=.ts,.mts,.cts,.js,.mjs,.cjs,.json",
+        RESOLVE_EXTENSIONS,
         "--log-level=error",
         "--log-limit=0",
         "--color=false",
