@@ -132,6 +132,8 @@ class Preset:
     def import_meta(self, project: Project) -> tuple[tuple[str, str], ...]:
         """`import.meta.*` constants as Nitro defines them (src/build/config.ts): replaced at build
         time, so `if (import.meta._tasks)` and `import.meta.dev` branches are decided by esbuild."""
+        # Each read twice below; scheduler_options walks every task (10,000 on the big path).
+        lock, storage = "schedulerLock" in scheduler_options(project), self.run_storage_mount(project)
         values = {
             "dev": self.dev,
             "preset": "nitro-dev" if self.dev else self.name.replace("_", "-"),
@@ -142,19 +144,16 @@ class Preset:
             "baseURL": "/",
             "_tasks": project.tasks_enabled,
             # Ours: without a lock the Redis client is left out of the bundle (runtime/lock.mjs).
-            "_schedulerLock": "schedulerLock" in scheduler_options(project),
+            "_schedulerLock": lock,
             # Ours: without routes or schedules, their code is left out (runtime/app.mjs, server.mjs);
             # nitro dev keeps both, for the routes and schedules added while it runs.
             "_routes": self.dev or bool(project.routes),
             "_schedules": self.dev or bool(project.schedules),
             # Ours: the storage mount that keeps the run history (runtime/run_storage.mjs), or false.
-            "_runStorage": self.run_storage_mount(project),
+            "_runStorage": storage,
             # Ours: whether a shared run store may be set at all (runtime/runs.mjs setRunStore: the
             # lock's Redis, a storage mount, node_cluster's primary); false leaves its code out.
-            "_runStore": self.dev
-            or "schedulerLock" in scheduler_options(project)
-            or bool(self.run_storage_mount(project))
-            or self.runs_in_primary,
+            "_runStore": self.dev or lock or bool(storage) or self.runs_in_primary,
         }
         return tuple((f"import.meta.{k}", json.dumps(v)) for k, v in values.items())
 
