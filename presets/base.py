@@ -179,21 +179,17 @@ class Preset:
             args=args,
             crons=crons,
             dev=self.dev,  # nitro dev's entry passes the registry's dev exports on too
-            stack_maps=self.node_stack_maps and self._maps_stacks(),
+            stack_maps=self._maps_stacks(),
         )
 
     def _maps_stacks(self) -> bool:
-        """Whether the bundle is Node code with source maps (the entry then imports stack_maps.mjs)."""
-        return self.bundle_options.sourcemap and self.bundle_options.platform == "node"
+        """Whether Node runs the bundle with source maps (the entry then imports stack_maps.mjs)."""
+        opts = self.bundle_options
+        return self.node_stack_maps and opts.sourcemap and opts.platform == "node"
 
     def _names_from_maps(self) -> bool:
         """BundleOptions.names_from_maps: a minified bundle whose stacks stack_maps.mjs formats."""
-        return (
-            self.frame_names_from_maps
-            and self.node_stack_maps
-            and self._maps_stacks()
-            and self.bundle_options.minify
-        )
+        return self.frame_names_from_maps and self._maps_stacks() and self.bundle_options.minify
 
     def registry_context(self, project: Project, plan: Plan) -> dict[str, Any]:
         src, root = plan.sources, project.root
