@@ -65,7 +65,8 @@ def _import_graph(root: Path, helpers: list[str], opts: BundleOptions) -> dict[s
     dynamic import() does not make its importer wait); None when esbuild fails."""
     import tempfile  # rarely needed: its import cost every build 3 ms (lazy_tasks.modules_awaiting)
 
-    from .bundle import RESOLVE_EXTENSIONS, find_esbuild  # bundle.py imports this module's users
+    # Not at the top: `nitro check` imports this module (presets/base.py), and never bundle.py.
+    from .bundle import RESOLVE_EXTENSIONS, find_esbuild
     from .errors import BundleError
 
     try:
